@@ -1,0 +1,502 @@
+#!/usr/bin/env python3
+"""Run the official Redis test suite against our server, one unit at a time.
+
+The suite (fetched by fetch.sh into .cache/redis) starts, restarts and kills
+`src/redis-server` itself; that path is a symlink to our binary. Each unit
+runs as its own `./runtest --single UNIT --clients 1 --durable` process group
+under a wall-clock timeout, so a crash or hang in one unit loses nothing else.
+
+Usage: see usage() below or tcl-compat/README.md.
+
+Outputs (tcl-compat/results/, merged: the latest run of each unit wins):
+  tally.tsv   unit, ok, err, exception, timeout (0/1), seconds, exit status
+  tests.tsv   unit, status (ok|err|exception|timeout), test name
+  logs/UNIT.log             the runtest output of the unit's latest run
+  logs/UNIT/server.N/       server stdout/stderr of a unit that failed
+
+A test name can occur several times in a unit (the same test run once per
+encoding); a name counts as passing only if every occurrence passed.
+"""
+
+import fcntl
+import fnmatch
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+SUITE = os.path.join(HERE, ".cache", "redis")
+RESULTS = os.environ.get("TCL_COMPAT_RESULTS", os.path.join(HERE, "results"))
+PASSING = os.path.join(HERE, "passing.txt")
+EXCLUDED = os.path.join(HERE, "EXCLUDED.md")
+BASELINE = os.environ.get(
+    "TCL_COMPAT_BASELINE", os.path.join(REPO, "..", "shared", "tcl-baseline.tsv")
+)
+SERVER_BIN = os.environ.get(
+    "REDIS_SERVER_BIN", os.path.join(REPO, "target", "release", "redis-rust")
+)
+TOOLS_DIR = os.environ.get("REDIS_TOOLS_DIR", "/usr/bin")
+TOOLS = ["redis-cli", "redis-benchmark", "redis-check-aof", "redis-check-rdb"]
+DEFAULT_TIMEOUT = int(os.environ.get("TCL_COMPAT_TIMEOUT", "300"))
+
+OK_RE = re.compile(r"^\[ok\]: (.*) \(\d+ ms\)$")
+ERR_RE = re.compile(r"^\[err\]: (.*)$")
+EXC_RE = re.compile(r"^\[exception\]: (.*)$")
+TIMEOUT_RE = re.compile(r"^\[TIMEOUT\]")
+IN_FILE_RE = re.compile(r"^(.*) in tests/\S+\.tcl$")
+ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
+STARTING_RE = re.compile(r"^### Starting test (.*) in tests/\S+\.tcl$")
+
+
+def usage():
+    print(
+        """usage: tcl-compat/run.sh MODE [ARGS] [OPTIONS] [-- RUNTEST-ARGS]
+
+modes:
+  all                   every unit of the suite except EXCLUDED.md; tally table
+  ratchet               units listed in passing.txt; exit 1 unless every
+                        listed test passes; last line "N passed, M failed"
+  update [UNIT...]      run the units (default: all) and add newly passing
+                        tests to passing.txt (existing entries are kept)
+  units UNIT...         run these units; tally table
+  unit UNIT             run one unit, streaming its output; tally + failures
+
+options:
+  --update              with all/units/unit: also merge passes into passing.txt
+  --timeout SECONDS     wall-clock limit per unit (default $TCL_COMPAT_TIMEOUT
+                        or 300, raised for units slow in the baseline)
+  -- ARGS               extra ./runtest arguments, e.g. -- --only 'INCR*'
+                        --dump-logs (with --only, skipped tests are not
+                        failures, so do not combine it with ratchet)
+
+environment:
+  REDIS_SERVER_BIN      server to test (default target/release/redis-rust)
+  REDIS_TOOLS_DIR       directory of redis-cli & co. (default /usr/bin)
+  TCL_COMPAT_TIMEOUT    default per-unit timeout in seconds
+  TCL_COMPAT_BASELINE   per-unit baseline (default ../shared/tcl-baseline.tsv)
+  TCL_COMPAT_RESULTS    results directory (default tcl-compat/results)
+
+UNIT is a suite path without .tcl, e.g. unit/type/string, integration/rdb."""
+    )
+
+
+# --- Suite setup -------------------------------------------------------------
+
+
+def check_suite():
+    if not os.path.isfile(os.path.join(SUITE, "tests", "test_helper.tcl")):
+        sys.exit("tcl-compat: no test suite in %s; run tcl-compat/fetch.sh" % SUITE)
+    server = os.path.abspath(SERVER_BIN)
+    if not os.access(server, os.X_OK):
+        sys.exit("tcl-compat: server %s is missing; run `make build`" % server)
+    # The suite runs src/redis-server; point it at the server under test.
+    links = {"redis-server": server}
+    links.update({t: os.path.join(TOOLS_DIR, t) for t in TOOLS})
+    for name, target in links.items():
+        path = os.path.join(SUITE, "src", name)
+        if os.path.islink(path) and os.readlink(path) == target:
+            continue
+        if os.path.lexists(path):
+            os.remove(path)
+        os.symlink(target, path)
+
+
+def lock_suite():
+    """One run at a time: runtest deletes tests/tmp/server.* when it starts."""
+    fd = os.open(os.path.join(SUITE, ".run.lock"), os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.exit("tcl-compat: another run.sh is using %s; wait for it" % SUITE)
+    return fd  # held until exit
+
+
+def all_units():
+    out = subprocess.run(
+        ["./runtest", "--list-tests"],
+        cwd=SUITE, check=True, capture_output=True, text=True,
+    ).stdout
+    return [u for u in out.split() if u]
+
+
+def excluded_patterns():
+    """Unit globs from EXCLUDED.md list items: "- `unit/tls`: why"."""
+    pats = []
+    if os.path.exists(EXCLUDED):
+        with open(EXCLUDED) as f:
+            for line in f:
+                m = re.match(r"^\s*[-*]\s+`([^`]+)`", line)
+                if m:
+                    pats.append(m.group(1))
+    return pats
+
+
+def is_excluded(unit, pats):
+    return any(fnmatch.fnmatchcase(unit, p) for p in pats)
+
+
+def load_baseline():
+    """unit -> (ok, seconds) of real Redis, if the baseline file exists."""
+    base = {}
+    try:
+        with open(BASELINE) as f:
+            for line in f:
+                if line.startswith("#") or not line.strip():
+                    continue
+                cols = line.rstrip("\n").split("\t")
+                if len(cols) >= 5:
+                    base[cols[0]] = (int(cols[1]), int(cols[4]))
+    except OSError:
+        pass
+    return base
+
+
+def unit_timeout(unit, opt_timeout, baseline):
+    if opt_timeout:
+        return opt_timeout
+    t = DEFAULT_TIMEOUT
+    if unit in baseline:
+        t = max(t, 2 * baseline[unit][1] + 60)
+    return t
+
+
+# --- Running one unit ----------------------------------------------------------
+
+
+class UnitResult:
+    def __init__(self, unit):
+        self.unit = unit
+        self.tests = []  # (status, name) in output order
+        self.timeout = 0
+        self.seconds = 0
+        self.exit = None
+
+    def count(self, status):
+        return sum(1 for s, _ in self.tests if s == status)
+
+    def passing_names(self):
+        """Names whose every occurrence passed."""
+        bad = {n for s, n in self.tests if s != "ok"}
+        return {n for s, n in self.tests if s == "ok" and n not in bad}
+
+    def failures(self):
+        return [(s, n) for s, n in self.tests if s != "ok"]
+
+
+def parse_line(line, res):
+    line = ANSI_RE.sub("", line.rstrip("\r\n"))
+    m = OK_RE.match(line)
+    if m:
+        res.tests.append(("ok", clean(m.group(1))))
+        return
+    m = ERR_RE.match(line)
+    if m:
+        # "NAME in tests/unit/x.tcl" for a failed test; anything else is an
+        # error outside a test (server failed to start, --durable catch in
+        # start_server), counted as an exception of the unit.
+        t = IN_FILE_RE.match(m.group(1))
+        if t:
+            res.tests.append(("err", clean(t.group(1))))
+        else:
+            res.tests.append(("exception", clean(m.group(1))))
+        return
+    m = EXC_RE.match(line)
+    if m:
+        res.tests.append(("exception", clean(m.group(1))))
+        return
+    if TIMEOUT_RE.match(line):
+        res.timeout = 1
+
+
+def clean(name):
+    return name.replace("\t", " ").strip()
+
+
+def test_in_progress():
+    """Name of the last test started in any server log of tests/tmp."""
+    tmp = os.path.join(SUITE, "tests", "tmp")
+    best = (0, None)
+    for d in os.listdir(tmp) if os.path.isdir(tmp) else []:
+        path = os.path.join(tmp, d, "stdout")
+        try:
+            mtime = os.path.getmtime(path)
+            with open(path, errors="replace") as f:
+                names = [m.group(1) for m in map(STARTING_RE.match, f) if m]
+        except OSError:
+            continue
+        if names and mtime > best[0]:
+            best = (mtime, names[-1].strip())
+    return best[1]
+
+
+def kill_group(pgid, sig):
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_unit(unit, timeout, extra, stream):
+    """Run one unit in its own process group; kill the group on timeout."""
+    res = UnitResult(unit)
+    log_path = os.path.join(RESULTS, "logs", unit + ".log")
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    cmd = ["./runtest", "--single", unit, "--clients", "1", "--durable",
+           "--dont-clean", "--timeout", str(timeout)] + extra
+    env = dict(os.environ, TERM="dumb")
+    start = time.monotonic()
+    with open(log_path, "w") as log:
+        log.write("$ cd %s && %s\n" % (SUITE, " ".join(cmd)))
+        # Tcl line-buffers stdout even into a pipe, so a unit killed on
+        # timeout has still reported every test it finished.
+        proc = subprocess.Popen(
+            cmd, cwd=SUITE, env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            start_new_session=True, errors="replace",
+        )
+
+        def reader():
+            for line in proc.stdout:
+                log.write(line)
+                if stream:
+                    sys.stdout.write(line)
+                    sys.stdout.flush()
+                parse_line(line, res)
+
+        thread = threading.Thread(target=reader, daemon=True)
+        thread.start()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            res.timeout = 1
+            name = test_in_progress() or "(unit timed out)"
+            res.tests.append(("timeout", name))
+            msg = "tcl-compat: %s: killed after %ds, in test: %s\n" % (unit, timeout, name)
+            log.write(msg)
+            sys.stdout.write(msg)
+            kill_group(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        except KeyboardInterrupt:
+            kill_group(proc.pid, signal.SIGKILL)
+            raise
+        finally:
+            # Servers and test clients left behind die with the group.
+            kill_group(proc.pid, signal.SIGKILL)
+            proc.wait()
+            thread.join(timeout=10)
+    res.exit = proc.returncode
+    res.seconds = int(time.monotonic() - start)
+    if res.failures():
+        keep_server_logs(unit)
+    return res
+
+
+def keep_server_logs(unit):
+    """Copy server stdout/stderr of a failed unit out of tests/tmp."""
+    tmp = os.path.join(SUITE, "tests", "tmp")
+    dest = os.path.join(RESULTS, "logs", unit)
+    shutil.rmtree(dest, ignore_errors=True)
+    for d in sorted(os.listdir(tmp)) if os.path.isdir(tmp) else []:
+        for f in ("stdout", "stderr"):
+            src = os.path.join(tmp, d, f)
+            if os.path.isfile(src):
+                os.makedirs(os.path.join(dest, d), exist_ok=True)
+                shutil.copyfile(src, os.path.join(dest, d, f))
+
+
+# --- Results files ---------------------------------------------------------------
+
+
+def read_tsv(path):
+    try:
+        with open(path) as f:
+            return [l.rstrip("\n").split("\t") for l in f if l.strip() and not l.startswith("#")]
+    except OSError:
+        return []
+
+
+def write_results(results):
+    """Merge into tally.tsv / tests.tsv: replace rows of the units just run."""
+    os.makedirs(RESULTS, exist_ok=True)
+    done = {r.unit for r in results}
+    tally = [row for row in read_tsv(os.path.join(RESULTS, "tally.tsv")) if row[0] not in done]
+    for r in results:
+        tally.append([r.unit, str(r.count("ok")), str(r.count("err")),
+                      str(r.count("exception")), str(r.timeout), str(r.seconds), str(r.exit)])
+    tally.sort(key=lambda row: row[0])
+    with open(os.path.join(RESULTS, "tally.tsv"), "w") as f:
+        f.write("# unit\tok\terr\texception\ttimeout\tseconds\texit\n")
+        for row in tally:
+            f.write("\t".join(row) + "\n")
+    tests = [row for row in read_tsv(os.path.join(RESULTS, "tests.tsv")) if row[0] not in done]
+    for r in results:
+        tests.extend([r.unit, s, n] for s, n in r.tests)
+    tests.sort(key=lambda row: row[0])  # stable: keeps run order within a unit
+    with open(os.path.join(RESULTS, "tests.tsv"), "w") as f:
+        for row in tests:
+            f.write("\t".join(row) + "\n")
+
+
+def print_tally(results, baseline):
+    print()
+    print("%-42s %5s %5s %5s %5s %6s %9s" % ("unit", "ok", "err", "exc", "tmout", "secs", "baseline"))
+    tot = [0, 0, 0, 0, 0, 0]
+    for r in results:
+        base = baseline.get(r.unit, (None, None))[0]
+        row = [r.count("ok"), r.count("err"), r.count("exception"), r.timeout, r.seconds]
+        print("%-42s %5d %5d %5d %5d %6d %9s" % (r.unit, *row, "-" if base is None else base))
+        tot = [a + b for a, b in zip(tot, row + [base or 0])]
+    print("%-42s %5d %5d %5d %5d %6d %9d" % ("TOTAL (%d units)" % len(results), *tot))
+
+
+def print_failures(results):
+    for r in results:
+        for s, n in r.failures():
+            print("  %s\t[%s]\t%s" % (r.unit, s, n))
+
+
+# --- passing.txt -------------------------------------------------------------------
+
+
+def read_passing():
+    """Set of (unit, name) from passing.txt ("unit<TAB>name" lines)."""
+    entries = set()
+    if os.path.exists(PASSING):
+        with open(PASSING) as f:
+            for line in f:
+                line = line.rstrip("\n")
+                if not line or line.startswith("#") or "\t" not in line:
+                    continue
+                unit, name = line.split("\t", 1)
+                entries.add((unit, name))
+    return entries
+
+
+def update_passing(results):
+    entries = read_passing()
+    before = len(entries)
+    for r in results:
+        entries.update((r.unit, n) for n in r.passing_names())
+    with open(PASSING, "w") as f:
+        for unit, name in sorted(entries):
+            f.write("%s\t%s\n" % (unit, name))
+    print("tcl-compat: passing.txt: %d tests added, %d total" % (len(entries) - before, len(entries)))
+
+
+# --- Modes ---------------------------------------------------------------------------
+
+
+def run_units(units, opt_timeout, extra, stream, baseline):
+    results = []
+    try:
+        for i, unit in enumerate(units, 1):
+            t = unit_timeout(unit, opt_timeout, baseline)
+            if not stream:
+                print("[%d/%d] %s ..." % (i, len(units), unit), end=" ", flush=True)
+            r = run_unit(unit, t, extra, stream)
+            results.append(r)
+            write_results([r])
+            if not stream:
+                print("ok %d, err %d, exception %d%s (%ds)" % (
+                    r.count("ok"), r.count("err"), r.count("exception"),
+                    ", TIMEOUT" if r.timeout else "", r.seconds), flush=True)
+    except KeyboardInterrupt:
+        print("\ntcl-compat: interrupted")
+    return results
+
+
+def main(argv):
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        usage()
+        return 0 if argv else 2
+    mode, args = argv[0], argv[1:]
+    extra = []
+    if "--" in args:
+        i = args.index("--")
+        args, extra = args[:i], args[i + 1:]
+    opt_update = "--update" in args
+    args = [a for a in args if a != "--update"]
+    opt_timeout = None
+    if "--timeout" in args:
+        i = args.index("--timeout")
+        opt_timeout = int(args[i + 1])
+        del args[i:i + 2]
+    if any(a.startswith("-") for a in args):
+        usage()
+        return 2
+
+    check_suite()
+    lock = lock_suite()  # noqa: F841 (held for the whole run)
+    baseline = load_baseline()
+    pats = excluded_patterns()
+    known = all_units()
+
+    if mode == "ratchet":
+        if args or extra:
+            sys.exit("tcl-compat: ratchet takes no arguments")
+        listed = read_passing()
+        units = sorted({u for u, _ in listed})
+        print("tcl-compat: ratchet: %d tests in %d units" % (len(listed), len(units)))
+        results = run_units(units, opt_timeout, [], False, baseline)
+        by_unit = {r.unit: r for r in results}
+        passed, failed = 0, []
+        for unit, name in sorted(listed):
+            r = by_unit.get(unit)
+            if r is not None and name in r.passing_names():
+                passed += 1
+                continue
+            statuses = sorted({s for s, n in r.tests if n == name}) if r else []
+            failed.append((unit, name, "/".join(statuses) or "not run"))
+        print_tally(results, baseline)
+        if failed:
+            print("\nListed in passing.txt but did not pass:")
+            for unit, name, why in failed:
+                print("  %s\t[%s]\t%s" % (unit, why, name))
+        new = sum(len(r.passing_names() - {n for u, n in listed if u == r.unit}) for r in results)
+        if new:
+            print("\n%d more tests pass than passing.txt lists; add them with "
+                  "`tcl-compat/run.sh update %s`" % (new, " ".join(units)))
+        print("%d passed, %d failed" % (passed, len(failed)))
+        return 1 if failed else 0
+
+    if mode in ("all", "update") and not args:
+        units = [u for u in known if not is_excluded(u, pats)]
+    elif mode in ("units", "update", "unit") and args:
+        if mode == "unit" and len(args) != 1:
+            sys.exit("tcl-compat: unit takes one UNIT; use `units` for several")
+        units = [a[:-4] if a.endswith(".tcl") else a for a in args]
+        units = [u[len("tests/"):] if u.startswith("tests/") else u for u in units]
+        for u in units:
+            if not os.path.isfile(os.path.join(SUITE, "tests", u + ".tcl")):
+                sys.exit("tcl-compat: no such unit: %s" % u)
+            if is_excluded(u, pats):
+                print("tcl-compat: warning: %s is excluded (see EXCLUDED.md)" % u)
+    else:
+        usage()
+        return 2
+
+    stream = mode == "unit"
+    results = run_units(units, opt_timeout, extra, stream, baseline)
+    print_tally(results, baseline)
+    if mode == "unit" or mode == "units":
+        if any(r.failures() for r in results):
+            print("\nFailures:")
+            print_failures(results)
+    if (mode == "update" or opt_update) and results:
+        if extra:
+            print("tcl-compat: note: passing.txt updated from a run with runtest args %s" % extra)
+        update_passing(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
