@@ -1,0 +1,30 @@
+# redis-rust: build, run and test. CI runs `make test` (.ci/run).
+
+CARGO ?= cargo
+BIN := target/release/redis-rust
+
+.PHONY: all build run deps test tcl-compat
+
+all: build
+
+build:
+	$(CARGO) build --release
+
+# Starts the server with ./redis.conf (if there is one).
+run: build
+	./$(BIN) $(wildcard ./redis.conf)
+
+# tclsh, redis-tools and python3 for the official suite (apt-get, if missing).
+deps:
+	tcl-compat/deps.sh
+
+# Rust tests, then the official suite's ratchet (tcl-compat/passing.txt).
+test: deps build
+	$(CARGO) test --release
+	tcl-compat/fetch.sh
+	tcl-compat/run.sh ratchet
+
+# Every unit of the official suite, with a tally (tcl-compat/results/).
+tcl-compat: deps build
+	tcl-compat/fetch.sh
+	tcl-compat/run.sh all
