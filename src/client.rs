@@ -1,0 +1,244 @@
+//! A connected client: its socket, query buffer and parser state, reply
+//! buffer, and session fields (selected db, name, auth, protocol).
+
+use crate::resp::{Args, Parser, ReplyBuf};
+use std::io::{self, Read, Write};
+
+pub enum Conn {
+    Tcp(mio::net::TcpStream),
+    Unix(mio::net::UnixStream),
+}
+
+impl Conn {
+    pub fn source(&mut self) -> &mut dyn mio::event::Source {
+        match self {
+            Conn::Tcp(s) => s,
+            Conn::Unix(s) => s,
+        }
+    }
+
+    pub fn shutdown(&self) {
+        let _ = match self {
+            Conn::Tcp(s) => s.shutdown(std::net::Shutdown::Both),
+            Conn::Unix(s) => s.shutdown(std::net::Shutdown::Both),
+        };
+    }
+
+    pub fn fd(&self) -> i32 {
+        use std::os::fd::AsRawFd;
+        match self {
+            Conn::Tcp(s) => s.as_raw_fd(),
+            Conn::Unix(s) => s.as_raw_fd(),
+        }
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, b: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.read(b),
+            Conn::Unix(s) => s.read(b),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.write(b),
+            Conn::Unix(s) => s.write(b),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// CLIENT REPLY mode.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Skip the reply of the next command only.
+    SkipNext,
+    /// Skipping the current command's reply.
+    Skip,
+}
+
+pub struct Client {
+    pub id: u64,
+    pub token: usize,
+    pub conn: Conn,
+    pub addr: String,
+    pub laddr: String,
+    pub unix: bool,
+    pub qbuf: Vec<u8>,
+    pub qpos: usize,
+    pub parser: Parser,
+    pub args: Args,
+    pub reply: ReplyBuf,
+    /// Bytes of `reply.buf` already written to the socket.
+    pub sent: usize,
+    pub db: usize,
+    pub name: Option<Vec<u8>>,
+    pub lib_name: Option<Vec<u8>>,
+    pub lib_ver: Option<Vec<u8>>,
+    pub authenticated: bool,
+    pub user: String,
+    pub close_after_reply: bool,
+    pub close_asap: bool,
+    pub reply_mode: ReplyMode,
+    pub ctime_ms: i64,
+    pub last_interaction_ms: i64,
+    pub last_cmd: String,
+    pub no_evict: bool,
+    pub no_touch: bool,
+    pub monitor: bool,
+    pub net_in: u64,
+    pub net_out: u64,
+    pub commands: u64,
+    pub writable_registered: bool,
+    pub qbuf_peak: usize,
+}
+
+impl Client {
+    pub fn new(
+        id: u64,
+        token: usize,
+        conn: Conn,
+        addr: String,
+        laddr: String,
+        unix: bool,
+        now: i64,
+        resp: u8,
+    ) -> Client {
+        let mut reply = ReplyBuf::new();
+        reply.resp = resp;
+        Client {
+            id,
+            token,
+            conn,
+            addr,
+            laddr,
+            unix,
+            qbuf: Vec::new(),
+            qpos: 0,
+            parser: Parser::new(),
+            args: Args::default(),
+            reply,
+            sent: 0,
+            db: 0,
+            name: None,
+            lib_name: None,
+            lib_ver: None,
+            authenticated: false,
+            user: "default".into(),
+            close_after_reply: false,
+            close_asap: false,
+            reply_mode: ReplyMode::On,
+            ctime_ms: now,
+            last_interaction_ms: now,
+            last_cmd: "NULL".into(),
+            no_evict: false,
+            no_touch: false,
+            monitor: false,
+            net_in: 0,
+            net_out: 0,
+            commands: 0,
+            writable_registered: false,
+            qbuf_peak: 0,
+        }
+    }
+
+    /// Bytes waiting to be written.
+    pub fn pending(&self) -> usize {
+        self.reply.buf.len() - self.sent
+    }
+
+    /// Writes as much pending output as the socket takes. Returns Ok(true)
+    /// when everything was written.
+    pub fn flush_output(&mut self) -> io::Result<bool> {
+        while self.sent < self.reply.buf.len() {
+            match self.conn.write(&self.reply.buf[self.sent..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    self.sent += n;
+                    self.net_out += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        self.reply.buf.clear();
+        self.sent = 0;
+        if self.reply.buf.capacity() > 1 << 20 {
+            self.reply.buf = Vec::with_capacity(1024);
+        }
+        Ok(true)
+    }
+
+    /// The `CLIENT LIST`/`CLIENT INFO` line for this client.
+    pub fn info_line(&self, now: i64) -> String {
+        let mut flags = String::new();
+        if self.monitor {
+            flags.push('O');
+        }
+        if self.close_after_reply || self.close_asap {
+            flags.push('A');
+        }
+        if self.no_evict {
+            flags.push('e');
+        }
+        if self.no_touch {
+            flags.push('T');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        let name = self
+            .name
+            .as_deref()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .unwrap_or_default();
+        let lib_name = self
+            .lib_name
+            .as_deref()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .unwrap_or_default();
+        let lib_ver = self
+            .lib_ver
+            .as_deref()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .unwrap_or_default();
+        let (addr, laddr) = if self.unix {
+            (format!("{}:0", self.laddr), self.laddr.clone())
+        } else {
+            (self.addr.clone(), self.laddr.clone())
+        };
+        format!(
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 watch=0 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={} io-thread=0",
+            self.id,
+            addr,
+            laddr,
+            self.conn.fd(),
+            name,
+            (now - self.ctime_ms) / 1000,
+            (now - self.last_interaction_ms) / 1000,
+            flags,
+            self.db,
+            self.qbuf.len() - self.qpos,
+            self.qbuf.capacity() - self.qbuf.len(),
+            self.args.mem(),
+            self.reply.buf.capacity(),
+            self.reply.buf.capacity(),
+            self.pending(),
+            self.qbuf.capacity() + self.reply.buf.capacity() + self.args.mem(),
+            self.last_cmd,
+            self.user,
+            self.reply.resp,
+            lib_name,
+            lib_ver
+        )
+    }
+}

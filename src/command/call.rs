@@ -1,0 +1,173 @@
+//! `call`: the generic work done once for every command — lookup, arity,
+//! authentication and other gates, execution, error rendering, stats —
+//! so handlers never repeat it.
+
+use super::table::subcommand;
+use super::{CmdError, CmdResult, CommandSpec, Ctx};
+use crate::client::Client;
+use crate::resp::Args;
+use crate::server::State;
+
+pub fn no_handler(_: &mut Ctx, _: &Args) -> CmdResult {
+    Err(CmdError::msg("ERR no handler"))
+}
+
+fn args_preview(args: &Args, from: usize) -> String {
+    let mut s = String::new();
+    for a in args.iter().skip(from) {
+        if s.len() >= 128 {
+            break;
+        }
+        let t = String::from_utf8_lossy(a);
+        let t: String = t.chars().take(128 - s.len().min(128)).collect();
+        s.push_str(&format!("'{t}' "));
+    }
+    s
+}
+
+fn full_name(spec: &CommandSpec, parent: Option<&CommandSpec>) -> String {
+    match parent {
+        Some(p) => format!("{}|{}", p.name, spec.name),
+        None => spec.name.to_string(),
+    }
+}
+
+/// Records an error reply in the stats, keyed by its code.
+pub fn count_error(st: &mut State, text: &str) {
+    st.stats.total_error_replies += 1;
+    let code = text.split(' ').next().unwrap_or("ERR");
+    let code = if code.len() > 128 { "ERR" } else { code };
+    if st.errstats.len() >= 128 && !st.errstats.contains_key(code) {
+        return;
+    }
+    *st.errstats.entry(code.to_string()).or_default() += 1;
+}
+
+fn reject(st: &mut State, c: &mut Client, text: &str, stat: Option<&str>) {
+    c.reply.error(text);
+    count_error(st, text);
+    if let Some(n) = stat {
+        st.cmdstats.entry(n.to_string()).or_default().rejected += 1;
+    }
+}
+
+/// Runs `args` for client `c`. Returns whether the command should be fed
+/// to MONITOR clients.
+pub fn call(
+    st: &mut State,
+    c: &mut Client,
+    others: &slab::Slab<Option<Box<Client>>>,
+    args: &Args,
+) -> bool {
+    let Some(mut spec) = st.commands.get(&args[0]) else {
+        let msg = format!(
+            "ERR unknown command '{}', with args beginning with: {}",
+            String::from_utf8_lossy(&args[0])
+                .chars()
+                .take(128)
+                .collect::<String>(),
+            args_preview(args, 1)
+        );
+        reject(st, c, &msg, None);
+        return false;
+    };
+    let mut parent = None;
+    if !spec.subcommands.is_empty() {
+        if args.len() < 2 {
+            let msg = format!("ERR wrong number of arguments for '{}' command", spec.name);
+            reject(st, c, &msg, Some(spec.name));
+            return false;
+        }
+        match subcommand(spec, &args[1]) {
+            Some(s) => {
+                parent = Some(spec);
+                spec = s;
+            }
+            None => {
+                let msg = format!(
+                    "ERR unknown subcommand '{}'. Try {} HELP.",
+                    String::from_utf8_lossy(&args[1])
+                        .chars()
+                        .take(128)
+                        .collect::<String>(),
+                    spec.name.to_uppercase()
+                );
+                reject(st, c, &msg, None);
+                return false;
+            }
+        }
+    }
+    let name = full_name(spec, parent);
+    let argc = args.len() as i32;
+    if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
+        let msg = format!("ERR wrong number of arguments for '{}' command", name);
+        reject(st, c, &msg, Some(&name));
+        return false;
+    }
+    if !c.authenticated && !spec.has(super::flags::NO_AUTH) {
+        reject(st, c, "NOAUTH Authentication required.", Some(&name));
+        return false;
+    }
+    if spec.has(super::flags::PROTECTED) && !protected_allowed(st, c, spec) {
+        let msg = format!(
+            "ERR {} command not allowed. If the enable-{}-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
+            spec.name.to_uppercase(),
+            spec.name
+        );
+        reject(st, c, &msg, Some(&name));
+        return false;
+    }
+    c.last_cmd = name.clone();
+    let start = crate::util::now_us();
+    let errors_before = c.reply.last_error;
+    let r = {
+        let mut ctx = Ctx { st, c, others };
+        (spec.run)(&mut ctx, args)
+    };
+    let dur = (crate::util::now_us() - start).max(0) as u64;
+    let stat = st.cmdstats.entry(name).or_default();
+    stat.calls += 1;
+    stat.usec += dur;
+    st.stats.commands_processed += 1;
+    c.commands += 1;
+    match r {
+        Ok(()) => {
+            // A handler may have written an error reply itself.
+            if c.reply.last_error != errors_before {
+                if let Some(at) = c.reply.last_error {
+                    let line_end = c.reply.buf[at..]
+                        .iter()
+                        .position(|&b| b == b'\r')
+                        .map(|p| at + p)
+                        .unwrap_or(c.reply.buf.len());
+                    let text = String::from_utf8_lossy(&c.reply.buf[at + 1..line_end]).into_owned();
+                    st.cmdstats.get_mut(&c.last_cmd).map(|s| s.failed += 1);
+                    count_error(st, &text);
+                }
+            }
+        }
+        Err(e) => {
+            let text = e.text();
+            c.reply.error(&text);
+            if let Some(s) = st.cmdstats.get_mut(&c.last_cmd) {
+                s.failed += 1;
+            }
+            count_error(st, &text);
+        }
+    }
+    !spec.has(super::flags::SKIP_MONITOR)
+        && !(parent.is_none() && spec.has(super::flags::ADMIN) && false)
+}
+
+fn protected_allowed(st: &State, c: &Client, spec: &CommandSpec) -> bool {
+    let setting = st.cfg.get(if spec.name == "debug" {
+        "enable-debug-command"
+    } else {
+        "enable-module-command"
+    });
+    match setting {
+        "yes" => true,
+        "local" => c.unix || c.addr.starts_with("127.") || c.addr.starts_with("[::1]"),
+        _ => false,
+    }
+}

@@ -1,0 +1,69 @@
+//! The command table: every family's rows joined into one lookup map.
+
+use super::CommandSpec;
+use crate::config::Config;
+use std::collections::HashMap;
+
+/// All family tables; adding a family means adding it here.
+pub fn families() -> [&'static [CommandSpec]; 4] {
+    [
+        crate::commands::string::COMMANDS,
+        crate::commands::keys::COMMANDS,
+        crate::commands::connection::COMMANDS,
+        crate::commands::server::COMMANDS,
+    ]
+}
+
+pub struct CommandTable {
+    map: HashMap<Vec<u8>, &'static CommandSpec>,
+}
+
+impl CommandTable {
+    pub fn new(cfg: &Config) -> CommandTable {
+        let mut map = HashMap::new();
+        for fam in families() {
+            for c in fam {
+                let name = match cfg.renamed.get(c.name) {
+                    Some(n) if n.is_empty() => continue,
+                    Some(n) => n.to_ascii_lowercase(),
+                    None => c.name.to_string(),
+                };
+                map.insert(name.into_bytes(), c);
+            }
+        }
+        CommandTable { map }
+    }
+
+    /// Case-insensitive lookup without allocating for ordinary names.
+    pub fn get(&self, name: &[u8]) -> Option<&'static CommandSpec> {
+        let mut buf = [0u8; 32];
+        if name.len() <= buf.len() {
+            let b = &mut buf[..name.len()];
+            b.copy_from_slice(name);
+            b.make_ascii_lowercase();
+            self.map.get(&b[..]).copied()
+        } else {
+            self.map.get(&name.to_ascii_lowercase()).copied()
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Vec<u8>, &&'static CommandSpec)> {
+        self.map.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// Finds a subcommand of a container by name.
+pub fn subcommand(parent: &'static CommandSpec, name: &[u8]) -> Option<&'static CommandSpec> {
+    parent
+        .subcommands
+        .iter()
+        .find(|s| s.name.as_bytes().eq_ignore_ascii_case(name))
+}

@@ -1,0 +1,7 @@
+//! Command families: each module holds one family's handlers and exports its
+//! rows of the command table as `COMMANDS`.
+
+pub mod connection;
+pub mod keys;
+pub mod server;
+pub mod string;

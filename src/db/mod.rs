@@ -1,0 +1,202 @@
+//! The keyspace: one `Db` per logical database, each a table of values plus
+//! a table of expire times. Expiry is lazy on access and active in the cron
+//! (`active_expire_cycle`), as in Redis.
+
+pub mod dict;
+pub mod value;
+
+pub use dict::{Dict, Key};
+pub use value::{Obj, Str, Value};
+
+use crate::util::Rng;
+
+#[derive(Default)]
+pub struct Db {
+    pub id: usize,
+    pub keys: Dict<Obj>,
+    /// Absolute unix time in milliseconds at which each volatile key dies.
+    pub expires: Dict<i64>,
+    /// Keys removed by expiry since the last time the server read this.
+    pub expired: u64,
+    /// Keys expired lazily or actively and not yet propagated as DEL.
+    pub expired_keys: Vec<Key>,
+    /// Active-expire scan cursor over `expires`.
+    pub expire_cursor: u64,
+    pub avg_ttl: i64,
+}
+
+impl Db {
+    pub fn new(id: usize) -> Db {
+        Db {
+            id,
+            ..Default::default()
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Deletes `key` if its time has come. Returns true when it was
+    /// (or is logically, on a replica) expired.
+    pub fn expire_if_needed(&mut self, key: &[u8], now: i64, deleting: bool) -> bool {
+        match self.expires.get(key) {
+            Some(&when) if when <= now => {
+                if deleting {
+                    self.expires.remove(key);
+                    self.keys.remove(key);
+                    self.expired += 1;
+                    self.expired_keys.push(key.into());
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The value at `key` after lazy expiry, without touching access time.
+    pub fn peek(&self, key: &[u8], now: i64) -> Option<&Obj> {
+        if let Some(&when) = self.expires.get(key) {
+            if when <= now {
+                return None;
+            }
+        }
+        self.keys.get(key)
+    }
+
+    pub fn exists(&self, key: &[u8], now: i64) -> bool {
+        self.peek(key, now).is_some()
+    }
+
+    pub fn get_expire(&self, key: &[u8]) -> Option<i64> {
+        self.expires.get(key).copied()
+    }
+
+    /// Stores `v` at `key`. Unless `keep_ttl`, any previous TTL is dropped.
+    pub fn set(&mut self, key: &[u8], v: Value, keep_ttl: bool) {
+        self.keys.insert(key, Obj::new(v));
+        if !keep_ttl {
+            self.expires.remove(key);
+        }
+    }
+
+    /// Adds a key known not to exist.
+    pub fn add(&mut self, key: &[u8], v: Value) {
+        self.keys.insert(key, Obj::new(v));
+    }
+
+    pub fn delete(&mut self, key: &[u8]) -> bool {
+        if self.keys.remove(key).is_some() {
+            self.expires.remove(key);
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn set_expire(&mut self, key: &[u8], when: i64) {
+        self.expires.insert(key, when);
+    }
+
+    pub fn persist(&mut self, key: &[u8]) -> bool {
+        self.expires.remove(key).is_some()
+    }
+
+    pub fn flush(&mut self) {
+        self.keys.clear();
+        self.expires.clear();
+        self.expire_cursor = 0;
+        self.avg_ttl = 0;
+    }
+
+    pub fn random_key(&self, rng: &mut Rng, now: i64) -> Option<Key> {
+        // A db of only expired keys must not loop forever: give up after a
+        // bounded number of tries, as Redis does on replicas.
+        for _ in 0..100 {
+            let (k, _) = self.keys.random(rng)?;
+            if !self.expire_is_due(k, now) {
+                return Some(k.clone());
+            }
+        }
+        self.keys.random(rng).map(|(k, _)| k.clone())
+    }
+
+    fn expire_is_due(&self, k: &[u8], now: i64) -> bool {
+        matches!(self.expires.get(k), Some(&w) if w <= now)
+    }
+
+    /// One step of active expiry over this db: samples keys along the
+    /// expires table's scan order and removes those that are due. Returns
+    /// (sampled, expired). `budget` bounds the buckets visited.
+    pub fn active_expire_step(&mut self, now: i64, max_buckets: usize) -> (usize, usize) {
+        let mut due: Vec<Key> = Vec::new();
+        let mut sampled = 0;
+        let mut ttl_sum: i64 = 0;
+        let mut ttl_n = 0;
+        let mut cursor = self.expire_cursor;
+        for _ in 0..max_buckets {
+            cursor = self.expires.scan(cursor, |k, &when| {
+                sampled += 1;
+                if when <= now {
+                    due.push(k.clone());
+                } else {
+                    ttl_sum += when - now;
+                    ttl_n += 1;
+                }
+            });
+            if cursor == 0 {
+                break;
+            }
+        }
+        self.expire_cursor = cursor;
+        if ttl_n > 0 {
+            let avg = ttl_sum / ttl_n;
+            self.avg_ttl = if self.avg_ttl == 0 {
+                avg
+            } else {
+                (self.avg_ttl / 50) * 49 + avg / 50
+            };
+        }
+        let n = due.len();
+        for k in due {
+            self.expires.remove(&k);
+            self.keys.remove(&k);
+            self.expired += 1;
+            self.expired_keys.push(k);
+        }
+        (sampled, n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lazy_and_active_expiry() {
+        let mut db = Db::new(0);
+        db.set(b"a", Value::Str(Str::from_bytes(b"1")), false);
+        db.set(b"b", Value::Str(Str::from_bytes(b"2")), false);
+        db.set_expire(b"a", 100);
+        assert!(db.peek(b"a", 50).is_some());
+        assert!(db.peek(b"a", 100).is_none());
+        assert!(db.expire_if_needed(b"a", 150, true));
+        assert_eq!(db.len(), 1);
+        for i in 0..50 {
+            let k = format!("v{i}");
+            db.set(k.as_bytes(), Value::Str(Str::from_bytes(b"x")), false);
+            db.set_expire(k.as_bytes(), 10);
+        }
+        let mut total = 0;
+        for _ in 0..100 {
+            total += db.active_expire_step(20, 16).1;
+        }
+        assert_eq!(total, 50);
+        assert_eq!(db.len(), 1);
+        assert!(db.expires.is_empty());
+    }
+}

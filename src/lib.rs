@@ -1,0 +1,27 @@
+//! redis-rust: a Redis-compatible server.
+//!
+//! # Architecture
+//! One thread owns everything. `server` runs a mio reactor: it accepts
+//! connections (`client`), reads their query buffers, parses requests
+//! (`resp::parse`), and hands each command to `command::call`, which looks
+//! it up in the command table (`command::table`, built from the family
+//! tables in `commands/*`), checks arity and gates, and runs the handler.
+//! Handlers work on the keyspace (`db`) through a `command::Ctx` and write
+//! replies through `resp::ReplyBuf`, which speaks RESP2 and RESP3. The cron
+//! in `server` does active expiry and housekeeping. `config` is the single
+//! table of parameters behind redis.conf and CONFIG GET/SET; `logging` writes
+//! Redis's log format; `alloc` counts allocated bytes for INFO memory.
+
+pub mod alloc;
+pub mod client;
+pub mod command;
+pub mod commands;
+pub mod config;
+pub mod db;
+pub mod logging;
+pub mod resp;
+pub mod server;
+pub mod util;
+
+/// The Redis version we are compatible with and report.
+pub const REDIS_VERSION: &str = "8.0.6";

@@ -1,0 +1,143 @@
+//! A `log::Log` that writes Redis's line format:
+//! `pid:role dd Mon yyyy hh:mm:ss.mmm <level-char> message`.
+
+use std::io::Write;
+use std::sync::Mutex;
+
+pub struct RedisLogger {
+    /// None: standard output.
+    file: Mutex<Option<std::fs::File>>,
+    pub level: std::sync::atomic::AtomicUsize,
+}
+
+static LOGGER: std::sync::OnceLock<RedisLogger> = std::sync::OnceLock::new();
+
+/// Maps redis `loglevel` names onto `log` levels.
+pub fn level_from_name(n: &str) -> log::LevelFilter {
+    match n {
+        "debug" => log::LevelFilter::Trace,
+        "verbose" => log::LevelFilter::Debug,
+        "notice" => log::LevelFilter::Info,
+        "warning" => log::LevelFilter::Warn,
+        "nothing" => log::LevelFilter::Off,
+        _ => log::LevelFilter::Info,
+    }
+}
+
+/// Installs the logger. `logfile` empty means standard output.
+pub fn init(logfile: &str, level: &str) -> std::io::Result<()> {
+    let file = if logfile.is_empty() {
+        None
+    } else {
+        Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(logfile)?,
+        )
+    };
+    let l = LOGGER.get_or_init(|| RedisLogger {
+        file: Mutex::new(None),
+        level: Default::default(),
+    });
+    *l.file.lock().unwrap() = file;
+    let _ = log::set_logger(l);
+    set_level(level);
+    Ok(())
+}
+
+pub fn set_level(level: &str) {
+    log::set_max_level(level_from_name(level));
+}
+
+fn civil(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
+    // Days to civil date (Howard Hinnant's algorithm), UTC.
+    let days = secs.div_euclid(86400);
+    let rem = secs.rem_euclid(86400);
+    let z = days + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = if m <= 2 { y + 1 } else { y };
+    (
+        y,
+        m,
+        d,
+        (rem / 3600) as u32,
+        ((rem % 3600) / 60) as u32,
+        (rem % 60) as u32,
+    )
+}
+
+pub fn format_line(level: log::Level, msg: &str) -> String {
+    let ms = crate::util::now_ms();
+    let (y, mo, d, h, mi, s) = civil(ms / 1000);
+    const MON: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let c = match level {
+        log::Level::Error | log::Level::Warn => '#',
+        log::Level::Info => '*',
+        log::Level::Debug => '-',
+        log::Level::Trace => '.',
+    };
+    let role = if crate::server::IS_REPLICA.load(std::sync::atomic::Ordering::Relaxed) {
+        'S'
+    } else {
+        'M'
+    };
+    format!(
+        "{}:{} {:02} {} {} {:02}:{:02}:{:02}.{:03} {} {}\n",
+        std::process::id(),
+        role,
+        d,
+        MON[(mo - 1) as usize],
+        y,
+        h,
+        mi,
+        s,
+        ms % 1000,
+        c,
+        msg
+    )
+}
+
+impl log::Log for RedisLogger {
+    fn enabled(&self, m: &log::Metadata) -> bool {
+        m.level() <= log::max_level()
+    }
+
+    fn log(&self, r: &log::Record) {
+        if !self.enabled(r.metadata()) {
+            return;
+        }
+        let line = format_line(r.level(), &r.args().to_string());
+        let mut f = self.file.lock().unwrap();
+        match f.as_mut() {
+            Some(f) => {
+                let _ = f.write_all(line.as_bytes());
+            }
+            None => {
+                let mut o = std::io::stdout().lock();
+                let _ = o.write_all(line.as_bytes());
+                let _ = o.flush();
+            }
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn civil_dates() {
+        assert_eq!(super::civil(0), (1970, 1, 1, 0, 0, 0));
+        assert_eq!(super::civil(1_700_000_000), (2023, 11, 14, 22, 13, 20));
+    }
+}

@@ -1,0 +1,190 @@
+//! `redis-rust [/path/to/redis.conf] [--name value ...]`, invoked like
+//! `redis-server`.
+
+use redis_rust::REDIS_VERSION;
+use redis_rust::config::Config;
+use redis_rust::server::Server;
+
+#[global_allocator]
+static ALLOC: redis_rust::alloc::Counting = redis_rust::alloc::Counting;
+
+fn usage() -> ! {
+    eprintln!(
+        "Usage: ./redis-server [/path/to/redis.conf] [options] [-]\n       ./redis-server - (read config from stdin)\n       ./redis-server -v or --version\n       ./redis-server -h or --help\n\nExamples:\n       ./redis-server (run the server with default conf)\n       ./redis-server /etc/redis/6379.conf\n       ./redis-server --port 7777\n       ./redis-server /etc/myredis.conf --loglevel verbose"
+    );
+    std::process::exit(1);
+}
+
+fn fatal_config(line: usize, text: &str, reason: &str) -> ! {
+    eprintln!("\n*** FATAL CONFIG FILE ERROR (Redis {REDIS_VERSION}) ***");
+    eprintln!("Reading the configuration file, at line {line}");
+    eprintln!(">>> '{text}'");
+    eprintln!("{reason}");
+    std::process::exit(1);
+}
+
+fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    let mut cfg = Config::new();
+    let mut i = 1;
+    let mut text = String::new();
+    if argv.len() >= 2 {
+        match argv[1].as_str() {
+            "-v" | "--version" => {
+                println!(
+                    "Redis server v={REDIS_VERSION} sha=00000000:0 malloc=libc bits=64 build=redis-rust"
+                );
+                return;
+            }
+            "-h" | "--help" => usage(),
+            "--test-memory" => {
+                eprintln!("--test-memory is not supported by redis-rust");
+                std::process::exit(1);
+            }
+            _ => {}
+        }
+        if !argv[1].starts_with("--") {
+            let path = &argv[1];
+            let body = if path == "-" {
+                let mut s = String::new();
+                let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut s);
+                s
+            } else {
+                match std::fs::read_to_string(path) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!(
+                            "Fatal error, can't open config file '{}': {}",
+                            path,
+                            redis_rust::util::os_error_text(&e)
+                        );
+                        std::process::exit(1);
+                    }
+                }
+            };
+            cfg.file = std::fs::canonicalize(path)
+                .ok()
+                .map(|p| p.to_string_lossy().into_owned());
+            text.push_str(&body);
+            text.push('\n');
+            i = 2;
+        }
+    }
+    // Command-line options become config lines appended after the file,
+    // so they win, as in Redis: `--name v1 v2` -> `name v1 v2`.
+    let mut opts = String::new();
+    while i < argv.len() {
+        let a = &argv[i];
+        if let Some(name) = a.strip_prefix("--") {
+            if !opts.is_empty() {
+                opts.push('\n');
+            }
+            opts.push_str(name);
+        } else {
+            opts.push(' ');
+            opts.push_str(&quote(a));
+        }
+        i += 1;
+    }
+    text.push_str(&opts);
+    if let Err((line, t, reason)) = cfg.load_text(&text, 0) {
+        fatal_config(line, &t, &reason);
+    }
+    let daemonize = cfg.bool("daemonize");
+    if daemonize {
+        daemonize_now();
+    }
+    if let Err(e) = redis_rust::logging::init(cfg.get("logfile"), cfg.get("loglevel")) {
+        eprintln!("Can't open the log file: {e}");
+        std::process::exit(1);
+    }
+    let pid = std::process::id();
+    log::warn!("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo");
+    log::warn!(
+        "Redis version={}, bits=64, commit=00000000, modified=0, pid={}, just started",
+        REDIS_VERSION,
+        pid
+    );
+    if cfg.file.is_none() {
+        log::warn!(
+            "Warning: no config file specified, using the default config. In order to specify a config file use {} /path/to/redis.conf",
+            argv[0]
+        );
+    } else {
+        log::warn!("Configuration loaded");
+    }
+    log::info!("Running mode=standalone, port={}.", cfg.get("port"));
+    log::info!("redis-rust {} PID: {}", REDIS_VERSION, pid);
+    let pidfile = cfg.get("pidfile").to_string();
+    if daemonize || !pidfile.is_empty() {
+        let pf = if pidfile.is_empty() {
+            "/var/run/redis_6379.pid".to_string()
+        } else {
+            pidfile
+        };
+        let _ = std::fs::write(&pf, format!("{pid}\n"));
+    }
+    let exe = std::env::current_exe()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut server = match Server::new(cfg, exe) {
+        Ok(s) => s,
+        Err(e) => {
+            log::warn!("Failed listening on port: {}", e);
+            std::process::exit(1);
+        }
+    };
+    log::warn!("Server initialized");
+    log::info!("Ready to accept connections tcp");
+    redis_rust::server::sd_notify_ready(&server.st.cfg);
+    if let Err(e) = server.run() {
+        log::warn!("Event loop failed: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Quotes a command-line value so the config parser reads it back as one
+/// argument.
+fn quote(s: &str) -> String {
+    if s.is_empty() {
+        return "\"\"".into();
+    }
+    if s.bytes()
+        .any(|c| c.is_ascii_whitespace() || c == b'"' || c == b'\'' || c == b'\\')
+    {
+        let mut q = String::from("\"");
+        for ch in s.chars() {
+            match ch {
+                '"' => q.push_str("\\\""),
+                '\\' => q.push_str("\\\\"),
+                '\n' => q.push_str("\\n"),
+                c => q.push(c),
+            }
+        }
+        q.push('"');
+        q
+    } else {
+        s.to_string()
+    }
+}
+
+fn daemonize_now() {
+    // SAFETY: fork/setsid/dup2 before any thread exists.
+    unsafe {
+        match libc::fork() {
+            -1 => std::process::exit(1),
+            0 => {}
+            _ => libc::_exit(0),
+        }
+        libc::setsid();
+        let fd = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        if fd != -1 {
+            libc::dup2(fd, 0);
+            libc::dup2(fd, 1);
+            libc::dup2(fd, 2);
+            if fd > 2 {
+                libc::close(fd);
+            }
+        }
+    }
+}

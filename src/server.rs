@@ -1,0 +1,926 @@
+//! The reactor: one mio `Poll` on the main thread owns every client and the
+//! whole keyspace. Readiness events drive reads, command execution and
+//! writes; the cron (`hz` times a second) runs active expiry, client
+//! timeouts and housekeeping.
+//!
+//! Tokens: listeners take the first slots below `CLIENT_BASE`, the signal
+//! pipe has `SIGNALS`; a client's token is `CLIENT_BASE + slab key`.
+
+use crate::client::{Client, Conn, ReplyMode};
+use crate::command::table::CommandTable;
+use crate::config::Config;
+use crate::db::Db;
+use crate::resp::parse::Limits;
+use crate::util::{Rng, now_ms};
+use mio::net::{TcpListener, UnixListener};
+use mio::{Events, Interest, Poll, Token};
+use slab::Slab;
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+pub static IS_REPLICA: AtomicBool = AtomicBool::new(false);
+
+const SIGNALS: Token = Token(0);
+const LISTENER_BASE: usize = 1;
+const CLIENT_BASE: usize = 64;
+
+#[derive(Default, Debug, Clone)]
+pub struct Stats {
+    pub connections_received: u64,
+    pub commands_processed: u64,
+    pub rejected_conn: u64,
+    pub expired_keys: u64,
+    pub expired_stale_perc: f64,
+    pub expire_cycle_time_used_us: u64,
+    pub evicted_keys: u64,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    pub net_input_bytes: u64,
+    pub net_output_bytes: u64,
+    pub total_error_replies: u64,
+    pub unexpected_error_replies: u64,
+    pub client_qbuf_limit_disconnections: u64,
+    pub client_outbuf_limit_disconnections: u64,
+    pub io_reads: u64,
+    pub io_writes: u64,
+}
+
+#[derive(Default, Debug, Clone)]
+pub struct CmdStat {
+    pub calls: u64,
+    pub usec: u64,
+    pub rejected: u64,
+    pub failed: u64,
+}
+
+/// Work a command asks the server to do for other clients, applied after
+/// the command returns (the current client is not in the slab meanwhile).
+#[derive(Default)]
+pub struct Pending {
+    pub kill_ids: Vec<u64>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ShutdownFlags {
+    pub nosave: bool,
+    pub save: bool,
+    pub now: bool,
+    pub force: bool,
+}
+
+/// Everything commands may touch, apart from the clients.
+pub struct State {
+    pub dbs: Vec<Db>,
+    pub cfg: Config,
+    pub stats: Stats,
+    pub cmdstats: HashMap<String, CmdStat>,
+    pub errstats: HashMap<String, u64>,
+    pub commands: CommandTable,
+    /// Time of the command being executed, fixed for its whole run.
+    pub now_ms: i64,
+    pub start_ms: i64,
+    pub rng: Rng,
+    pub dirty: u64,
+    pub lastsave: i64,
+    pub next_client_id: u64,
+    pub pending: Pending,
+    pub active_expire: bool,
+    pub shutdown: Option<ShutdownFlags>,
+    pub monitors: Vec<usize>,
+    pub cron_paused: bool,
+    pub cronloops: u64,
+    pub pid: u32,
+    pub run_id: String,
+    pub port: u16,
+    pub executable: String,
+    pub config_file: String,
+    pub tcp_port_bound: u16,
+    pub is_replica: bool,
+    pub clients_count: usize,
+    pub stat_peak_memory: usize,
+    pub blocked_clients: usize,
+}
+
+impl State {
+    /// Whether lazy expiry deletes keys (masters) or only hides them
+    /// (replicas, which wait for the master's DEL).
+    pub fn expire_deletes(&self) -> bool {
+        !self.is_replica
+    }
+
+    /// A key changed: invalidates WATCHes and tracking (later issues).
+    pub fn key_modified(&mut self, _db: usize, _key: &[u8]) {}
+
+    /// Keyspace notification hook; delivery arrives with pub/sub.
+    pub fn notify(&mut self, _class: u32, _event: &str, _key: &[u8], _db: usize) {}
+
+    /// Finds `key` in `db`, expiring it first if due. `read` counts
+    /// keyspace hits and misses; `touch` updates the access clock.
+    pub fn lookup(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        read: bool,
+        touch: bool,
+    ) -> Option<&mut crate::db::Obj> {
+        let now = self.now_ms;
+        let deleting = self.expire_deletes();
+        if self.dbs[db].expire_if_needed(key, now, deleting) {
+            if deleting {
+                self.stats.expired_keys += 1;
+                self.notify(crate::config::notify::EXPIRED, "expired", key, db);
+            }
+            if read {
+                self.stats.keyspace_misses += 1;
+            }
+            return None;
+        }
+        match self.dbs[db].keys.get_mut(key) {
+            Some(o) => {
+                if touch {
+                    o.lru = crate::db::value::lru_clock();
+                }
+                if read {
+                    self.stats.keyspace_hits += 1;
+                }
+                Some(o)
+            }
+            None => {
+                if read {
+                    self.stats.keyspace_misses += 1;
+                }
+                None
+            }
+        }
+    }
+
+    pub fn uptime_secs(&self) -> i64 {
+        (now_ms() - self.start_ms) / 1000
+    }
+
+    pub fn flushall(&mut self) {
+        for db in &mut self.dbs {
+            db.flush();
+        }
+    }
+}
+
+enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixListener, String),
+}
+
+pub struct Server {
+    poll: Poll,
+    listeners: Vec<Listener>,
+    pub clients: Slab<Option<Box<Client>>>,
+    pub st: State,
+    signals: signal_hook_mio::v1_0::Signals,
+    next_cron: i64,
+}
+
+fn bind_addrs(cfg: &Config) -> Vec<String> {
+    cfg.get("bind")
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+}
+
+impl Server {
+    pub fn new(cfg: Config, executable: String) -> io::Result<Server> {
+        let poll = Poll::new()?;
+        let mut listeners = Vec::new();
+        let port = cfg.int("port") as u16;
+        if port != 0 {
+            for a in bind_addrs(&cfg) {
+                let optional = a.starts_with('-');
+                let host = a.trim_start_matches('-');
+                let host = if host == "*" {
+                    "0.0.0.0"
+                } else if host == "::*" {
+                    "::"
+                } else {
+                    host
+                };
+                let sa: std::net::SocketAddr = match host.parse::<std::net::IpAddr>() {
+                    Ok(ip) => std::net::SocketAddr::new(ip, port),
+                    Err(_) => {
+                        log::warn!(
+                            "Warning: Could not create server TCP listening socket {}:{}: bad address",
+                            host,
+                            port
+                        );
+                        if optional {
+                            continue;
+                        }
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidInput,
+                            "bad bind address",
+                        ));
+                    }
+                };
+                match bind_tcp(sa, cfg.int("tcp-backlog") as i32) {
+                    Ok(l) => listeners.push(Listener::Tcp(l)),
+                    Err(e) => {
+                        if optional
+                            && (e.kind() == io::ErrorKind::AddrNotAvailable
+                                || e.raw_os_error() == Some(libc::EAFNOSUPPORT))
+                        {
+                            continue;
+                        }
+                        log::warn!(
+                            "Warning: Could not create server TCP listening socket {}:{}: {}",
+                            host,
+                            port,
+                            crate::util::os_error_text(&e)
+                        );
+                        log::warn!("Failed listening on port {} (tcp), aborting.", port);
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        let us = cfg.get("unixsocket").to_string();
+        if !us.is_empty() {
+            let _ = std::fs::remove_file(&us);
+            let l = UnixListener::bind(&us)?;
+            let perm = i64::from_str_radix(cfg.get("unixsocketperm"), 8).unwrap_or(0);
+            if perm != 0 {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&us, std::fs::Permissions::from_mode(perm as u32));
+            }
+            listeners.push(Listener::Unix(l, us));
+        }
+        for (i, l) in listeners.iter_mut().enumerate() {
+            let tok = Token(LISTENER_BASE + i);
+            match l {
+                Listener::Tcp(t) => poll.registry().register(t, tok, Interest::READABLE)?,
+                Listener::Unix(u, _) => poll.registry().register(u, tok, Interest::READABLE)?,
+            }
+        }
+        let mut signals = signal_hook_mio::v1_0::Signals::new([
+            signal_hook::consts::SIGTERM,
+            signal_hook::consts::SIGINT,
+        ])?;
+        poll.registry()
+            .register(&mut signals, SIGNALS, Interest::READABLE)?;
+        let dbs = (0..cfg.hot.databases).map(Db::new).collect();
+        let now = now_ms();
+        let st = State {
+            dbs,
+            stats: Stats::default(),
+            cmdstats: HashMap::new(),
+            errstats: HashMap::new(),
+            commands: CommandTable::new(&cfg),
+            now_ms: now,
+            start_ms: now,
+            rng: Rng::new(),
+            dirty: 0,
+            lastsave: now / 1000,
+            next_client_id: 1,
+            pending: Pending::default(),
+            active_expire: true,
+            shutdown: None,
+            monitors: Vec::new(),
+            cron_paused: false,
+            cronloops: 0,
+            pid: std::process::id(),
+            run_id: random_hex(40),
+            port,
+            executable,
+            config_file: cfg.file.clone().unwrap_or_default(),
+            tcp_port_bound: port,
+            is_replica: false,
+            clients_count: 0,
+            stat_peak_memory: 0,
+            blocked_clients: 0,
+            cfg,
+        };
+        Ok(Server {
+            poll,
+            listeners,
+            clients: Slab::new(),
+            st,
+            signals,
+            next_cron: now,
+        })
+    }
+
+    /// Runs until SHUTDOWN or a signal.
+    pub fn run(&mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        loop {
+            let now = now_ms();
+            let timeout = (self.next_cron - now).clamp(0, 1000) as u64;
+            match self
+                .poll
+                .poll(&mut events, Some(Duration::from_millis(timeout)))
+            {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            for ev in events.iter() {
+                let t = ev.token().0;
+                if ev.token() == SIGNALS {
+                    self.handle_signals();
+                } else if t < CLIENT_BASE {
+                    self.accept(t - LISTENER_BASE);
+                } else {
+                    let key = t - CLIENT_BASE;
+                    if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                        self.handle_readable(key);
+                    }
+                    if ev.is_writable() {
+                        self.handle_writable(key);
+                    }
+                }
+                if self.st.shutdown.is_some() && self.try_shutdown() {
+                    return Ok(());
+                }
+            }
+            if now_ms() >= self.next_cron {
+                self.cron();
+                let hz = self.st.cfg.hot.hz.max(1);
+                self.next_cron = now_ms() + 1000 / hz;
+                if self.st.shutdown.is_some() && self.try_shutdown() {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn handle_signals(&mut self) {
+        let sigs: Vec<i32> = self.signals.pending().collect();
+        for s in sigs {
+            let (name, cfgname) = if s == signal_hook::consts::SIGINT {
+                ("SIGINT", "shutdown-on-sigint")
+            } else {
+                ("SIGTERM", "shutdown-on-sigterm")
+            };
+            log::warn!("Received {} scheduling shutdown...", name);
+            let v = self.st.cfg.get(cfgname).to_string();
+            let mut f = ShutdownFlags::default();
+            for w in v.split_whitespace() {
+                match w {
+                    "save" => f.save = true,
+                    "nosave" => f.nosave = true,
+                    "now" => f.now = true,
+                    "force" => f.force = true,
+                    _ => {}
+                }
+            }
+            self.st.shutdown = Some(f);
+        }
+    }
+
+    /// Performs a requested shutdown. Returns true when the server should
+    /// exit.
+    fn try_shutdown(&mut self) -> bool {
+        let _f = self.st.shutdown.take().unwrap_or_default();
+        log::warn!("User requested shutdown...");
+        // Flush what we can to clients so they see the connection close
+        // cleanly.
+        for (_, c) in self.clients.iter_mut() {
+            if let Some(c) = c {
+                let _ = c.flush_output();
+            }
+        }
+        for l in &self.listeners {
+            if let Listener::Unix(_, path) = l {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        let pf = self.st.cfg.get("pidfile").to_string();
+        if !pf.is_empty() {
+            let _ = std::fs::remove_file(pf);
+        }
+        log::warn!("Redis is now ready to exit, bye bye...");
+        true
+    }
+
+    fn accept(&mut self, li: usize) {
+        loop {
+            let (conn, addr, laddr, unix) = match &self.listeners[li] {
+                Listener::Tcp(l) => match l.accept() {
+                    Ok((s, a)) => {
+                        let _ = s.set_nodelay(true);
+                        let la = s.local_addr().map(|a| a.to_string()).unwrap_or_default();
+                        (Conn::Tcp(s), a.to_string(), la, false)
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                    Err(e) => {
+                        log::warn!("Accepting client connection: {}", e);
+                        return;
+                    }
+                },
+                Listener::Unix(l, path) => match l.accept() {
+                    Ok((s, _)) => (Conn::Unix(s), path.clone(), path.clone(), true),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                    Err(e) => {
+                        log::warn!("Accepting client connection: {}", e);
+                        return;
+                    }
+                },
+            };
+            self.st.stats.connections_received += 1;
+            let entry = self.clients.vacant_entry();
+            let key = entry.key();
+            let id = self.st.next_client_id;
+            self.st.next_client_id += 1;
+            let resp = self.st.cfg.int("client-default-resp") as u8;
+            let mut c = Box::new(Client::new(
+                id,
+                key,
+                conn,
+                addr,
+                laddr,
+                unix,
+                now_ms(),
+                resp,
+            ));
+            if self.st.cfg.hot.requirepass.is_none() {
+                c.authenticated = true;
+            }
+            if self
+                .poll
+                .registry()
+                .register(
+                    c.conn.source(),
+                    Token(CLIENT_BASE + key),
+                    Interest::READABLE,
+                )
+                .is_err()
+            {
+                continue;
+            }
+            entry.insert(Some(c));
+            self.st.clients_count = self.clients.len();
+            if self.clients.len() as i64 > self.st.cfg.hot.maxclients {
+                let c = self.clients[key].as_mut().unwrap();
+                c.reply.error("ERR max number of clients reached");
+                let _ = c.flush_output();
+                self.st.stats.rejected_conn += 1;
+                self.free_client(key);
+                continue;
+            }
+            log::debug!("Accepted {}", self.clients[key].as_ref().unwrap().addr);
+        }
+    }
+
+    pub fn free_client(&mut self, key: usize) {
+        if let Some(Some(mut c)) = self.clients.try_remove(key) {
+            let _ = self.poll.registry().deregister(c.conn.source());
+            c.conn.shutdown();
+            self.st.monitors.retain(|&m| m != key);
+        }
+        self.st.clients_count = self.clients.len();
+    }
+
+    fn handle_readable(&mut self, key: usize) {
+        let Some(slot) = self.clients.get_mut(key) else {
+            return;
+        };
+        let Some(mut c) = slot.take() else { return };
+        let keep = self.read_and_process(&mut c);
+        self.clients[key] = Some(c);
+        if !keep {
+            self.free_client(key);
+            return;
+        }
+        self.after_commands(key);
+    }
+
+    /// Flushes output and handles kills requested by the commands just run.
+    fn after_commands(&mut self, key: usize) {
+        let kills = std::mem::take(&mut self.st.pending.kill_ids);
+        for id in kills {
+            let victim = self
+                .clients
+                .iter()
+                .find(|(_, c)| c.as_ref().map(|c| c.id) == Some(id))
+                .map(|(k, _)| k);
+            if let Some(k) = victim {
+                if k == key {
+                    if let Some(c) = self.clients[k].as_mut() {
+                        c.close_after_reply = true;
+                    }
+                } else {
+                    self.free_client(k);
+                }
+            }
+        }
+        self.write_client(key);
+    }
+
+    fn write_client(&mut self, key: usize) {
+        let Some(Some(c)) = self.clients.get_mut(key) else {
+            return;
+        };
+        if c.close_asap {
+            self.free_client(key);
+            return;
+        }
+        match c.flush_output() {
+            Ok(true) => {
+                if c.close_after_reply {
+                    self.free_client(key);
+                    return;
+                }
+                if c.writable_registered {
+                    c.writable_registered = false;
+                    let _ = self.poll.registry().reregister(
+                        c.conn.source(),
+                        Token(CLIENT_BASE + key),
+                        Interest::READABLE,
+                    );
+                }
+            }
+            Ok(false) => {
+                if !c.writable_registered {
+                    c.writable_registered = true;
+                    let _ = self.poll.registry().reregister(
+                        c.conn.source(),
+                        Token(CLIENT_BASE + key),
+                        Interest::READABLE | Interest::WRITABLE,
+                    );
+                }
+            }
+            Err(_) => self.free_client(key),
+        }
+    }
+
+    fn handle_writable(&mut self, key: usize) {
+        self.write_client(key);
+    }
+
+    /// Reads everything available and runs every complete command.
+    /// Returns false when the client must be closed now.
+    fn read_and_process(&mut self, c: &mut Client) -> bool {
+        let mut closed = false;
+        loop {
+            if c.qpos > 0 && c.qpos == c.qbuf.len() {
+                c.qbuf.clear();
+                c.qpos = 0;
+            }
+            let want = 16 * 1024;
+            if c.qbuf.capacity() - c.qbuf.len() < want {
+                c.qbuf.reserve(want);
+            }
+            let len = c.qbuf.len();
+            let cap = c.qbuf.capacity();
+            // SAFETY-free approach: grow with zeroes, then truncate.
+            c.qbuf.resize(cap, 0);
+            match c.conn.read(&mut c.qbuf[len..]) {
+                Ok(0) => {
+                    c.qbuf.truncate(len);
+                    closed = true;
+                    break;
+                }
+                Ok(n) => {
+                    c.qbuf.truncate(len + n);
+                    c.net_in += n as u64;
+                    self.st.stats.net_input_bytes += n as u64;
+                    c.last_interaction_ms = now_ms();
+                    if c.qbuf.len() - c.qpos > c.qbuf_peak {
+                        c.qbuf_peak = c.qbuf.len() - c.qpos;
+                    }
+                    if (c.qbuf.len() - c.qpos) as i64 > self.st.cfg.hot.client_query_buffer_limit {
+                        log::warn!(
+                            "Closing client that reached max query buffer length: addr={} (qbuf initial bytes: {:?})",
+                            c.addr,
+                            String::from_utf8_lossy(
+                                &c.qbuf[c.qpos..c.qpos + 64.min(c.qbuf.len() - c.qpos)]
+                            )
+                        );
+                        self.st.stats.client_qbuf_limit_disconnections += 1;
+                        return false;
+                    }
+                    if !self.process_input(c) {
+                        return false;
+                    }
+                    if c.close_after_reply {
+                        return true;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    c.qbuf.truncate(len);
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    c.qbuf.truncate(len);
+                    continue;
+                }
+                Err(_) => {
+                    c.qbuf.truncate(len);
+                    closed = true;
+                    break;
+                }
+            }
+        }
+        if c.qpos > 0 {
+            c.qbuf.drain(..c.qpos);
+            c.qpos = 0;
+        }
+        if c.qbuf.capacity() > 64 * 1024 && c.qbuf.len() < 1024 {
+            c.qbuf.shrink_to(16 * 1024);
+        }
+        !closed
+    }
+
+    /// Parses and executes all complete commands in the query buffer.
+    fn process_input(&mut self, c: &mut Client) -> bool {
+        loop {
+            if c.close_after_reply {
+                return true;
+            }
+            let lim = Limits {
+                max_bulk_len: self.st.cfg.hot.proto_max_bulk_len,
+                unauthenticated: !c.authenticated,
+            };
+            let mut want = 0;
+            let mut pos = c.qpos;
+            let r = c
+                .parser
+                .parse(&c.qbuf, &mut pos, &mut c.args, lim, &mut want);
+            c.qpos = pos;
+            match r {
+                Ok(false) => {
+                    if want > 0 && c.qbuf.capacity() - c.qbuf.len() < want {
+                        // The bulk length was checked against the limits.
+                        c.qbuf.reserve(want);
+                    }
+                    return true;
+                }
+                Ok(true) => {
+                    if c.args.is_empty() {
+                        continue;
+                    }
+                    let args = std::mem::take(&mut c.args);
+                    self.execute(c, &args);
+                    let mut args = args;
+                    args.clear();
+                    c.args = args;
+                }
+                Err(e) => {
+                    let msg = e.message();
+                    log::debug!(
+                        "Protocol error ({}) from client: id={} addr={}",
+                        msg,
+                        c.id,
+                        c.addr
+                    );
+                    c.reply.error(&msg);
+                    self.st.stats.total_error_replies += 1;
+                    *self.st.errstats.entry("ERR".into()).or_default() += 1;
+                    c.close_after_reply = true;
+                    c.qpos = c.qbuf.len();
+                    return true;
+                }
+            }
+        }
+    }
+
+    /// Runs one command for `c`, then feeds monitors.
+    fn execute(&mut self, c: &mut Client, args: &crate::resp::Args) {
+        self.st.now_ms = now_ms();
+        let mark = c.reply.buf.len();
+        if c.reply_mode == ReplyMode::SkipNext {
+            c.reply_mode = ReplyMode::Skip;
+        }
+        let feed = crate::command::call::call(&mut self.st, c, &self.clients, args);
+        match c.reply_mode {
+            ReplyMode::Off => c.reply.buf.truncate(mark.max(c.sent)),
+            ReplyMode::Skip => {
+                c.reply.buf.truncate(mark.max(c.sent));
+                c.reply_mode = ReplyMode::On;
+            }
+            _ => {}
+        }
+        if feed && !self.st.monitors.is_empty() {
+            let line = monitor_line(&self.st, c, args);
+            let mons: Vec<usize> = self.st.monitors.clone();
+            for m in mons {
+                if m == c.token {
+                    continue;
+                }
+                if let Some(Some(mc)) = self.clients.get_mut(m) {
+                    mc.reply.simple(&line);
+                }
+            }
+            for m in self.st.monitors.clone() {
+                if m != c.token {
+                    self.write_client(m);
+                }
+            }
+        }
+    }
+
+    /// Periodic work, `hz` times per second.
+    fn cron(&mut self) {
+        self.st.cronloops += 1;
+        let now = now_ms();
+        self.st.now_ms = now;
+        if self.st.cron_paused {
+            return;
+        }
+        if self.st.active_expire && !self.st.is_replica {
+            self.active_expire_cycle();
+        }
+        // Client idle timeouts.
+        let timeout = self.st.cfg.hot.timeout;
+        if timeout > 0 {
+            let idle: Vec<usize> = self
+                .clients
+                .iter()
+                .filter_map(|(k, c)| {
+                    c.as_ref()
+                        .filter(|c| !c.monitor && (now - c.last_interaction_ms) / 1000 > timeout)
+                        .map(|_| k)
+                })
+                .collect();
+            for k in idle {
+                log::debug!("Closing idle client");
+                self.free_client(k);
+            }
+        }
+        let used = crate::alloc::used_memory();
+        if used > self.st.stat_peak_memory {
+            self.st.stat_peak_memory = used;
+        }
+    }
+
+    /// Adaptive active expiry, as Redis's `activeExpireCycle`: visits the
+    /// expire tables bucket by bucket for at most ~25% of a cron period,
+    /// repeating on a db while more than 10% of what it sampled was due.
+    fn active_expire_cycle(&mut self) {
+        let effort = self.st.cfg.hot.active_expire_effort.max(1);
+        let hz = self.st.cfg.hot.hz.max(1);
+        let budget_us = (25_000 * (1 + (effort - 1) / 4) / hz * 1000 / 1000) as i64 * 1000 / 1000;
+        let start = crate::util::now_us();
+        let per_step = (20 + 5 * (effort - 1)) as usize;
+        let now = now_ms();
+        let mut total_expired = 0u64;
+        for db in &mut self.st.dbs {
+            if db.expires.is_empty() {
+                continue;
+            }
+            loop {
+                let (sampled, expired) = db.active_expire_step(now, per_step);
+                total_expired += expired as u64;
+                if sampled == 0 || expired * 10 <= sampled || db.expires.is_empty() {
+                    break;
+                }
+                if crate::util::now_us() - start > budget_us * 10 {
+                    break;
+                }
+            }
+        }
+        self.st.stats.expired_keys += total_expired;
+        self.st.stats.expire_cycle_time_used_us += (crate::util::now_us() - start) as u64;
+        for db in &mut self.st.dbs {
+            db.expired = 0;
+            db.expired_keys.clear();
+        }
+    }
+}
+
+fn monitor_line(st: &State, c: &Client, args: &crate::resp::Args) -> String {
+    let now = crate::util::now_us();
+    let mut s = format!(
+        "{}.{:06} [{} {}]",
+        now / 1_000_000,
+        now % 1_000_000,
+        c.db,
+        if c.unix {
+            format!("unix:{}", c.laddr)
+        } else {
+            c.addr.clone()
+        }
+    );
+    for a in args.iter() {
+        s.push_str(" \"");
+        for &b in a {
+            match b {
+                b'\\' => s.push_str("\\\\"),
+                b'"' => s.push_str("\\\""),
+                b'\n' => s.push_str("\\n"),
+                b'\r' => s.push_str("\\r"),
+                b'\t' => s.push_str("\\t"),
+                7 => s.push_str("\\a"),
+                8 => s.push_str("\\b"),
+                b if b.is_ascii_graphic() || b == b' ' => s.push(b as char),
+                b => s.push_str(&format!("\\x{:02x}", b)),
+            }
+        }
+        s.push('"');
+    }
+    let _ = st;
+    s
+}
+
+fn bind_tcp(sa: std::net::SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+    use std::os::fd::FromRawFd;
+    let (domain, v6) = match sa {
+        std::net::SocketAddr::V4(_) => (libc::AF_INET, false),
+        std::net::SocketAddr::V6(_) => (libc::AF_INET6, true),
+    };
+    // std's TcpListener::bind fixes the backlog at 128 and cannot set
+    // IPV6_V6ONLY, so the socket is made by hand.
+    // SAFETY: plain socket calls on a descriptor we own; it is closed by
+    // the OwnedFd-backed std listener on every path.
+    unsafe {
+        let fd = libc::socket(
+            domain,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            0,
+        );
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let l = std::net::TcpListener::from_raw_fd(fd);
+        let one: libc::c_int = 1;
+        let sz = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_REUSEADDR,
+            &one as *const _ as *const libc::c_void,
+            sz,
+        );
+        if v6 {
+            libc::setsockopt(
+                fd,
+                libc::IPPROTO_IPV6,
+                libc::IPV6_V6ONLY,
+                &one as *const _ as *const libc::c_void,
+                sz,
+            );
+        }
+        let r = match sa {
+            std::net::SocketAddr::V4(a) => {
+                let mut s: libc::sockaddr_in = std::mem::zeroed();
+                s.sin_family = libc::AF_INET as libc::sa_family_t;
+                s.sin_port = a.port().to_be();
+                s.sin_addr.s_addr = u32::from_ne_bytes(a.ip().octets());
+                libc::bind(
+                    fd,
+                    &s as *const _ as *const libc::sockaddr,
+                    std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                )
+            }
+            std::net::SocketAddr::V6(a) => {
+                let mut s: libc::sockaddr_in6 = std::mem::zeroed();
+                s.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+                s.sin6_port = a.port().to_be();
+                s.sin6_addr.s6_addr = a.ip().octets();
+                libc::bind(
+                    fd,
+                    &s as *const _ as *const libc::sockaddr,
+                    std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
+                )
+            }
+        };
+        if r < 0 || libc::listen(fd, backlog.max(1)) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(TcpListener::from_std(l))
+    }
+}
+
+pub fn random_hex(n: usize) -> String {
+    let mut r = Rng::new();
+    (0..n)
+        .map(|_| std::char::from_digit((r.next() % 16) as u32, 16).unwrap())
+        .collect()
+}
+
+/// Tells systemd we are ready when `supervised systemd` (or `auto` with
+/// NOTIFY_SOCKET set) asks for it: one datagram to $NOTIFY_SOCKET.
+pub fn sd_notify_ready(cfg: &Config) {
+    let mode = cfg.get("supervised");
+    let Ok(path) = std::env::var("NOTIFY_SOCKET") else {
+        return;
+    };
+    if mode != "systemd" && mode != "auto" {
+        return;
+    }
+    let sock = match std::os::unix::net::UnixDatagram::unbound() {
+        Ok(s) => s,
+        Err(_) => return,
+    };
+    let msg = "STATUS=Ready to accept connections\nREADY=1\n";
+    if let Some(abs) = path.strip_prefix('@') {
+        use std::os::linux::net::SocketAddrExt;
+        if let Ok(a) = std::os::unix::net::SocketAddr::from_abstract_name(abs.as_bytes()) {
+            let _ = sock.send_to_addr(msg.as_bytes(), &a);
+        }
+    } else {
+        let _ = sock.send_to(msg.as_bytes(), &path);
+    }
+    log::info!(
+        "Supervised by systemd. Please make sure you set appropriate values for TimeoutStartSec and TimeoutStopSec in your service unit."
+    );
+}
