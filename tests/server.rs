@@ -1,0 +1,263 @@
+//! End-to-end tests against the real binary: a Redis client crate for the
+//! ordinary paths, raw bytes for the protocol's edges.
+
+mod common;
+
+use common::{Server, read_to_close, roundtrip};
+use std::io::Write;
+
+#[test]
+fn set_get_through_a_client_library() {
+    let s = Server::start(&[]);
+    let mut c = s.client();
+    let _: () = redis::cmd("SET").arg("k").arg("v").query(&mut c).unwrap();
+    let v: String = redis::cmd("GET").arg("k").query(&mut c).unwrap();
+    assert_eq!(v, "v");
+    let missing: Option<String> = redis::cmd("GET").arg("nope").query(&mut c).unwrap();
+    assert_eq!(missing, None);
+    let n: i64 = redis::cmd("DEL")
+        .arg("k")
+        .arg("nope")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn exact_bytes_for_common_replies() {
+    let s = Server::start(&[]);
+    let mut r = s.raw();
+    assert_eq!(roundtrip(&mut r, b"*1\r\n$4\r\nPING\r\n", 7), b"+PONG\r\n");
+    assert_eq!(
+        roundtrip(&mut r, b"*2\r\n$3\r\nGET\r\n$1\r\nx\r\n", 5),
+        b"$-1\r\n"
+    );
+    // Inline commands and pipelining in one write.
+    assert_eq!(
+        roundtrip(&mut r, b"SET a 1\r\nGET a\r\n", 12),
+        b"+OK\r\n$1\r\n1\r\n"
+    );
+    let e = roundtrip(&mut r, b"NOSUCH x\r\n", 60);
+    assert_eq!(
+        e,
+        b"-ERR unknown command 'NOSUCH', with args beginning with: 'x' \r\n"
+    );
+    let e = roundtrip(&mut r, b"GET\r\n", 50);
+    assert_eq!(e, b"-ERR wrong number of arguments for 'get' command\r\n");
+}
+
+#[test]
+fn resp3_via_hello() {
+    let s = Server::start(&[]);
+    let mut r = s.raw();
+    r.write_all(b"HELLO 3\r\n").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let hello = read_some(&mut r);
+    assert!(
+        hello.starts_with(b"%7\r\n"),
+        "{:?}",
+        String::from_utf8_lossy(&hello)
+    );
+    assert_eq!(roundtrip(&mut r, b"GET nothing\r\n", 3), b"_\r\n");
+}
+
+fn read_some(s: &mut std::net::TcpStream) -> Vec<u8> {
+    use std::io::Read;
+    s.set_read_timeout(Some(std::time::Duration::from_millis(200)))
+        .unwrap();
+    let mut b = vec![0u8; 4096];
+    let n = s.read(&mut b).unwrap_or(0);
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    b.truncate(n);
+    b
+}
+
+#[test]
+fn protocol_errors_close_the_connection() {
+    let s = Server::start(&[]);
+    for (req, want) in [
+        (
+            &b"*abc\r\n"[..],
+            &b"-ERR Protocol error: invalid multibulk length\r\n"[..],
+        ),
+        (
+            b"*1\r\n$-3\r\n",
+            b"-ERR Protocol error: invalid bulk length\r\n",
+        ),
+        (
+            b"*1\r\nfoo\r\n",
+            b"-ERR Protocol error: expected '$', got 'f'\r\n",
+        ),
+        (
+            b"*1\r\n$999999999999\r\n",
+            b"-ERR Protocol error: invalid bulk length\r\n",
+        ),
+        (
+            b"SET \"unbalanced\r\n",
+            b"-ERR Protocol error: unbalanced quotes in request\r\n",
+        ),
+    ] {
+        let mut r = s.raw();
+        r.write_all(req).unwrap();
+        let (out, closed) = read_to_close(&mut r);
+        assert_eq!(out, want);
+        assert!(
+            closed,
+            "connection stays open after {:?}",
+            String::from_utf8_lossy(req)
+        );
+    }
+}
+
+#[test]
+fn garbage_never_kills_the_server() {
+    let mut s = Server::start(&[]);
+    let mut seed: u64 = 0x9e3779b97f4a7c15;
+    for round in 0..200 {
+        let mut r = s.raw();
+        let mut junk = Vec::new();
+        let len = 1 + (round * 37) % 3000;
+        for _ in 0..len {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            // Bias towards protocol characters so the parser goes deep.
+            let b = match seed % 8 {
+                0 => b'*',
+                1 => b'$',
+                2 => b'\r',
+                3 => b'\n',
+                4 => b'0' + (seed >> 8) as u8 % 10,
+                _ => (seed >> 16) as u8,
+            };
+            junk.push(b);
+        }
+        let _ = r.write_all(&junk);
+        drop(r);
+    }
+    // Half-written commands, then disconnects.
+    for _ in 0..20 {
+        let mut r = s.raw();
+        let _ = r.write_all(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\nabc");
+    }
+    // A client disconnecting mid-reply.
+    {
+        let mut c = s.client();
+        let big = vec![b'x'; 1 << 20];
+        let _: () = redis::cmd("SET")
+            .arg("big")
+            .arg(&big[..])
+            .query(&mut c)
+            .unwrap();
+        let mut r = s.raw();
+        for _ in 0..50 {
+            let _ = r.write_all(b"GET big\r\n");
+        }
+        drop(r);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(s.alive());
+    let mut c = s.client();
+    let pong: String = redis::cmd("PING").query(&mut c).unwrap();
+    assert_eq!(pong, "PONG");
+}
+
+#[test]
+fn huge_declared_lengths_do_not_allocate() {
+    let mut s = Server::start(&[]);
+    let mut r = s.raw();
+    // Half a gigabyte promised, nothing sent: the server must neither
+    // crash nor reserve it before the limit check passes.
+    r.write_all(b"*1\r\n$536870913\r\n").unwrap();
+    let (out, closed) = read_to_close(&mut r);
+    assert_eq!(out, b"-ERR Protocol error: invalid bulk length\r\n");
+    assert!(closed);
+    let mut r = s.raw();
+    r.write_all(b"*2147483647\r\n$1\r\na\r\n").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    drop(r);
+    assert!(s.alive());
+}
+
+#[test]
+fn config_file_errors_are_fatal_and_name_the_line() {
+    let dir = std::env::temp_dir().join(format!("rr-conf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("bad.conf");
+    std::fs::write(&f, "port 0\nthis-is-not-a-directive yes\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_redis-rust"))
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("at line 2"), "{err}");
+    assert!(
+        err.contains("Bad directive or wrong number of arguments"),
+        "{err}"
+    );
+}
+
+#[test]
+fn requirepass_gates_commands() {
+    let s = Server::start(&["--requirepass", "secret"]);
+    let mut r = s.raw();
+    assert_eq!(
+        roundtrip(&mut r, b"GET k\r\n", 32),
+        b"-NOAUTH Authentication required.\r\n"
+    );
+    let e = roundtrip(&mut r, b"AUTH wrong\r\n", 70);
+    assert_eq!(
+        e,
+        b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+    );
+    assert_eq!(roundtrip(&mut r, b"AUTH secret\r\n", 5), b"+OK\r\n");
+    assert_eq!(roundtrip(&mut r, b"GET k\r\n", 5), b"$-1\r\n");
+}
+
+#[test]
+fn expiry_removes_keys_nobody_reads() {
+    let s = Server::start(&["--hz", "100"]);
+    let mut c = s.client();
+    for i in 0..200 {
+        let _: () = redis::cmd("SET")
+            .arg(format!("k{i}"))
+            .arg("v")
+            .arg("PX")
+            .arg(50)
+            .query(&mut c)
+            .unwrap();
+    }
+    let _: () = redis::cmd("SET")
+        .arg("keep")
+        .arg("v")
+        .query(&mut c)
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let n: i64 = redis::cmd("DBSIZE").query(&mut c).unwrap();
+        if n == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "active expiry left {n} keys"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn shutdown_stops_the_process() {
+    let mut s = Server::start(&[]);
+    let mut r = s.raw();
+    r.write_all(b"SHUTDOWN NOSAVE\r\n").unwrap();
+    let (_, closed) = read_to_close(&mut r);
+    assert!(closed);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while s.alive() {
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
