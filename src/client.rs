@@ -94,6 +94,8 @@ pub struct Client {
     pub no_evict: bool,
     pub no_touch: bool,
     pub monitor: bool,
+    /// Attached with SYNC/PSYNC: receives the replication stream.
+    pub replica: bool,
     pub net_in: u64,
     pub net_out: u64,
     pub commands: u64,
@@ -142,6 +144,7 @@ impl Client {
             no_evict: false,
             no_touch: false,
             monitor: false,
+            replica: false,
             net_in: 0,
             net_out: 0,
             commands: 0,

@@ -608,6 +608,7 @@ pub struct Hot {
     pub latency_threshold: i64,
     pub lazyfree_user_del: bool,
     pub lazyfree_user_flush: bool,
+    pub lazyfree_lazy_expire: bool,
 }
 
 #[derive(Clone)]
@@ -1058,6 +1059,7 @@ impl Config {
             latency_threshold: self.int("latency-monitor-threshold"),
             lazyfree_user_del: self.bool("lazyfree-lazy-user-del"),
             lazyfree_user_flush: self.bool("lazyfree-lazy-user-flush"),
+            lazyfree_lazy_expire: self.bool("lazyfree-lazy-expire"),
         };
         self.hot = h;
     }

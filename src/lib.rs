@@ -19,6 +19,8 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod logging;
+pub mod persist;
+pub mod repl;
 pub mod resp;
 pub mod server;
 pub mod util;

@@ -101,6 +101,7 @@ pub struct State {
     pub clients_count: usize,
     pub stat_peak_memory: usize,
     pub blocked_clients: usize,
+    pub repl: crate::repl::ReplState,
 }
 
 impl State {
@@ -296,6 +297,7 @@ impl Server {
             clients_count: 0,
             stat_peak_memory: 0,
             blocked_clients: 0,
+            repl: crate::repl::ReplState::new(),
             cfg,
         };
         Ok(Server {
@@ -475,6 +477,7 @@ impl Server {
             let _ = self.poll.registry().deregister(c.conn.source());
             c.conn.shutdown();
             self.st.monitors.retain(|&m| m != key);
+            self.st.repl.replicas.retain(|&m| m != key);
         }
         self.st.clients_count = self.clients.len();
     }
@@ -699,6 +702,7 @@ impl Server {
             }
             _ => {}
         }
+        self.feed_replicas(c.token);
         if feed && !self.st.monitors.is_empty() {
             let line = monitor_line(&self.st, c, args);
             let mons: Vec<usize> = self.st.monitors.clone();
@@ -716,6 +720,26 @@ impl Server {
                 }
             }
         }
+    }
+
+    /// Hands the propagated stream to every replica.
+    fn feed_replicas(&mut self, current: usize) {
+        if self.st.repl.out.is_empty() {
+            return;
+        }
+        let out = std::mem::take(&mut self.st.repl.out);
+        for r in self.st.repl.replicas.clone() {
+            if r == current {
+                continue;
+            }
+            if let Some(Some(rc)) = self.clients.get_mut(r) {
+                rc.reply.raw(&out);
+            }
+            self.write_client(r);
+        }
+        let mut out = out;
+        out.clear();
+        self.st.repl.out = out;
     }
 
     /// Periodic work, `hz` times per second.
@@ -780,10 +804,12 @@ impl Server {
         }
         self.st.stats.expired_keys += total_expired;
         self.st.stats.expire_cycle_time_used_us += (crate::util::now_us() - start) as u64;
+        let lazy = self.st.cfg.hot.lazyfree_lazy_expire;
         for db in &mut self.st.dbs {
             db.expired = 0;
-            db.expired_keys.clear();
+            self.st.repl.feed_expired(db.id, &mut db.expired_keys, lazy);
         }
+        self.feed_replicas(usize::MAX);
     }
 }
 

@@ -118,6 +118,7 @@ pub fn call(
         return false;
     }
     c.last_cmd = name.clone();
+    let dirty_before = st.dirty;
     let start = crate::util::now_us();
     let errors_before = c.reply.last_error;
     let r = {
@@ -125,6 +126,7 @@ pub fn call(
         (spec.run)(&mut ctx, args)
     };
     let dur = (crate::util::now_us() - start).max(0) as u64;
+    propagate(st, c.db, spec, args, dirty_before);
     let stat = st.cmdstats.entry(name).or_default();
     stat.calls += 1;
     stat.usec += dur;
@@ -169,5 +171,37 @@ fn protected_allowed(st: &State, c: &Client, spec: &CommandSpec) -> bool {
         "yes" => true,
         "local" => c.unix || c.addr.starts_with("127.") || c.addr.starts_with("[::1]"),
         _ => false,
+    }
+}
+
+/// Feeds the replication stream after a command: first the keys it found
+/// expired, then the command itself (or what it asked to propagate
+/// instead) if it changed the dataset. Several replacement commands are
+/// wrapped in MULTI/EXEC so replicas apply them atomically.
+fn propagate(st: &mut State, db: usize, spec: &CommandSpec, args: &Args, dirty_before: u64) {
+    let lazy = st.cfg.hot.lazyfree_lazy_expire;
+    for d in st.dbs.iter_mut() {
+        if !d.expired_keys.is_empty() {
+            st.repl.feed_expired(d.id, &mut d.expired_keys, lazy);
+        }
+    }
+    let also = std::mem::take(&mut st.repl.also);
+    if std::mem::take(&mut st.repl.prevent) {
+        return;
+    }
+    if !also.is_empty() {
+        let wrap = also.len() > 1;
+        if wrap {
+            st.repl.feed(db, [&b"MULTI"[..]].into_iter());
+        }
+        for op in &also {
+            st.repl.feed(db, op.iter().map(|a| a.as_slice()));
+        }
+        if wrap {
+            st.repl.feed(db, [&b"EXEC"[..]].into_iter());
+        }
+    } else if st.dirty > dirty_before && spec.has(super::flags::WRITE | super::flags::MAY_REPLICATE)
+    {
+        st.repl.feed(db, args.iter());
     }
 }

@@ -270,6 +270,18 @@ impl<'a> Ctx<'a> {
         self.st.notify(class, event, key, db);
     }
 
+    /// Propagates `argv` instead of the command as the client sent it
+    /// (relative TTLs made absolute, a GETDEL as DEL...). Called more than
+    /// once, the commands are wrapped in MULTI/EXEC.
+    pub fn propagate_as(&mut self, argv: Vec<Vec<u8>>) {
+        self.st.repl.also.push(argv);
+    }
+
+    /// Keeps this command out of the replication stream.
+    pub fn prevent_propagation(&mut self) {
+        self.st.repl.prevent = true;
+    }
+
     pub fn ok(&mut self) -> CmdResult {
         self.c.reply.ok();
         Ok(())

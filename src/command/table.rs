@@ -5,12 +5,13 @@ use crate::config::Config;
 use std::collections::HashMap;
 
 /// All family tables; adding a family means adding it here.
-pub fn families() -> [&'static [CommandSpec]; 4] {
+pub fn families() -> [&'static [CommandSpec]; 5] {
     [
         crate::commands::string::COMMANDS,
         crate::commands::keys::COMMANDS,
         crate::commands::connection::COMMANDS,
         crate::commands::server::COMMANDS,
+        crate::commands::replication::COMMANDS,
     ]
 }
 

@@ -3,5 +3,6 @@
 
 pub mod connection;
 pub mod keys;
+pub mod replication;
 pub mod server;
 pub mod string;

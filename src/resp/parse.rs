@@ -44,7 +44,7 @@ impl Args {
         self.buf.extend_from_slice(a);
         self.spans.push((start, a.len() as u32));
     }
-    pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
         self.spans
             .iter()
             .map(|&(s, l)| &self.buf[s as usize..(s + l) as usize])

@@ -1,0 +1,3 @@
+//! Persistence formats: RDB snapshots (also the payload of a full sync).
+
+pub mod rdb;

@@ -1,0 +1,93 @@
+//! The replication stream: every write that changed the dataset is
+//! propagated as a command, in the form that gives the same result anywhere
+//! (relative TTLs become absolute, expired keys become DEL). Replicas that
+//! attached with SYNC/PSYNC receive the stream after an RDB snapshot.
+
+use crate::db::Key;
+
+#[derive(Default)]
+pub struct ReplState {
+    /// Slab keys of attached replica clients.
+    pub replicas: Vec<usize>,
+    /// The database the stream last SELECTed (None: emit SELECT next).
+    pub stream_db: Option<usize>,
+    /// Propagated bytes not yet handed to the replicas.
+    pub out: Vec<u8>,
+    pub offset: i64,
+    pub replid: String,
+    /// Commands the running command asked to propagate instead of itself.
+    pub also: Vec<Vec<Vec<u8>>>,
+    /// The running command asked not to be propagated at all.
+    pub prevent: bool,
+}
+
+impl ReplState {
+    pub fn new() -> ReplState {
+        ReplState {
+            replid: crate::server::random_hex(40),
+            ..Default::default()
+        }
+    }
+
+    /// Whether anyone consumes the stream.
+    pub fn active(&self) -> bool {
+        !self.replicas.is_empty()
+    }
+
+    /// Appends one command to the stream, preceded by SELECT when the
+    /// stream is positioned on another database.
+    pub fn feed<'a>(&mut self, db: usize, args: impl ExactSizeIterator<Item = &'a [u8]>) {
+        if !self.active() {
+            return;
+        }
+        let start = self.out.len();
+        if self.stream_db != Some(db) {
+            let id = db.to_string();
+            encode(&mut self.out, [&b"SELECT"[..], id.as_bytes()].into_iter());
+            self.stream_db = Some(db);
+        }
+        encode(&mut self.out, args);
+        self.offset += (self.out.len() - start) as i64;
+    }
+
+    /// Propagates keys removed by expiry as DEL (UNLINK when lazy).
+    pub fn feed_expired(&mut self, db: usize, keys: &mut Vec<Key>, lazy: bool) {
+        let cmd: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
+        for k in keys.drain(..) {
+            self.feed(db, [cmd, &k[..]].into_iter());
+        }
+    }
+}
+
+/// Multibulk encoding of one command.
+pub fn encode<'a>(out: &mut Vec<u8>, args: impl ExactSizeIterator<Item = &'a [u8]>) {
+    let mut t = [0u8; 20];
+    out.push(b'*');
+    out.extend_from_slice(crate::util::fmt_i64(args.len() as i64, &mut t));
+    out.extend_from_slice(b"\r\n");
+    for a in args {
+        out.push(b'$');
+        out.extend_from_slice(crate::util::fmt_i64(a.len() as i64, &mut t));
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn select_is_emitted_once_per_db_change() {
+        let mut r = ReplState::new();
+        r.replicas.push(1);
+        r.feed(0, [&b"SET"[..], b"k", b"v"].into_iter());
+        r.feed(0, [&b"DEL"[..], b"k"].into_iter());
+        r.feed(9, [&b"DEL"[..], b"k"].into_iter());
+        let s = String::from_utf8(r.out.clone()).unwrap();
+        assert_eq!(s.matches("SELECT").count(), 2);
+        assert!(s.starts_with("*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n"));
+        assert_eq!(r.offset as usize, r.out.len());
+    }
+}
