@@ -96,6 +96,12 @@ pub struct Client {
     pub monitor: bool,
     /// Attached with SYNC/PSYNC: receives the replication stream.
     pub replica: bool,
+    /// Commands queued since MULTI.
+    pub multi: Option<Vec<Args>>,
+    /// A command was rejected while queueing: EXEC must abort.
+    pub multi_error: bool,
+    /// Keys this client WATCHes: (db, key).
+    pub watched: Vec<(usize, crate::db::Key)>,
     pub net_in: u64,
     pub net_out: u64,
     pub commands: u64,
@@ -145,6 +151,9 @@ impl Client {
             no_touch: false,
             monitor: false,
             replica: false,
+            multi: None,
+            multi_error: false,
+            watched: Vec::new(),
             net_in: 0,
             net_out: 0,
             commands: 0,

@@ -19,6 +19,8 @@ pub struct ReplState {
     pub also: Vec<Vec<Vec<u8>>>,
     /// The running command asked not to be propagated at all.
     pub prevent: bool,
+    /// A MULTI was fed for the running EXEC; EXEC must close it.
+    pub exec_open: bool,
 }
 
 impl ReplState {

@@ -102,6 +102,12 @@ pub struct State {
     pub stat_peak_memory: usize,
     pub blocked_clients: usize,
     pub repl: crate::repl::ReplState,
+    /// WATCHed keys: (db, key) -> ids of the watching clients.
+    pub watched_keys: HashMap<(usize, Vec<u8>), Vec<u64>>,
+    /// Clients whose watched keys changed: their EXEC fails.
+    pub cas_dirty: std::collections::HashSet<u64>,
+    /// Running the commands of an EXEC.
+    pub in_exec: bool,
 }
 
 impl State {
@@ -111,8 +117,48 @@ impl State {
         !self.is_replica
     }
 
-    /// A key changed: invalidates WATCHes and tracking (later issues).
-    pub fn key_modified(&mut self, _db: usize, _key: &[u8]) {}
+    /// A key changed: clients WATCHing it will see their EXEC fail.
+    pub fn key_modified(&mut self, db: usize, key: &[u8]) {
+        if self.watched_keys.is_empty() {
+            return;
+        }
+        if let Some(ids) = self.watched_keys.get(&(db, key.to_vec())) {
+            self.cas_dirty.extend(ids.iter().copied());
+        }
+    }
+
+    /// Every watched key of `db` that exists (or, with `other`, exists in
+    /// that db too) is touched: FLUSHDB, FLUSHALL, SWAPDB.
+    pub fn touch_watched_in_db(&mut self, db: usize, other: Option<usize>) {
+        if self.watched_keys.is_empty() {
+            return;
+        }
+        let now = self.now_ms;
+        for ((d, k), ids) in &self.watched_keys {
+            if *d != db {
+                continue;
+            }
+            let exists = self.dbs[db].exists(k, now)
+                || other.map(|o| self.dbs[o].exists(k, now)).unwrap_or(false);
+            if exists {
+                self.cas_dirty.extend(ids.iter().copied());
+            }
+        }
+    }
+
+    /// Drops all of `c`'s WATCHes (EXEC, DISCARD, UNWATCH, disconnect).
+    pub fn unwatch_all(&mut self, c: &mut Client) {
+        for (db, k) in c.watched.drain(..) {
+            let key = (db, k.to_vec());
+            if let Some(ids) = self.watched_keys.get_mut(&key) {
+                ids.retain(|&i| i != c.id);
+                if ids.is_empty() {
+                    self.watched_keys.remove(&key);
+                }
+            }
+        }
+        self.cas_dirty.remove(&c.id);
+    }
 
     /// Keyspace notification hook; delivery arrives with pub/sub.
     pub fn notify(&mut self, _class: u32, _event: &str, _key: &[u8], _db: usize) {}
@@ -162,6 +208,9 @@ impl State {
     }
 
     pub fn flushall(&mut self) {
+        for i in 0..self.dbs.len() {
+            self.touch_watched_in_db(i, None);
+        }
         for db in &mut self.dbs {
             db.flush();
         }
@@ -298,6 +347,9 @@ impl Server {
             stat_peak_memory: 0,
             blocked_clients: 0,
             repl: crate::repl::ReplState::new(),
+            watched_keys: HashMap::new(),
+            cas_dirty: Default::default(),
+            in_exec: false,
             cfg,
         };
         Ok(Server {
@@ -474,6 +526,7 @@ impl Server {
 
     pub fn free_client(&mut self, key: usize) {
         if let Some(Some(mut c)) = self.clients.try_remove(key) {
+            self.st.unwatch_all(&mut c);
             let _ = self.poll.registry().deregister(c.conn.source());
             c.conn.shutdown();
             self.st.monitors.retain(|&m| m != key);

@@ -44,6 +44,9 @@ pub fn count_error(st: &mut State, text: &str) {
 }
 
 fn reject(st: &mut State, c: &mut Client, text: &str, stat: Option<&str>) {
+    if c.multi.is_some() {
+        c.multi_error = true;
+    }
     c.reply.error(text);
     count_error(st, text);
     if let Some(n) = stat {
@@ -117,6 +120,27 @@ pub fn call(
         reject(st, c, &msg, Some(&name));
         return false;
     }
+    if c.multi.is_some()
+        && !matches!(
+            spec.name,
+            "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+        )
+    {
+        if spec.has(super::flags::NO_MULTI) {
+            reject(
+                st,
+                c,
+                "ERR Command not allowed inside a transaction",
+                Some(&name),
+            );
+            return false;
+        }
+        if let Some(q) = c.multi.as_mut() {
+            q.push(Args::from_iter(args.iter()));
+        }
+        c.reply.simple("QUEUED");
+        return true;
+    }
     c.last_cmd = name.clone();
     let dirty_before = st.dirty;
     let start = crate::util::now_us();
@@ -189,8 +213,14 @@ fn propagate(st: &mut State, db: usize, spec: &CommandSpec, args: &Args, dirty_b
     if std::mem::take(&mut st.repl.prevent) {
         return;
     }
+    let will_feed = !also.is_empty()
+        || (st.dirty > dirty_before && spec.has(super::flags::WRITE | super::flags::MAY_REPLICATE));
+    if will_feed && st.in_exec && !st.repl.exec_open && st.repl.active() {
+        st.repl.feed(db, [&b"MULTI"[..]].into_iter());
+        st.repl.exec_open = true;
+    }
     if !also.is_empty() {
-        let wrap = also.len() > 1;
+        let wrap = also.len() > 1 && !st.in_exec;
         if wrap {
             st.repl.feed(db, [&b"MULTI"[..]].into_iter());
         }

@@ -5,13 +5,14 @@ use crate::config::Config;
 use std::collections::HashMap;
 
 /// All family tables; adding a family means adding it here.
-pub fn families() -> [&'static [CommandSpec]; 5] {
+pub fn families() -> [&'static [CommandSpec]; 6] {
     [
         crate::commands::string::COMMANDS,
         crate::commands::keys::COMMANDS,
         crate::commands::connection::COMMANDS,
         crate::commands::server::COMMANDS,
         crate::commands::replication::COMMANDS,
+        crate::commands::multi::COMMANDS,
     ]
 }
 

@@ -53,6 +53,14 @@ impl Args {
     pub fn mem(&self) -> usize {
         self.buf.len()
     }
+    pub fn from_iter<'a>(it: impl Iterator<Item = &'a [u8]>) -> Args {
+        let mut a = Args::default();
+        for s in it {
+            a.push(s);
+        }
+        a
+    }
+
     pub fn from_slices(v: &[&[u8]]) -> Args {
         let mut a = Args::default();
         for s in v {

@@ -1,0 +1,134 @@
+//! Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH. Queueing itself
+//! happens in `command::call`, before a queued command would run.
+
+use crate::command::flags::*;
+use crate::command::{CmdError, CmdResult, CommandSpec, Ctx, NO_KEYS, cmd, keys};
+use crate::resp::Args;
+
+pub static COMMANDS: &[CommandSpec] = &[
+    cmd(
+        "multi",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
+        NO_KEYS,
+        "transactions",
+        "1.2.0",
+        "Starts a transaction.",
+        multi,
+    ),
+    cmd(
+        "exec",
+        1,
+        NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG,
+        NO_KEYS,
+        "transactions",
+        "1.2.0",
+        "Executes all commands in a transaction.",
+        exec,
+    ),
+    cmd(
+        "discard",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
+        NO_KEYS,
+        "transactions",
+        "2.0.0",
+        "Discards a transaction.",
+        discard,
+    ),
+    cmd(
+        "watch",
+        -2,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
+        keys(1, -1, 1),
+        "transactions",
+        "2.2.0",
+        "Monitors changes to keys to determine the execution of a transaction.",
+        watch,
+    ),
+    cmd(
+        "unwatch",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
+        NO_KEYS,
+        "transactions",
+        "2.2.0",
+        "Forgets about watched keys of a transaction.",
+        unwatch,
+    ),
+];
+
+/// MULTI
+fn multi(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    if ctx.c.multi.is_some() {
+        return Err(CmdError::msg("ERR MULTI calls can not be nested"));
+    }
+    ctx.c.multi = Some(Vec::new());
+    ctx.c.multi_error = false;
+    ctx.ok()
+}
+
+/// DISCARD
+fn discard(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    if ctx.c.multi.take().is_none() {
+        return Err(CmdError::msg("ERR DISCARD without MULTI"));
+    }
+    ctx.st.unwatch_all(ctx.c);
+    ctx.ok()
+}
+
+/// EXEC
+fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let Some(queue) = ctx.c.multi.take() else {
+        return Err(CmdError::msg("ERR EXEC without MULTI"));
+    };
+    let aborted = std::mem::take(&mut ctx.c.multi_error);
+    let dirty = ctx.st.cas_dirty.contains(&ctx.c.id);
+    ctx.st.unwatch_all(ctx.c);
+    if aborted {
+        return Err(CmdError::msg(
+            "EXECABORT Transaction discarded because of previous errors.",
+        ));
+    }
+    if dirty {
+        ctx.c.reply.null_array();
+        return Ok(());
+    }
+    ctx.c.reply.array(queue.len());
+    ctx.st.in_exec = true;
+    for args in &queue {
+        crate::command::call::call(ctx.st, ctx.c, ctx.others, args);
+    }
+    ctx.st.in_exec = false;
+    if std::mem::take(&mut ctx.st.repl.exec_open) {
+        let db = ctx.c.db;
+        ctx.st.repl.feed(db, [&b"EXEC"[..]].into_iter());
+    }
+    Ok(())
+}
+
+/// WATCH key [key ...]
+fn watch(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if ctx.c.multi.is_some() {
+        return Err(CmdError::msg("ERR WATCH inside MULTI is not allowed"));
+    }
+    for k in args.iter().skip(1) {
+        let db = ctx.c.db;
+        if ctx.c.watched.iter().any(|(d, w)| *d == db && &w[..] == k) {
+            continue;
+        }
+        ctx.c.watched.push((db, k.into()));
+        ctx.st
+            .watched_keys
+            .entry((db, k.to_vec()))
+            .or_default()
+            .push(ctx.c.id);
+    }
+    ctx.ok()
+}
+
+/// UNWATCH
+fn unwatch(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    ctx.st.unwatch_all(ctx.c);
+    ctx.ok()
+}
