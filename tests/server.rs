@@ -266,12 +266,12 @@ fn shutdown_stops_the_process() {
 fn transactions_queue_abort_and_watch() {
     let s = Server::start(&[]);
     let mut r = s.raw();
-    let out = roundtrip(&mut r, b"MULTI\r\nSET a 1\r\nGET a\r\nEXEC\r\n", 41);
+    let out = roundtrip(&mut r, b"MULTI\r\nSET a 1\r\nGET a\r\nEXEC\r\n", 39);
     assert_eq!(
         out,
         b"+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n+OK\r\n$1\r\n1\r\n"
     );
-    let out = roundtrip(&mut r, b"MULTI\r\nGET\r\nEXEC\r\n", 126);
+    let out = roundtrip(&mut r, b"MULTI\r\nGET\r\nEXEC\r\n", 117);
     assert_eq!(out, &b"+OK\r\n-ERR wrong number of arguments for 'get' command\r\n-EXECABORT Transaction discarded because of previous errors.\r\n"[..]);
     let mut other = s.raw();
     assert_eq!(roundtrip(&mut r, b"WATCH a\r\n", 5), b"+OK\r\n");
