@@ -204,10 +204,10 @@ fn requirepass_gates_commands() {
     let s = Server::start(&["--requirepass", "secret"]);
     let mut r = s.raw();
     assert_eq!(
-        roundtrip(&mut r, b"GET k\r\n", 32),
+        roundtrip(&mut r, b"GET k\r\n", 34),
         b"-NOAUTH Authentication required.\r\n"
     );
-    let e = roundtrip(&mut r, b"AUTH wrong\r\n", 70);
+    let e = roundtrip(&mut r, b"AUTH wrong\r\n", 65);
     assert_eq!(
         e,
         b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"
