@@ -207,7 +207,7 @@ fn requirepass_gates_commands() {
         roundtrip(&mut r, b"GET k\r\n", 34),
         b"-NOAUTH Authentication required.\r\n"
     );
-    let e = roundtrip(&mut r, b"AUTH wrong\r\n", 65);
+    let e = roundtrip(&mut r, b"AUTH wrong\r\n", 64);
     assert_eq!(
         e,
         b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"
