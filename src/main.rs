@@ -135,6 +135,22 @@ fn main() {
         }
     };
     log::warn!("Server initialized");
+    let start = std::time::Instant::now();
+    match redis_rust::persist::load(&mut server.st) {
+        Ok(n) if n > 0 => log::info!(
+            "DB loaded from disk: {:.3} seconds ({} keys)",
+            start.elapsed().as_secs_f64(),
+            n
+        ),
+        Ok(_) => {}
+        Err(e) => {
+            log::warn!(
+                "Short read or OOM loading DB. Unrecoverable error, aborting now. ({})",
+                e
+            );
+            std::process::exit(1);
+        }
+    }
     log::info!("Ready to accept connections tcp");
     redis_rust::server::sd_notify_ready(&server.st.cfg);
     if let Err(e) = server.run() {

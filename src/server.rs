@@ -108,6 +108,8 @@ pub struct State {
     pub cas_dirty: std::collections::HashSet<u64>,
     /// Running the commands of an EXEC.
     pub in_exec: bool,
+    /// Whether the last SAVE succeeded (INFO rdb_last_bgsave_status).
+    pub last_save_ok: bool,
 }
 
 impl State {
@@ -229,6 +231,8 @@ pub struct Server {
     pub st: State,
     signals: signal_hook_mio::v1_0::Signals,
     next_cron: i64,
+    /// The client that asked for SHUTDOWN, told if it fails.
+    shutdown_client: Option<usize>,
 }
 
 fn bind_addrs(cfg: &Config) -> Vec<String> {
@@ -350,6 +354,7 @@ impl Server {
             watched_keys: HashMap::new(),
             cas_dirty: Default::default(),
             in_exec: false,
+            last_save_ok: true,
             cfg,
         };
         Ok(Server {
@@ -359,6 +364,7 @@ impl Server {
             st,
             signals,
             next_cron: now,
+            shutdown_client: None,
         })
     }
 
@@ -433,8 +439,22 @@ impl Server {
     /// Performs a requested shutdown. Returns true when the server should
     /// exit.
     fn try_shutdown(&mut self) -> bool {
-        let _f = self.st.shutdown.take().unwrap_or_default();
+        let f = self.st.shutdown.take().unwrap_or_default();
         log::warn!("User requested shutdown...");
+        let save = f.save || (!f.nosave && !self.st.cfg.get("save").is_empty());
+        if save {
+            log::info!("Saving the final RDB snapshot before exiting.");
+            if crate::persist::save(&mut self.st).is_err() && !f.force {
+                log::warn!("Error trying to save the DB, can't exit.");
+                if let Some(k) = self.shutdown_client.take() {
+                    if let Some(Some(c)) = self.clients.get_mut(k) {
+                        c.reply.error("ERR Errors trying to SHUTDOWN. Check logs.");
+                    }
+                    self.write_client(k);
+                }
+                return false;
+            }
+        }
         // Flush what we can to clients so they see the connection close
         // cleanly.
         for (_, c) in self.clients.iter_mut() {
