@@ -561,10 +561,8 @@ pub fn getex(ctx: &mut Ctx, args: &Args) -> CmdResult {
             ctx.db().set_expire(key, w);
             ctx.wrote(key, "expire", notify::GENERIC);
         }
-        None if o.persist => {
-            if ctx.st.dbs[dbi].persist(key) {
-                ctx.wrote(key, "persist", notify::GENERIC);
-            }
+        None if o.persist && ctx.st.dbs[dbi].persist(key) => {
+            ctx.wrote(key, "persist", notify::GENERIC);
         }
         None => {}
     }
@@ -609,7 +607,7 @@ pub fn msetnx(ctx: &mut Ctx, args: &Args) -> CmdResult {
 }
 
 fn mset_generic(ctx: &mut Ctx, args: &Args, nx: bool) -> CmdResult {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return Err(arity_error(if nx { "msetnx" } else { "mset" }));
     }
     if nx {
@@ -949,7 +947,8 @@ pub struct LcsMatch {
 }
 
 impl LcsMatch {
-    pub fn len(&self) -> usize {
+    /// Length of the run (the same in both strings).
+    pub fn run_len(&self) -> usize {
         self.a.1 - self.a.0 + 1
     }
 }
@@ -993,10 +992,8 @@ pub fn lcs_compute(a: &[u8], b: &[u8]) -> (usize, Vec<u8>, Vec<LcsMatch>) {
                 }
                 Some(_) => emit = true,
             }
-            if let Some(m) = cur {
-                if m.a.0 == 0 || m.b.0 == 0 {
-                    emit = true;
-                }
+            if cur.is_some_and(|m| m.a.0 == 0 || m.b.0 == 0) {
+                emit = true;
             }
             idx -= 1;
             i -= 1;
@@ -1011,10 +1008,8 @@ pub fn lcs_compute(a: &[u8], b: &[u8]) -> (usize, Vec<u8>, Vec<LcsMatch>) {
                 emit = true;
             }
         }
-        if emit {
-            if let Some(m) = cur.take() {
-                runs.push(m);
-            }
+        if emit && let Some(m) = cur.take() {
+            runs.push(m);
         }
     }
     (total, seq, runs)
@@ -1079,7 +1074,7 @@ pub fn lcs(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if getidx {
         let shown: Vec<&LcsMatch> = runs
             .iter()
-            .filter(|m| minmatchlen == 0 || m.len() as i64 >= minmatchlen)
+            .filter(|m| minmatchlen == 0 || m.run_len() as i64 >= minmatchlen)
             .collect();
         r.map(2);
         r.bulk(b"matches");
@@ -1093,7 +1088,7 @@ pub fn lcs(ctx: &mut Ctx, args: &Args) -> CmdResult {
             r.int(m.b.0 as i64);
             r.int(m.b.1 as i64);
             if withmatchlen {
-                r.int(m.len() as i64);
+                r.int(m.run_len() as i64);
             }
         }
         r.bulk(b"len");
