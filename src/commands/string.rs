@@ -447,7 +447,39 @@ pub fn set(ctx: &mut Ctx, args: &Args) -> CmdResult {
         keepttl: o.keepttl,
         int_reply: false,
     };
-    set_generic(ctx, &args[1], &args[2], how, when)
+    if !set_generic(ctx, &args[1], &args[2], how, when)? {
+        return Ok(());
+    }
+    match (when, o.expire) {
+        // Relative times and EXAT travel as PXAT, so replicas and the AOF
+        // get the same absolute deadline.
+        (Some(w), Some(e)) if !(e.in_ms && e.absolute) => propagate_set_pxat(ctx, args, 2, w),
+        (None, _) if o.get => {
+            // GET changes nothing on a replica: propagate without it.
+            let argv = args
+                .iter()
+                .enumerate()
+                .filter(|&(i, a)| i < 3 || !eq_ic(a, "get"))
+                .map(|(_, a)| a.to_vec())
+                .collect();
+            ctx.propagate_as(argv);
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Propagates `SET key <args[val]> PXAT when`.
+fn propagate_set_pxat(ctx: &mut Ctx, args: &Args, val: usize, when: i64) {
+    let mut t = [0u8; 20];
+    let argv = vec![
+        b"SET".to_vec(),
+        args[1].to_vec(),
+        args[val].to_vec(),
+        b"PXAT".to_vec(),
+        crate::util::fmt_i64(when, &mut t).to_vec(),
+    ];
+    ctx.propagate_as(argv);
 }
 
 /// SETNX key value: 1 if the key was set, 0 if it already existed.
@@ -457,19 +489,24 @@ pub fn setnx(ctx: &mut Ctx, args: &Args) -> CmdResult {
         int_reply: true,
         ..Default::default()
     };
-    set_generic(ctx, &args[1], &args[2], how, None)
+    set_generic(ctx, &args[1], &args[2], how, None)?;
+    Ok(())
 }
 
 /// SETEX key seconds value
 pub fn setex(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let when = expire_time(ctx.now(), args.i64_at(2)?, false, false, "setex")?;
-    set_generic(ctx, &args[1], &args[3], SetHow::default(), Some(when))
+    set_generic(ctx, &args[1], &args[3], SetHow::default(), Some(when))?;
+    propagate_set_pxat(ctx, args, 3, when);
+    Ok(())
 }
 
 /// PSETEX key milliseconds value
 pub fn psetex(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let when = expire_time(ctx.now(), args.i64_at(2)?, true, false, "psetex")?;
-    set_generic(ctx, &args[1], &args[3], SetHow::default(), Some(when))
+    set_generic(ctx, &args[1], &args[3], SetHow::default(), Some(when))?;
+    propagate_set_pxat(ctx, args, 3, when);
+    Ok(())
 }
 
 /// GETSET key value: SET with GET, and no options.
@@ -478,7 +515,9 @@ pub fn getset(ctx: &mut Ctx, args: &Args) -> CmdResult {
         get: true,
         ..Default::default()
     };
-    set_generic(ctx, &args[1], &args[2], how, None)
+    set_generic(ctx, &args[1], &args[2], how, None)?;
+    ctx.propagate_as(vec![b"SET".to_vec(), args[1].to_vec(), args[2].to_vec()]);
+    Ok(())
 }
 
 /// The flags of `set_generic`.
@@ -495,13 +534,15 @@ pub struct SetHow {
 
 /// The core shared by SET, SETNX, SETEX, PSETEX and GETSET, as Redis's
 /// `setGenericCommand`. `when` is an absolute expire time already checked.
+/// Returns whether the key was written (false when NX / XX prevented it);
+/// the caller decides how the write propagates.
 pub fn set_generic(
     ctx: &mut Ctx,
     key: &[u8],
     val: &[u8],
     how: SetHow,
     when: Option<i64>,
-) -> CmdResult {
+) -> Result<bool, CmdError> {
     if how.get {
         get_generic(ctx, key)?;
     }
@@ -512,7 +553,7 @@ pub fn set_generic(
         } else if !how.get {
             ctx.c.reply.null();
         }
-        return Ok(());
+        return Ok(false);
     }
     let db = ctx.db();
     db.set(key, new_str(val), how.keepttl);
@@ -529,7 +570,7 @@ pub fn set_generic(
     } else if !how.get {
         ctx.c.reply.ok();
     }
-    Ok(())
+    Ok(true)
 }
 
 /// GETEX key [EX s | PX ms | EXAT ts | PXAT ms | PERSIST]
@@ -556,13 +597,23 @@ pub fn getex(ctx: &mut Ctx, args: &Args) -> CmdResult {
         Some(w) if absolute && w <= ctx.now() => {
             ctx.db().delete(key);
             ctx.wrote(key, "del", notify::GENERIC);
+            let del: &[u8] = if ctx.st.cfg.hot.lazyfree_lazy_expire {
+                b"UNLINK"
+            } else {
+                b"DEL"
+            };
+            ctx.propagate_as(vec![del.to_vec(), key.to_vec()]);
         }
         Some(w) => {
             ctx.db().set_expire(key, w);
             ctx.wrote(key, "expire", notify::GENERIC);
+            let mut t = [0u8; 20];
+            let ms = crate::util::fmt_i64(w, &mut t).to_vec();
+            ctx.propagate_as(vec![b"PEXPIREAT".to_vec(), key.to_vec(), ms]);
         }
         None if o.persist && ctx.st.dbs[dbi].persist(key) => {
             ctx.wrote(key, "persist", notify::GENERIC);
+            ctx.propagate_as(vec![b"PERSIST".to_vec(), key.to_vec()]);
         }
         None => {}
     }
@@ -575,6 +626,7 @@ pub fn getdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
     get_generic(ctx, key)?;
     if ctx.db().delete(key) {
         ctx.wrote(key, "del", notify::GENERIC);
+        ctx.propagate_as(vec![b"DEL".to_vec(), key.to_vec()]);
     }
     Ok(())
 }
@@ -852,6 +904,13 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
         None => ctx.db().add(key, v),
     }
     ctx.wrote(key, "incrbyfloat", notify::STRING);
+    // Replicas get the result, so float formatting cannot make them drift.
+    ctx.propagate_as(vec![
+        b"SET".to_vec(),
+        key.to_vec(),
+        text.clone(),
+        b"KEEPTTL".to_vec(),
+    ]);
     ctx.c.reply.bulk(&text);
     Ok(())
 }
