@@ -5,10 +5,11 @@ use crate::config::Config;
 use std::collections::HashMap;
 
 /// All family tables; adding a family means adding it here.
-pub fn families() -> [&'static [CommandSpec]; 6] {
+pub fn families() -> [&'static [CommandSpec]; 7] {
     [
         crate::commands::string::COMMANDS,
         crate::commands::keys::COMMANDS,
+        crate::commands::list::COMMANDS,
         crate::commands::connection::COMMANDS,
         crate::commands::server::COMMANDS,
         crate::commands::replication::COMMANDS,

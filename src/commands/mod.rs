@@ -3,6 +3,7 @@
 
 pub mod connection;
 pub mod keys;
+pub mod list;
 pub mod multi;
 pub mod replication;
 pub mod server;
