@@ -96,6 +96,8 @@ pub struct Client {
     pub monitor: bool,
     /// Attached with SYNC/PSYNC: receives the replication stream.
     pub replica: bool,
+    /// Parked by a blocking command.
+    pub blocked: Option<crate::blocking::Blocked>,
     /// Commands queued since MULTI.
     pub multi: Option<Vec<Args>>,
     /// A command was rejected while queueing: EXEC must abort.
@@ -151,6 +153,7 @@ impl Client {
             no_touch: false,
             monitor: false,
             replica: false,
+            blocked: None,
             multi: None,
             multi_error: false,
             watched: Vec::new(),

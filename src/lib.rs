@@ -13,6 +13,7 @@
 //! Redis's log format; `alloc` counts allocated bytes for INFO memory.
 
 pub mod alloc;
+pub mod blocking;
 pub mod client;
 pub mod command;
 pub mod commands;

@@ -110,6 +110,7 @@ pub struct State {
     pub in_exec: bool,
     /// Whether the last SAVE succeeded (INFO rdb_last_bgsave_status).
     pub last_save_ok: bool,
+    pub blocking: crate::blocking::BlockState,
 }
 
 impl State {
@@ -355,6 +356,7 @@ impl Server {
             cas_dirty: Default::default(),
             in_exec: false,
             last_save_ok: true,
+            blocking: Default::default(),
             cfg,
         };
         Ok(Server {
@@ -373,7 +375,11 @@ impl Server {
         let mut events = Events::with_capacity(1024);
         loop {
             let now = now_ms();
-            let timeout = (self.next_cron - now).clamp(0, 1000) as u64;
+            let wake = match self.st.blocking.next_deadline() {
+                Some(d) => d.min(self.next_cron),
+                None => self.next_cron,
+            };
+            let timeout = (wake - now).clamp(0, 1000) as u64;
             match self
                 .poll
                 .poll(&mut events, Some(Duration::from_millis(timeout)))
@@ -400,6 +406,9 @@ impl Server {
                 if self.st.shutdown.is_some() && self.try_shutdown() {
                     return Ok(());
                 }
+            }
+            if !self.st.blocking.timeouts.is_empty() {
+                self.handle_block_timeouts();
             }
             if now_ms() >= self.next_cron {
                 self.cron();
@@ -546,6 +555,10 @@ impl Server {
 
     pub fn free_client(&mut self, key: usize) {
         if let Some(Some(mut c)) = self.clients.try_remove(key) {
+            if let Some(b) = c.blocked.take() {
+                self.st.blocking.unpark(key, &b);
+                self.st.blocking.count -= 1;
+            }
             self.st.unwatch_all(&mut c);
             let _ = self.poll.registry().deregister(c.conn.source());
             c.conn.shutdown();
@@ -566,6 +579,7 @@ impl Server {
             self.free_client(key);
             return;
         }
+        self.handle_ready_keys();
         self.after_commands(key);
     }
 
@@ -712,6 +726,10 @@ impl Server {
             if c.close_after_reply {
                 return true;
             }
+            if c.blocked.is_some() {
+                // Pipelined commands wait until the client is served.
+                return true;
+            }
             let lim = Limits {
                 max_bulk_len: self.st.cfg.hot.proto_max_bulk_len,
                 unauthenticated: !c.authenticated,
@@ -775,6 +793,12 @@ impl Server {
             }
             _ => {}
         }
+        if let Some(b) = &c.blocked {
+            if !self.st.blocking.rerun {
+                self.st.blocking.park(c.token, b);
+                self.st.blocking.count += 1;
+            }
+        }
         self.feed_replicas(c.token);
         if feed && !self.st.monitors.is_empty() {
             let line = monitor_line(&self.st, c, args);
@@ -793,6 +817,70 @@ impl Server {
                 }
             }
         }
+    }
+
+    /// Re-runs the commands of clients waiting on keys written by the
+    /// command that just ran, oldest waiter first.
+    fn handle_ready_keys(&mut self) {
+        while let Some(k) = self.st.blocking.pop_ready() {
+            let waiters: Vec<usize> = match self.st.blocking.waiting.get(&k) {
+                Some(q) => q.iter().copied().collect(),
+                None => continue,
+            };
+            for tok in waiters {
+                self.rerun_blocked(tok, false);
+            }
+        }
+    }
+
+    /// Serves parked clients whose timeout has passed.
+    fn handle_block_timeouts(&mut self) {
+        let now = now_ms();
+        while let Some(&(d, tok)) = self.st.blocking.timeouts.iter().next() {
+            if d > now {
+                break;
+            }
+            self.st.blocking.timeouts.remove(&(d, tok));
+            self.rerun_blocked(tok, true);
+        }
+    }
+
+    /// Runs a parked client's command again. Served (or timed out), the
+    /// client leaves every wait queue and its pipelined input is processed;
+    /// otherwise it stays parked where it was.
+    fn rerun_blocked(&mut self, tok: usize, timed_out: bool) {
+        let Some(mut c) = self.clients.get_mut(tok).and_then(|s| s.take()) else {
+            return;
+        };
+        let Some(prev) = c.blocked.take() else {
+            self.clients[tok] = Some(c);
+            return;
+        };
+        self.st.blocking.timed_out = timed_out;
+        self.st.blocking.rerun = true;
+        self.execute(&mut c, &prev.args);
+        self.st.blocking.timed_out = false;
+        self.st.blocking.rerun = false;
+        let still = match c.blocked.as_mut() {
+            Some(nb) if !timed_out => {
+                nb.deadline = prev.deadline;
+                true
+            }
+            _ => false,
+        };
+        let mut keep = true;
+        if !still {
+            c.blocked = None;
+            self.st.blocking.unpark(tok, &prev);
+            self.st.blocking.count -= 1;
+            keep = self.process_input(&mut c);
+        }
+        self.clients[tok] = Some(c);
+        if !keep {
+            self.free_client(tok);
+            return;
+        }
+        self.write_client(tok);
     }
 
     /// Hands the propagated stream to every replica.
@@ -834,7 +922,11 @@ impl Server {
                 .iter()
                 .filter_map(|(k, c)| {
                     c.as_ref()
-                        .filter(|c| !c.monitor && (now - c.last_interaction_ms) / 1000 > timeout)
+                        .filter(|c| {
+                            !c.monitor
+                                && c.blocked.is_none()
+                                && (now - c.last_interaction_ms) / 1000 > timeout
+                        })
                         .map(|_| k)
                 })
                 .collect();

@@ -95,3 +95,9 @@ pub fn read_to_close(s: &mut TcpStream) -> (Vec<u8>, bool) {
         }
     }
 }
+
+/// Sends `req` and asserts the reply is exactly `want`.
+pub fn exchange(s: &mut TcpStream, req: &[u8], want: &[u8]) {
+    let got = roundtrip(s, req, want.len());
+    assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(want));
+}

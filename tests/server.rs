@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Server, read_to_close, roundtrip};
+use common::{Server, exchange, read_to_close, roundtrip};
 use std::io::Write;
 
 #[test]
@@ -27,7 +27,7 @@ fn set_get_through_a_client_library() {
 fn exact_bytes_for_common_replies() {
     let s = Server::start(&[]);
     let mut r = s.raw();
-    assert_eq!(roundtrip(&mut r, b"*1\r\n$4\r\nPING\r\n", 7), b"+PONG\r\n");
+    exchange(&mut r, b"*1\r\n$4\r\nPING\r\n", b"+PONG\r\n");
     assert_eq!(
         roundtrip(&mut r, b"*2\r\n$3\r\nGET\r\n$1\r\nx\r\n", 5),
         b"$-1\r\n"
@@ -58,7 +58,7 @@ fn resp3_via_hello() {
         "{:?}",
         String::from_utf8_lossy(&hello)
     );
-    assert_eq!(roundtrip(&mut r, b"GET nothing\r\n", 3), b"_\r\n");
+    exchange(&mut r, b"GET nothing\r\n", b"_\r\n");
 }
 
 fn read_some(s: &mut std::net::TcpStream) -> Vec<u8> {
@@ -212,8 +212,8 @@ fn requirepass_gates_commands() {
         e,
         b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"
     );
-    assert_eq!(roundtrip(&mut r, b"AUTH secret\r\n", 5), b"+OK\r\n");
-    assert_eq!(roundtrip(&mut r, b"GET k\r\n", 5), b"$-1\r\n");
+    exchange(&mut r, b"AUTH secret\r\n", b"+OK\r\n");
+    exchange(&mut r, b"GET k\r\n", b"$-1\r\n");
 }
 
 #[test]
@@ -274,8 +274,33 @@ fn transactions_queue_abort_and_watch() {
     let out = roundtrip(&mut r, b"MULTI\r\nGET\r\nEXEC\r\n", 117);
     assert_eq!(out, &b"+OK\r\n-ERR wrong number of arguments for 'get' command\r\n-EXECABORT Transaction discarded because of previous errors.\r\n"[..]);
     let mut other = s.raw();
-    assert_eq!(roundtrip(&mut r, b"WATCH a\r\n", 5), b"+OK\r\n");
-    assert_eq!(roundtrip(&mut other, b"SET a 2\r\n", 5), b"+OK\r\n");
+    exchange(&mut r, b"WATCH a\r\n", b"+OK\r\n");
+    exchange(&mut other, b"SET a 2\r\n", b"+OK\r\n");
     let out = roundtrip(&mut r, b"MULTI\r\nGET a\r\nEXEC\r\n", 19);
     assert_eq!(out, b"+OK\r\n+QUEUED\r\n*-1\r\n");
+}
+
+#[test]
+fn blocking_pop_wakes_on_push_and_times_out() {
+    let s = Server::start(&[]);
+    let mut waiter = s.raw();
+    waiter.write_all(b"BLPOP q1 q2 0\r\n").unwrap();
+    let mut second = s.raw();
+    second.write_all(b"BLPOP q2 0\r\nPING\r\n").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let mut pusher = s.raw();
+    exchange(&mut pusher, b"RPUSH q2 a b\r\n", b":2\r\n");
+    // The oldest waiter is served first, then the next one; the
+    // pipelined PING runs only once its client is unblocked.
+    exchange(&mut waiter, b"", b"*2\r\n$2\r\nq2\r\n$1\r\na\r\n");
+    exchange(&mut second, b"", b"*2\r\n$2\r\nq2\r\n$1\r\nb\r\n+PONG\r\n");
+    let t = std::time::Instant::now();
+    exchange(&mut pusher, b"BLPOP empty 0.2\r\n", b"*-1\r\n");
+    assert!(t.elapsed() >= std::time::Duration::from_millis(150));
+    // Inside MULTI a blocking pop does not block.
+    exchange(
+        &mut pusher,
+        b"MULTI\r\nBLPOP empty 0\r\nEXEC\r\n",
+        b"+OK\r\n+QUEUED\r\n*1\r\n*-1\r\n",
+    );
 }

@@ -266,6 +266,7 @@ impl<'a> Ctx<'a> {
     pub fn wrote(&mut self, key: &[u8], event: &str, class: u32) {
         self.st.dirty += 1;
         let db = self.c.db;
+        self.st.blocking.signal(db, key);
         self.st.key_modified(db, key);
         self.st.notify(class, event, key, db);
     }
@@ -275,6 +276,34 @@ impl<'a> Ctx<'a> {
     /// once, the commands are wrapped in MULTI/EXEC.
     pub fn propagate_as(&mut self, argv: Vec<Vec<u8>>) {
         self.st.repl.also.push(argv);
+    }
+
+    /// Parks the client until one of `keys` (in the selected db) is
+    /// written or `timeout_ms` (0: forever) passes; the command in `args`
+    /// is then run again. Returns false where blocking is not possible
+    /// (inside MULTI): the handler must then reply as on timeout.
+    pub fn block(&mut self, args: &Args, keys: &[&[u8]], timeout_ms: i64) -> bool {
+        if self.st.in_exec {
+            return false;
+        }
+        let db = self.c.db;
+        let deadline = if timeout_ms > 0 {
+            Some(self.st.now_ms.saturating_add(timeout_ms))
+        } else {
+            None
+        };
+        let b = crate::blocking::Blocked {
+            keys: keys.iter().map(|k| (db, k.to_vec())).collect(),
+            deadline,
+            args: Args::from_iter(args.iter()),
+        };
+        self.c.blocked = Some(b);
+        true
+    }
+
+    /// True while a parked command is re-run because its timeout passed.
+    pub fn block_timed_out(&self) -> bool {
+        self.st.blocking.timed_out
     }
 
     /// Keeps this command out of the replication stream.

@@ -14,6 +14,26 @@ use std::collections::VecDeque;
 
 pub static COMMANDS: &[CommandSpec] = &[
     cmd(
+        "blpop",
+        -3,
+        WRITE | BLOCKING,
+        keys(1, -2, 1),
+        "list",
+        "2.0.0",
+        "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.",
+        blpop,
+    ),
+    cmd(
+        "brpop",
+        -3,
+        WRITE | BLOCKING,
+        keys(1, -2, 1),
+        "list",
+        "2.0.0",
+        "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.",
+        brpop,
+    ),
+    cmd(
         "lpush",
         -3,
         WRITE | DENYOOM | FAST,
@@ -300,4 +320,68 @@ mod tests {
         assert_eq!(list_range(0, -1, 0), None);
         assert_eq!(list_range(i64::MIN, i64::MIN, 3), None);
     }
+}
+
+/// BLPOP key [key ...] timeout
+pub fn blpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    bpop_generic(ctx, args, End::Head)
+}
+
+/// BRPOP key [key ...] timeout
+pub fn brpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    bpop_generic(ctx, args, End::Tail)
+}
+
+/// Parses a blocking timeout in (fractional) seconds into milliseconds.
+pub fn parse_timeout(a: &[u8]) -> Result<i64, CmdError> {
+    let secs = crate::util::parse_f64(a)
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| CmdError::msg("ERR timeout is not a float or out of range"))?;
+    if secs < 0.0 {
+        return Err(CmdError::msg("ERR timeout is negative"));
+    }
+    let ms = (secs * 1000.0).ceil();
+    if ms > (i64::MAX / 2) as f64 {
+        return Err(CmdError::msg("ERR timeout is out of range"));
+    }
+    Ok(ms as i64)
+}
+
+/// Pops from the first non-empty list among the keys, replying
+/// `[key, element]`; parks the client when all are empty.
+fn bpop_generic(ctx: &mut Ctx, args: &Args, end: End) -> CmdResult {
+    let timeout = parse_timeout(&args[args.len() - 1])?;
+    let keys: Vec<&[u8]> = (1..args.len() - 1).map(|i| &args[i]).collect();
+    for &key in &keys {
+        if let Some(o) = ctx.lookup_write(key) {
+            o.v.as_list()?;
+        }
+    }
+    for &key in &keys {
+        let (o, r) = ctx.lookup_write_r(key);
+        let Some(o) = o else { continue };
+        let l = o.v.as_list_mut()?;
+        let e = match end {
+            End::Head => l.pop_front(),
+            End::Tail => l.pop_back(),
+        };
+        let Some(e) = e else { continue };
+        r.array(2);
+        r.bulk(key);
+        r.bulk(&e);
+        let empty = l.is_empty();
+        let name = if end == End::Head { "lpop" } else { "rpop" };
+        ctx.wrote(key, name, notify::LIST);
+        ctx.propagate_as(vec![name.as_bytes().to_vec(), key.to_vec()]);
+        if empty {
+            ctx.db().delete(key);
+            let db = ctx.c.db;
+            ctx.st.notify(notify::GENERIC, "del", key, db);
+        }
+        return Ok(());
+    }
+    if ctx.block_timed_out() || !ctx.block(args, &keys, timeout) {
+        ctx.c.reply.null_array();
+    }
+    Ok(())
 }
