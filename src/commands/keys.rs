@@ -336,6 +336,21 @@ fn wrote_in(ctx: &mut Ctx, db: usize, key: &[u8], event: &str) {
     ctx.st.notify(notify::GENERIC, event, key, db);
 }
 
+/// Lazily expires `key` in db `dbi` if its time has come (a replica only
+/// hides it), counting and notifying as a lookup would. True when expired.
+fn expire_if_due(ctx: &mut Ctx, dbi: usize, key: &[u8]) -> bool {
+    let deleting = ctx.st.expire_deletes();
+    let now = ctx.now();
+    if !ctx.st.dbs[dbi].expire_if_needed(key, now, deleting) {
+        return false;
+    }
+    if deleting {
+        ctx.st.stats.expired_keys += 1;
+        ctx.st.notify(notify::EXPIRED, "expired", key, dbi);
+    }
+    true
+}
+
 /* ---------------------------------------------------------------------
  * DEL, EXISTS, TYPE, TOUCH
  * ------------------------------------------------------------------- */
@@ -381,8 +396,17 @@ pub fn type_cmd(ctx: &mut Ctx, args: &Args) -> CmdResult {
 }
 
 /// TOUCH key [key ...]: updates access times, returns how many exist.
+/// It touches even for a CLIENT NO-TOUCH client, as in Redis.
 pub fn touch(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    exists(ctx, args)
+    let db = ctx.c.db;
+    let mut n = 0;
+    for k in args.iter().skip(1) {
+        if ctx.st.lookup(db, k, true, true).is_some() {
+            n += 1;
+        }
+    }
+    ctx.c.reply.int(n);
+    Ok(())
 }
 
 /* ---------------------------------------------------------------------
@@ -627,14 +651,8 @@ pub fn scan(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
     }
     // Drop expired keys (expiring them) and those of the wrong type.
-    let deleting = ctx.st.expire_deletes();
-    let now = ctx.now();
     found.retain(|k| {
-        if ctx.st.dbs[dbi].expire_if_needed(k, now, deleting) {
-            if deleting {
-                ctx.st.stats.expired_keys += 1;
-                ctx.st.notify(notify::EXPIRED, "expired", k, dbi);
-            }
+        if expire_if_due(ctx, dbi, k) {
             return false;
         }
         match want_type {
@@ -660,7 +678,6 @@ pub fn scan(ctx: &mut Ctx, args: &Args) -> CmdResult {
 pub fn randomkey(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     let dbi = ctx.c.db;
     let deleting = ctx.st.expire_deletes();
-    let now = ctx.now();
     let all_volatile = {
         let db = &ctx.st.dbs[dbi];
         db.keys.len() == db.expires.len()
@@ -683,11 +700,7 @@ pub fn randomkey(ctx: &mut Ctx, _args: &Args) -> CmdResult {
                 return Ok(());
             }
         }
-        if ctx.st.dbs[dbi].expire_if_needed(&k, now, deleting) {
-            if deleting {
-                ctx.st.stats.expired_keys += 1;
-                ctx.st.notify(notify::EXPIRED, "expired", &k, dbi);
-            }
+        if expire_if_due(ctx, dbi, &k) {
             continue;
         }
         ctx.c.reply.bulk(&k);
