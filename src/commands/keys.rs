@@ -809,12 +809,29 @@ fn expire_generic(
     }
     // A time already past deletes the key, unless we are a replica, which
     // waits for its master's DEL.
+    // Either way replicas and the AOF see an absolute time (or the DEL),
+    // so their TTLs do not drift with the propagation delay.
     if when <= ctx.now() && !ctx.st.is_replica {
         ctx.db().delete(key);
         ctx.wrote(key, "del", notify::GENERIC);
+        let del: &[u8] = if ctx.st.cfg.hot.lazyfree_lazy_expire {
+            b"UNLINK"
+        } else {
+            b"DEL"
+        };
+        ctx.propagate_as(vec![del.to_vec(), key.to_vec()]);
     } else {
         ctx.db().set_expire(key, when);
         ctx.wrote(key, "expire", notify::GENERIC);
+        if relative || unit_ms != 1 {
+            let mut argv = vec![
+                b"PEXPIREAT".to_vec(),
+                key.to_vec(),
+                when.to_string().into_bytes(),
+            ];
+            argv.extend(args.iter().skip(3).map(|a| a.to_vec()));
+            ctx.propagate_as(argv);
+        }
     }
     ctx.c.reply.int(1);
     Ok(())
