@@ -952,12 +952,15 @@ impl Server {
         let per_step = (20 + 5 * (effort - 1)) as usize;
         let now = now_ms();
         let mut total_expired = 0u64;
+        let mut notify: Vec<(usize, crate::db::Key)> = Vec::new();
         for db in &mut self.st.dbs {
             if db.expires.is_empty() {
                 continue;
             }
             loop {
+                let mark = db.expired_keys.len();
                 let (sampled, expired) = db.active_expire_step(now, per_step);
+                notify.extend(db.expired_keys[mark..].iter().map(|k| (db.id, k.clone())));
                 total_expired += expired as u64;
                 if sampled == 0 || expired * 10 <= sampled || db.expires.is_empty() {
                     break;
@@ -969,6 +972,10 @@ impl Server {
         }
         self.st.stats.expired_keys += total_expired;
         self.st.stats.expire_cycle_time_used_us += (crate::util::now_us() - start) as u64;
+        for (db, k) in notify {
+            self.st
+                .notify(crate::config::notify::EXPIRED, "expired", &k, db);
+        }
         let lazy = self.st.cfg.hot.lazyfree_lazy_expire;
         for db in &mut self.st.dbs {
             db.expired = 0;

@@ -60,10 +60,8 @@ impl Db {
 
     /// The value at `key` after lazy expiry, without touching access time.
     pub fn peek(&self, key: &[u8], now: i64) -> Option<&Obj> {
-        if let Some(&when) = self.expires.get(key) {
-            if when <= now {
-                return None;
-            }
+        if self.expire_is_due(key, now) {
+            return None;
         }
         self.keys.get(key)
     }
@@ -131,14 +129,20 @@ impl Db {
 
     /// One step of active expiry over this db: samples keys along the
     /// expires table's scan order and removes those that are due. Returns
-    /// (sampled, expired). `budget` bounds the buckets visited.
-    pub fn active_expire_step(&mut self, now: i64, max_buckets: usize) -> (usize, usize) {
+    /// (sampled, expired). The step ends once `max_keys` keys were sampled
+    /// or `20 * max_keys` buckets visited (so a sparse table, e.g. with
+    /// resizing disabled, still makes progress at bounded cost), or when the
+    /// cursor wraps.
+    pub fn active_expire_step(&mut self, now: i64, max_keys: usize) -> (usize, usize) {
         let mut due: Vec<Key> = Vec::new();
         let mut sampled = 0;
         let mut ttl_sum: i64 = 0;
         let mut ttl_n = 0;
         let mut cursor = self.expire_cursor;
-        for _ in 0..max_buckets {
+        for _ in 0..max_keys.max(1) * 20 {
+            if sampled >= max_keys {
+                break;
+            }
             cursor = self.expires.scan(cursor, |k, &when| {
                 sampled += 1;
                 if when <= now {

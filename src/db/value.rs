@@ -20,10 +20,10 @@ pub enum Str {
 impl Str {
     /// Builds a string with the encoding `SET` would give it.
     pub fn from_bytes(b: &[u8]) -> Str {
-        if b.len() <= 20 {
-            if let Some(n) = crate::util::parse_i64(b) {
-                return Str::Int(n);
-            }
+        if b.len() <= 20
+            && let Some(n) = crate::util::parse_i64(b)
+        {
+            return Str::Int(n);
         }
         Str::Bytes {
             b: b.to_vec(),
@@ -181,4 +181,11 @@ pub fn idle_seconds(lru: u32) -> u64 {
     } else {
         (now + (0xFF_FFFF - lru)) as u64
     }
+}
+
+/// The LFU counter kept in the low 8 bits of `Obj::lru` under an LFU
+/// maxmemory policy (the high 16 bits hold the last decrement time in
+/// minutes, as in Redis).
+pub fn lfu_counter(lru: u32) -> u32 {
+    lru & 0xFF
 }
