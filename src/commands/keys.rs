@@ -16,6 +16,26 @@ use crate::util::{eq_ic, glob_match};
 
 pub static COMMANDS: &[CommandSpec] = &[
     cmd(
+        "dump",
+        2,
+        READONLY,
+        keys(1, 1, 1),
+        "generic",
+        "2.6.0",
+        "Returns a serialized representation of the value stored at a key.",
+        dump,
+    ),
+    cmd(
+        "restore",
+        -4,
+        WRITE | DENYOOM,
+        keys(1, 1, 1),
+        "generic",
+        "2.6.0",
+        "Creates a key from the serialized representation of a value.",
+        restore,
+    ),
+    cmd(
         "del",
         -2,
         WRITE,
@@ -1054,4 +1074,107 @@ mod tests {
         assert!(expire_allowed(EXPIRE_LT | EXPIRE_XX, Some(9), 5));
         assert!(!expire_allowed(EXPIRE_LT | EXPIRE_XX, None, 5));
     }
+}
+
+/// DUMP key
+pub fn dump(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let (o, r) = ctx.lookup_r(&args[1]);
+    match o {
+        None => r.null(),
+        Some(o) => r.bulk(&crate::persist::rdb::dump_payload(&o.v)),
+    }
+    Ok(())
+}
+
+/// RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]
+pub fn restore(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let (mut replace, mut absttl) = (false, false);
+    let mut idle: Option<i64> = None;
+    let mut freq: Option<i64> = None;
+    let mut i = 4;
+    while i < args.len() {
+        let more = i + 1 < args.len();
+        if eq_ic(&args[i], "replace") {
+            replace = true;
+        } else if eq_ic(&args[i], "absttl") {
+            absttl = true;
+        } else if eq_ic(&args[i], "idletime") && more && freq.is_none() {
+            let v = args.i64_at(i + 1)?;
+            if v < 0 {
+                return Err(CmdError::msg("ERR Invalid IDLETIME value, must be >= 0"));
+            }
+            idle = Some(v);
+            i += 1;
+        } else if eq_ic(&args[i], "freq") && more && idle.is_none() {
+            let v = args.i64_at(i + 1)?;
+            if !(0..=255).contains(&v) {
+                return Err(CmdError::msg(
+                    "ERR Invalid FREQ value, must be >= 0 and <= 255",
+                ));
+            }
+            freq = Some(v);
+            i += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 1;
+    }
+    let ttl = args.i64_at(2)?;
+    if ttl < 0 {
+        return Err(CmdError::msg("ERR Invalid TTL value, must be >= 0"));
+    }
+    let key = &args[1];
+    if !replace && ctx.lookup_write(key).is_some() {
+        return Err(CmdError::msg("BUSYKEY Target key name already exists."));
+    }
+    let max = ctx.st.cfg.hot.proto_max_bulk_len.max(0) as u64;
+    let v = match crate::persist::rdb::restore_payload(&args[3], max) {
+        None => {
+            return Err(CmdError::msg(
+                "ERR DUMP payload version or checksum are wrong",
+            ));
+        }
+        Some(Err(_)) => return Err(CmdError::msg("ERR Bad data format")),
+        Some(Ok(v)) => v,
+    };
+    let when = if ttl == 0 {
+        None
+    } else if absttl {
+        Some(ttl)
+    } else {
+        Some(
+            ttl.checked_add(ctx.now())
+                .ok_or_else(|| CmdError::msg("ERR Invalid TTL value, must be >= 0"))?,
+        )
+    };
+    let existed = ctx.db().delete(key);
+    if matches!(when, Some(w) if w <= ctx.now()) {
+        // Already expired: nothing to create, but an old value is gone.
+        if existed {
+            ctx.wrote(key, "del", notify::GENERIC);
+            ctx.propagate_as(vec![b"DEL".to_vec(), key.to_vec()]);
+        } else {
+            ctx.prevent_propagation();
+        }
+        return ctx.ok();
+    }
+    ctx.db().add(key, v);
+    if let Some(w) = when {
+        ctx.db().set_expire(key, w);
+    }
+    if let Some(secs) = idle {
+        if let Some(o) = ctx.db().keys.get_mut(key) {
+            o.lru =
+                crate::db::value::lru_clock().wrapping_sub(secs.min(0xFF_FFFF) as u32) & 0xFF_FFFF;
+        }
+    }
+    let _ = freq;
+    ctx.wrote(key, "restore", notify::GENERIC);
+    if when.is_some() && !absttl {
+        let mut argv: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
+        argv[2] = when.unwrap().to_string().into_bytes();
+        argv.push(b"ABSTTL".to_vec());
+        ctx.propagate_as(argv);
+    }
+    ctx.ok()
 }

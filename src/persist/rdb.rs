@@ -179,6 +179,46 @@ pub fn save(dbs: &[Db], compress: bool, now_ms: i64) -> Vec<u8> {
     w.finish()
 }
 
+/// DUMP's payload: type byte, value, RDB version (2 bytes LE) and a
+/// CRC64 of all that (8 bytes LE).
+pub fn dump_payload(v: &Value) -> Vec<u8> {
+    let mut w = Writer::new(true);
+    w.buf.push(type_byte(v));
+    w.value(v);
+    w.buf.extend_from_slice(&(RDB_VERSION as u16).to_le_bytes());
+    let crc = crc64::crc64(0, &w.buf);
+    w.buf.extend_from_slice(&crc.to_le_bytes());
+    w.buf
+}
+
+/// Checks and decodes a DUMP payload. `None` when the version or the
+/// checksum is wrong; `Some(Err)` when the data inside is malformed.
+pub fn restore_payload(p: &[u8], max_len: u64) -> Option<Result<Value, LoadError>> {
+    if p.len() < 11 {
+        return None;
+    }
+    let (body, trailer) = p.split_at(p.len() - 10);
+    let ver = u16::from_le_bytes([trailer[0], trailer[1]]) as u32;
+    if ver > RDB_VERSION {
+        return None;
+    }
+    let crc = u64::from_le_bytes(trailer[2..10].try_into().unwrap());
+    if crc != 0 && crc64::crc64(0, &p[..p.len() - 8]) != crc {
+        return None;
+    }
+    let mut r = Reader::new(body, max_len);
+    let t = match r.u8() {
+        Ok(t) => t,
+        Err(e) => return Some(Err(e)),
+    };
+    let v = r.value(t);
+    Some(match v {
+        Ok(v) if r.left() == 0 => Ok(v),
+        Ok(_) => Err(LoadError("trailing bytes in payload".into())),
+        Err(e) => Err(e),
+    })
+}
+
 /// A loading error: what was wrong, for the log and DEBUG RELOAD's reply.
 #[derive(Debug, PartialEq)]
 pub struct LoadError(pub String);
@@ -286,7 +326,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn value(&mut self, t: u8) -> Result<Value, LoadError> {
+    pub fn value(&mut self, t: u8) -> Result<Value, LoadError> {
         match t {
             T_STRING => Ok(Value::Str(Str::from_bytes(&self.string()?))),
             T_LIST => {
