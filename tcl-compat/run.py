@@ -31,7 +31,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-SUITE = os.path.join(HERE, ".cache", "redis")
+SUITE = os.environ.get("TCL_COMPAT_SUITE", os.path.join(HERE, ".cache", "redis"))
 RESULTS = os.environ.get("TCL_COMPAT_RESULTS", os.path.join(HERE, "results"))
 PASSING = os.path.join(HERE, "passing.txt")
 EXCLUDED = os.path.join(HERE, "EXCLUDED.md")
@@ -81,6 +81,9 @@ environment:
   TCL_COMPAT_TIMEOUT    default per-unit timeout in seconds
   TCL_COMPAT_BASELINE   per-unit baseline (default ../shared/tcl-baseline.tsv)
   TCL_COMPAT_RESULTS    results directory (default tcl-compat/results)
+  TCL_COMPAT_SUITE      suite directory (default tcl-compat/.cache/redis); one
+                        run at a time per suite directory (runtest cleans
+                        tests/tmp, and src/redis-server is re-pointed)
 
 UNIT is a suite path without .tcl, e.g. unit/type/string, integration/rdb."""
     )
