@@ -33,7 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 SUITE = os.environ.get("TCL_COMPAT_SUITE", os.path.join(HERE, ".cache", "redis"))
 RESULTS = os.environ.get("TCL_COMPAT_RESULTS", os.path.join(HERE, "results"))
-PASSING = os.path.join(HERE, "passing.txt")
+PASSING = os.environ.get("TCL_COMPAT_PASSING", os.path.join(HERE, "passing.txt"))
 EXCLUDED = os.path.join(HERE, "EXCLUDED.md")
 BASELINE = os.environ.get(
     "TCL_COMPAT_BASELINE", os.path.join(REPO, "..", "shared", "tcl-baseline.tsv")
@@ -81,6 +81,7 @@ environment:
   TCL_COMPAT_TIMEOUT    default per-unit timeout in seconds
   TCL_COMPAT_BASELINE   per-unit baseline (default ../shared/tcl-baseline.tsv)
   TCL_COMPAT_RESULTS    results directory (default tcl-compat/results)
+  TCL_COMPAT_PASSING    ratchet file (default tcl-compat/passing.txt)
   TCL_COMPAT_SUITE      suite directory (default tcl-compat/.cache/redis); one
                         run at a time per suite directory (runtest cleans
                         tests/tmp, and src/redis-server is re-pointed)

@@ -105,7 +105,11 @@ impl<V> Dict<V> {
         }
         self.grow_if_needed();
         let i = self.idx(k);
-        self.buckets[i].push((k.into(), v));
+        let b = &mut self.buckets[i];
+        // Most chains hold one entry: don't let Vec's default growth
+        // reserve four.
+        b.reserve_exact(1);
+        b.push((k.into(), v));
         self.len += 1;
         None
     }
@@ -163,7 +167,9 @@ impl<V> Dict<V> {
         for b in old {
             for (k, v) in b {
                 let i = self.idx(&k);
-                self.buckets[i].push((k, v));
+                let b = &mut self.buckets[i];
+                b.reserve_exact(1);
+                b.push((k, v));
             }
         }
     }
