@@ -96,6 +96,10 @@ pub struct Client {
     pub monitor: bool,
     /// Attached with SYNC/PSYNC: receives the replication stream.
     pub replica: bool,
+    /// Pub/sub subscriptions: channels, patterns, shard channels.
+    pub subs: std::collections::HashSet<Vec<u8>>,
+    pub psubs: std::collections::HashSet<Vec<u8>>,
+    pub ssubs: std::collections::HashSet<Vec<u8>>,
     /// Parked by a blocking command.
     pub blocked: Option<crate::blocking::Blocked>,
     /// Commands queued since MULTI.
@@ -153,6 +157,9 @@ impl Client {
             no_touch: false,
             monitor: false,
             replica: false,
+            subs: Default::default(),
+            psubs: Default::default(),
+            ssubs: Default::default(),
             blocked: None,
             multi: None,
             multi_error: false,
@@ -232,7 +239,7 @@ impl Client {
             (self.addr.clone(), self.laddr.clone())
         };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 watch=0 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={} io-thread=0",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 watch=0 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={} io-thread=0",
             self.id,
             addr,
             laddr,
@@ -242,6 +249,9 @@ impl Client {
             (now - self.last_interaction_ms) / 1000,
             flags,
             self.db,
+            self.subs.len(),
+            self.psubs.len(),
+            self.ssubs.len(),
             self.qbuf.len() - self.qpos,
             self.qbuf.capacity() - self.qbuf.len(),
             self.args.mem(),

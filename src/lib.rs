@@ -21,6 +21,7 @@ pub mod config;
 pub mod db;
 pub mod logging;
 pub mod persist;
+pub mod pubsub;
 pub mod repl;
 pub mod resp;
 pub mod server;

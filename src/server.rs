@@ -111,6 +111,7 @@ pub struct State {
     /// Whether the last SAVE succeeded (INFO rdb_last_bgsave_status).
     pub last_save_ok: bool,
     pub blocking: crate::blocking::BlockState,
+    pub pubsub: crate::pubsub::PubSub,
 }
 
 impl State {
@@ -164,7 +165,36 @@ impl State {
     }
 
     /// Keyspace notification hook; delivery arrives with pub/sub.
-    pub fn notify(&mut self, _class: u32, _event: &str, _key: &[u8], _db: usize) {}
+    pub fn notify(&mut self, class: u32, event: &str, key: &[u8], db: usize) {
+        use crate::config::notify as n;
+        let flags = self.cfg.hot.notify_flags;
+        if flags & class == 0 || self.pubsub.idle() {
+            return;
+        }
+        if flags & n::KEYSPACE != 0 {
+            let mut ch = format!("__keyspace@{db}__:").into_bytes();
+            ch.extend_from_slice(key);
+            self.pubsub.publish(&ch, event.as_bytes());
+        }
+        if flags & n::KEYEVENT != 0 {
+            let ch = format!("__keyevent@{db}__:{event}").into_bytes();
+            self.pubsub.publish(&ch, key);
+        }
+    }
+
+    /// Drops every subscription of `c` (RESET, disconnect).
+    pub fn unsubscribe_all(&mut self, c: &mut Client) {
+        use crate::pubsub::Table;
+        for ch in c.subs.drain() {
+            self.pubsub.remove(Table::Channel, &ch, c.token);
+        }
+        for p in c.psubs.drain() {
+            self.pubsub.remove(Table::Pattern, &p, c.token);
+        }
+        for s in c.ssubs.drain() {
+            self.pubsub.remove(Table::Shard, &s, c.token);
+        }
+    }
 
     /// Finds `key` in `db`, expiring it first if due. `read` counts
     /// keyspace hits and misses; `touch` updates the access clock.
@@ -357,6 +387,7 @@ impl Server {
             in_exec: false,
             last_save_ok: true,
             blocking: Default::default(),
+            pubsub: Default::default(),
             cfg,
         };
         Ok(Server {
@@ -560,6 +591,7 @@ impl Server {
                 self.st.blocking.count -= 1;
             }
             self.st.unwatch_all(&mut c);
+            self.st.unsubscribe_all(&mut c);
             let _ = self.poll.registry().deregister(c.conn.source());
             c.conn.shutdown();
             self.st.monitors.retain(|&m| m != key);
@@ -800,6 +832,7 @@ impl Server {
             }
         }
         self.feed_replicas(c.token);
+        self.deliver_messages(Some(c));
         if feed && !self.st.monitors.is_empty() {
             let line = monitor_line(&self.st, c, args);
             let mons: Vec<usize> = self.st.monitors.clone();
@@ -881,6 +914,29 @@ impl Server {
             return;
         }
         self.write_client(tok);
+    }
+
+    /// Delivers the pub/sub messages the last command produced; `c` (out of
+    /// the slab while it runs) may be a receiver too.
+    fn deliver_messages(&mut self, mut cur: Option<&mut Client>) {
+        if self.st.pubsub.outbox.is_empty() {
+            return;
+        }
+        let out = std::mem::take(&mut self.st.pubsub.outbox);
+        let mut touched: Vec<usize> = Vec::new();
+        for d in &out {
+            if let Some(c) = cur.as_deref_mut().filter(|c| c.token == d.to) {
+                crate::pubsub::encode(d, &mut c.reply);
+            } else if let Some(Some(rc)) = self.clients.get_mut(d.to) {
+                crate::pubsub::encode(d, &mut rc.reply);
+                if !touched.contains(&d.to) {
+                    touched.push(d.to);
+                }
+            }
+        }
+        for t in touched {
+            self.write_client(t);
+        }
     }
 
     /// Hands the propagated stream to every replica.
@@ -982,6 +1038,7 @@ impl Server {
             self.st.repl.feed_expired(db.id, &mut db.expired_keys, lazy);
         }
         self.feed_replicas(usize::MAX);
+        self.deliver_messages(None);
     }
 }
 

@@ -304,3 +304,37 @@ fn blocking_pop_wakes_on_push_and_times_out() {
         b"+OK\r\n+QUEUED\r\n*1\r\n*-1\r\n",
     );
 }
+
+#[test]
+fn pubsub_and_keyspace_notifications() {
+    let s = Server::start(&["--notify-keyspace-events", "KEA"]);
+    let mut sub = s.raw();
+    exchange(
+        &mut sub,
+        b"SUBSCRIBE news\r\n",
+        b"*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n",
+    );
+    exchange(
+        &mut sub,
+        b"PSUBSCRIBE __keyevent@0__:*\r\n",
+        b"*3\r\n$10\r\npsubscribe\r\n$16\r\n__keyevent@0__:*\r\n:2\r\n",
+    );
+    exchange(&mut sub, b"GET x\r\n", b"-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n");
+    let mut p = s.raw();
+    exchange(&mut p, b"PUBLISH news hello\r\n", b":1\r\n");
+    exchange(
+        &mut sub,
+        b"",
+        b"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n",
+    );
+    exchange(&mut p, b"SET k v\r\n", b"+OK\r\n");
+    exchange(&mut sub, b"", b"*4\r\n$8\r\npmessage\r\n$16\r\n__keyevent@0__:*\r\n$18\r\n__keyevent@0__:set\r\n$1\r\nk\r\n");
+    exchange(
+        &mut p,
+        b"PUBSUB NUMSUB news none\r\n",
+        b"*4\r\n$4\r\nnews\r\n:1\r\n$4\r\nnone\r\n:0\r\n",
+    );
+    drop(sub);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    exchange(&mut p, b"PUBLISH news again\r\n", b":0\r\n");
+}

@@ -141,6 +141,28 @@ pub fn call(
         c.reply.simple("QUEUED");
         return true;
     }
+    if c.reply.resp == 2
+        && (!c.subs.is_empty() || !c.psubs.is_empty() || !c.ssubs.is_empty())
+        && !matches!(
+            spec.name,
+            "subscribe"
+                | "ssubscribe"
+                | "unsubscribe"
+                | "sunsubscribe"
+                | "psubscribe"
+                | "punsubscribe"
+                | "ping"
+                | "quit"
+                | "reset"
+        )
+    {
+        let msg = format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            name
+        );
+        reject(st, c, &msg, Some(&name));
+        return false;
+    }
     c.last_cmd = name.clone();
     let dirty_before = st.dirty;
     let start = crate::util::now_us();

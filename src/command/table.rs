@@ -5,7 +5,7 @@ use crate::config::Config;
 use std::collections::HashMap;
 
 /// All family tables; adding a family means adding it here.
-pub fn families() -> [&'static [CommandSpec]; 7] {
+pub fn families() -> [&'static [CommandSpec]; 8] {
     [
         crate::commands::string::COMMANDS,
         crate::commands::keys::COMMANDS,
@@ -14,6 +14,7 @@ pub fn families() -> [&'static [CommandSpec]; 7] {
         crate::commands::server::COMMANDS,
         crate::commands::replication::COMMANDS,
         crate::commands::multi::COMMANDS,
+        crate::commands::pubsub::COMMANDS,
     ]
 }
 

@@ -5,6 +5,7 @@ pub mod connection;
 pub mod keys;
 pub mod list;
 pub mod multi;
+pub mod pubsub;
 pub mod replication;
 pub mod server;
 pub mod string;
