@@ -970,6 +970,14 @@ impl Server {
         if self.st.active_expire && !self.st.is_replica {
             self.active_expire_cycle();
         }
+        // Finish table resizes a millisecond at a time, as Redis's
+        // `activerehashing` does, so idle databases don't stay half-moved.
+        if self.st.cfg.bool("activerehashing") {
+            for db in &mut self.st.dbs {
+                db.keys.rehash_for(1000);
+                db.expires.rehash_for(1000);
+            }
+        }
         // Client idle timeouts.
         let timeout = self.st.cfg.hot.timeout;
         if timeout > 0 {

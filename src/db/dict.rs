@@ -1,22 +1,36 @@
 //! `Dict<V>`: the keyspace hash table, keyed by binary strings.
 //!
-//! Chained buckets in a power-of-two table. The layout exists for SCAN: the
-//! cursor walks bucket indexes in reverse-bit order (Redis's `dictScan`),
-//! which visits every key present for the whole scan exactly once or more,
-//! even when the table doubles or halves between two calls, because a
-//! bucket's entries only ever move to buckets that share its low bits.
-//! Random sampling (RANDOMKEY, eviction, active expiry) picks a random
-//! non-empty bucket.
+//! Chained buckets in power-of-two tables, rehashed incrementally as in
+//! Redis's `dict.c`: when the table must grow or shrink, a second table is
+//! allocated and every mutating operation (plus the cron, through
+//! `rehash_for`) moves a few buckets across, so no single command pays for
+//! moving millions of keys.
+//!
+//! The layout exists for SCAN: the cursor walks bucket indexes in
+//! reverse-bit order (Redis's `dictScan`), which visits every key present
+//! for the whole scan at least once, even when the table grows or shrinks
+//! between two calls, because a bucket's entries only ever move to
+//! buckets sharing its low bits. While rehashing, a step visits the
+//! smaller table's bucket and all the larger table's buckets that expand
+//! from it. Random sampling (RANDOMKEY, eviction) picks random non-empty
+//! buckets.
 
 use std::hash::{BuildHasher, Hasher, RandomState};
 
 pub type Key = Box<[u8]>;
 
+type Bucket<V> = Vec<(Key, V)>;
+
 pub struct Dict<V> {
-    buckets: Vec<Vec<(Key, V)>>,
+    t0: Vec<Bucket<V>>,
+    /// Rehash target while `rehash_idx` is Some.
+    t1: Vec<Bucket<V>>,
+    /// Next bucket of `t0` to move into `t1`.
+    rehash_idx: Option<usize>,
     len: usize,
     hasher: RandomState,
-    /// DEBUG DICT-RESIZING 0 freezes the table size.
+    /// DEBUG DICT-RESIZING 0 freezes the table size (unless it gets far
+    /// too full, as Redis's `dict_force_resize_ratio`).
     pub resize_allowed: bool,
 }
 
@@ -27,11 +41,18 @@ impl<V> Default for Dict<V> {
 }
 
 const MIN_SIZE: usize = 4;
+const FORCE_RATIO: usize = 4;
+
+fn empty_table<V>(n: usize) -> Vec<Bucket<V>> {
+    (0..n).map(|_| Vec::new()).collect()
+}
 
 impl<V> Dict<V> {
     pub fn new() -> Dict<V> {
         Dict {
-            buckets: Vec::new(),
+            t0: Vec::new(),
+            t1: Vec::new(),
+            rehash_idx: None,
             len: 0,
             hasher: RandomState::new(),
             resize_allowed: true,
@@ -46,9 +67,13 @@ impl<V> Dict<V> {
         self.len == 0
     }
 
-    /// Number of buckets (the table's size in Redis's terms).
+    /// Number of buckets (the main table's size in Redis's terms).
     pub fn slots(&self) -> usize {
-        self.buckets.len()
+        self.t0.len()
+    }
+
+    pub fn is_rehashing(&self) -> bool {
+        self.rehash_idx.is_some()
     }
 
     #[inline]
@@ -58,56 +83,80 @@ impl<V> Dict<V> {
         h.finish()
     }
 
+    pub fn hash_of(&self, k: &[u8]) -> u64 {
+        self.hash(k)
+    }
+
+    /// (table, bucket) holding `k` if present.
     #[inline]
-    fn idx(&self, k: &[u8]) -> usize {
-        (self.hash(k) as usize) & (self.buckets.len() - 1)
+    fn locate(&self, k: &[u8]) -> Option<(bool, usize, usize)> {
+        if self.len == 0 {
+            return None;
+        }
+        let h = self.hash(k) as usize;
+        let i = h & (self.t0.len() - 1);
+        if self.rehash_idx.is_none_or(|r| i >= r) {
+            if let Some(p) = self.t0[i].iter().position(|(kk, _)| &**kk == k) {
+                return Some((false, i, p));
+            }
+        }
+        if !self.t1.is_empty() {
+            let j = h & (self.t1.len() - 1);
+            if let Some(p) = self.t1[j].iter().position(|(kk, _)| &**kk == k) {
+                return Some((true, j, p));
+            }
+        }
+        None
+    }
+
+    fn bucket_mut(&mut self, in_t1: bool, i: usize) -> &mut Bucket<V> {
+        if in_t1 {
+            &mut self.t1[i]
+        } else {
+            &mut self.t0[i]
+        }
     }
 
     pub fn get(&self, k: &[u8]) -> Option<&V> {
-        if self.len == 0 {
-            return None;
-        }
-        self.buckets[self.idx(k)]
-            .iter()
-            .find(|(kk, _)| &**kk == k)
-            .map(|(_, v)| v)
-    }
-
-    pub fn get_mut(&mut self, k: &[u8]) -> Option<&mut V> {
-        if self.len == 0 {
-            return None;
-        }
-        let i = self.idx(k);
-        self.buckets[i]
-            .iter_mut()
-            .find(|(kk, _)| &**kk == k)
-            .map(|(_, v)| v)
+        let (t, i, p) = self.locate(k)?;
+        Some(if t {
+            &self.t1[i][p].1
+        } else {
+            &self.t0[i][p].1
+        })
     }
 
     pub fn get_key_value(&self, k: &[u8]) -> Option<(&Key, &V)> {
-        if self.len == 0 {
-            return None;
-        }
-        self.buckets[self.idx(k)]
-            .iter()
-            .find(|(kk, _)| &**kk == k)
-            .map(|(k, v)| (k, v))
+        let (t, i, p) = self.locate(k)?;
+        let e = if t { &self.t1[i][p] } else { &self.t0[i][p] };
+        Some((&e.0, &e.1))
+    }
+
+    pub fn get_mut(&mut self, k: &[u8]) -> Option<&mut V> {
+        let (t, i, p) = self.locate(k)?;
+        Some(&mut self.bucket_mut(t, i)[p].1)
     }
 
     pub fn contains(&self, k: &[u8]) -> bool {
-        self.get(k).is_some()
+        self.locate(k).is_some()
     }
 
     /// Inserts or replaces; returns the previous value.
     pub fn insert(&mut self, k: &[u8], v: V) -> Option<V> {
+        self.rehash_step(1);
         if let Some(slot) = self.get_mut(k) {
             return Some(std::mem::replace(slot, v));
         }
-        self.grow_if_needed();
-        let i = self.idx(k);
-        let b = &mut self.buckets[i];
-        // Most chains hold one entry: don't let Vec's default growth
-        // reserve four.
+        self.expand_if_needed();
+        let h = self.hash(k) as usize;
+        let b = if self.rehash_idx.is_some() {
+            let n = self.t1.len();
+            &mut self.t1[h & (n - 1)]
+        } else {
+            let n = self.t0.len();
+            &mut self.t0[h & (n - 1)]
+        };
+        // Most chains hold one entry: don't let Vec's growth reserve four.
         b.reserve_exact(1);
         b.push((k.into(), v));
         self.len += 1;
@@ -115,13 +164,10 @@ impl<V> Dict<V> {
     }
 
     pub fn remove(&mut self, k: &[u8]) -> Option<V> {
-        if self.len == 0 {
-            return None;
-        }
-        let i = self.idx(k);
-        let b = &mut self.buckets[i];
-        let pos = b.iter().position(|(kk, _)| &**kk == k)?;
-        let (_, v) = b.swap_remove(pos);
+        self.rehash_step(1);
+        let (t, i, p) = self.locate(k)?;
+        let b = self.bucket_mut(t, i);
+        let (_, v) = b.swap_remove(p);
         if b.is_empty() && b.capacity() > 4 {
             b.shrink_to_fit();
         }
@@ -130,86 +176,170 @@ impl<V> Dict<V> {
         Some(v)
     }
 
-    fn grow_if_needed(&mut self) {
-        if self.buckets.is_empty() {
-            self.rehash(MIN_SIZE);
-        } else if self.len >= self.buckets.len()
-            && (self.resize_allowed || self.len >= self.buckets.len() * 4)
+    fn start_rehash(&mut self, n: usize) {
+        if self.t0.is_empty() {
+            self.t0 = empty_table(n);
+            return;
+        }
+        self.t1 = empty_table(n);
+        self.rehash_idx = Some(0);
+    }
+
+    fn expand_if_needed(&mut self) {
+        if self.rehash_idx.is_some() {
+            return;
+        }
+        if self.t0.is_empty() {
+            self.t0 = empty_table(MIN_SIZE);
+        } else if self.len >= self.t0.len()
+            && (self.resize_allowed || self.len >= self.t0.len() * FORCE_RATIO)
         {
-            self.rehash(self.buckets.len() * 2);
+            let n = (self.len + 1).next_power_of_two().max(self.t0.len() * 2);
+            self.start_rehash(n);
         }
     }
 
     fn shrink_if_needed(&mut self) {
-        if !self.resize_allowed {
+        if self.len == 0 && self.rehash_idx.is_none() {
+            self.t0 = Vec::new();
             return;
         }
-        let size = self.buckets.len();
-        if size > MIN_SIZE && self.len * 8 <= size {
-            let mut n = MIN_SIZE;
-            while n < self.len {
-                n *= 2;
-            }
-            self.rehash(n);
+        if !self.resize_allowed || self.rehash_idx.is_some() {
+            return;
         }
-        if self.len == 0 && !self.buckets.is_empty() {
-            self.buckets = Vec::new();
+        let size = self.t0.len();
+        if size > MIN_SIZE && self.len * 8 <= size {
+            let n = self.len.next_power_of_two().max(MIN_SIZE);
+            self.start_rehash(n);
         }
     }
 
     /// Re-applies the resize policy (after DEBUG DICT-RESIZING 1).
     pub fn resize_now(&mut self) {
         self.shrink_if_needed();
+        self.expand_if_needed();
     }
 
-    fn rehash(&mut self, n: usize) {
-        let old = std::mem::replace(&mut self.buckets, (0..n).map(|_| Vec::new()).collect());
-        for b in old {
+    /// Moves up to `n` non-empty buckets to the new table (visiting at most
+    /// 10n empty ones). Returns true while rehashing remains.
+    pub fn rehash_step(&mut self, n: usize) -> bool {
+        let Some(mut idx) = self.rehash_idx else {
+            return false;
+        };
+        let mut moves = n;
+        let mut empty_visits = n * 10;
+        let mask = self.t1.len() - 1;
+        while moves > 0 && idx < self.t0.len() {
+            if self.t0[idx].is_empty() {
+                idx += 1;
+                empty_visits -= 1;
+                if empty_visits == 0 {
+                    break;
+                }
+                continue;
+            }
+            let b = std::mem::take(&mut self.t0[idx]);
             for (k, v) in b {
-                let i = self.idx(&k);
-                let b = &mut self.buckets[i];
-                b.reserve_exact(1);
-                b.push((k, v));
+                let j = self.hash(&k) as usize & mask;
+                let dst = &mut self.t1[j];
+                dst.reserve_exact(1);
+                dst.push((k, v));
+            }
+            idx += 1;
+            moves -= 1;
+        }
+        if idx >= self.t0.len() {
+            self.t0 = std::mem::take(&mut self.t1);
+            self.rehash_idx = None;
+            false
+        } else {
+            self.rehash_idx = Some(idx);
+            true
+        }
+    }
+
+    /// Rehashes for about `us` microseconds (called from the cron).
+    pub fn rehash_for(&mut self, us: u64) {
+        if self.rehash_idx.is_none() {
+            return;
+        }
+        let start = std::time::Instant::now();
+        while self.rehash_step(100) {
+            if start.elapsed().as_micros() as u64 >= us {
+                break;
             }
         }
     }
 
     pub fn clear(&mut self) {
-        self.buckets = Vec::new();
+        self.t0 = Vec::new();
+        self.t1 = Vec::new();
+        self.rehash_idx = None;
         self.len = 0;
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&Key, &V)> {
-        self.buckets
+        self.t0
             .iter()
+            .chain(self.t1.iter())
             .flat_map(|b| b.iter().map(|(k, v)| (k, v)))
     }
 
-    /// Visits one bucket at `cursor` and returns the next cursor (0 when
+    /// Visits the buckets at `cursor` and returns the next cursor (0 when
     /// the scan is complete).
     pub fn scan(&self, cursor: u64, mut f: impl FnMut(&Key, &V)) -> u64 {
-        if self.buckets.is_empty() {
+        if self.len == 0 {
             return 0;
         }
-        let mask = (self.buckets.len() - 1) as u64;
-        for (k, v) in &self.buckets[(cursor & mask) as usize] {
-            f(k, v);
+        let next = |v: u64, mask: u64| -> u64 {
+            let mut c = v | !mask;
+            c = c.reverse_bits();
+            c = c.wrapping_add(1);
+            c.reverse_bits()
+        };
+        let mut v = cursor;
+        if self.rehash_idx.is_none() {
+            let m0 = (self.t0.len() - 1) as u64;
+            for (k, val) in &self.t0[(v & m0) as usize] {
+                f(k, val);
+            }
+            return next(v, m0);
         }
-        let mut c = cursor | !mask;
-        c = c.reverse_bits();
-        c = c.wrapping_add(1);
-        c.reverse_bits()
+        let (small, big) = if self.t0.len() <= self.t1.len() {
+            (&self.t0, &self.t1)
+        } else {
+            (&self.t1, &self.t0)
+        };
+        let m0 = (small.len() - 1) as u64;
+        let m1 = (big.len() - 1) as u64;
+        for (k, val) in &small[(v & m0) as usize] {
+            f(k, val);
+        }
+        loop {
+            for (k, val) in &big[(v & m1) as usize] {
+                f(k, val);
+            }
+            v = next(v, m1);
+            if v & (m0 ^ m1) == 0 {
+                break;
+            }
+        }
+        v
     }
 
-    /// A uniformly chosen bucket's random entry (bucket-biased, as Redis's
-    /// `dictGetFairRandomKey` approximately is).
+    /// A random entry: a random non-empty bucket, then a random element.
     pub fn random(&self, rng: &mut crate::util::Rng) -> Option<(&Key, &V)> {
         if self.len == 0 {
             return None;
         }
-        let mask = self.buckets.len() - 1;
+        let total = self.t0.len() + self.t1.len();
         loop {
-            let b = &self.buckets[rng.next() as usize & mask];
+            let i = rng.next() as usize % total;
+            let b = if i < self.t0.len() {
+                &self.t0[i]
+            } else {
+                &self.t1[i - self.t0.len()]
+            };
             if !b.is_empty() {
                 let (k, v) = &b[rng.next() as usize % b.len()];
                 return Some((k, v));
@@ -217,33 +347,50 @@ impl<V> Dict<V> {
         }
     }
 
-    /// Bucket chain length histogram, for DEBUG HTSTATS.
-    pub fn stats(&self) -> String {
-        let mut s = String::new();
-        if self.buckets.is_empty() {
-            s.push_str("No stats available for empty dictionaries\n");
-            return s;
+    fn table_stats(t: &[Bucket<V>], idx: usize, out: &mut String) {
+        let name = if idx == 0 {
+            "main hash table"
+        } else {
+            "rehashing target"
+        };
+        let n: usize = t.iter().map(|b| b.len()).sum();
+        if n == 0 {
+            out.push_str(&format!(
+                "Hash table {idx} stats ({name}):\nNo stats available for empty dictionaries\n"
+            ));
+            return;
         }
-        let used = self.buckets.iter().filter(|b| !b.is_empty()).count();
-        let maxchain = self.buckets.iter().map(|b| b.len()).max().unwrap_or(0);
-        s.push_str(&format!(
-            "Hash table 0 stats (main hash table):\n table size: {}\n number of elements: {}\n different slots: {}\n max chain length: {}\n",
-            self.buckets.len(),
-            self.len,
+        let used = t.iter().filter(|b| !b.is_empty()).count();
+        let maxchain = t.iter().map(|b| b.len()).max().unwrap_or(0);
+        out.push_str(&format!(
+            "Hash table {idx} stats ({name}):\n table size: {}\n number of elements: {}\n different slots: {}\n max chain length: {}\n avg chain length (counted): {:.2}\n avg chain length (computed): {:.2}\n",
+            t.len(),
+            n,
             used,
-            maxchain
+            maxchain,
+            n as f64 / used.max(1) as f64,
+            n as f64 / used.max(1) as f64
         ));
-        s
     }
 
-    pub fn hash_of(&self, k: &[u8]) -> u64 {
-        self.hash(k)
+    /// Table sizes and chain lengths, for DEBUG HTSTATS.
+    pub fn stats(&self) -> String {
+        let mut s = String::new();
+        if self.t0.is_empty() {
+            s.push_str("Hash table 0 stats (main hash table):\nNo stats available for empty dictionaries\n");
+            return s;
+        }
+        Self::table_stats(&self.t0, 0, &mut s);
+        if self.rehash_idx.is_some() {
+            Self::table_stats(&self.t1, 1, &mut s);
+        }
+        s
     }
 
     /// Keeps only the entries for which `f` returns true.
     pub fn retain(&mut self, mut f: impl FnMut(&Key, &mut V) -> bool) {
         let mut removed = 0;
-        for b in &mut self.buckets {
+        for b in self.t0.iter_mut().chain(self.t1.iter_mut()) {
             let before = b.len();
             b.retain_mut(|(k, v)| f(k, v));
             removed += before - b.len();
@@ -268,42 +415,77 @@ mod tests {
         assert_eq!(d.get(b"k7"), Some(&7));
         assert_eq!(d.insert(b"k7", 70), Some(7));
         for i in 0..990 {
-            assert!(d.remove(format!("k{i}").as_bytes()).is_some());
+            assert!(d.remove(format!("k{i}").as_bytes()).is_some(), "k{i}");
         }
         assert_eq!(d.len(), 10);
-        assert!(d.slots() <= 16);
+        while d.rehash_step(100) {}
+        for i in 990..1000 {
+            assert!(d.contains(format!("k{i}").as_bytes()));
+        }
+        assert_eq!(d.iter().count(), 10);
+    }
+
+    #[test]
+    fn rehash_is_incremental() {
+        let mut d = Dict::new();
+        for i in 0..4096 {
+            d.insert(format!("k{i}").as_bytes(), i);
+        }
+        while d.rehash_step(1000) {}
+        d.insert(b"one-more", 0);
+        assert!(d.is_rehashing(), "growth starts a rehash");
+        for i in 0..4096 {
+            assert_eq!(d.get(format!("k{i}").as_bytes()), Some(&i));
+        }
     }
 
     #[test]
     fn scan_survives_growth_and_shrink() {
+        for seed in 0..20 {
+            let mut d = Dict::new();
+            for i in 0..100 {
+                d.insert(format!("a{i}").as_bytes(), ());
+            }
+            let mut seen = HashSet::new();
+            let mut cursor = 0;
+            let mut step = 0;
+            loop {
+                cursor = d.scan(cursor, |k, _| {
+                    seen.insert(k.clone());
+                });
+                step += 1;
+                if step == 3 + seed % 5 {
+                    for i in 0..2000 {
+                        d.insert(format!("b{i}").as_bytes(), ());
+                    }
+                }
+                if step == 40 + seed {
+                    for i in 0..2000 {
+                        d.remove(format!("b{i}").as_bytes());
+                    }
+                }
+                if cursor == 0 {
+                    break;
+                }
+            }
+            for i in 0..100 {
+                assert!(
+                    seen.contains(format!("a{i}").as_bytes()),
+                    "missing a{i} (seed {seed})"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn random_finds_entries_in_both_tables() {
         let mut d = Dict::new();
-        for i in 0..100 {
-            d.insert(format!("a{i}").as_bytes(), ());
+        for i in 0..64 {
+            d.insert(format!("k{i}").as_bytes(), i);
         }
-        let mut seen = HashSet::new();
-        let mut cursor = 0;
-        let mut step = 0;
-        loop {
-            cursor = d.scan(cursor, |k, _| {
-                seen.insert(k.clone());
-            });
-            step += 1;
-            if step == 5 {
-                for i in 0..2000 {
-                    d.insert(format!("b{i}").as_bytes(), ());
-                }
-            }
-            if step == 40 {
-                for i in 0..2000 {
-                    d.remove(format!("b{i}").as_bytes());
-                }
-            }
-            if cursor == 0 {
-                break;
-            }
-        }
-        for i in 0..100 {
-            assert!(seen.contains(format!("a{i}").as_bytes()), "missing a{i}");
+        let mut rng = crate::util::Rng::new();
+        for _ in 0..100 {
+            assert!(d.random(&mut rng).is_some());
         }
     }
 }
