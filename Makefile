@@ -28,3 +28,9 @@ test: deps build
 tcl-compat: deps build
 	tcl-compat/fetch.sh
 	tcl-compat/run.sh all
+
+# Side by side with Debian's redis-server (bench/README.md); writes bench/results.md.
+# BENCH_QUICK=1 for a one-minute smoke run (writes bench/results-quick.md).
+.PHONY: bench
+bench: build
+	python3 bench/bench.py

@@ -1,0 +1,682 @@
+#!/usr/bin/env python3
+"""`make bench`: redis-rust side by side with Debian's redis-server.
+
+Three phases, each on fresh server instances started with identical settings
+on free 127.0.0.1 ports:
+
+  1. throughput: redis-benchmark --csv against both servers, alternating
+     ours/redis for every round of every workload; medians of rps, p50, p99
+     and server CPU per operation (utime+stime from /proc/PID/stat);
+  2. memory: DEBUG POPULATE 1000000 key 10 (or a pipelined SET fill when
+     DEBUG POPULATE is missing), bytes per key from INFO used_memory and RSS;
+  3. growth stalls: 5,000,000 distinct keys SET through a pipelined socket
+     while a second process PINGs every ~1 ms and records its latencies.
+
+Stdlib only. See bench/README.md. Environment:
+  BENCH_QUICK=1   smoke run: 1 round, 1/10 of the requests and keys;
+                  writes bench/results-quick.md instead of bench/results.md
+  BENCH_ROUNDS=N  rounds per workload (default 3)
+  BENCH_OURS=PATH our binary (default target/release/redis-rust)
+  BENCH_OUT=PATH  where to write the markdown table
+"""
+
+import csv
+import datetime
+import io
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1" if QUICK else "3"))
+SCALE = 0.1 if QUICK else 1.0
+OURS_BIN = os.environ.get("BENCH_OURS", os.path.join(ROOT, "target", "release", "redis-rust"))
+OUT = os.environ.get(
+    "BENCH_OUT", os.path.join(HERE, "results-quick.md" if QUICK else "results.md"))
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+HOST = "127.0.0.1"
+CLIENTS = 50
+MEM_KEYS = int(1_000_000 * SCALE)
+GROWTH_KEYS = int(5_000_000 * SCALE)
+SETTINGS = ["--save", "", "--appendonly", "no", "--hz", "10", "--maxclients", "10000",
+            "--bind", HOST, "--daemonize", "no", "--enable-debug-command", "yes"]
+
+# (label, redis-benchmark -t test, -P, -d, -r, requests at full scale)
+# Requests are sized so one run takes roughly 2-3 s on a 2-core machine.
+N1, N16 = 80_000, 600_000
+WORKLOADS = []
+for _t, _d, _r, _label, _f in [
+    ("ping_mbulk", None, None, "PING_MBULK", 1.0),
+    ("set", 3, None, "SET 3B", 1.0),
+    ("get", 3, None, "GET 3B", 1.0),
+    ("incr", None, None, "INCR", 1.0),
+    ("mset", 3, None, "MSET (10 keys)", 0.3),
+    ("set", 1024, None, "SET 1KiB", 0.6),
+    ("get", 1024, None, "GET 1KiB", 0.8),
+    ("set", 3, 1_000_000, "SET 3B -r 1M", 1.0),
+    ("get", 3, 1_000_000, "GET 3B -r 1M", 1.0),
+]:
+    for _p, _n in ((1, N1), (16, N16)):
+        WORKLOADS.append((f"{_label} -P {_p}", _t, _p, _d, _r, max(1000, int(_n * _f * SCALE))))
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- RESP client
+
+def resp_encode(*args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        if not isinstance(a, bytes):
+            a = str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+class RespError(Exception):
+    pass
+
+
+class Client:
+    def __init__(self, port, timeout=600):
+        self.sock = socket.create_connection((HOST, port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.f = self.sock.makefile("rb")
+
+    def close(self):
+        try:
+            self.f.close()
+            self.sock.close()
+        except OSError:
+            pass
+
+    def _read(self):
+        line = self.f.readline()
+        if not line:
+            raise ConnectionError("server closed the connection")
+        t, rest = line[:1], line[1:-2]
+        if t == b"+":
+            return rest.decode()
+        if t == b"-":
+            return RespError(rest.decode())
+        if t == b":":
+            return int(rest)
+        if t == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            data = self.f.read(n + 2)
+            return data[:-2].decode(errors="replace")
+        if t == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._read() for _ in range(n)]
+        if t in (b"_",):
+            return None
+        return rest.decode(errors="replace")
+
+    def call(self, *args):
+        """Reply, or a RespError instance (not raised) for an error reply."""
+        self.sock.sendall(resp_encode(*args))
+        return self._read()
+
+
+# ---------------------------------------------------------------- servers
+
+def free_ports(n):
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind((HOST, 0))
+        socks.append(s)
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+class Server:
+    def __init__(self, name, binary, port, tmp):
+        self.name, self.binary, self.port = name, binary, port
+        self.dir = tempfile.mkdtemp(prefix=name + "-", dir=tmp)
+        self.log = os.path.join(self.dir, "server.log")
+        self.proc = None
+
+    def start(self):
+        argv = [self.binary, "--port", str(self.port), "--dir", self.dir,
+                "--logfile", self.log] + SETTINGS
+        with open(os.path.join(self.dir, "stdout.log"), "wb") as out:
+            self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                c = Client(self.port, timeout=2)
+                r = c.call("PING")
+                c.close()
+                if r == "PONG":
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.05)
+        tail = ""
+        for p in (self.log, os.path.join(self.dir, "stdout.log")):
+            try:
+                tail += open(p, errors="replace").read()[-2000:]
+            except OSError:
+                pass
+        self.stop()
+        raise RuntimeError(f"{self.name} did not start on port {self.port}:\n{tail}")
+
+    def stop(self):
+        p, self.proc = self.proc, None
+        if p is None or p.poll() is not None:
+            return
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except OSError:
+            p.terminate()
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except OSError:
+                p.kill()
+            p.wait(5)
+
+    def cpu_ticks(self):
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            s = f.read()
+        fields = s[s.rindex(")") + 2:].split()
+        # fields[0] is field 3 (state); utime/stime are fields 14/15.
+        return int(fields[11]) + int(fields[12])
+
+    def rss(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        return None
+
+    def info_field(self, section, field):
+        try:
+            c = Client(self.port, timeout=30)
+            r = c.call("INFO", section)
+            c.close()
+        except OSError:
+            return None
+        if not isinstance(r, str):
+            return None
+        for line in r.splitlines():
+            if line.startswith(field + ":"):
+                try:
+                    return int(line.split(":", 1)[1])
+                except ValueError:
+                    return None
+        return None
+
+    def dbsize(self):
+        c = Client(self.port)
+        r = c.call("DBSIZE")
+        c.close()
+        return r if isinstance(r, int) else None
+
+
+# ---------------------------------------------------------------- helpers
+
+def ensure_redis():
+    need = [b for b in ("redis-server", "redis-benchmark", "redis-cli") if not shutil.which(b)]
+    if not need:
+        return
+    log(f"installing Debian's redis-server and redis-tools (missing: {', '.join(need)})")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    subprocess.run(sudo + ["apt-get", "update"], check=True, env=env)
+    subprocess.run(sudo + ["apt-get", "install", "-y", "redis-server", "redis-tools"],
+                   check=True, env=env)
+
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 10_100 if hard == resource.RLIM_INFINITY else min(hard, max(soft, 10_100))
+    if soft < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+        except (ValueError, OSError):
+            pass
+
+
+def version_of(server):
+    try:
+        c = Client(server.port, timeout=5)
+        r = c.call("INFO", "server")
+        c.close()
+        if isinstance(r, str):
+            for line in r.splitlines():
+                if line.startswith("redis_version:"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "?"
+
+
+def run_benchmark(server, wl):
+    label, test, pipe, size, rnd, n = wl
+    argv = ["redis-benchmark", "-h", HOST, "-p", str(server.port), "-c", str(CLIENTS),
+            "-n", str(n), "-P", str(pipe), "--csv", "-t", test]
+    if size is not None:
+        argv += ["-d", str(size)]
+    if rnd is not None:
+        argv += ["-r", str(rnd)]
+    t0 = server.cpu_ticks()
+    w0 = time.time()
+    with tempfile.TemporaryFile("w+") as fo, tempfile.TemporaryFile("w+") as fe:
+        p = subprocess.Popen(argv, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL, text=True)
+        # redis-benchmark spins forever on a dead server: watch both.
+        while p.poll() is None:
+            if server.proc.poll() is not None or time.time() - w0 > 300:
+                p.kill()
+                p.wait()
+                break
+            time.sleep(0.05)
+        fo.seek(0)
+        fe.seek(0)
+        out, err = fo.read(), fe.read()
+    wall = time.time() - w0
+    if server.proc.poll() is not None:
+        raise RuntimeError(f"{server.name} died during {label}; see {server.log}")
+    cpu = (server.cpu_ticks() - t0) / CLK_TCK
+    rows = list(csv.reader(io.StringIO(out)))
+    if len(rows) >= 2 and rows[0][:2] == ["test", "rps"]:
+        hdr, row = rows[0], rows[1]
+        d = dict(zip(hdr, row))
+        try:
+            return {"rps": float(d["rps"]), "p50": float(d["p50_latency_ms"]),
+                    "p99": float(d["p99_latency_ms"]), "cpu_us": cpu * 1e6 / n, "wall": wall}
+        except (KeyError, ValueError):
+            pass
+    log(f"  {server.name} {label}: no CSV result ({(err or out).strip()[:300]})")
+    return None
+
+
+def med(runs, key):
+    vals = [r[key] for r in runs if r]
+    return statistics.median(vals) if vals else None
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def fmt(x, spec):
+    return "n/a" if x is None else format(x, spec)
+
+
+# ---------------------------------------------------------------- fill / ping
+
+def fill_batch(start, count, vsize):
+    out = []
+    for i in range(start, start + count):
+        k = b"key:%d" % i
+        v = (b"value:%d" % i)[:vsize].ljust(vsize, b"\0")
+        out.append(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, len(v), v))
+    return b"".join(out)
+
+
+def pipelined_fill(port, nkeys, vsize=10, batch=10_000, window=4):
+    """SET key:0..nkeys-1 through one socket, at most `window` batches in
+    flight. Returns (seconds, error replies). Values mimic DEBUG POPULATE's."""
+    s = socket.create_connection((HOST, port), timeout=600)
+    sent = read = errors = 0
+    pending = b""
+    t0 = time.time()
+
+    def read_until(target):
+        nonlocal pending, read, errors
+        while read < target:
+            data = s.recv(1 << 20)
+            if not data:
+                raise ConnectionError("server closed the connection during the fill")
+            pending += data
+            lines = pending.split(b"\r\n")
+            pending = lines.pop()
+            read += len(lines)  # one line per SET reply (+OK or -ERR ...)
+            errors += sum(1 for ln in lines if ln.startswith(b"-"))
+
+    for start in range(0, nkeys, batch):
+        cnt = min(batch, nkeys - start)
+        s.sendall(fill_batch(start, cnt, vsize))
+        sent += cnt
+        read_until(sent - window * batch)
+    read_until(sent)
+    s.close()
+    return time.time() - t0, errors
+
+
+def pinger_main(port):
+    """Child process: PING every ~1 ms until SIGTERM, then print JSON stats."""
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    s = socket.create_connection((HOST, port), timeout=60)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    msg = resp_encode("PING")
+    lat = []
+    print("ready", flush=True)
+    while not stop:
+        t0 = time.perf_counter()
+        s.sendall(msg)
+        buf = b""
+        while not buf.endswith(b"\r\n"):
+            d = s.recv(64)
+            if not d:
+                stop.append(1)
+                break
+            buf += d
+        lat.append(time.perf_counter() - t0)
+        time.sleep(0.001)
+    lat.sort()
+    res = {"count": len(lat)}
+    if lat:
+        res.update(max_ms=lat[-1] * 1e3, p99_ms=lat[int(len(lat) * 0.99)] * 1e3,
+                   p50_ms=lat[len(lat) // 2] * 1e3)
+    print(json.dumps(res), flush=True)
+
+
+# ---------------------------------------------------------------- phases
+
+def phase_throughput(servers):
+    results = []
+    for wl in WORKLOADS:
+        runs = {s.name: [] for s in servers}
+        for rnd in range(ROUNDS):
+            for s in servers:  # A B A B ...
+                runs[s.name].append(run_benchmark(s, wl))
+        o, r = runs["ours"], runs["redis"]
+        row = {"label": wl[0], "n": wl[5],
+               "ours": {k: med(o, k) for k in ("rps", "p50", "p99", "cpu_us", "wall")},
+               "redis": {k: med(r, k) for k in ("rps", "p50", "p99", "cpu_us", "wall")}}
+        row["rps_ratio"] = ratio(row["ours"]["rps"], row["redis"]["rps"])
+        row["cpu_ratio"] = ratio(row["ours"]["cpu_us"], row["redis"]["cpu_us"])
+        log(f"  {wl[0]:<22} ours {fmt(row['ours']['rps'], '.0f'):>9} rps "
+            f"redis {fmt(row['redis']['rps'], '.0f'):>9} rps  ratio {fmt(row['rps_ratio'], '.2f')}"
+            f"  cpu ratio {fmt(row['cpu_ratio'], '.2f')}  ({fmt(row['ours']['wall'], '.1f')}s/"
+            f"{fmt(row['redis']['wall'], '.1f')}s)")
+        results.append(row)
+    return results
+
+
+def phase_memory(server):
+    time.sleep(0.3)
+    base_used = server.info_field("memory", "used_memory")
+    base_rss = server.rss()
+    c = Client(server.port)
+    t0 = time.time()
+    r = c.call("DEBUG", "POPULATE", MEM_KEYS, "key", 10)
+    c.close()
+    method = "DEBUG POPULATE"
+    if r != "OK":
+        log(f"  {server.name}: DEBUG POPULATE answered {str(r)[:80]!r}; filling with SETs")
+        method = "pipelined SET (no DEBUG POPULATE)"
+        pipelined_fill(server.port, MEM_KEYS, 10)
+    secs = time.time() - t0
+    time.sleep(0.5)
+    n = server.dbsize() or MEM_KEYS
+    used = server.info_field("memory", "used_memory")
+    rss = server.rss()
+    res = {"method": method, "keys": n, "secs": secs,
+           "used_base": base_used, "used": used, "rss_base": base_rss, "rss": rss,
+           "used_per_key": None if used is None or base_used is None else (used - base_used) / n,
+           "rss_per_key": None if rss is None or base_rss is None else (rss - base_rss) / n}
+    log(f"  {server.name}: {method}, {n} keys in {secs:.1f}s, used_memory/key "
+        f"{fmt(res['used_per_key'], '.1f')}, rss/key {fmt(res['rss_per_key'], '.1f')}")
+    return res
+
+
+def phase_growth(server):
+    p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--pinger", str(server.port)],
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        if p.stdout.readline().strip() != "ready":
+            raise RuntimeError("pinger did not start")
+        time.sleep(0.3)
+        secs, errors = pipelined_fill(server.port, GROWTH_KEYS, 10)
+        time.sleep(0.3)
+        p.send_signal(signal.SIGTERM)
+        out, _ = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    res = json.loads(out.strip().splitlines()[-1])
+    res.update(secs=secs, errors=errors, keys=server.dbsize(),
+               rate=GROWTH_KEYS / secs if secs else None)
+    log(f"  {server.name}: {GROWTH_KEYS} SETs in {secs:.1f}s, {res['count']} pings, "
+        f"worst {fmt(res.get('max_ms'), '.2f')} ms, p99 {fmt(res.get('p99_ms'), '.2f')} ms")
+    return res
+
+
+# ---------------------------------------------------------------- report
+
+def load_avg():
+    try:
+        return " ".join(open("/proc/loadavg").read().split()[:3])
+    except OSError:
+        return "?"
+
+
+LOAD0 = load_avg()
+
+
+def machine_desc():
+    cpu = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemTotal:"):
+                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    osr = "?"
+    try:
+        for line in open("/etc/os-release"):
+            if line.startswith("PRETTY_NAME="):
+                osr = line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return f"{os.cpu_count()} x {cpu}, {mem} RAM, {osr}, Linux {platform.release()}"
+
+
+def git_rev():
+    try:
+        rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "src"],
+                               capture_output=True, text=True).stdout.strip()
+        return rev + (" (+ uncommitted src/ changes)" if dirty else "")
+    except OSError:
+        return "?"
+
+
+def report(tp, mem, growth, versions, started, elapsed):
+    L = []
+    L.append("# `make bench` results" + (" (BENCH_QUICK smoke run)" if QUICK else ""))
+    L.append("")
+    L.append(f"- date: {started:%Y-%m-%d %H:%M %Z}".rstrip())
+    L.append(f"- machine: {machine_desc()}")
+    L.append(f"- ours: redis-rust at {git_rev()} (reports version {versions['ours']}); "
+             f"redis: Debian redis-server {versions['redis']}")
+    L.append(f"- settings (both): `{' '.join(a if a else chr(34) * 2 for a in SETTINGS)}`")
+    L.append(f"- load average (1/5/15 min) at start: {LOAD0}; at end: {load_avg()}")
+    L.append(f"- redis-benchmark -c {CLIENTS} --csv; {ROUNDS} round(s) per workload, "
+             f"ours/redis alternating; medians. Total time {elapsed / 60:.1f} min.")
+    L.append("- `!` marks throughput ratio < 1.0, CPU ratio > 1.0, or our p99 above Redis's.")
+    L.append("")
+    L.append("## Throughput, latency and server CPU per operation")
+    L.append("")
+    L.append("| workload | requests | ours rps | redis rps | ratio | ours p50/p99 ms | "
+             "redis p50/p99 ms | ours CPU µs/op | redis CPU µs/op | CPU ratio |")
+    L.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    flags = []
+    for row in tp:
+        o, r = row["ours"], row["redis"]
+        rr, cr = row["rps_ratio"], row["cpu_ratio"]
+        rflag = " !" if rr is not None and rr < 1.0 else ""
+        cflag = " !" if cr is not None and cr > 1.0 else ""
+        pflag = " !" if o["p99"] is not None and r["p99"] is not None and o["p99"] > r["p99"] else ""
+        if rr is None or cr is None:
+            flags.append(f"{row['label']}: failed on at least one server")
+        if rflag:
+            flags.append(f"{row['label']}: throughput ratio {rr:.2f}")
+        if cflag:
+            flags.append(f"{row['label']}: CPU/op ratio {cr:.2f}")
+        L.append(
+            f"| {row['label']} | {row['n']:,} | {fmt(o['rps'], ',.0f')} | {fmt(r['rps'], ',.0f')} | "
+            f"{fmt(rr, '.2f')}{rflag} | {fmt(o['p50'], '.3f')} / {fmt(o['p99'], '.3f')}{pflag} | "
+            f"{fmt(r['p50'], '.3f')} / {fmt(r['p99'], '.3f')} | {fmt(o['cpu_us'], '.2f')} | "
+            f"{fmt(r['cpu_us'], '.2f')} | {fmt(cr, '.2f')}{cflag} |")
+    L.append("")
+    L.append(f"## Memory: {MEM_KEYS:,} keys, 10-byte values")
+    L.append("")
+    L.append("| | fill | keys | used_memory empty | used_memory full | used_memory B/key | "
+             "RSS empty | RSS full | RSS B/key |")
+    L.append("|---|---|--:|--:|--:|--:|--:|--:|--:|")
+    for name in ("ours", "redis"):
+        m = mem[name]
+        L.append(f"| {name} | {m['method']} | {m['keys']:,} | {fmt(m['used_base'], ',')} | "
+                 f"{fmt(m['used'], ',')} | {fmt(m['used_per_key'], '.1f')} | "
+                 f"{fmt(m['rss_base'], ',')} | {fmt(m['rss'], ',')} | {fmt(m['rss_per_key'], '.1f')} |")
+    ur = ratio(mem["ours"]["used_per_key"], mem["redis"]["used_per_key"])
+    rr = ratio(mem["ours"]["rss_per_key"], mem["redis"]["rss_per_key"])
+    L.append(f"| ratio ours/redis | | | | | {fmt(ur, '.2f')}{' !' if ur and ur > 1 else ''} "
+             f"| | | {fmt(rr, '.2f')}{' !' if rr and rr > 1 else ''} |")
+    for x, what in ((ur, "used_memory"), (rr, "RSS")):
+        if x is not None and x > 1.0:
+            flags.append(f"memory: {what} bytes/key ratio {x:.2f}")
+    L.append("")
+    L.append(f"## Growth stalls: PING every ~1 ms while {GROWTH_KEYS:,} distinct keys are SET "
+             "(pipelined, 10k per batch)")
+    L.append("")
+    L.append("| | insert time s | keys/s | pings | ping p50 ms | ping p99 ms | worst ping ms |")
+    L.append("|---|--:|--:|--:|--:|--:|--:|")
+    for name in ("ours", "redis"):
+        g = growth[name]
+        L.append(f"| {name} | {g['secs']:.1f} | {fmt(g['rate'], ',.0f')} | {g['count']:,} | "
+                 f"{fmt(g.get('p50_ms'), '.3f')} | {fmt(g.get('p99_ms'), '.3f')} | "
+                 f"{fmt(g.get('max_ms'), '.2f')} |")
+    wr = ratio(growth["ours"].get("max_ms"), growth["redis"].get("max_ms"))
+    pr = ratio(growth["ours"].get("p99_ms"), growth["redis"].get("p99_ms"))
+    L.append(f"| ratio ours/redis | | | | | {fmt(pr, '.2f')}{' !' if pr and pr > 1 else ''} | "
+             f"{fmt(wr, '.2f')}{' !' if wr and wr > 1 else ''} |")
+    if wr is not None and wr > 1.0:
+        flags.append(f"growth: worst ping ratio {wr:.2f}")
+    L.append("")
+    L.append("## Flagged")
+    L.append("")
+    L.extend(f"- {f}" for f in flags) if flags else L.append("- nothing")
+    L.append("")
+    return "\n".join(L)
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    started = datetime.datetime.now().astimezone()
+    t_start = time.time()
+    ensure_redis()
+    raise_nofile()
+    if not os.access(OURS_BIN, os.X_OK):
+        sys.exit(f"bench: {OURS_BIN} not found; run `cargo build --release` (or `make bench`)")
+    redis_bin = shutil.which("redis-server")
+    tmp = tempfile.mkdtemp(prefix="redis-rust-bench-")
+    live = []
+    versions = {}
+
+    def pair():
+        ports = free_ports(2)
+        s = [Server("ours", OURS_BIN, ports[0], tmp), Server("redis", redis_bin, ports[1], tmp)]
+        for x in s:
+            live.append(x)
+            x.start()
+        return s
+
+    def stop_all():
+        while live:
+            live.pop().stop()
+
+    def on_signal(signum, _frame):
+        stop_all()
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    ok = False
+    try:
+        log(f"bench: logs and data in {tmp}; {ROUNDS} round(s) per workload"
+            + (" (BENCH_QUICK)" if QUICK else ""))
+        log("throughput:")
+        servers = pair()
+        for s in servers:
+            versions[s.name] = version_of(s)
+        tp = phase_throughput(servers)
+        stop_all()
+
+        log("memory:")
+        mem = {}
+        for s in pair():
+            mem[s.name] = phase_memory(s)
+        stop_all()
+
+        log("growth stalls:")
+        growth = {}
+        for name in ("ours", "redis"):  # one at a time: the fill uses a core
+            ports = free_ports(1)
+            b = OURS_BIN if name == "ours" else redis_bin
+            s = Server(name, b, ports[0], tmp)
+            live.append(s)
+            s.start()
+            growth[name] = phase_growth(s)
+            stop_all()
+
+        md = report(tp, mem, growth, versions, started, time.time() - t_start)
+        with open(OUT, "w") as f:
+            f.write(md)
+        print(md)
+        log(f"bench: wrote {os.path.relpath(OUT, ROOT)}")
+        ok = True
+    finally:
+        stop_all()
+        if ok:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            log(f"bench: failed; server logs kept in {tmp}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--pinger":
+        pinger_main(int(sys.argv[2]))
+    else:
+        main()
