@@ -762,8 +762,7 @@ pub fn setrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
         check_string_length(ctx, offset, val.len() as i64)?;
         let mut b = vec![0u8; offset as usize + val.len()];
         b[offset as usize..].copy_from_slice(val);
-        ctx.db()
-            .add(key, Value::Str(Str::Bytes { b, embstr: false }));
+        ctx.db().add(key, Value::Str(Str::raw(b)));
         ctx.wrote(key, "setrange", notify::STRING);
         ctx.c.reply.int((offset as usize + val.len()) as i64);
         return Ok(());
@@ -843,10 +842,7 @@ pub fn decrby(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// The integer a string holds, as `getLongLongFromObject` reads it.
 fn str_as_i64(s: &Str) -> Option<i64> {
-    match s {
-        Str::Int(n) => Some(*n),
-        Str::Bytes { b, .. } => crate::util::parse_i64(b),
-    }
+    s.to_i64()
 }
 
 /// The core of INCR, DECR, INCRBY and DECRBY: adds `delta` to the integer
@@ -886,7 +882,10 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
         None => None,
         Some(o) => Some(match o.v.as_str()? {
             Str::Int(n) => *n as f64,
-            Str::Bytes { b, .. } => crate::util::parse_f64(b).ok_or(CmdError::NotFloat)?,
+            other => {
+                let mut t = [0u8; 20];
+                crate::util::parse_f64(other.bytes(&mut t)).ok_or(CmdError::NotFloat)?
+            }
         }),
     };
     let incr = args.f64_at(2)?;
@@ -895,10 +894,7 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Err(CmdError::msg("ERR increment would produce NaN or Infinity"));
     }
     let text = crate::util::fmt_human_double(new).into_bytes();
-    let v = Value::Str(Str::Bytes {
-        embstr: text.len() <= crate::db::value::EMBSTR_MAX,
-        b: text.clone(),
-    });
+    let v = Value::Str(Str::text(&text));
     match ctx.lookup_write(key) {
         Some(o) => o.v = v,
         None => ctx.db().add(key, v),
@@ -950,13 +946,7 @@ pub fn setbit(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
     };
     if !exists {
-        ctx.db().add(
-            key,
-            Value::Str(Str::Bytes {
-                b: Vec::new(),
-                embstr: false,
-            }),
-        );
+        ctx.db().add(key, Value::Str(Str::raw(Vec::new())));
     }
     let o = ctx.lookup_write(key).ok_or(CmdError::NoSuchKey)?;
     let b = o.v.as_str_mut()?.make_raw();

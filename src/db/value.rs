@@ -8,26 +8,74 @@ use std::collections::VecDeque;
 /// Strings up to this length are "embstr" in Redis's terms.
 pub const EMBSTR_MAX: usize = 44;
 
+/// Strings of up to this many bytes live inside the value itself.
+pub const INLINE_MAX: usize = 22;
+
+/// A string value. Short strings are stored inline (no allocation), which
+/// is most of a typical keyspace; `embstr`/`raw` follow Redis's encoding
+/// rules for what OBJECT ENCODING reports: embstr for strings created in
+/// one go up to 44 bytes, raw once modified in place or longer.
 #[derive(Clone, Debug)]
 pub enum Str {
     /// Integer-encoded: the canonical decimal form of an i64.
     Int(i64),
-    /// Raw bytes; `embstr` records whether Redis would have made it an
-    /// embedded string (created in one go, short, never modified in place).
-    Bytes { b: Vec<u8>, embstr: bool },
+    /// An embstr short enough to sit inline.
+    Inline { len: u8, buf: [u8; INLINE_MAX] },
+    /// An embstr on the heap (23..=44 bytes).
+    Emb(Box<[u8]>),
+    /// A raw string: growable in place (APPEND, SETRANGE, SETBIT).
+    Raw(Box<Vec<u8>>),
 }
 
 impl Str {
     /// Builds a string with the encoding `SET` would give it.
     pub fn from_bytes(b: &[u8]) -> Str {
-        if b.len() <= 20
-            && let Some(n) = crate::util::parse_i64(b)
-        {
-            return Str::Int(n);
+        if b.len() <= 20 {
+            if let Some(n) = crate::util::parse_i64(b) {
+                return Str::Int(n);
+            }
         }
-        Str::Bytes {
-            b: b.to_vec(),
-            embstr: b.len() <= EMBSTR_MAX,
+        Str::text(b)
+    }
+
+    /// A string that is not integer-encoded (embstr or raw by length), as
+    /// INCRBYFLOAT results are.
+    pub fn text(b: &[u8]) -> Str {
+        if b.len() <= INLINE_MAX {
+            let mut buf = [0u8; INLINE_MAX];
+            buf[..b.len()].copy_from_slice(b);
+            Str::Inline {
+                len: b.len() as u8,
+                buf,
+            }
+        } else if b.len() <= EMBSTR_MAX {
+            Str::Emb(b.into())
+        } else {
+            Str::Raw(Box::new(b.to_vec()))
+        }
+    }
+
+    /// A raw-encoded string owning `v`.
+    pub fn raw(v: Vec<u8>) -> Str {
+        Str::Raw(Box::new(v))
+    }
+
+    /// The integer value when integer-encoded.
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Str::Int(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The integer the string holds, integer-encoded or not (strict).
+    pub fn to_i64(&self) -> Option<i64> {
+        match self {
+            Str::Int(n) => Some(*n),
+            _ => {
+                let mut t = [0u8; 20];
+                crate::util::parse_i64(self.bytes(&mut t))
+            }
         }
     }
 
@@ -35,7 +83,9 @@ impl Str {
     pub fn bytes<'a>(&'a self, tmp: &'a mut [u8; 20]) -> &'a [u8] {
         match self {
             Str::Int(n) => crate::util::fmt_i64(*n, tmp),
-            Str::Bytes { b, .. } => b,
+            Str::Inline { len, buf } => &buf[..*len as usize],
+            Str::Emb(b) => b,
+            Str::Raw(b) => b,
         }
     }
 
@@ -45,13 +95,8 @@ impl Str {
     }
 
     pub fn len(&self) -> usize {
-        match self {
-            Str::Int(n) => {
-                let mut t = [0u8; 20];
-                crate::util::fmt_i64(*n, &mut t).len()
-            }
-            Str::Bytes { b, .. } => b.len(),
-        }
+        let mut t = [0u8; 20];
+        self.bytes(&mut t).len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -61,27 +106,29 @@ impl Str {
     /// Mutable raw bytes, converting to the raw encoding as Redis's
     /// `dbUnshareStringValue` does before an in-place change.
     pub fn make_raw(&mut self) -> &mut Vec<u8> {
-        if let Str::Int(n) = self {
-            let mut t = [0u8; 20];
-            *self = Str::Bytes {
-                b: crate::util::fmt_i64(*n, &mut t).to_vec(),
-                embstr: false,
-            };
+        if !matches!(self, Str::Raw(_)) {
+            *self = Str::raw(self.to_vec());
         }
         match self {
-            Str::Bytes { b, embstr } => {
-                *embstr = false;
-                b
-            }
-            Str::Int(_) => unreachable!(),
+            Str::Raw(b) => b,
+            _ => unreachable!(),
         }
     }
 
     pub fn encoding(&self) -> &'static str {
         match self {
             Str::Int(_) => "int",
-            Str::Bytes { embstr: true, .. } => "embstr",
-            Str::Bytes { .. } => "raw",
+            Str::Inline { .. } | Str::Emb(_) => "embstr",
+            Str::Raw(_) => "raw",
+        }
+    }
+
+    /// Heap bytes owned by the string (for MEMORY USAGE).
+    pub fn heap_size(&self) -> usize {
+        match self {
+            Str::Int(_) | Str::Inline { .. } => 0,
+            Str::Emb(b) => b.len(),
+            Str::Raw(b) => 24 + b.capacity(),
         }
     }
 }
@@ -144,8 +191,7 @@ impl Value {
     /// Approximate heap footprint, for MEMORY USAGE and eviction.
     pub fn mem_usage(&self) -> usize {
         match self {
-            Value::Str(Str::Int(_)) => 16,
-            Value::Str(Str::Bytes { b, .. }) => 16 + b.capacity(),
+            Value::Str(s) => 16 + s.heap_size(),
             Value::List(l) => 32 + l.iter().map(|e| 24 + e.capacity()).sum::<usize>(),
         }
     }
