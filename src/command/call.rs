@@ -75,7 +75,8 @@ pub fn call(
         return false;
     };
     let mut parent = None;
-    if !spec.subcommands.is_empty() {
+    // A container with arity -1 (COMMAND) also runs without a subcommand.
+    if !spec.subcommands.is_empty() && !(spec.arity == -1 && args.len() < 2) {
         if args.len() < 2 {
             let msg = format!("ERR wrong number of arguments for '{}' command", spec.name);
             reject(st, c, &msg, Some(spec.name));

@@ -5,7 +5,7 @@ use crate::config::Config;
 use std::collections::HashMap;
 
 /// All family tables; adding a family means adding it here.
-pub fn families() -> [&'static [CommandSpec]; 8] {
+pub fn families() -> [&'static [CommandSpec]; 9] {
     [
         crate::commands::string::COMMANDS,
         crate::commands::keys::COMMANDS,
@@ -15,6 +15,7 @@ pub fn families() -> [&'static [CommandSpec]; 8] {
         crate::commands::replication::COMMANDS,
         crate::commands::multi::COMMANDS,
         crate::commands::pubsub::COMMANDS,
+        crate::commands::introspection::COMMANDS,
     ]
 }
 

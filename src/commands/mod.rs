@@ -2,6 +2,7 @@
 //! rows of the command table as `COMMANDS`.
 
 pub mod connection;
+pub mod introspection;
 pub mod keys;
 pub mod list;
 pub mod multi;

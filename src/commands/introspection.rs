@@ -1,0 +1,1075 @@
+//! Introspection commands: INFO (Redis's sections and field names, after
+//! `genRedisInfoString`) and COMMAND (answered from the command table).
+
+use crate::command::flags::*;
+use crate::command::{CmdError, CmdResult, CommandSpec, Ctx, NO_KEYS, cmd, container};
+use crate::resp::{Args, ReplyBuf};
+use crate::server::State;
+use crate::util::{eq_ic, glob_match};
+use std::fmt::Write;
+
+pub static COMMANDS: &[CommandSpec] = &[
+    cmd(
+        "info",
+        -1,
+        LOADING | STALE | SENTINEL,
+        NO_KEYS,
+        "server",
+        "1.0.0",
+        "Returns information and statistics about the server.",
+        info,
+    ),
+    CommandSpec {
+        arity: -1,
+        flags: LOADING | STALE | SENTINEL,
+        run: command_all,
+        ..container(
+            "command",
+            "server",
+            "2.8.13",
+            "Returns detailed information about all commands.",
+            COMMAND,
+        )
+    },
+];
+
+static COMMAND: &[CommandSpec] = &[
+    cmd(
+        "count",
+        2,
+        LOADING | STALE,
+        NO_KEYS,
+        "server",
+        "2.8.13",
+        "Returns a count of commands.",
+        command_count,
+    ),
+    cmd(
+        "info",
+        -2,
+        LOADING | STALE,
+        NO_KEYS,
+        "server",
+        "2.8.13",
+        "Returns information about one, multiple or all commands.",
+        command_info,
+    ),
+    cmd(
+        "list",
+        -2,
+        LOADING | STALE,
+        NO_KEYS,
+        "server",
+        "7.0.0",
+        "Returns a list of command names.",
+        command_list,
+    ),
+    cmd(
+        "docs",
+        -2,
+        LOADING | STALE,
+        NO_KEYS,
+        "server",
+        "7.0.0",
+        "Returns documentary information about one, multiple or all commands.",
+        command_docs,
+    ),
+    cmd(
+        "getkeys",
+        -3,
+        LOADING | STALE,
+        NO_KEYS,
+        "server",
+        "2.8.13",
+        "Extracts the key names from an arbitrary command.",
+        command_getkeys,
+    ),
+    cmd(
+        "getkeysandflags",
+        -3,
+        LOADING | STALE,
+        NO_KEYS,
+        "server",
+        "7.0.0",
+        "Extracts the key names and access flags for an arbitrary command.",
+        command_getkeysandflags,
+    ),
+    cmd(
+        "help",
+        2,
+        LOADING | STALE,
+        NO_KEYS,
+        "server",
+        "5.0.0",
+        "Returns helpful text about the different subcommands.",
+        command_help,
+    ),
+];
+
+// ---------------------------------------------------------------------------
+// INFO
+// ---------------------------------------------------------------------------
+
+/// Sections printed by `INFO` and `INFO default`.
+const DEFAULT_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "threads",
+    "cpu",
+    "module_list",
+    "errorstats",
+    "cluster",
+    "keyspace",
+    "keysizes",
+];
+
+/// Which sections a request selected.
+#[derive(Debug, Default, PartialEq)]
+pub struct Selection {
+    pub names: Vec<String>,
+    pub all: bool,
+    pub everything: bool,
+}
+
+impl Selection {
+    /// Parses INFO's arguments, as `genInfoSectionDict` does.
+    pub fn parse<'a>(args: impl Iterator<Item = &'a [u8]>) -> Selection {
+        let mut s = Selection::default();
+        let mut any = false;
+        for a in args {
+            any = true;
+            let name = String::from_utf8_lossy(a).to_ascii_lowercase();
+            match name.as_str() {
+                "default" => {
+                    for d in DEFAULT_SECTIONS {
+                        s.add(d);
+                    }
+                }
+                "all" => s.all = true,
+                "everything" => {
+                    s.all = true;
+                    s.everything = true;
+                }
+                _ => s.add(&name),
+            }
+        }
+        if !any {
+            for d in DEFAULT_SECTIONS {
+                s.add(d);
+            }
+        }
+        s
+    }
+
+    fn add(&mut self, n: &str) {
+        if !self.names.iter().any(|x| x == n) {
+            self.names.push(n.to_string());
+        }
+    }
+
+    /// Whether section `n` is printed.
+    pub fn wants(&self, n: &str) -> bool {
+        self.all || self.names.iter().any(|x| x == n)
+    }
+}
+
+/// Redis's `bytesToHuman`: `1.50K`, `12.00M`...
+pub fn bytes_to_human(n: u64) -> String {
+    const UNITS: [(u64, &str); 5] = [
+        (1 << 50, "P"),
+        (1 << 40, "T"),
+        (1 << 30, "G"),
+        (1 << 20, "M"),
+        (1 << 10, "K"),
+    ];
+    if n < 1024 {
+        return format!("{n}B");
+    }
+    for (u, s) in UNITS {
+        if n >= u {
+            return format!("{:.2}{}", n as f64 / u as f64, s);
+        }
+    }
+    format!("{n}B")
+}
+
+/// Characters INFO field names may not contain, replaced as Redis does.
+fn safe_info_name(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            ':' => ';',
+            '\r' | '\n' => ' ',
+            c => c,
+        })
+        .collect()
+}
+
+fn rusage(who: libc::c_int) -> (libc::timeval, libc::timeval) {
+    // SAFETY: getrusage fills a zeroed struct we own.
+    unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(who, &mut ru);
+        (ru.ru_stime, ru.ru_utime)
+    }
+}
+
+fn tv(t: libc::timeval) -> String {
+    format!("{}.{:06}", t.tv_sec, t.tv_usec)
+}
+
+fn uname() -> String {
+    // SAFETY: uname fills a zeroed struct we own; fields are NUL-terminated.
+    unsafe {
+        let mut u: libc::utsname = std::mem::zeroed();
+        if libc::uname(&mut u) != 0 {
+            return "Linux".into();
+        }
+        let f = |a: &[libc::c_char]| {
+            std::ffi::CStr::from_ptr(a.as_ptr())
+                .to_string_lossy()
+                .into_owned()
+        };
+        format!("{} {} {}", f(&u.sysname), f(&u.release), f(&u.machine))
+    }
+}
+
+fn total_system_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .map(|kb| kb * 1024)
+        .unwrap_or(0)
+}
+
+/// Appends `name:value\r\n` lines.
+macro_rules! fields {
+    ($s:expr, $($k:literal => $v:expr),* $(,)?) => {
+        $( let _ = write!($s, concat!($k, ":{}\r\n"), $v); )*
+    };
+}
+
+/// Facts about the clients, gathered by the caller (which sees them all).
+#[derive(Default)]
+pub struct ClientFacts {
+    pub connected: usize,
+    pub max_in: usize,
+    pub max_out: usize,
+    pub blocked: usize,
+    pub pubsub: usize,
+    pub watching: usize,
+    pub mem_normal: usize,
+}
+
+/// Builds the INFO text for `sel`.
+pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
+    let mut s = String::with_capacity(4096);
+    let mut sections = 0;
+    let mut header = |s: &mut String, title: &str| {
+        if sections > 0 {
+            s.push_str("\r\n");
+        }
+        sections += 1;
+        let _ = write!(s, "# {title}\r\n");
+    };
+    let now_us = crate::util::now_us();
+    let uptime = st.uptime_secs();
+    if sel.wants("server") {
+        header(&mut s, "Server");
+        let hz = st.cfg.hot.hz;
+        let supervised = match st.cfg.get("supervised") {
+            "systemd" => "systemd",
+            "upstart" => "upstart",
+            _ => "no",
+        };
+        fields!(s,
+            "redis_version" => crate::REDIS_VERSION,
+            "redis_git_sha1" => "00000000",
+            "redis_git_dirty" => 0,
+            "redis_build_id" => "0",
+            "redis_mode" => "standalone",
+            "os" => uname(),
+            "arch_bits" => usize::BITS,
+            "monotonic_clock" => "POSIX clock_gettime",
+            "multiplexing_api" => "epoll",
+            "atomicvar_api" => "c11-builtin",
+            "gcc_version" => "0.0.0",
+            "process_id" => st.pid,
+            "process_supervised" => supervised,
+            "run_id" => st.run_id,
+            "tcp_port" => st.port,
+            "server_time_usec" => now_us,
+            "uptime_in_seconds" => uptime,
+            "uptime_in_days" => uptime / 86400,
+            "hz" => hz,
+            "configured_hz" => hz,
+            "lru_clock" => crate::db::value::lru_clock(),
+            "executable" => st.executable,
+            "config_file" => st.config_file,
+            "io_threads_active" => 0,
+        );
+        if st.port != 0 {
+            let _ = write!(s, "listener0:name=tcp");
+            for b in st.cfg.get("bind").split_whitespace() {
+                let _ = write!(s, ",bind={b}");
+            }
+            let _ = write!(s, ",port={}\r\n", st.port);
+        }
+        let us = st.cfg.get("unixsocket");
+        if !us.is_empty() {
+            let _ = write!(s, "listener1:name=unix,bind={us}\r\n");
+        }
+    }
+    if sel.wants("clients") {
+        header(&mut s, "Clients");
+        fields!(s,
+            "connected_clients" => cf.connected,
+            "cluster_connections" => 0,
+            "maxclients" => st.cfg.hot.maxclients,
+            "client_recent_max_input_buffer" => cf.max_in,
+            "client_recent_max_output_buffer" => cf.max_out,
+            "blocked_clients" => cf.blocked.max(st.blocked_clients),
+            "tracking_clients" => 0,
+            "pubsub_clients" => cf.pubsub,
+            "watching_clients" => cf.watching,
+            "clients_in_timeout_table" => 0,
+            "total_watched_keys" => 0,
+            "total_blocking_keys" => 0,
+            "total_blocking_keys_on_nokey" => 0,
+        );
+    }
+    if sel.wants("memory") {
+        header(&mut s, "Memory");
+        let used = crate::alloc::used_memory();
+        if used > st.stat_peak_memory {
+            st.stat_peak_memory = used;
+        }
+        let peak = st.stat_peak_memory;
+        let rss = crate::alloc::rss();
+        let sysmem = total_system_memory();
+        let maxmem = st.cfg.hot.maxmemory.max(0) as u64;
+        let frag = if used > 0 {
+            rss as f64 / used as f64
+        } else {
+            0.0
+        };
+        let dataset: usize = st.dbs.iter().map(|d| d.len() * 64).sum();
+        fields!(s,
+            "used_memory" => used,
+            "used_memory_human" => bytes_to_human(used as u64),
+            "used_memory_rss" => rss,
+            "used_memory_rss_human" => bytes_to_human(rss as u64),
+            "used_memory_peak" => peak,
+            "used_memory_peak_human" => bytes_to_human(peak as u64),
+            "used_memory_peak_perc" => format!("{:.2}%", used as f64 * 100.0 / peak.max(1) as f64),
+            "used_memory_overhead" => cf.mem_normal,
+            "used_memory_startup" => 0,
+            "used_memory_dataset" => used.saturating_sub(cf.mem_normal),
+            "used_memory_dataset_perc" => format!("{:.2}%", used.saturating_sub(cf.mem_normal) as f64 * 100.0 / used.max(1) as f64),
+            "allocator_allocated" => used,
+            "allocator_active" => used,
+            "allocator_resident" => rss,
+            "allocator_muzzy" => 0,
+            "total_system_memory" => sysmem,
+            "total_system_memory_human" => bytes_to_human(sysmem),
+            "used_memory_lua" => 31744,
+            "used_memory_vm_eval" => 31744,
+            "used_memory_lua_human" => "31.00K",
+            "used_memory_scripts_eval" => 0,
+            "number_of_cached_scripts" => 0,
+            "number_of_functions" => 0,
+            "number_of_libraries" => 0,
+            "used_memory_vm_functions" => 32768,
+            "used_memory_vm_total" => 64512,
+            "used_memory_vm_total_human" => "63.00K",
+            "used_memory_functions" => 0,
+            "used_memory_scripts" => 0,
+            "used_memory_scripts_human" => "0B",
+            "maxmemory" => maxmem,
+            "maxmemory_human" => bytes_to_human(maxmem),
+            "maxmemory_policy" => st.cfg.get("maxmemory-policy"),
+            "allocator_frag_ratio" => "1.00",
+            "allocator_frag_bytes" => 0,
+            "allocator_rss_ratio" => format!("{:.2}", frag),
+            "allocator_rss_bytes" => rss as i64 - used as i64,
+            "rss_overhead_ratio" => "1.00",
+            "rss_overhead_bytes" => 0,
+            "mem_fragmentation_ratio" => format!("{:.2}", frag),
+            "mem_fragmentation_bytes" => rss as i64 - used as i64,
+            "mem_not_counted_for_evict" => 0,
+            "mem_replication_backlog" => 0,
+            "mem_total_replication_buffers" => 0,
+            "mem_replica_full_sync_buffer" => 0,
+            "mem_clients_slaves" => 0,
+            "mem_clients_normal" => cf.mem_normal,
+            "mem_cluster_links" => 0,
+            "mem_aof_buffer" => 0,
+            "mem_allocator" => "libc",
+            "mem_overhead_db_hashtable_rehashing" => 0,
+            "active_defrag_running" => 0,
+            "lazyfree_pending_objects" => 0,
+            "lazyfreed_objects" => 0,
+        );
+        let _ = dataset;
+    }
+    if sel.wants("persistence") {
+        header(&mut s, "Persistence");
+        fields!(s,
+            "loading" => 0,
+            "async_loading" => 0,
+            "current_cow_peak" => 0,
+            "current_cow_size" => 0,
+            "current_cow_size_age" => 0,
+            "current_fork_perc" => "0.00",
+            "current_save_keys_processed" => 0,
+            "current_save_keys_total" => 0,
+            "rdb_changes_since_last_save" => st.dirty,
+            "rdb_bgsave_in_progress" => 0,
+            "rdb_last_save_time" => st.lastsave,
+            "rdb_last_bgsave_status" => "ok",
+            "rdb_last_bgsave_time_sec" => -1,
+            "rdb_current_bgsave_time_sec" => -1,
+            "rdb_saves" => 0,
+            "rdb_last_cow_size" => 0,
+            "rdb_last_load_keys_expired" => 0,
+            "rdb_last_load_keys_loaded" => 0,
+            "aof_enabled" => st.cfg.bool("appendonly") as i32,
+            "aof_rewrite_in_progress" => 0,
+            "aof_rewrite_scheduled" => 0,
+            "aof_last_rewrite_time_sec" => -1,
+            "aof_current_rewrite_time_sec" => -1,
+            "aof_last_bgrewrite_status" => "ok",
+            "aof_rewrites" => 0,
+            "aof_rewrites_consecutive_failures" => 0,
+            "aof_last_write_status" => "ok",
+            "aof_last_cow_size" => 0,
+            "module_fork_in_progress" => 0,
+            "module_fork_last_cow_size" => 0,
+        );
+    }
+    let stats = st.stats.clone();
+    if sel.wants("threads") {
+        header(&mut s, "Threads");
+        let _ = write!(
+            s,
+            "io_thread_0:clients={},reads={},writes={}\r\n",
+            cf.connected, stats.io_reads, stats.io_writes
+        );
+    }
+    if sel.wants("stats") {
+        header(&mut s, "Stats");
+        fields!(s,
+            "total_connections_received" => stats.connections_received,
+            "total_commands_processed" => stats.commands_processed,
+            "instantaneous_ops_per_sec" => 0,
+            "total_net_input_bytes" => stats.net_input_bytes,
+            "total_net_output_bytes" => stats.net_output_bytes,
+            "total_net_repl_input_bytes" => 0,
+            "total_net_repl_output_bytes" => 0,
+            "instantaneous_input_kbps" => "0.00",
+            "instantaneous_output_kbps" => "0.00",
+            "instantaneous_input_repl_kbps" => "0.00",
+            "instantaneous_output_repl_kbps" => "0.00",
+            "rejected_connections" => stats.rejected_conn,
+            "sync_full" => 0,
+            "sync_partial_ok" => 0,
+            "sync_partial_err" => 0,
+            "expired_subkeys" => 0,
+            "expired_keys" => stats.expired_keys,
+            "expired_stale_perc" => format!("{:.2}", stats.expired_stale_perc * 100.0),
+            "expired_time_cap_reached_count" => 0,
+            "expire_cycle_cpu_milliseconds" => stats.expire_cycle_time_used_us / 1000,
+            "evicted_keys" => stats.evicted_keys,
+            "evicted_clients" => 0,
+            "evicted_scripts" => 0,
+            "total_eviction_exceeded_time" => 0,
+            "current_eviction_exceeded_time" => 0,
+            "keyspace_hits" => stats.keyspace_hits,
+            "keyspace_misses" => stats.keyspace_misses,
+            "pubsub_channels" => 0,
+            "pubsub_patterns" => 0,
+            "pubsubshard_channels" => 0,
+            "latest_fork_usec" => 0,
+            "total_forks" => 0,
+            "migrate_cached_sockets" => 0,
+            "slave_expires_tracked_keys" => 0,
+            "active_defrag_hits" => 0,
+            "active_defrag_misses" => 0,
+            "active_defrag_key_hits" => 0,
+            "active_defrag_key_misses" => 0,
+            "total_active_defrag_time" => 0,
+            "current_active_defrag_time" => 0,
+            "tracking_total_keys" => 0,
+            "tracking_total_items" => 0,
+            "tracking_total_prefixes" => 0,
+            "unexpected_error_replies" => stats.unexpected_error_replies,
+            "total_error_replies" => stats.total_error_replies,
+            "dump_payload_sanitizations" => 0,
+            "total_reads_processed" => stats.io_reads,
+            "total_writes_processed" => stats.io_writes,
+            "io_threaded_reads_processed" => 0,
+            "io_threaded_writes_processed" => 0,
+            "client_query_buffer_limit_disconnections" => stats.client_qbuf_limit_disconnections,
+            "client_output_buffer_limit_disconnections" => stats.client_outbuf_limit_disconnections,
+            "reply_buffer_shrinks" => 0,
+            "reply_buffer_expands" => 0,
+            "eventloop_cycles" => st.cronloops,
+            "eventloop_duration_sum" => 0,
+            "eventloop_duration_cmd_sum" => 0,
+            "instantaneous_eventloop_cycles_per_sec" => 0,
+            "instantaneous_eventloop_duration_usec" => 0,
+            "acl_access_denied_auth" => 0,
+            "acl_access_denied_cmd" => 0,
+            "acl_access_denied_key" => 0,
+            "acl_access_denied_channel" => 0,
+        );
+    }
+    if sel.wants("replication") {
+        header(&mut s, "Replication");
+        fields!(s,
+            "role" => if st.is_replica { "slave" } else { "master" },
+            "connected_slaves" => 0,
+            "master_failover_state" => "no-failover",
+            "master_replid" => st.run_id,
+            "master_replid2" => "0000000000000000000000000000000000000000",
+            "master_repl_offset" => 0,
+            "second_repl_offset" => -1,
+            "repl_backlog_active" => 0,
+            "repl_backlog_size" => st.cfg.int("repl-backlog-size"),
+            "repl_backlog_first_byte_offset" => 0,
+            "repl_backlog_histlen" => 0,
+        );
+    }
+    if sel.wants("cpu") {
+        header(&mut s, "CPU");
+        let (ss, su) = rusage(libc::RUSAGE_SELF);
+        let (cs, cu) = rusage(libc::RUSAGE_CHILDREN);
+        let (ts, tu) = rusage(libc::RUSAGE_THREAD);
+        fields!(s,
+            "used_cpu_sys" => tv(ss),
+            "used_cpu_user" => tv(su),
+            "used_cpu_sys_children" => tv(cs),
+            "used_cpu_user_children" => tv(cu),
+            "used_cpu_sys_main_thread" => tv(ts),
+            "used_cpu_user_main_thread" => tv(tu),
+        );
+    }
+    if sel.wants("module_list") || sel.wants("modules") {
+        header(&mut s, "Modules");
+    }
+    if sel.wants("commandstats") {
+        header(&mut s, "Commandstats");
+        let mut v: Vec<_> = st.cmdstats.iter().collect();
+        v.sort_by(|a, b| a.0.cmp(b.0));
+        for (name, c) in v {
+            if c.calls == 0 && c.failed == 0 && c.rejected == 0 {
+                continue;
+            }
+            let per = if c.calls == 0 {
+                0.0
+            } else {
+                c.usec as f64 / c.calls as f64
+            };
+            let _ = write!(
+                s,
+                "cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls={},failed_calls={}\r\n",
+                safe_info_name(name),
+                c.calls,
+                c.usec,
+                per,
+                c.rejected,
+                c.failed
+            );
+        }
+    }
+    if sel.wants("errorstats") {
+        header(&mut s, "Errorstats");
+        let mut v: Vec<_> = st.errstats.iter().collect();
+        v.sort();
+        for (code, n) in v {
+            let _ = write!(s, "errorstat_{}:count={}\r\n", safe_info_name(code), n);
+        }
+    }
+    if sel.wants("latencystats") {
+        header(&mut s, "Latencystats");
+    }
+    if sel.wants("cluster") {
+        header(&mut s, "Cluster");
+        fields!(s, "cluster_enabled" => 0);
+    }
+    if sel.wants("keyspace") {
+        header(&mut s, "Keyspace");
+        for (i, db) in st.dbs.iter().enumerate() {
+            let keys = db.len();
+            let exp = db.expires.len();
+            if keys > 0 || exp > 0 {
+                let _ = write!(
+                    s,
+                    "db{i}:keys={keys},expires={exp},avg_ttl={},subexpiry=0\r\n",
+                    db.avg_ttl
+                );
+            }
+        }
+    }
+    if sel.wants("keysizes") {
+        header(&mut s, "Keysizes");
+    }
+    if sel.names.iter().any(|n| n == "debug") {
+        header(&mut s, "Debug");
+        fields!(s,
+            "eventloop_duration_aof_sum" => 0,
+            "eventloop_duration_cron_sum" => 0,
+            "eventloop_duration_max" => 0,
+            "eventloop_cmd_per_cycle_max" => 0,
+            "allocator_allocated_lua" => 0,
+            "allocator_active_lua" => 0,
+            "allocator_resident_lua" => 0,
+            "allocator_frag_bytes_lua" => 0,
+        );
+    }
+    s
+}
+
+/// Gathers what INFO reports about the clients.
+fn client_facts(ctx: &Ctx) -> ClientFacts {
+    let mut f = ClientFacts::default();
+    let all = ctx
+        .others
+        .iter()
+        .filter_map(|(_, c)| c.as_deref())
+        .chain(std::iter::once(&*ctx.c));
+    for c in all {
+        f.connected += 1;
+        f.max_in = f.max_in.max(c.qbuf_peak);
+        f.max_out = f.max_out.max(c.reply.buf.capacity());
+        f.mem_normal += c.qbuf.capacity() + c.reply.buf.capacity() + c.args.mem();
+    }
+    f
+}
+
+/// INFO [section [section ...]]
+pub fn info(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let sel = Selection::parse(args.iter().skip(1));
+    let facts = client_facts(ctx);
+    let text = gen_info(ctx.st, &facts, &sel);
+    ctx.c.reply.verbatim(text.as_bytes(), "txt");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// COMMAND
+// ---------------------------------------------------------------------------
+
+fn full_name(spec: &CommandSpec, parent: Option<&CommandSpec>) -> String {
+    match parent {
+        Some(p) => format!("{}|{}", p.name, spec.name),
+        None => spec.name.to_string(),
+    }
+}
+
+/// ACL categories derived from flags and group, as Redis's
+/// `setImplicitACLCategories` plus the group's own category.
+pub fn acl_categories(spec: &CommandSpec, parent: Option<&CommandSpec>) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    let group = parent.map(|p| p.group).unwrap_or(spec.group);
+    let name = parent.map(|p| p.name).unwrap_or(spec.name);
+    if spec.has(WRITE) {
+        v.push("write");
+    }
+    if spec.has(READONLY) {
+        v.push("read");
+    }
+    match group {
+        "string" => v.push("string"),
+        "list" => v.push("list"),
+        "set" => v.push("set"),
+        "sorted-set" => v.push("sortedset"),
+        "hash" => v.push("hash"),
+        "stream" => v.push("stream"),
+        "bitmap" => v.push("bitmap"),
+        "hyperloglog" => v.push("hyperloglog"),
+        "geo" => v.push("geo"),
+        "pubsub" => v.push("pubsub"),
+        "transactions" => v.push("transaction"),
+        "scripting" => v.push("scripting"),
+        "connection" => v.push("connection"),
+        "generic" => v.push("keyspace"),
+        _ => {}
+    }
+    if spec.has(ADMIN) {
+        v.push("admin");
+        v.push("dangerous");
+    }
+    if spec.has(PUBSUB) && !v.contains(&"pubsub") {
+        v.push("pubsub");
+    }
+    if spec.has(FAST) {
+        v.push("fast");
+    }
+    if spec.has(BLOCKING) {
+        v.push("blocking");
+    }
+    if !spec.has(FAST) {
+        v.push("slow");
+    }
+    if matches!(
+        name,
+        "flushall" | "flushdb" | "keys" | "sort" | "debug" | "shutdown"
+    ) && !v.contains(&"dangerous")
+    {
+        v.push("dangerous");
+    }
+    v
+}
+
+fn flag_names(spec: &CommandSpec) -> Vec<&'static str> {
+    NAMES
+        .iter()
+        .filter(|(f, _)| spec.has(*f))
+        .map(|(_, n)| *n)
+        .collect()
+}
+
+/// One `COMMAND INFO` entry.
+fn reply_command_info(r: &mut ReplyBuf, spec: &CommandSpec, parent: Option<&CommandSpec>) {
+    r.array(10);
+    r.bulk_str(&full_name(spec, parent));
+    r.int(spec.arity as i64);
+    let fl = flag_names(spec);
+    r.set(fl.len());
+    for f in fl {
+        r.simple(f);
+    }
+    let k = spec.keys;
+    r.int(k.first as i64);
+    r.int(k.last as i64);
+    r.int(k.step as i64);
+    let cats = acl_categories(spec, parent);
+    r.set(cats.len());
+    for c in cats {
+        r.simple(&format!("@{c}"));
+    }
+    r.set(0); // tips
+    // key specs
+    if k.first > 0 {
+        r.array(1);
+        r.map(3);
+        r.bulk_str("flags");
+        let kf: &[&str] = if spec.has(WRITE) {
+            &["RW", "UPDATE"]
+        } else {
+            &["RO", "ACCESS"]
+        };
+        r.set(kf.len());
+        for f in kf {
+            r.simple(f);
+        }
+        r.bulk_str("begin_search");
+        r.map(2);
+        r.bulk_str("type");
+        r.bulk_str("index");
+        r.bulk_str("spec");
+        r.map(1);
+        r.bulk_str("index");
+        r.int(k.first as i64);
+        r.bulk_str("find_keys");
+        r.map(2);
+        r.bulk_str("type");
+        r.bulk_str("range");
+        r.bulk_str("spec");
+        r.map(3);
+        r.bulk_str("lastkey");
+        r.int(if k.last < 0 {
+            k.last as i64
+        } else {
+            (k.last - k.first) as i64
+        });
+        r.bulk_str("keystep");
+        r.int(k.step as i64);
+        r.bulk_str("limit");
+        r.int(0);
+    } else {
+        r.array(0);
+    }
+    r.array(spec.subcommands.len());
+    for sc in spec.subcommands {
+        reply_command_info(r, sc, Some(spec));
+    }
+}
+
+/// The top-level commands, sorted by name, under their configured names.
+fn top_level(st: &State) -> Vec<&'static CommandSpec> {
+    let mut v: Vec<&'static CommandSpec> = st.commands.iter().map(|(_, c)| *c).collect();
+    v.sort_by_key(|c| c.name);
+    v.dedup_by_key(|c| c.name);
+    v
+}
+
+/// Finds `name` (`cmd` or `cmd|sub`) in the table.
+fn find(st: &State, name: &[u8]) -> Option<(&'static CommandSpec, Option<&'static CommandSpec>)> {
+    let mut parts = name.splitn(2, |&b| b == b'|');
+    let first = parts.next()?;
+    let top = st.commands.get(first)?;
+    match parts.next() {
+        None => Some((top, None)),
+        Some(sub) => crate::command::table::subcommand(top, sub).map(|s| (s, Some(top))),
+    }
+}
+
+/// COMMAND
+fn command_all(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let cmds = top_level(ctx.st);
+    let r = &mut ctx.c.reply;
+    r.array(cmds.len());
+    for c in cmds {
+        reply_command_info(r, c, None);
+    }
+    Ok(())
+}
+
+/// COMMAND COUNT
+fn command_count(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let n = top_level(ctx.st).len();
+    ctx.c.reply.int(n as i64);
+    Ok(())
+}
+
+/// COMMAND INFO [command-name ...]
+fn command_info(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if args.len() == 2 {
+        return command_all(ctx, args);
+    }
+    let found: Vec<_> = args.iter().skip(2).map(|n| find(ctx.st, n)).collect();
+    let r = &mut ctx.c.reply;
+    r.array(found.len());
+    for f in found {
+        match f {
+            Some((s, p)) => reply_command_info(r, s, p),
+            None => r.null_array(),
+        }
+    }
+    Ok(())
+}
+
+/// COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]
+fn command_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    enum Filter {
+        None,
+        Module,
+        Cat(String),
+        Pattern(Vec<u8>),
+    }
+    let filter = match args.len() {
+        2 => Filter::None,
+        5 if eq_ic(&args[2], "filterby") => {
+            if eq_ic(&args[3], "module") {
+                Filter::Module
+            } else if eq_ic(&args[3], "aclcat") {
+                Filter::Cat(String::from_utf8_lossy(&args[4]).to_ascii_lowercase())
+            } else if eq_ic(&args[3], "pattern") {
+                Filter::Pattern(args[4].to_vec())
+            } else {
+                return Err(CmdError::Syntax);
+            }
+        }
+        _ => return Err(CmdError::Syntax),
+    };
+    let mut names = Vec::new();
+    for c in top_level(ctx.st) {
+        let mut consider = |s: &CommandSpec, p: Option<&CommandSpec>| {
+            let keep = match &filter {
+                Filter::None => true,
+                Filter::Module => false,
+                Filter::Cat(cat) => acl_categories(s, p).iter().any(|c| c == cat),
+                Filter::Pattern(pat) => glob_match(pat, full_name(s, p).as_bytes(), true),
+            };
+            if keep {
+                names.push(full_name(s, p));
+            }
+        };
+        consider(c, None);
+        if !matches!(filter, Filter::None) {
+            for sc in c.subcommands {
+                consider(sc, Some(c));
+            }
+        }
+    }
+    let r = &mut ctx.c.reply;
+    r.array(names.len());
+    for n in names {
+        r.bulk_str(&n);
+    }
+    Ok(())
+}
+
+fn reply_docs(r: &mut ReplyBuf, spec: &CommandSpec, parent: Option<&CommandSpec>) {
+    let has_sub = !spec.subcommands.is_empty();
+    r.map(if has_sub { 5 } else { 4 });
+    r.bulk_str("summary");
+    r.bulk_str(spec.summary);
+    r.bulk_str("since");
+    r.bulk_str(spec.since);
+    r.bulk_str("group");
+    r.bulk_str(parent.map(|p| p.group).unwrap_or(spec.group));
+    r.bulk_str("complexity");
+    r.bulk_str("");
+    if has_sub {
+        r.bulk_str("subcommands");
+        r.map(spec.subcommands.len());
+        for sc in spec.subcommands {
+            r.bulk_str(&full_name(sc, Some(spec)));
+            reply_docs(r, sc, Some(spec));
+        }
+    }
+}
+
+/// COMMAND DOCS [command-name ...]
+fn command_docs(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let list: Vec<(&'static CommandSpec, Option<&'static CommandSpec>)> = if args.len() == 2 {
+        top_level(ctx.st).into_iter().map(|c| (c, None)).collect()
+    } else {
+        args.iter()
+            .skip(2)
+            .filter_map(|n| find(ctx.st, n))
+            .collect()
+    };
+    let r = &mut ctx.c.reply;
+    r.map(list.len());
+    for (s, p) in list {
+        r.bulk_str(&full_name(s, p));
+        reply_docs(r, s, p);
+    }
+    Ok(())
+}
+
+/// The key positions of the command in `args[2..]`, or an error.
+fn getkeys_of(ctx: &Ctx, args: &Args) -> Result<(Vec<usize>, &'static CommandSpec), CmdError> {
+    let Some(mut spec) = ctx.st.commands.get(&args[2]) else {
+        return Err(CmdError::msg("ERR Invalid command specified"));
+    };
+    let argc = args.len() - 2;
+    if !spec.subcommands.is_empty() && argc >= 2 {
+        if let Some(s) = crate::command::table::subcommand(spec, &args[3]) {
+            spec = s;
+        }
+    }
+    if (spec.arity > 0 && argc as i32 != spec.arity) || (argc as i32) < -spec.arity {
+        return Err(CmdError::msg(
+            "ERR Invalid number of arguments specified for command",
+        ));
+    }
+    let pos = spec.key_positions(argc);
+    if pos.is_empty() {
+        return Err(CmdError::msg("ERR The command has no key arguments"));
+    }
+    Ok((pos, spec))
+}
+
+/// COMMAND GETKEYS command [arg ...]
+fn command_getkeys(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let (pos, _) = getkeys_of(ctx, args)?;
+    let r = &mut ctx.c.reply;
+    r.array(pos.len());
+    for p in pos {
+        r.bulk(&args[p + 2]);
+    }
+    Ok(())
+}
+
+/// COMMAND GETKEYSANDFLAGS command [arg ...]
+fn command_getkeysandflags(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let (pos, spec) = getkeys_of(ctx, args)?;
+    let r = &mut ctx.c.reply;
+    r.array(pos.len());
+    let kf: &[&str] = if spec.has(WRITE) {
+        &["RW", "UPDATE"]
+    } else {
+        &["RO", "ACCESS"]
+    };
+    for p in pos {
+        r.array(2);
+        r.bulk(&args[p + 2]);
+        r.set(kf.len());
+        for f in kf {
+            r.simple(f);
+        }
+    }
+    Ok(())
+}
+
+/// Replies with a HELP text: a header line and the given lines.
+pub fn reply_help(r: &mut ReplyBuf, cmd: &str, lines: &[&str]) {
+    r.array(lines.len() + 3);
+    r.simple(&format!(
+        "{cmd} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    ));
+    for l in lines {
+        r.simple(l);
+    }
+    r.simple("HELP");
+    r.simple("    Print this help.");
+}
+
+fn command_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    reply_help(
+        &mut ctx.c.reply,
+        "COMMAND",
+        &[
+            "(no subcommand)",
+            "    Return details about all Redis commands.",
+            "COUNT",
+            "    Return the total number of commands in this Redis server.",
+            "LIST",
+            "    Return a list of all commands in this Redis server.",
+            "INFO [<command-name> ...]",
+            "    Return details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "DOCS [<command-name> ...]",
+            "    Return documentation details about multiple Redis commands.",
+            "    If no command names are given, documentation details for all",
+            "    commands are returned.",
+            "GETKEYS <full-command>",
+            "    Return the keys from a full Redis command.",
+            "GETKEYSANDFLAGS <full-command>",
+            "    Return the keys and the access flags from a full Redis command.",
+        ],
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sel(v: &[&str]) -> Selection {
+        Selection::parse(v.iter().map(|s| s.as_bytes()))
+    }
+
+    #[test]
+    fn section_selection() {
+        let d = sel(&[]);
+        assert!(d.wants("server") && d.wants("keyspace") && !d.wants("commandstats"));
+        let a = sel(&["ALL"]);
+        assert!(a.all && a.wants("commandstats") && !a.everything);
+        let c = sel(&["cpu", "CPU", "commandSTATS"]);
+        assert_eq!(c.names, vec!["cpu", "commandstats"]);
+        assert!(!c.wants("memory"));
+        assert!(sel(&["cpu", "default"]).wants("memory"));
+    }
+
+    #[test]
+    fn human_bytes() {
+        assert_eq!(bytes_to_human(1023), "1023B");
+        assert_eq!(bytes_to_human(1536), "1.50K");
+        assert_eq!(bytes_to_human(3 << 20), "3.00M");
+    }
+}
