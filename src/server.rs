@@ -645,7 +645,15 @@ impl Server {
             self.free_client(key);
             return;
         }
-        match c.flush_output() {
+        let result = c.flush_output();
+        // Unauthenticated clients may not pile up replies they don't read
+        // (Redis's checkClientOutputBufferLimits).
+        if matches!(result, Ok(false)) && !c.authenticated && c.pending() > 1024 {
+            self.st.stats.client_outbuf_limit_disconnections += 1;
+            self.free_client(key);
+            return;
+        }
+        match result {
             Ok(true) => {
                 if c.close_after_reply {
                     self.free_client(key);
@@ -1063,7 +1071,11 @@ fn monitor_line(st: &State, c: &Client, args: &crate::resp::Args) -> String {
             c.addr.clone()
         }
     );
-    for a in args.iter() {
+    for (i, a) in args.iter().enumerate() {
+        if crate::commands::server::monitor_redacted(args, i) {
+            s.push_str(" \"(redacted)\"");
+            continue;
+        }
         s.push_str(" \"");
         for &b in a {
             match b {

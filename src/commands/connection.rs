@@ -1,5 +1,6 @@
 //! Connection commands: PING, ECHO, QUIT, SELECT, HELLO, AUTH, RESET, CLIENT.
 
+use crate::client::Client;
 use crate::command::flags::*;
 use crate::command::{ArgExt, CmdError, CmdResult, CommandSpec, Ctx, NO_KEYS, cmd, container};
 use crate::resp::Args;
@@ -89,7 +90,7 @@ static CLIENT: &[CommandSpec] = &[
     cmd(
         "id",
         2,
-        NOSCRIPT | LOADING | STALE,
+        NOSCRIPT | LOADING | STALE | SENTINEL,
         NO_KEYS,
         "connection",
         "5.0.0",
@@ -99,7 +100,7 @@ static CLIENT: &[CommandSpec] = &[
     cmd(
         "setname",
         3,
-        NOSCRIPT | LOADING | STALE,
+        NOSCRIPT | LOADING | STALE | SENTINEL,
         NO_KEYS,
         "connection",
         "2.6.9",
@@ -109,7 +110,7 @@ static CLIENT: &[CommandSpec] = &[
     cmd(
         "getname",
         2,
-        NOSCRIPT | LOADING | STALE,
+        NOSCRIPT | LOADING | STALE | SENTINEL,
         NO_KEYS,
         "connection",
         "2.6.9",
@@ -119,7 +120,7 @@ static CLIENT: &[CommandSpec] = &[
     cmd(
         "list",
         -2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
+        ADMIN | NOSCRIPT | LOADING | STALE | SENTINEL,
         NO_KEYS,
         "connection",
         "2.4.0",
@@ -129,12 +130,82 @@ static CLIENT: &[CommandSpec] = &[
     cmd(
         "info",
         2,
-        NOSCRIPT | LOADING | STALE,
+        NOSCRIPT | LOADING | STALE | SENTINEL,
         NO_KEYS,
         "connection",
         "6.2.0",
         "Returns information about the connection.",
         client_info,
+    ),
+    cmd(
+        "kill",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE | SENTINEL,
+        NO_KEYS,
+        "connection",
+        "2.4.0",
+        "Terminates open connections.",
+        client_kill,
+    ),
+    cmd(
+        "setinfo",
+        4,
+        NOSCRIPT | LOADING | STALE | SENTINEL,
+        NO_KEYS,
+        "connection",
+        "7.2.0",
+        "Sets information specific to the client or connection.",
+        client_setinfo,
+    ),
+    cmd(
+        "reply",
+        3,
+        NOSCRIPT | LOADING | STALE | SENTINEL,
+        NO_KEYS,
+        "connection",
+        "3.2.0",
+        "Instructs the server whether to reply to commands.",
+        client_reply,
+    ),
+    cmd(
+        "no-evict",
+        3,
+        ADMIN | NOSCRIPT | LOADING | STALE | SENTINEL,
+        NO_KEYS,
+        "connection",
+        "7.0.0",
+        "Sets the client eviction mode of the connection.",
+        client_no_evict,
+    ),
+    cmd(
+        "no-touch",
+        3,
+        NOSCRIPT | LOADING | STALE,
+        NO_KEYS,
+        "connection",
+        "7.2.0",
+        "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.",
+        client_no_touch,
+    ),
+    cmd(
+        "caching",
+        3,
+        NOSCRIPT | LOADING | STALE | SENTINEL,
+        NO_KEYS,
+        "connection",
+        "6.0.0",
+        "Instructs the server whether to track the keys in the next request.",
+        client_caching,
+    ),
+    cmd(
+        "help",
+        2,
+        LOADING | STALE | SENTINEL,
+        NO_KEYS,
+        "connection",
+        "5.0.0",
+        "Returns helpful text about the different subcommands.",
+        client_help,
     ),
 ];
 
@@ -331,28 +402,372 @@ fn client_getname(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     Ok(())
 }
 
-fn client_info(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    let mut line = ctx.c.info_line(ctx.st.now_ms);
+/// Bytes the current command took in the query buffer, in multibulk form:
+/// Redis reports them in `qbuf=` while the command runs.
+fn command_wire_len(args: &Args) -> usize {
+    let digits = |n: usize| n.to_string().len();
+    let mut n = 3 + digits(args.len());
+    for a in args.iter() {
+        n += 1 + digits(a.len()) + 2 + a.len() + 2;
+    }
+    n
+}
+
+/// The calling client's `CLIENT LIST` line, counting the command being run
+/// in `qbuf=` as Redis does.
+fn self_info_line(ctx: &Ctx, args: &Args) -> String {
+    let line = ctx.c.info_line(ctx.st.now_ms);
+    let qbuf = ctx.c.qbuf.len() - ctx.c.qpos + command_wire_len(args);
+    match (line.find(" qbuf="), line.find(" qbuf-free=")) {
+        (Some(a), Some(b)) if a < b => format!("{} qbuf={}{}", &line[..a], qbuf, &line[b..]),
+        _ => line,
+    }
+}
+
+/// Client types, as `getClientTypeByName` knows them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ClientType {
+    Normal,
+    Replica,
+    PubSub,
+    Master,
+}
+
+fn client_type_by_name(n: &[u8]) -> Option<ClientType> {
+    if eq_ic(n, "normal") {
+        Some(ClientType::Normal)
+    } else if eq_ic(n, "slave") || eq_ic(n, "replica") {
+        Some(ClientType::Replica)
+    } else if eq_ic(n, "pubsub") {
+        Some(ClientType::PubSub)
+    } else if eq_ic(n, "master") {
+        Some(ClientType::Master)
+    } else {
+        None
+    }
+}
+
+fn client_type(c: &Client) -> ClientType {
+    // MONITOR clients count as replicas, as in Redis.
+    if c.monitor {
+        ClientType::Replica
+    } else {
+        ClientType::Normal
+    }
+}
+
+fn unknown_type(n: &[u8]) -> CmdError {
+    CmdError::msg(format!(
+        "ERR Unknown client type '{}'",
+        String::from_utf8_lossy(n)
+    ))
+}
+
+/// CLIENT INFO
+fn client_info(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let mut line = self_info_line(ctx, args);
     line.push('\n');
     ctx.c.reply.verbatim(line.as_bytes(), "txt");
     Ok(())
 }
 
-fn client_list(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+/// CLIENT LIST [TYPE type] [ID id [id ...]]
+fn client_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let mut ty = None;
+    let mut ids = None;
+    if args.len() == 4 && eq_ic(&args[2], "type") {
+        ty = Some(client_type_by_name(&args[3]).ok_or_else(|| unknown_type(&args[3]))?);
+    } else if args.len() > 3 && eq_ic(&args[2], "id") {
+        let mut v = Vec::new();
+        for i in 3..args.len() {
+            v.push(
+                args.i64_at(i)
+                    .map_err(|_| CmdError::msg("ERR Invalid client ID"))?,
+            );
+        }
+        ids = Some(v);
+    } else if args.len() != 2 {
+        return Err(CmdError::Syntax);
+    }
     let now = ctx.st.now_ms;
-    let mut lines: Vec<(u64, String)> = ctx
+    let me = self_info_line(ctx, args);
+    let all: Vec<&Client> = ctx
         .others
         .iter()
-        .filter_map(|(_, c)| c.as_ref())
-        .map(|c| (c.id, c.info_line(now)))
+        .filter_map(|(_, c)| c.as_deref())
+        .chain(std::iter::once(&*ctx.c))
         .collect();
-    lines.push((ctx.c.id, ctx.c.info_line(now)));
-    lines.sort_by_key(|l| l.0);
+    let line_of = |c: &Client| {
+        if c.id == ctx.c.id {
+            me.clone()
+        } else {
+            c.info_line(now)
+        }
+    };
     let mut s = String::new();
-    for (_, l) in lines {
-        s.push_str(&l);
-        s.push('\n');
+    match ids {
+        Some(ids) => {
+            // In the order asked, as Redis does.
+            for id in ids {
+                if let Some(c) = all.iter().find(|c| c.id as i64 == id) {
+                    s.push_str(&line_of(c));
+                    s.push('\n');
+                }
+            }
+        }
+        None => {
+            let mut v: Vec<&&Client> = all
+                .iter()
+                .filter(|c| ty.is_none_or(|t| client_type(c) == t))
+                .collect();
+            v.sort_by_key(|c| c.id);
+            for c in v {
+                s.push_str(&line_of(c));
+                s.push('\n');
+            }
+        }
     }
     ctx.c.reply.verbatim(s.as_bytes(), "txt");
+    Ok(())
+}
+
+/// The peer address as CLIENT LIST prints it (`ip:port`, `path:0`).
+fn peer_id(c: &Client) -> String {
+    if c.unix {
+        format!("{}:0", c.laddr)
+    } else {
+        c.addr.clone()
+    }
+}
+
+/// CLIENT KILL addr | CLIENT KILL [ID id] [TYPE type] [USER user]
+/// [ADDR addr] [LADDR addr] [SKIPME yes|no] [MAXAGE secs]
+fn client_kill(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let mut addr: Option<String> = None;
+    let mut laddr: Option<String> = None;
+    let mut ty = None;
+    let mut id = 0i64;
+    let mut max_age = 0i64;
+    let mut user: Option<String> = None;
+    let mut skipme = true;
+    let old_form = args.len() == 3;
+    if old_form {
+        addr = Some(args.str_at(2));
+        skipme = false;
+    } else {
+        let mut i = 2;
+        while i < args.len() {
+            if i + 1 >= args.len() {
+                return Err(CmdError::Syntax);
+            }
+            let v = &args[i + 1];
+            let k = &args[i];
+            if eq_ic(k, "id") {
+                id = crate::util::parse_i64(v)
+                    .filter(|&n| n >= 1)
+                    .ok_or_else(|| CmdError::msg("ERR client-id should be greater than 0"))?;
+            } else if eq_ic(k, "maxage") {
+                let n = crate::util::parse_i64(v)
+                    .ok_or_else(|| CmdError::msg("ERR maxage is not an integer or out of range"))?;
+                if n <= 0 {
+                    return Err(CmdError::msg("ERR maxage should be greater than 0"));
+                }
+                max_age = n;
+            } else if eq_ic(k, "type") {
+                ty = Some(client_type_by_name(v).ok_or_else(|| unknown_type(v))?);
+            } else if eq_ic(k, "addr") {
+                addr = Some(args.str_at(i + 1));
+            } else if eq_ic(k, "laddr") {
+                laddr = Some(args.str_at(i + 1));
+            } else if eq_ic(k, "user") {
+                let u = args.str_at(i + 1);
+                if !user_exists(&u) {
+                    return Err(CmdError::msg(format!("ERR No such user '{u}'")));
+                }
+                user = Some(u);
+            } else if eq_ic(k, "skipme") {
+                if eq_ic(v, "yes") {
+                    skipme = true;
+                } else if eq_ic(v, "no") {
+                    skipme = false;
+                } else {
+                    return Err(CmdError::Syntax);
+                }
+            } else {
+                return Err(CmdError::Syntax);
+            }
+            i += 2;
+        }
+    }
+    let now = ctx.st.now_ms;
+    let me = ctx.c.id;
+    let matches = |c: &Client| {
+        addr.as_ref().is_none_or(|a| *a == peer_id(c))
+            && laddr.as_ref().is_none_or(|a| *a == c.laddr)
+            && ty.is_none_or(|t| client_type(c) == t)
+            && (id == 0 || c.id as i64 == id)
+            && user.as_ref().is_none_or(|u| *u == c.user)
+            && !(skipme && c.id == me)
+            && (max_age == 0 || (now - c.ctime_ms) / 1000 >= max_age)
+    };
+    let mut victims: Vec<u64> = ctx
+        .others
+        .iter()
+        .filter_map(|(_, c)| c.as_deref())
+        .filter(|c| matches(c))
+        .map(|c| c.id)
+        .collect();
+    let kill_me = matches(ctx.c);
+    let killed = victims.len() + kill_me as usize;
+    ctx.st.pending.kill_ids.append(&mut victims);
+    if old_form {
+        if killed == 0 {
+            return Err(CmdError::msg("ERR No such client"));
+        }
+        ctx.c.reply.ok();
+    } else {
+        ctx.c.reply.int(killed as i64);
+    }
+    if kill_me {
+        ctx.c.close_after_reply = true;
+    }
+    Ok(())
+}
+
+/// Users known to the server; only `default` until ACLs exist.
+fn user_exists(name: &str) -> bool {
+    name == "default"
+}
+
+/// CLIENT SETINFO LIB-NAME|LIB-VER value
+fn client_setinfo(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let lib_name = if eq_ic(&args[2], "lib-name") {
+        true
+    } else if eq_ic(&args[2], "lib-ver") {
+        false
+    } else {
+        return Err(CmdError::msg(format!(
+            "ERR Unrecognized option '{}'",
+            args.str_at(2)
+        )));
+    };
+    if args[3].iter().any(|&c| !(b'!'..=b'~').contains(&c)) {
+        return Err(CmdError::msg(format!(
+            "ERR {} cannot contain spaces, newlines or special characters.",
+            args.str_at(2)
+        )));
+    }
+    let v = if args[3].is_empty() {
+        None
+    } else {
+        Some(args[3].to_vec())
+    };
+    if lib_name {
+        ctx.c.lib_name = v;
+    } else {
+        ctx.c.lib_ver = v;
+    }
+    ctx.ok()
+}
+
+/// CLIENT REPLY ON|OFF|SKIP
+fn client_reply(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    use crate::client::ReplyMode;
+    if eq_ic(&args[2], "on") {
+        ctx.c.reply_mode = ReplyMode::On;
+        ctx.ok()
+    } else if eq_ic(&args[2], "off") {
+        ctx.c.reply_mode = ReplyMode::Off;
+        Ok(())
+    } else if eq_ic(&args[2], "skip") {
+        if ctx.c.reply_mode != ReplyMode::Off {
+            ctx.c.reply_mode = ReplyMode::SkipNext;
+        }
+        Ok(())
+    } else {
+        Err(CmdError::Syntax)
+    }
+}
+
+fn on_off(a: &[u8]) -> Result<bool, CmdError> {
+    if eq_ic(a, "on") {
+        Ok(true)
+    } else if eq_ic(a, "off") {
+        Ok(false)
+    } else {
+        Err(CmdError::Syntax)
+    }
+}
+
+/// CLIENT NO-EVICT ON|OFF
+fn client_no_evict(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    ctx.c.no_evict = on_off(&args[2])?;
+    ctx.ok()
+}
+
+/// CLIENT NO-TOUCH ON|OFF
+fn client_no_touch(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    ctx.c.no_touch = on_off(&args[2])?;
+    ctx.ok()
+}
+
+/// CLIENT CACHING YES|NO: needs tracking in OPTIN/OPTOUT mode, which
+/// this server does not offer yet.
+fn client_caching(_ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    Err(CmdError::msg(
+        "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
+    ))
+}
+
+/// CLIENT HELP
+fn client_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    crate::commands::introspection::reply_help(
+        &mut ctx.c.reply,
+        "CLIENT",
+        &[
+            "CACHING (YES|NO)",
+            "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+            "GETNAME",
+            "    Return the name of the current connection.",
+            "ID",
+            "    Return the ID of the current connection.",
+            "INFO",
+            "    Return information about the current client connection.",
+            "KILL <ip:port>",
+            "    Kill connection made from <ip:port>.",
+            "KILL <option> <value> [<option> <value> [...]]",
+            "    Kill connections. Options are:",
+            "    * ADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made from the specified address",
+            "    * LADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made to specified local address",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Kill connections by type.",
+            "    * USER <username>",
+            "      Kill connections authenticated by <username>.",
+            "    * SKIPME (YES|NO)",
+            "      Skip killing current connection (default: yes).",
+            "    * ID <client-id>",
+            "      Kill connections by client id.",
+            "    * MAXAGE <maxage>",
+            "      Kill connections older than the specified age.",
+            "LIST [options ...]",
+            "    Return information about client connections. Options:",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Return clients of specified type.",
+            "REPLY (ON|OFF|SKIP)",
+            "    Control the replies sent to the current connection.",
+            "SETNAME <name>",
+            "    Assign the name <name> to the current connection.",
+            "SETINFO <option> <value>",
+            "    Set client meta attr. Options are:",
+            "    * LIB-NAME: the client lib name.",
+            "    * LIB-VER: the client lib version.",
+            "NO-EVICT (ON|OFF)",
+            "    Protect current client connection from eviction.",
+            "NO-TOUCH (ON|OFF)",
+            "    Will not touch LRU/LFU stats when this mode is on.",
+        ],
+    );
     Ok(())
 }

@@ -65,6 +65,26 @@ pub static COMMANDS: &[CommandSpec] = &[
         shutdown,
     ),
     cmd(
+        "lastsave",
+        1,
+        LOADING | STALE | FAST,
+        NO_KEYS,
+        "server",
+        "1.0.0",
+        "Returns the Unix timestamp of the last successful save to disk.",
+        lastsave,
+    ),
+    cmd(
+        "monitor",
+        1,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        NO_KEYS,
+        "server",
+        "1.0.0",
+        "Listens for all requests received by the server in real-time.",
+        monitor,
+    ),
+    cmd(
         "debug",
         -2,
         ADMIN | NOSCRIPT | LOADING | STALE | PROTECTED,
@@ -106,6 +126,26 @@ static CONFIG: &[CommandSpec] = &[
         "2.0.0",
         "Resets the server's statistics.",
         config_resetstat,
+    ),
+    cmd(
+        "rewrite",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        NO_KEYS,
+        "server",
+        "2.8.0",
+        "Persists the effective configuration to file.",
+        config_rewrite,
+    ),
+    cmd(
+        "help",
+        2,
+        LOADING | STALE,
+        NO_KEYS,
+        "server",
+        "5.0.0",
+        "Returns helpful text about the different subcommands.",
+        config_help,
     ),
 ];
 
@@ -213,22 +253,671 @@ pub fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
     Ok(())
 }
 
+/// LASTSAVE
+pub fn lastsave(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    ctx.c.reply.int(ctx.st.lastsave);
+    Ok(())
+}
+
+/// MONITOR: from now on the client receives every command the server runs.
+pub fn monitor(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    if ctx.c.monitor {
+        return Ok(());
+    }
+    ctx.c.monitor = true;
+    ctx.st.monitors.push(ctx.c.token);
+    ctx.ok()
+}
+
+/// Whether argument `i` of a command fed to MONITOR must be shown as
+/// `(redacted)`: passwords of AUTH, HELLO ... AUTH and MIGRATE ... AUTH/AUTH2.
+pub fn monitor_redacted(args: &Args, i: usize) -> bool {
+    if args.is_empty() || i == 0 {
+        return false;
+    }
+    let name = &args[0];
+    if eq_ic(name, "auth") {
+        return true;
+    }
+    let after = |kw: &str, n: usize| (1..i).any(|k| eq_ic(&args[k], kw) && i > k && i <= k + n);
+    if eq_ic(name, "hello") {
+        return after("auth", 2);
+    }
+    if eq_ic(name, "migrate") {
+        return after("auth", 1) || after("auth2", 2);
+    }
+    false
+}
+
+/// CONFIG HELP
+fn config_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    crate::commands::introspection::reply_help(
+        &mut ctx.c.reply,
+        "CONFIG",
+        &[
+            "GET <pattern>",
+            "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>",
+            "    Set the configuration <directive> to <value>.",
+            "RESETSTAT",
+            "    Reset statistics reported by the INFO command.",
+            "REWRITE",
+            "    Rewrite the configuration file.",
+        ],
+    );
+    Ok(())
+}
+
+/// CONFIG REWRITE
+fn config_rewrite(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    rewrite_or_reply(ctx, false, "Rewriting config file")
+}
+
+fn rewrite_or_reply(ctx: &mut Ctx, force_all: bool, what: &str) -> CmdResult {
+    let Some(path) = ctx.st.cfg.file.clone() else {
+        return Err(CmdError::msg(
+            "ERR The server is running without a config file",
+        ));
+    };
+    match rewrite_config(&ctx.st.cfg, &path, force_all) {
+        Ok(()) => {
+            log::info!("CONFIG REWRITE executed with success.");
+            ctx.ok()
+        }
+        Err(e) => {
+            let t = crate::util::os_error_text(&e);
+            log::warn!("CONFIG REWRITE failed: {}", t);
+            Err(CmdError::msg(format!("ERR {what}: {t}")))
+        }
+    }
+}
+
+/// Quotes a config value the way `sdscatrepr` does, so the file parser
+/// reads it back unchanged.
+fn quote_value(v: &str) -> String {
+    let mut s = String::from("\"");
+    for b in v.bytes() {
+        match b {
+            b'\\' => s.push_str("\\\\"),
+            b'"' => s.push_str("\\\""),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            b if b.is_ascii_graphic() || b == b' ' => s.push(b as char),
+            b => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    s.push('"');
+    s
+}
+
+/// The lines that set parameter `p` to `v` in redis.conf.
+fn config_lines(p: &crate::config::Param, v: &str) -> Vec<String> {
+    use crate::config::Kind;
+    let words: Vec<&str> = v.split_whitespace().collect();
+    match p.name {
+        "save" if !words.is_empty() => words
+            .chunks(2)
+            .map(|c| format!("save {}", c.join(" ")))
+            .collect(),
+        "client-output-buffer-limit" if !words.is_empty() => words
+            .chunks(4)
+            .map(|c| format!("client-output-buffer-limit {}", c.join(" ")))
+            .collect(),
+        _ if v.is_empty() => vec![format!("{} \"\"", p.name)],
+        _ if matches!(p.kind, Kind::Str) || p.name == "dir" => {
+            vec![format!("{} {}", p.name, quote_value(v))]
+        }
+        _ => vec![format!("{} {}", p.name, v)],
+    }
+}
+
+/// Rewrites the config file after Redis's `rewriteConfig`: lines of
+/// parameters already in the file are updated in place, parameters that
+/// differ from their defaults (all of them with `force_all`) are appended,
+/// and unknown lines (include, rename-command...) are kept.
+pub fn rewrite_config(
+    cfg: &crate::config::Config,
+    path: &str,
+    force_all: bool,
+) -> std::io::Result<()> {
+    const MARKER: &str = "# Generated by CONFIG REWRITE";
+    let old = match std::fs::read_to_string(path) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e),
+    };
+    let defaults = crate::config::Config::new();
+    let mut lines: Vec<Option<String>> = Vec::new();
+    // Parameter index -> positions of its lines in `lines`.
+    let mut at: std::collections::HashMap<usize, Vec<usize>> = Default::default();
+    for l in old.lines() {
+        if l.trim() == MARKER {
+            continue;
+        }
+        let t = l.trim();
+        let first = t.split_whitespace().next().unwrap_or("");
+        if !t.starts_with('#') {
+            if let Some((i, _)) = cfg.param(first) {
+                at.entry(i).or_default().push(lines.len());
+            }
+        }
+        lines.push(Some(l.to_string()));
+    }
+    let mut appended = Vec::new();
+    for (i, p) in crate::config::PARAMS.iter().enumerate() {
+        let v = cfg.get(p.name);
+        let differs = v != defaults.get(p.name);
+        let new = config_lines(p, v);
+        match at.get(&i) {
+            Some(pos) => {
+                lines[pos[0]] = Some(new.join("\n"));
+                for &k in &pos[1..] {
+                    lines[k] = None;
+                }
+            }
+            None if differs || force_all => appended.extend(new),
+            None => {}
+        }
+    }
+    let mut out = String::new();
+    for l in lines.into_iter().flatten() {
+        out.push_str(&l);
+        out.push('\n');
+    }
+    // Trailing blank lines would pile up with every rewrite.
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    if !appended.is_empty() {
+        out.push_str(MARKER);
+        out.push('\n');
+        for l in appended {
+            out.push_str(&l);
+            out.push('\n');
+        }
+    }
+    let tmp = format!("{path}.tmp-rewrite");
+    std::fs::write(&tmp, out)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// SHA-1 (FIPS 180-1), for DEBUG DIGEST.
+fn sha1(data: &[u8]) -> [u8; 20] {
+    let mut h: [u32; 5] = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0];
+    let mut msg = data.to_vec();
+    let bits = (data.len() as u64).wrapping_mul(8);
+    msg.push(0x80);
+    while msg.len() % 64 != 56 {
+        msg.push(0);
+    }
+    msg.extend_from_slice(&bits.to_be_bytes());
+    for chunk in msg.chunks(64) {
+        let mut w = [0u32; 80];
+        for t in 0..16 {
+            w[t] = u32::from_be_bytes([
+                chunk[4 * t],
+                chunk[4 * t + 1],
+                chunk[4 * t + 2],
+                chunk[4 * t + 3],
+            ]);
+        }
+        for t in 16..80 {
+            w[t] = (w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16]).rotate_left(1);
+        }
+        let [mut a, mut b, mut c, mut d, mut e] = h;
+        for (t, wt) in w.iter().enumerate() {
+            let (f, k) = match t {
+                0..=19 => ((b & c) | (!b & d), 0x5A827999),
+                20..=39 => (b ^ c ^ d, 0x6ED9EBA1),
+                40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1BBCDC),
+                _ => (b ^ c ^ d, 0xCA62C1D6),
+            };
+            let tmp = a
+                .rotate_left(5)
+                .wrapping_add(f)
+                .wrapping_add(e)
+                .wrapping_add(k)
+                .wrapping_add(*wt);
+            e = d;
+            d = c;
+            c = b.rotate_left(30);
+            b = a;
+            a = tmp;
+        }
+        for (x, y) in h.iter_mut().zip([a, b, c, d, e]) {
+            *x = x.wrapping_add(y);
+        }
+    }
+    let mut out = [0u8; 20];
+    for (i, x) in h.iter().enumerate() {
+        out[4 * i..4 * i + 4].copy_from_slice(&x.to_be_bytes());
+    }
+    out
+}
+
+/// `mixDigest`: digest = SHA1(digest xor data).
+fn mix_digest(d: &mut [u8; 20], data: &[u8]) {
+    xor_digest(d, data);
+    *d = sha1(d);
+}
+
+fn xor_digest(d: &mut [u8; 20], data: &[u8]) {
+    let h = sha1(data);
+    for (a, b) in d.iter_mut().zip(h) {
+        *a ^= b;
+    }
+}
+
+/// The digest of one value, after `xorObjectDigest`: ordered types mix
+/// their elements in order.
+fn value_digest(v: &crate::db::Value) -> [u8; 20] {
+    use crate::db::Value;
+    let mut d = [0u8; 20];
+    match v {
+        Value::Str(s) => {
+            let mut tmp = [0u8; 20];
+            mix_digest(&mut d, s.bytes(&mut tmp));
+        }
+        Value::List(l) => {
+            for e in l {
+                mix_digest(&mut d, e);
+            }
+        }
+        #[allow(unreachable_patterns)]
+        other => mix_digest(&mut d, format!("{other:?}").as_bytes()),
+    }
+    d
+}
+
+/// The digest of one key: its value mixed with the key name, type and
+/// expire, as `xorObjectDigest` + `computeDatasetDigest` do.
+fn key_digest(db: &crate::db::Db, key: &[u8], o: &crate::db::Obj) -> [u8; 20] {
+    let mut d = [0u8; 20];
+    mix_digest(&mut d, key);
+    let vd = value_digest(&o.v);
+    mix_digest(&mut d, o.v.type_name().as_bytes());
+    mix_digest(&mut d, &vd);
+    if let Some(t) = db.get_expire(key) {
+        mix_digest(&mut d, b"!!expire!!");
+        mix_digest(&mut d, t.to_string().as_bytes());
+    }
+    d
+}
+
+fn hex(d: &[u8; 20]) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `computeDatasetDigest`: all zeroes for an empty dataset.
+fn dataset_digest(st: &crate::server::State) -> [u8; 20] {
+    let mut final_d = [0u8; 20];
+    for db in &st.dbs {
+        if db.is_empty() {
+            continue;
+        }
+        let mut dbd = [0u8; 20];
+        mix_digest(&mut dbd, &(db.id as u32).to_le_bytes());
+        for (k, o) in db.keys.iter() {
+            let kd = key_digest(db, k, o);
+            for (a, b) in dbd.iter_mut().zip(kd) {
+                *a ^= b;
+            }
+        }
+        for (a, b) in final_d.iter_mut().zip(dbd) {
+            *a ^= b;
+        }
+    }
+    final_d
+}
+
+const DEBUG_HELP: &[&str] = &[
+    "CHANGE-REPL-ID",
+    "    Change the replication IDs of the instance.",
+    "    Dangerous: should be used only for testing the replication subsystem.",
+    "CONFIG-REWRITE-FORCE-ALL",
+    "    Like CONFIG REWRITE but writes all configuration options, including",
+    "    keywords not listed in original configuration file or default values.",
+    "DICT-RESIZING <0|1>",
+    "    Enable or disable the main dict and expire dict resizing.",
+    "DIGEST",
+    "    Output a hex signature representing the current DB content.",
+    "DIGEST-VALUE <key> [<key> ...]",
+    "    Output a hex signature of the values of all the specified keys.",
+    "ERROR <string>",
+    "    Return a Redis protocol error with <string> as message. Useful for clients",
+    "    unit tests to simulate Redis errors.",
+    "LOG <message>",
+    "    Write <message> to the server log.",
+    "HTSTATS <dbid> [full]",
+    "    Return hash table statistics of the specified Redis database.",
+    "HTSTATS-KEY <key> [full]",
+    "    Like HTSTATS but for the hash table stored at <key>'s value.",
+    "OBJECT <key>",
+    "    Show low level info about the <key> and associated value.",
+    "PAUSE-CRON <0|1>",
+    "    Stop periodic cron job processing.",
+    "POPULATE <count> [<prefix>] [<size>]",
+    "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+    "    it is used instead of the 'key' prefix. These are not propagated to",
+    "    replicas. Cluster slots are not respected so keys not belonging to the",
+    "    current node can be created in cluster mode.",
+    "PROTOCOL <type>",
+    "    Reply with a test value of the specified type. <type> can be: string,",
+    "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+    "    true, false.",
+    "RELOAD [option ...]",
+    "    Save the RDB on disk and reload it back to memory.",
+    "SET-ACTIVE-EXPIRE <0|1>",
+    "    Setting it to 0 disables expiring keys in background when they are not",
+    "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+    "    default.",
+    "QUICKLIST-PACKED-THRESHOLD <size>",
+    "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+    "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
+    "SLEEP <seconds>",
+    "    Stop the server for <seconds>. Decimals allowed.",
+    "STRINGMATCH-TEST",
+    "    Run a fuzz tester against the stringmatchlen() function.",
+    "STRUCTSIZE",
+    "    Return the size of different Redis core C structures.",
+];
+
+fn debug_syntax(args: &Args) -> CmdError {
+    CmdError::msg(format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+        String::from_utf8_lossy(&args[1])
+    ))
+}
+
+/// `atoi`: leading integer, 0 when there is none.
+fn atoi(a: &[u8]) -> i64 {
+    let s = String::from_utf8_lossy(a);
+    let t = s.trim_start();
+    let end = t
+        .char_indices()
+        .take_while(|(i, c)| c.is_ascii_digit() || (*i == 0 && (*c == '-' || *c == '+')))
+        .map(|(i, c)| i + c.len_utf8())
+        .last()
+        .unwrap_or(0);
+    t[..end].parse().unwrap_or(0)
+}
+
 /// DEBUG subcommand [args...]
 pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+    let argc = args.len();
     match sub.as_str() {
-        "set-active-expire" if args.len() == 3 => {
-            ctx.st.active_expire = args.i64_at(2)? != 0;
+        "help" if argc == 2 => {
+            crate::commands::introspection::reply_help(&mut ctx.c.reply, "DEBUG", DEBUG_HELP);
+            Ok(())
+        }
+        "set-active-expire" if argc == 3 => {
+            ctx.st.active_expire = atoi(&args[2]) != 0;
             ctx.ok()
         }
-        "sleep" if args.len() == 3 => {
-            let secs = args.f64_at(2)?;
-            std::thread::sleep(std::time::Duration::from_micros((secs * 1e6) as u64));
+        "sleep" if argc == 3 => {
+            let secs = crate::util::parse_f64(&args[2]).unwrap_or(0.0);
+            if secs > 0.0 && secs.is_finite() {
+                std::thread::sleep(std::time::Duration::from_secs_f64(secs.min(1e6)));
+            }
             ctx.ok()
         }
-        _ => Err(CmdError::msg(format!(
-            "ERR unknown subcommand '{}'. Try DEBUG HELP.",
-            String::from_utf8_lossy(&args[1])
+        "pause-cron" if argc == 3 => {
+            ctx.st.cron_paused = atoi(&args[2]) != 0;
+            ctx.ok()
+        }
+        "dict-resizing" if argc == 3 => {
+            let on = atoi(&args[2]) != 0;
+            for db in &mut ctx.st.dbs {
+                db.keys.resize_allowed = on;
+                db.expires.resize_allowed = on;
+            }
+            ctx.ok()
+        }
+        "log" if argc == 3 => {
+            log::warn!("DEBUG LOG: {}", String::from_utf8_lossy(&args[2]));
+            ctx.ok()
+        }
+        "error" if argc == 3 => {
+            let msg: String = String::from_utf8_lossy(&args[2])
+                .chars()
+                .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
+                .collect();
+            ctx.c.reply.error(&format!("-{msg}"));
+            Ok(())
+        }
+        "change-repl-id" if argc == 2 => {
+            log::info!("Changing replication IDs after receiving DEBUG change-repl-id");
+            ctx.st.run_id = crate::server::random_hex(40);
+            ctx.ok()
+        }
+        "config-rewrite-force-all" if argc == 2 => {
+            rewrite_or_reply(ctx, true, "CONFIG-REWRITE-FORCE-ALL failed")
+        }
+        "stringmatch-test" if argc == 2 => {
+            ctx.c
+                .reply
+                .simple("Apparently Redis did not crash: test passed");
+            Ok(())
+        }
+        "structsize" if argc == 2 => {
+            ctx.c.reply.bulk_str(
+                "bits:64 robj:16 dictentry:24 sdshdr5:1 sdshdr8:3 sdshdr16:5 sdshdr32:9 sdshdr64:17 ",
+            );
+            Ok(())
+        }
+        "quicklist-packed-threshold" if argc == 3 => {
+            let ok = crate::util::parse_memory(&args.str_at(2))
+                .is_some_and(|n| (0..=(4i64 << 30)).contains(&n));
+            if !ok {
+                return Err(CmdError::msg(
+                    "ERR argument must be a memory value bigger than 1 and smaller than 4gb",
+                ));
+            }
+            ctx.ok()
+        }
+        "set-skip-checksum-validation" | "set-disable-deny-scripts" | "aof-flush-sleep"
+            if argc == 3 =>
+        {
+            ctx.ok()
+        }
+        "replybuffer" if argc == 4 => ctx.ok(),
+        "object" if argc == 3 => {
+            let db = ctx.c.db;
+            let Some(o) = ctx.st.dbs[db].keys.get(&args[2]) else {
+                return Err(CmdError::NoSuchKey);
+            };
+            let line = format!(
+                "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
+                o as *const _,
+                o.v.encoding(),
+                o.v.mem_usage(),
+                o.lru,
+                crate::db::value::idle_seconds(o.lru)
+            );
+            ctx.c.reply.simple(&line);
+            Ok(())
+        }
+        "populate" if (3..=5).contains(&argc) => {
+            let count = args
+                .i64_at(2)
+                .ok()
+                .filter(|&n| n >= 0)
+                .ok_or_else(|| CmdError::msg("ERR value is out of range, must be positive"))?;
+            let size =
+                if argc == 5 {
+                    args.i64_at(4).ok().filter(|&n| n >= 0).ok_or_else(|| {
+                        CmdError::msg("ERR value is out of range, must be positive")
+                    })? as usize
+                } else {
+                    0
+                };
+            let prefix = if argc >= 4 {
+                args[3].to_vec()
+            } else {
+                b"key".to_vec()
+            };
+            let db = ctx.c.db;
+            for j in 0..count {
+                let mut key = prefix.clone();
+                key.push(b':');
+                key.extend_from_slice(j.to_string().as_bytes());
+                if ctx.st.lookup(db, &key, false, false).is_some() {
+                    continue;
+                }
+                let mut val = format!("value:{j}").into_bytes();
+                if size > 0 {
+                    val.resize(size, 0);
+                }
+                let v = crate::db::Value::Str(crate::db::value::Str::from_bytes(&val));
+                ctx.st.dbs[db].add(&key, v);
+                ctx.st.key_modified(db, &key);
+            }
+            ctx.ok()
+        }
+        "digest" if argc == 2 => {
+            let d = dataset_digest(ctx.st);
+            ctx.c.reply.simple(&hex(&d));
+            Ok(())
+        }
+        "digest-value" => {
+            let db = &ctx.st.dbs[ctx.c.db];
+            let ds: Vec<[u8; 20]> = args
+                .iter()
+                .skip(2)
+                .map(|k| {
+                    db.keys
+                        .get(k)
+                        .map(|o| value_digest(&o.v))
+                        .unwrap_or([0; 20])
+                })
+                .collect();
+            let r = &mut ctx.c.reply;
+            r.array(ds.len());
+            for d in ds {
+                r.simple(&hex(&d));
+            }
+            Ok(())
+        }
+        "htstats" if argc >= 3 => {
+            let id = args.i64_at(2)?;
+            if id < 0 || id as usize >= ctx.st.dbs.len() {
+                return Err(CmdError::msg("ERR Out of range database"));
+            }
+            let db = &ctx.st.dbs[id as usize];
+            let mut s = String::from("[Dictionary HT]\n");
+            if !db.keys.is_empty() {
+                s.push_str(&db.keys.stats());
+            }
+            s.push_str("[Expires HT]\n");
+            if !db.expires.is_empty() {
+                s.push_str(&db.expires.stats());
+            }
+            ctx.c.reply.verbatim(s.as_bytes(), "txt");
+            Ok(())
+        }
+        "htstats-key" if argc >= 3 => {
+            let db = ctx.c.db;
+            if !ctx.st.dbs[db].keys.contains(&args[2]) {
+                return Err(CmdError::NoSuchKey);
+            }
+            Err(CmdError::msg(
+                "ERR The value stored at the specified key is not represented using an hash table",
+            ))
+        }
+        "protocol" if argc == 3 => debug_protocol(ctx, &args[2]),
+        "reload" | "loadaof" => Err(CmdError::msg(format!(
+            "ERR DEBUG {} is not supported yet: persistence is not implemented",
+            sub.to_uppercase()
         ))),
+        _ => Err(debug_syntax(args)),
+    }
+}
+
+/// DEBUG PROTOCOL type: one test value of each reply type.
+fn debug_protocol(ctx: &mut Ctx, name: &[u8]) -> CmdResult {
+    let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+    let r = &mut ctx.c.reply;
+    match name.as_str() {
+        "string" => r.bulk_str("Hello World"),
+        "integer" => r.int(12345),
+        "double" => r.double(3.141),
+        "bignum" => r.bignum("1234567999999999999999999999999999999"),
+        "null" => r.null(),
+        "array" => {
+            r.array(3);
+            (0..3).for_each(|j| r.int(j));
+        }
+        "set" => {
+            r.set(3);
+            (0..3).for_each(|j| r.int(j));
+        }
+        "map" => {
+            r.map(3);
+            for j in 0..3 {
+                r.int(j);
+                r.boolean(j == 1);
+            }
+        }
+        "attrib" => {
+            if r.resp >= 3 {
+                r.raw(b"|1\r\n");
+                r.bulk_str("key-popularity");
+                r.array(2);
+                r.bulk_str("key:123");
+                r.int(90);
+            }
+            r.bulk_str("Some real reply following the attribute");
+        }
+        "push" => {
+            if r.resp < 3 {
+                return Err(CmdError::msg("ERR RESP2 is not supported by this command"));
+            }
+            r.push(2);
+            r.bulk_str("server-cpu-usage");
+            r.int(42);
+            r.bulk_str("Some real reply following the push reply");
+        }
+        "true" => r.boolean(true),
+        "false" => r.boolean(false),
+        "verbatim" => r.verbatim(b"This is a verbatim\nstring", "txt"),
+        _ => {
+            return Err(CmdError::msg(
+                "ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false",
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha1_vectors() {
+        assert_eq!(hex(&sha1(b"")), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+        assert_eq!(
+            hex(&sha1(b"abc")),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
+    }
+
+    #[test]
+    fn redaction() {
+        let a = Args::from_slices(&[b"hello", b"3", b"AUTH", b"u", b"p", b"SETNAME", b"n"]);
+        let red: Vec<bool> = (0..a.len()).map(|i| monitor_redacted(&a, i)).collect();
+        assert_eq!(red, [false, false, false, true, true, false, false]);
+        let a = Args::from_slices(&[b"auth", b"p"]);
+        assert!(monitor_redacted(&a, 1));
+    }
+
+    #[test]
+    fn atoi_like_c() {
+        assert_eq!(atoi(b"1"), 1);
+        assert_eq!(atoi(b"12abc"), 12);
+        assert_eq!(atoi(b"abc"), 0);
+        assert_eq!(atoi(b"-3"), -3);
     }
 }
