@@ -364,6 +364,8 @@ fn config_lines(p: &crate::config::Param, v: &str) -> Vec<String> {
             .chunks(4)
             .map(|c| format!("client-output-buffer-limit {}", c.join(" ")))
             .collect(),
+        // No master: Redis drops the directive rather than writing "".
+        "replicaof" if v.is_empty() => Vec::new(),
         _ if v.is_empty() => vec![format!("{} \"\"", p.name)],
         _ if matches!(p.kind, Kind::Str) || p.name == "dir" => {
             vec![format!("{} {}", p.name, quote_value(v))]
@@ -411,7 +413,7 @@ pub fn rewrite_config(
         let new = config_lines(p, v);
         match at.get(&i) {
             Some(pos) => {
-                lines[pos[0]] = Some(new.join("\n"));
+                lines[pos[0]] = (!new.is_empty()).then(|| new.join("\n"));
                 for &k in &pos[1..] {
                     lines[k] = None;
                 }
