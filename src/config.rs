@@ -725,7 +725,10 @@ fn int_text(v: &str, kind: Kind) -> Result<String, String> {
                     .parse()
                     .map_err(|_| "argument must be a memory or percent value".to_string())?;
                 if n < 0 || -n < lo {
-                    return Err(format!("argument must be between {lo} and {hi} inclusive"));
+                    return Err(format!(
+                        "percentage argument must be less or equal to {}",
+                        -lo
+                    ));
                 }
                 return Ok(format!("{n}%"));
             }
@@ -947,7 +950,9 @@ impl Config {
         let Some((i, param)) = self.param(&lname) else {
             return Err("Bad directive or wrong number of arguments".into());
         };
-        if args.is_empty() {
+        // Multi-argument enums (shutdown-on-sigint...) reject "no argument"
+        // through their own check, as in Redis.
+        if args.is_empty() && !(param.flags & MULTI != 0 && matches!(param.kind, Enum(_))) {
             return Err("wrong number of arguments".into());
         }
         // A repeated `save` line adds to the previous ones, as in Redis.
@@ -1017,7 +1022,7 @@ impl Config {
                     let has_glob = pat.iter().any(|c| matches!(c, b'*' | b'?' | b'['));
                     if has_glob {
                         p.flags & HIDDEN == 0
-                            && name == p.name
+                            // Aliases match patterns too, as in Redis.
                             && glob_match(pat, name.as_bytes(), true)
                     } else {
                         pat.eq_ignore_ascii_case(name.as_bytes())

@@ -72,17 +72,36 @@ fn main() {
     }
     // Command-line options become config lines appended after the file,
     // so they win, as in Redis: `--name v1 v2` -> `name v1 v2`.
+    // As in Redis, `--word` starts a new option only once the previous
+    // option got a value; otherwise it is that option's value
+    // (`--proc-title-template --my--title`).
     let mut opts = String::new();
+    let mut handled_last = true;
     while i < argv.len() {
         let a = &argv[i];
-        if let Some(name) = a.strip_prefix("--") {
+        if handled_last && a.starts_with("--") {
             if !opts.is_empty() {
                 opts.push('\n');
             }
-            opts.push_str(name);
-        } else {
+            opts.push_str(&a[2..]);
             opts.push(' ');
+            let words = redis_rust::resp::parse::split_args(a.as_bytes()).map_or(1, |w| w.len());
+            if words == 1 {
+                handled_last = false;
+                let next_is_opt = argv.get(i + 1).is_some_and(|n| n.starts_with("--"));
+                let last = i == argv.len() - 1;
+                // `--save` with no value means `save ""`.
+                if a.eq_ignore_ascii_case("--save") && (next_is_opt || last) {
+                    opts.push_str("\"\"");
+                    handled_last = next_is_opt;
+                }
+            } else {
+                handled_last = true;
+            }
+        } else {
             opts.push_str(&quote(a));
+            opts.push(' ');
+            handled_last = true;
         }
         i += 1;
     }
@@ -162,26 +181,20 @@ fn main() {
 /// Quotes a command-line value so the config parser reads it back as one
 /// argument.
 fn quote(s: &str) -> String {
-    if s.is_empty() {
-        return "\"\"".into();
-    }
-    if s.bytes()
-        .any(|c| c.is_ascii_whitespace() || c == b'"' || c == b'\'' || c == b'\\')
-    {
-        let mut q = String::from("\"");
-        for ch in s.chars() {
-            match ch {
-                '"' => q.push_str("\\\""),
-                '\\' => q.push_str("\\\\"),
-                '\n' => q.push_str("\\n"),
-                c => q.push(c),
-            }
+    let mut q = String::from("\"");
+    for b in s.bytes() {
+        match b {
+            b'"' => q.push_str("\\\""),
+            b'\\' => q.push_str("\\\\"),
+            b'\n' => q.push_str("\\n"),
+            b'\r' => q.push_str("\\r"),
+            b'\t' => q.push_str("\\t"),
+            b if (0x20..0x7f).contains(&b) => q.push(b as char),
+            b => q.push_str(&format!("\\x{b:02x}")),
         }
-        q.push('"');
-        q
-    } else {
-        s.to_string()
     }
+    q.push('"');
+    q
 }
 
 fn daemonize_now() {
