@@ -609,6 +609,7 @@ pub struct Hot {
     pub lazyfree_user_del: bool,
     pub lazyfree_user_flush: bool,
     pub lazyfree_lazy_expire: bool,
+    pub latency_tracking: bool,
 }
 
 #[derive(Clone)]
@@ -931,7 +932,12 @@ impl Config {
                         return Err("Invalid latency-tracking-info-percentiles parameters".into());
                     }
                 }
-                Ok(words.join(" "))
+                // Canonical numbers, as Redis prints them: `50.0` -> `50`.
+                Ok(words
+                    .iter()
+                    .map(|w| crate::util::fmt_double(w.parse().unwrap_or(0.0)))
+                    .collect::<Vec<_>>()
+                    .join(" "))
             }
             _ => Ok(v.to_string()),
         }
@@ -1065,6 +1071,7 @@ impl Config {
             lazyfree_user_del: self.bool("lazyfree-lazy-user-del"),
             lazyfree_user_flush: self.bool("lazyfree-lazy-user-flush"),
             lazyfree_lazy_expire: self.bool("lazyfree-lazy-expire"),
+            latency_tracking: self.bool("latency-tracking"),
         };
         self.hot = h;
     }

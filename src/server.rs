@@ -53,6 +53,8 @@ pub struct CmdStat {
     pub usec: u64,
     pub rejected: u64,
     pub failed: u64,
+    /// Per-call latency, for INFO latencystats.
+    pub latency: crate::commands::introspection::LatencyHist,
 }
 
 /// Work a command asks the server to do for other clients, applied after

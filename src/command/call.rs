@@ -177,6 +177,9 @@ pub fn call(
     let stat = st.cmdstats.entry(name).or_default();
     stat.calls += 1;
     stat.usec += dur;
+    if st.cfg.hot.latency_tracking {
+        stat.latency.record(dur.saturating_mul(1000));
+    }
     st.stats.commands_processed += 1;
     c.commands += 1;
     match r {

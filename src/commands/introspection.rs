@@ -257,6 +257,56 @@ macro_rules! fields {
     };
 }
 
+/// A latency histogram in the manner of HdrHistogram with two significant
+/// digits: values below 128 are exact, larger ones fall in one of 64
+/// sub-buckets per power of two. Values are nanoseconds.
+#[derive(Default, Debug, Clone)]
+pub struct LatencyHist {
+    buckets: std::collections::BTreeMap<u64, u64>,
+    total: u64,
+}
+
+impl LatencyHist {
+    /// The lowest value of `v`'s bucket and the bucket's width.
+    fn bucket(v: u64) -> (u64, u64) {
+        let bits = 64 - v.leading_zeros() as u64;
+        if bits <= 7 {
+            return (v, 1);
+        }
+        let shift = bits - 7;
+        ((v >> shift) << shift, 1 << shift)
+    }
+
+    pub fn record(&mut self, v: u64) {
+        let (lo, _) = Self::bucket(v.max(1));
+        *self.buckets.entry(lo).or_default() += 1;
+        self.total += 1;
+    }
+
+    pub fn count(&self) -> u64 {
+        self.total
+    }
+
+    /// The highest value equivalent to the `p`th percentile, as
+    /// `hdr_value_at_percentile` reports it.
+    pub fn value_at_percentile(&self, p: f64) -> u64 {
+        if self.total == 0 {
+            return 0;
+        }
+        let want = ((p.clamp(0.0, 100.0) / 100.0) * self.total as f64).ceil() as u64;
+        let want = want.max(1);
+        let mut seen = 0;
+        for (&lo, &n) in &self.buckets {
+            seen += n;
+            if seen >= want {
+                let (_, w) = Self::bucket(lo);
+                return lo + w - 1;
+            }
+        }
+        0
+    }
+}
+
 /// Facts about the clients, gathered by the caller (which sees them all).
 #[derive(Default)]
 pub struct ClientFacts {
@@ -600,6 +650,35 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
     }
     if sel.wants("latencystats") {
         header(&mut s, "Latencystats");
+        if st.cfg.hot.latency_tracking {
+            let pcts: Vec<f64> = st
+                .cfg
+                .get("latency-tracking-info-percentiles")
+                .split_whitespace()
+                .filter_map(|w| w.parse().ok())
+                .collect();
+            let mut v: Vec<_> = st
+                .cmdstats
+                .iter()
+                .filter(|(_, c)| c.latency.count() > 0)
+                .collect();
+            v.sort_by(|a, b| a.0.cmp(b.0));
+            for (name, c) in v {
+                let _ = write!(s, "latency_percentiles_usec_{}:", safe_info_name(name));
+                for (j, p) in pcts.iter().enumerate() {
+                    if j > 0 {
+                        s.push(',');
+                    }
+                    let _ = write!(
+                        s,
+                        "p{}={:.3}",
+                        crate::util::fmt_double(*p),
+                        c.latency.value_at_percentile(*p) as f64 / 1000.0
+                    );
+                }
+                s.push_str("\r\n");
+            }
+        }
     }
     if sel.wants("cluster") {
         header(&mut s, "Cluster");
@@ -1064,6 +1143,19 @@ mod tests {
         assert_eq!(c.names, vec!["cpu", "commandstats"]);
         assert!(!c.wants("memory"));
         assert!(sel(&["cpu", "default"]).wants("memory"));
+    }
+
+    #[test]
+    fn latency_percentiles() {
+        let mut h = LatencyHist::default();
+        for v in 1..=100 {
+            h.record(v * 1000);
+        }
+        let p50 = h.value_at_percentile(50.0);
+        assert!((50_000..=50_000 + 50_000 / 64).contains(&p50), "{p50}");
+        assert!(h.value_at_percentile(100.0) >= 100_000);
+        assert_eq!(h.value_at_percentile(0.0), 1000 + 7);
+        assert_eq!(LatencyHist::default().value_at_percentile(50.0), 0);
     }
 
     #[test]
