@@ -449,8 +449,10 @@ fn client_type_by_name(n: &[u8]) -> Option<ClientType> {
 
 fn client_type(c: &Client) -> ClientType {
     // MONITOR clients count as replicas, as in Redis.
-    if c.monitor {
+    if c.monitor || c.replica {
         ClientType::Replica
+    } else if !c.subs.is_empty() || !c.psubs.is_empty() || !c.ssubs.is_empty() {
+        ClientType::PubSub
     } else {
         ClientType::Normal
     }

@@ -386,12 +386,12 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
             "maxclients" => st.cfg.hot.maxclients,
             "client_recent_max_input_buffer" => cf.max_in,
             "client_recent_max_output_buffer" => cf.max_out,
-            "blocked_clients" => cf.blocked.max(st.blocked_clients),
+            "blocked_clients" => cf.blocked,
             "tracking_clients" => 0,
             "pubsub_clients" => cf.pubsub,
             "watching_clients" => cf.watching,
             "clients_in_timeout_table" => 0,
-            "total_watched_keys" => 0,
+            "total_watched_keys" => st.watched_keys.len(),
             "total_blocking_keys" => 0,
             "total_blocking_keys_on_nokey" => 0,
         );
@@ -726,7 +726,19 @@ fn client_facts(ctx: &Ctx) -> ClientFacts {
         .filter_map(|(_, c)| c.as_deref())
         .chain(std::iter::once(&*ctx.c));
     for c in all {
+        if c.replica {
+            continue;
+        }
         f.connected += 1;
+        if !c.subs.is_empty() || !c.psubs.is_empty() || !c.ssubs.is_empty() {
+            f.pubsub += 1;
+        }
+        if !c.watched.is_empty() {
+            f.watching += 1;
+        }
+        if c.blocked.is_some() {
+            f.blocked += 1;
+        }
         f.max_in = f.max_in.max(c.qbuf_peak);
         f.max_out = f.max_out.max(c.reply.buf.capacity());
         f.mem_normal += c.qbuf.capacity() + c.reply.buf.capacity() + c.args.mem();
