@@ -239,7 +239,7 @@ impl Client {
             (self.addr.clone(), self.laddr.clone())
         };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 watch=0 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={} io-thread=0",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} watch={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={} io-thread=0",
             self.id,
             addr,
             laddr,
@@ -252,6 +252,8 @@ impl Client {
             self.subs.len(),
             self.psubs.len(),
             self.ssubs.len(),
+            self.multi.as_ref().map_or(-1, |q| q.len() as i64),
+            self.watched.len(),
             self.qbuf.len() - self.qpos,
             self.qbuf.capacity() - self.qbuf.len(),
             self.args.mem(),
