@@ -5,7 +5,7 @@ use crate::config::Config;
 use std::collections::HashMap;
 
 /// All family tables; adding a family means adding it here.
-pub fn families() -> [&'static [CommandSpec]; 8] {
+pub fn families() -> [&'static [CommandSpec]; 10] {
     [
         crate::commands::string::COMMANDS,
         crate::commands::keys::COMMANDS,
@@ -15,6 +15,8 @@ pub fn families() -> [&'static [CommandSpec]; 8] {
         crate::commands::replication::COMMANDS,
         crate::commands::multi::COMMANDS,
         crate::commands::pubsub::COMMANDS,
+        crate::commands::set::COMMANDS,
+        crate::commands::hash::COMMANDS,
     ]
 }
 

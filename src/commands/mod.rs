@@ -2,10 +2,12 @@
 //! rows of the command table as `COMMANDS`.
 
 pub mod connection;
+pub mod hash;
 pub mod keys;
 pub mod list;
 pub mod multi;
 pub mod pubsub;
 pub mod replication;
 pub mod server;
+pub mod set;
 pub mod string;
