@@ -33,7 +33,15 @@ impl Clone for Hash {
 
 impl std::fmt::Debug for Hash {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Hash({}, {} fields)", self.encoding(), self.len())
+        // Content, in a canonical (sorted) order: equal hashes print alike
+        // whatever their encoding or insertion order.
+        let mut p = self.pairs();
+        p.sort();
+        let p: Vec<_> = p
+            .iter()
+            .map(|(k, v)| (String::from_utf8_lossy(k), String::from_utf8_lossy(v)))
+            .collect();
+        write!(f, "Hash({p:?})")
     }
 }
 

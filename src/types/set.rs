@@ -40,7 +40,12 @@ impl Clone for Set {
 
 impl std::fmt::Debug for Set {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Set({}, {} members)", self.encoding(), self.len())
+        // Content, in a canonical (sorted) order: equal sets print alike
+        // whatever their encoding or insertion order.
+        let mut m = self.members();
+        m.sort();
+        let m: Vec<_> = m.iter().map(|e| String::from_utf8_lossy(e)).collect();
+        write!(f, "Set({m:?})")
     }
 }
 
