@@ -1074,6 +1074,14 @@ impl Config {
             latency_tracking: self.bool("latency-tracking"),
         };
         self.hot = h;
+        let lim = |n: &str| self.int(n).max(0) as usize;
+        crate::types::set_limits(crate::types::Limits {
+            hash_lp_entries: lim("hash-max-listpack-entries"),
+            hash_lp_value: lim("hash-max-listpack-value"),
+            set_intset_entries: lim("set-max-intset-entries"),
+            set_lp_entries: lim("set-max-listpack-entries"),
+            set_lp_value: lim("set-max-listpack-value"),
+        });
     }
 
     /// Parses redis.conf text. `path` is used for `include` resolution and

@@ -25,6 +25,7 @@ pub mod pubsub;
 pub mod repl;
 pub mod resp;
 pub mod server;
+pub mod types;
 pub mod util;
 
 /// The Redis version we are compatible with and report.

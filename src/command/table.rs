@@ -5,8 +5,8 @@ use crate::config::Config;
 use std::collections::HashMap;
 
 /// All family tables; adding a family means adding it here.
-pub fn families() -> [&'static [CommandSpec]; 9] {
-    [
+pub fn families() -> &'static [&'static [CommandSpec]] {
+    static FAMILIES: &[&[CommandSpec]] = &[
         crate::commands::string::COMMANDS,
         crate::commands::keys::COMMANDS,
         crate::commands::list::COMMANDS,
@@ -16,7 +16,10 @@ pub fn families() -> [&'static [CommandSpec]; 9] {
         crate::commands::multi::COMMANDS,
         crate::commands::pubsub::COMMANDS,
         crate::commands::introspection::COMMANDS,
-    ]
+        crate::commands::set::COMMANDS,
+        crate::commands::hash::COMMANDS,
+    ];
+    FAMILIES
 }
 
 pub struct CommandTable {
@@ -27,7 +30,7 @@ impl CommandTable {
     pub fn new(cfg: &Config) -> CommandTable {
         let mut map = HashMap::new();
         for fam in families() {
-            for c in fam {
+            for c in *fam {
                 let name = match cfg.renamed.get(c.name) {
                     Some(n) if n.is_empty() => continue,
                     Some(n) => n.to_ascii_lowercase(),

@@ -2,6 +2,7 @@
 //! rows of the command table as `COMMANDS`.
 
 pub mod connection;
+pub mod hash;
 pub mod introspection;
 pub mod keys;
 pub mod list;
@@ -9,4 +10,5 @@ pub mod multi;
 pub mod pubsub;
 pub mod replication;
 pub mod server;
+pub mod set;
 pub mod string;

@@ -94,6 +94,13 @@ pub static COMMANDS: &[CommandSpec] = &[
         "A container for debugging commands.",
         debug,
     ),
+    container(
+        "memory",
+        "server",
+        "4.0.0",
+        "A container for memory diagnostics commands.",
+        MEMORY,
+    ),
 ];
 
 static CONFIG: &[CommandSpec] = &[
@@ -922,4 +929,42 @@ mod tests {
         assert_eq!(atoi(b"abc"), 0);
         assert_eq!(atoi(b"-3"), -3);
     }
+}
+
+static MEMORY: &[CommandSpec] = &[cmd(
+    "usage",
+    -3,
+    READONLY,
+    crate::command::keys(2, 2, 1),
+    "server",
+    "4.0.0",
+    "Estimates the memory usage of a key.",
+    memory_usage,
+)];
+
+/// MEMORY USAGE key [SAMPLES count]: an estimate of the bytes a key and
+/// its value take (null for a missing key).
+fn memory_usage(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let mut i = 3;
+    while i < args.len() {
+        if eq_ic(&args[i], "samples") && i + 1 < args.len() {
+            if args.i64_at(i + 1)? < 0 {
+                return Err(CmdError::Syntax);
+            }
+            i += 2;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let key = &args[2];
+    let db = ctx.c.db;
+    let n = ctx
+        .st
+        .lookup(db, key, false, false)
+        .map(|o| o.v.mem_usage() + key.len() + 24);
+    match n {
+        Some(n) => ctx.c.reply.int(n as i64),
+        None => ctx.c.reply.null(),
+    }
+    Ok(())
 }

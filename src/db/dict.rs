@@ -287,7 +287,7 @@ impl<V> Dict<V> {
 
     /// Visits the buckets at `cursor` and returns the next cursor (0 when
     /// the scan is complete).
-    pub fn scan(&self, cursor: u64, mut f: impl FnMut(&Key, &V)) -> u64 {
+    pub fn scan<'a>(&'a self, cursor: u64, mut f: impl FnMut(&'a Key, &'a V)) -> u64 {
         if self.len == 0 {
             return 0;
         }

@@ -137,6 +137,8 @@ impl Str {
 pub enum Value {
     Str(Str),
     List(VecDeque<Vec<u8>>),
+    Set(Box<crate::types::set::Set>),
+    Hash(Box<crate::types::hash::Hash>),
 }
 
 impl Value {
@@ -144,6 +146,8 @@ impl Value {
         match self {
             Value::Str(_) => "string",
             Value::List(_) => "list",
+            Value::Set(_) => "set",
+            Value::Hash(_) => "hash",
         }
     }
 
@@ -157,6 +161,8 @@ impl Value {
                     "quicklist"
                 }
             }
+            Value::Set(s) => s.encoding(),
+            Value::Hash(h) => h.encoding(),
         }
     }
 
@@ -188,11 +194,41 @@ impl Value {
         }
     }
 
+    pub fn as_set(&self) -> Result<&crate::types::set::Set, CmdError> {
+        match self {
+            Value::Set(s) => Ok(s),
+            _ => Err(CmdError::WrongType),
+        }
+    }
+
+    pub fn as_set_mut(&mut self) -> Result<&mut crate::types::set::Set, CmdError> {
+        match self {
+            Value::Set(s) => Ok(s),
+            _ => Err(CmdError::WrongType),
+        }
+    }
+
+    pub fn as_hash(&self) -> Result<&crate::types::hash::Hash, CmdError> {
+        match self {
+            Value::Hash(h) => Ok(h),
+            _ => Err(CmdError::WrongType),
+        }
+    }
+
+    pub fn as_hash_mut(&mut self) -> Result<&mut crate::types::hash::Hash, CmdError> {
+        match self {
+            Value::Hash(h) => Ok(h),
+            _ => Err(CmdError::WrongType),
+        }
+    }
+
     /// Approximate heap footprint, for MEMORY USAGE and eviction.
     pub fn mem_usage(&self) -> usize {
         match self {
             Value::Str(s) => 16 + s.heap_size(),
             Value::List(l) => 32 + l.iter().map(|e| 24 + e.capacity()).sum::<usize>(),
+            Value::Set(s) => s.mem_usage(),
+            Value::Hash(h) => h.mem_usage(),
         }
     }
 }

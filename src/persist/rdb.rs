@@ -9,6 +9,9 @@
 //! file yields an error, never a panic or a huge allocation.
 
 use crate::db::{Db, Str, Value};
+use crate::types::hash::Hash;
+use crate::types::limits;
+use crate::types::set::Set;
 use std::collections::VecDeque;
 
 pub const RDB_VERSION: u32 = 12;
@@ -26,6 +29,12 @@ const OP_EOF: u8 = 255;
 
 const T_STRING: u8 = 0;
 const T_LIST: u8 = 1;
+const T_SET: u8 = 2;
+const T_HASH: u8 = 4;
+const T_SET_INTSET: u8 = 11;
+const T_HASH_ZIPLIST: u8 = 13;
+const T_HASH_LISTPACK: u8 = 16;
+const T_SET_LISTPACK: u8 = 20;
 const T_LIST_ZIPLIST: u8 = 10;
 const T_LIST_QUICKLIST: u8 = 14;
 const T_LIST_QUICKLIST_2: u8 = 18;
@@ -40,6 +49,11 @@ pub fn type_byte(v: &Value) -> u8 {
     match v {
         Value::Str(_) => T_STRING,
         Value::List(_) => T_LIST,
+        Value::Set(s) if s.as_intset().is_some() => T_SET_INTSET,
+        Value::Set(s) if s.as_listpack().is_some() => T_SET_LISTPACK,
+        Value::Set(_) => T_SET,
+        Value::Hash(h) if h.as_listpack().is_some() => T_HASH_LISTPACK,
+        Value::Hash(_) => T_HASH,
     }
 }
 
@@ -136,6 +150,28 @@ impl Writer {
                 self.len(l.len() as u64);
                 for e in l {
                     self.string(e);
+                }
+            }
+            Value::Set(s) => {
+                if let Some(v) = s.as_intset() {
+                    self.string(&intset_blob(v));
+                } else if let Some(v) = s.as_listpack() {
+                    self.string(&listpack_blob(v.iter().map(|e| &e[..]), v.len()));
+                } else {
+                    self.len(s.len() as u64);
+                    s.for_each(|m| self.string(m));
+                }
+            }
+            Value::Hash(h) => {
+                if let Some(v) = h.as_listpack() {
+                    let it = v.iter().flat_map(|(f, val)| [&f[..], &val[..]]);
+                    self.string(&listpack_blob(it, v.len() * 2));
+                } else {
+                    self.len(h.len() as u64);
+                    h.for_each(|f, v| {
+                        self.string(f);
+                        self.string(v);
+                    });
                 }
             }
         }
@@ -366,9 +402,156 @@ impl<'a> Reader<'a> {
                 ziplist_entries(&blob, &mut l)?;
                 Ok(Value::List(l))
             }
+            T_SET => {
+                let n = self.count()?;
+                let mut v = Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(self.string()?);
+                }
+                if v.is_empty() {
+                    return err("empty set");
+                }
+                Ok(Value::Set(Box::new(Set::from_plain(v, &limits()))))
+            }
+            T_SET_INTSET => {
+                let v = intset_entries(&self.string()?)?;
+                if v.is_empty() {
+                    return err("empty intset");
+                }
+                Ok(Value::Set(Box::new(Set::from_intset(v, &limits()))))
+            }
+            T_SET_LISTPACK => {
+                let mut l = VecDeque::new();
+                listpack_entries(&self.string()?, &mut l)?;
+                if l.is_empty() {
+                    return err("empty set listpack");
+                }
+                Ok(Value::Set(Box::new(Set::from_listpack(
+                    l.into(),
+                    &limits(),
+                ))))
+            }
+            T_HASH => {
+                let n = self.count()?;
+                let mut v = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let f = self.string()?;
+                    v.push((f, self.string()?));
+                }
+                if v.is_empty() {
+                    return err("empty hash");
+                }
+                Ok(Value::Hash(Box::new(Hash::from_pairs(v, &limits()))))
+            }
+            T_HASH_LISTPACK | T_HASH_ZIPLIST => {
+                let blob = self.string()?;
+                let mut l = VecDeque::new();
+                if t == T_HASH_LISTPACK {
+                    listpack_entries(&blob, &mut l)?;
+                } else {
+                    ziplist_entries(&blob, &mut l)?;
+                }
+                if l.is_empty() || l.len() % 2 != 0 {
+                    return err("invalid hash listpack");
+                }
+                let mut pairs = Vec::with_capacity(l.len() / 2);
+                while let (Some(f), Some(v)) = (l.pop_front(), l.pop_front()) {
+                    pairs.push((f, v));
+                }
+                Ok(Value::Hash(Box::new(Hash::from_pairs(pairs, &limits()))))
+            }
             _ => err(&format!("unsupported value type {t}")),
         }
     }
+}
+
+/// Encodes an intset blob: element width (2, 4 or 8 bytes, the smallest
+/// that holds every value), count, then the sorted values, little endian.
+pub fn intset_blob(v: &[i64]) -> Vec<u8> {
+    let width: usize = if v.iter().all(|&x| i16::try_from(x).is_ok()) {
+        2
+    } else if v.iter().all(|&x| i32::try_from(x).is_ok()) {
+        4
+    } else {
+        8
+    };
+    let mut b = Vec::with_capacity(8 + v.len() * width);
+    b.extend_from_slice(&(width as u32).to_le_bytes());
+    b.extend_from_slice(&(v.len() as u32).to_le_bytes());
+    for &x in v {
+        b.extend_from_slice(&x.to_le_bytes()[..width]);
+    }
+    b
+}
+
+/// A listpack entry's back length (its encoded size), as Redis's
+/// `lpEncodeBacklen` lays it out: the most significant 7-bit group first,
+/// the continuation bit set on every byte after the first.
+fn listpack_backlen(l: u64) -> Vec<u8> {
+    let n = match l {
+        0..=127 => 1,
+        128..=16382 => 2,
+        16383..=2097150 => 3,
+        2097151..=268435454 => 4,
+        _ => 5,
+    };
+    (0..n)
+        .map(|i| {
+            let g = ((l >> (7 * (n - 1 - i))) & 127) as u8;
+            if i == 0 { g } else { g | 128 }
+        })
+        .collect()
+}
+
+/// Decodes an intset blob into its values.
+pub fn intset_entries(b: &[u8]) -> Result<Vec<i64>, LoadError> {
+    if b.len() < 8 {
+        return err("invalid intset");
+    }
+    let width = u32::from_le_bytes(b[0..4].try_into().unwrap()) as usize;
+    let n = u32::from_le_bytes(b[4..8].try_into().unwrap()) as usize;
+    if !matches!(width, 2 | 4 | 8) || n.checked_mul(width) != Some(b.len() - 8) {
+        return err("invalid intset");
+    }
+    let mut out = Vec::with_capacity(n);
+    for c in b[8..].chunks_exact(width) {
+        let mut x = [0u8; 8];
+        x[..width].copy_from_slice(c);
+        // Sign-extend from the element width.
+        let shift = 64 - 8 * width as u32;
+        out.push((i64::from_le_bytes(x) << shift) >> shift);
+    }
+    if out.windows(2).any(|w| w[0] >= w[1]) {
+        return err("intset not sorted");
+    }
+    Ok(out)
+}
+
+/// Encodes `entries` (`n` of them) as a listpack blob of string entries.
+pub fn listpack_blob<'a>(entries: impl Iterator<Item = &'a [u8]>, n: usize) -> Vec<u8> {
+    let mut b = vec![0u8; 6];
+    for e in entries {
+        let start = b.len();
+        let l = e.len();
+        if l < 64 {
+            b.push(0x80 | l as u8);
+        } else if l < 4096 {
+            b.push(0xE0 | (l >> 8) as u8);
+            b.push(l as u8);
+        } else {
+            b.push(0xF0);
+            b.extend_from_slice(&(l as u32).to_le_bytes());
+        }
+        b.extend_from_slice(e);
+        let enc = (b.len() - start) as u64;
+        b.extend_from_slice(&listpack_backlen(enc));
+    }
+    b.push(0xFF);
+    let total = b.len() as u32;
+    b[0..4].copy_from_slice(&total.to_le_bytes());
+    let count = if n < 65535 { n as u16 } else { 65535 };
+    b[4..6].copy_from_slice(&count.to_le_bytes());
+    b
 }
 
 /// Decodes a listpack blob's entries (integers as decimal text).
@@ -433,13 +616,7 @@ pub fn listpack_entries(lp: &[u8], out: &mut VecDeque<Vec<u8>>) -> Result<(), Lo
                 _ => return err("invalid listpack encoding"),
             }
         };
-        let back = match enc_len {
-            0..=127 => 1,
-            128..=16383 => 2,
-            16384..=2097151 => 3,
-            2097152..=268435455 => 4,
-            _ => 5,
-        };
+        let back = listpack_backlen(enc_len as u64).len();
         p += enc_len + back;
         out.push_back(entry);
     }
@@ -652,5 +829,79 @@ mod tests {
         let mut out = VecDeque::new();
         listpack_entries(&lp, &mut out).unwrap();
         assert_eq!(out, vec![b"a".to_vec(), b"5".to_vec(), b"-1".to_vec()]);
+    }
+}
+
+#[cfg(test)]
+mod collection_tests {
+    use super::*;
+    use crate::types::Limits;
+
+    #[test]
+    fn sets_and_hashes_roundtrip_with_their_encodings() {
+        let l = Limits::DEFAULT;
+        let mut dbs: Vec<Db> = (0..1).map(Db::new).collect();
+        let mut ints = Set::new_intset();
+        for m in ["5", "-70000", "3", "9000000000"] {
+            ints.add(m.as_bytes(), &l);
+        }
+        let mut lp = Set::new_listpack();
+        lp.add(b"a", &l);
+        lp.add(&[b'x'; 100][..40], &l);
+        lp.add(b"12", &l);
+        let mut ht = Set::new_hashtable();
+        for i in 0..300 {
+            ht.add(format!("m{i}").as_bytes(), &l);
+        }
+        let mut h = Hash::new();
+        h.set(b"f", b"v", &l);
+        h.set(b"n", &[b'y'; 5000][..60], &l);
+        let mut bigh = Hash::new();
+        for i in 0..600 {
+            bigh.set(format!("f{i}").as_bytes(), b"v", &l);
+        }
+        dbs[0].set(b"ints", Value::Set(Box::new(ints)), false);
+        dbs[0].set(b"lp", Value::Set(Box::new(lp)), false);
+        dbs[0].set(b"ht", Value::Set(Box::new(ht)), false);
+        dbs[0].set(b"h", Value::Hash(Box::new(h)), false);
+        dbs[0].set(b"bigh", Value::Hash(Box::new(bigh)), false);
+        let img = save(&dbs, true, 0);
+        let mut back: Vec<Db> = (0..1).map(Db::new).collect();
+        assert_eq!(load(&img, &mut back, 0, 1 << 29), Ok(5));
+        let enc = |k: &[u8]| back[0].keys.get(k).unwrap().v.encoding();
+        assert_eq!(enc(b"ints"), "intset");
+        assert_eq!(enc(b"lp"), "listpack");
+        assert_eq!(enc(b"ht"), "hashtable");
+        assert_eq!(enc(b"h"), "listpack");
+        assert_eq!(enc(b"bigh"), "hashtable");
+        let s = back[0].keys.get(&b"ints"[..]).unwrap().v.as_set().unwrap();
+        assert_eq!(
+            s.members(),
+            vec![
+                b"-70000".to_vec(),
+                b"3".to_vec(),
+                b"5".to_vec(),
+                b"9000000000".to_vec()
+            ]
+        );
+        let h = back[0].keys.get(&b"h"[..]).unwrap().v.as_hash().unwrap();
+        assert_eq!(h.get(b"n").map(|v| v.len()), Some(60));
+        for cut in 0..img.len() {
+            let mut d: Vec<Db> = (0..1).map(Db::new).collect();
+            let _ = load(&img[..cut], &mut d, 0, 1 << 29);
+        }
+    }
+
+    #[test]
+    fn listpack_backlen_matches_redis_layout() {
+        assert_eq!(listpack_backlen(5), vec![5]);
+        assert_eq!(listpack_backlen(200), vec![1, 72 | 128]);
+        let mut out = VecDeque::new();
+        let long = vec![b'z'; 5000];
+        let blob = listpack_blob([&b"a"[..], &long[..], b"b"].into_iter(), 3);
+        listpack_entries(&blob, &mut out).unwrap();
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[1].len(), 5000);
+        assert_eq!(out[2], b"b".to_vec());
     }
 }

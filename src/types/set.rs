@@ -1,0 +1,506 @@
+//! `Set`: the set type with Redis's three encodings and its conversion
+//! rules (`t_set.c`).
+//!
+//! - `intset`: only integers, at most `set-max-intset-entries`; kept sorted,
+//!   so iteration is in ascending numeric order, as Redis's intset is.
+//! - `listpack`: at most `set-max-listpack-entries` members of at most
+//!   `set-max-listpack-value` bytes, in insertion order.
+//! - `hashtable`: a `Dict`, whose reverse-binary cursor gives SSCAN its
+//!   guarantees.
+//!
+//! Conversions only go "up" on writes (intset -> listpack -> hashtable),
+//! except where Redis re-encodes a fresh result set (`maybe_to_intset` after
+//! SINTERSTORE, the rebuilt remainder of SPOP with a large count).
+
+use super::{Limits, dict_fair_random, distinct_indexes};
+use crate::db::Dict;
+use crate::util::{Rng, fmt_i64, parse_i64};
+
+pub enum Set {
+    Intset(Vec<i64>),
+    Listpack(Vec<Vec<u8>>),
+    Hashtable(Dict<()>),
+}
+
+impl Clone for Set {
+    fn clone(&self) -> Self {
+        match self {
+            Set::Intset(v) => Set::Intset(v.clone()),
+            Set::Listpack(v) => Set::Listpack(v.clone()),
+            Set::Hashtable(d) => {
+                let mut n = Dict::new();
+                for (k, _) in d.iter() {
+                    n.insert(k, ());
+                }
+                Set::Hashtable(n)
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Set {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Content, in a canonical (sorted) order: equal sets print alike
+        // whatever their encoding or insertion order.
+        let mut m = self.members();
+        m.sort();
+        let m: Vec<_> = m.iter().map(|e| String::from_utf8_lossy(e)).collect();
+        write!(f, "Set({m:?})")
+    }
+}
+
+/// Characters of the decimal form of `v` (sign included), Redis's
+/// `sdigits10`.
+fn digits(v: i64) -> usize {
+    let mut t = [0u8; 20];
+    fmt_i64(v, &mut t).len()
+}
+
+impl Set {
+    /// An empty intset.
+    pub fn new_intset() -> Set {
+        Set::Intset(Vec::new())
+    }
+
+    /// An empty listpack set.
+    pub fn new_listpack() -> Set {
+        Set::Listpack(Vec::new())
+    }
+
+    /// An empty hashtable set.
+    pub fn new_hashtable() -> Set {
+        Set::Hashtable(Dict::new())
+    }
+
+    /// Redis's `setTypeCreate`: a set that can hold `first`, sized for
+    /// about `size_hint` members.
+    pub fn create(first: &[u8], size_hint: usize, lim: &Limits) -> Set {
+        if parse_i64(first).is_some() && size_hint <= lim.set_intset_entries {
+            Set::new_intset()
+        } else if size_hint <= lim.set_lp_entries {
+            Set::new_listpack()
+        } else {
+            Set::Hashtable(Dict::new())
+        }
+    }
+
+    /// Redis's `setTypeMaybeConvert`: goes straight to a hashtable when
+    /// `size_hint` members could not fit the current encoding.
+    pub fn maybe_convert(&mut self, size_hint: usize, lim: &Limits) {
+        let over = match self {
+            Set::Listpack(_) => size_hint > lim.set_lp_entries,
+            Set::Intset(_) => size_hint > intset_max(lim),
+            Set::Hashtable(_) => false,
+        };
+        if over {
+            self.make_hashtable();
+        }
+    }
+
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Set::Intset(_) => "intset",
+            Set::Listpack(_) => "listpack",
+            Set::Hashtable(_) => "hashtable",
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Set::Intset(v) => v.len(),
+            Set::Listpack(v) => v.len(),
+            Set::Hashtable(d) => d.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// An empty set of the kind SINTERSTORE starts its result with: an
+    /// intset if this one is, a listpack otherwise.
+    pub fn empty_like(&self) -> Set {
+        match self {
+            Set::Intset(_) => Set::new_intset(),
+            _ => Set::new_listpack(),
+        }
+    }
+
+    fn make_hashtable(&mut self) {
+        let mut d = Dict::new();
+        self.for_each(|m| {
+            d.insert(m, ());
+        });
+        *self = Set::Hashtable(d);
+    }
+
+    fn make_listpack(&mut self) {
+        if let Set::Intset(v) = self {
+            let lp = v
+                .iter()
+                .map(|&i| {
+                    let mut t = [0u8; 20];
+                    fmt_i64(i, &mut t).to_vec()
+                })
+                .collect();
+            *self = Set::Listpack(lp);
+        }
+    }
+
+    /// Adds `m`; true when it was not a member. Converts the encoding as
+    /// Redis's `setTypeAddAux` does.
+    pub fn add(&mut self, m: &[u8], lim: &Limits) -> bool {
+        match self {
+            Set::Hashtable(d) => {
+                if d.contains(m) {
+                    return false;
+                }
+                d.insert(m, ());
+                true
+            }
+            Set::Listpack(v) => {
+                if v.iter().any(|e| e[..] == *m) {
+                    return false;
+                }
+                if v.len() < lim.set_lp_entries && m.len() <= lim.set_lp_value {
+                    v.push(m.to_vec());
+                } else {
+                    self.make_hashtable();
+                    if let Set::Hashtable(d) = self {
+                        d.insert(m, ());
+                    }
+                }
+                true
+            }
+            Set::Intset(v) => {
+                if let Some(i) = parse_i64(m) {
+                    match v.binary_search(&i) {
+                        Ok(_) => false,
+                        Err(pos) => {
+                            v.insert(pos, i);
+                            if v.len() > intset_max(lim) {
+                                self.make_hashtable();
+                            }
+                            true
+                        }
+                    }
+                } else {
+                    let maxlen = match (v.first(), v.last()) {
+                        (Some(&a), Some(&b)) => digits(a).max(digits(b)),
+                        _ => 0,
+                    };
+                    if v.len() < lim.set_lp_entries
+                        && m.len() <= lim.set_lp_value
+                        && maxlen <= lim.set_lp_value
+                    {
+                        self.make_listpack();
+                        if let Set::Listpack(v) = self {
+                            v.push(m.to_vec());
+                        }
+                    } else {
+                        self.make_hashtable();
+                        if let Set::Hashtable(d) = self {
+                            d.insert(m, ());
+                        }
+                    }
+                    true
+                }
+            }
+        }
+    }
+
+    /// Removes `m`; true when it was a member.
+    pub fn remove(&mut self, m: &[u8]) -> bool {
+        match self {
+            Set::Hashtable(d) => d.remove(m).is_some(),
+            Set::Listpack(v) => match v.iter().position(|e| e[..] == *m) {
+                Some(p) => {
+                    v.remove(p);
+                    true
+                }
+                None => false,
+            },
+            Set::Intset(v) => match parse_i64(m).map(|i| v.binary_search(&i)) {
+                Some(Ok(p)) => {
+                    v.remove(p);
+                    true
+                }
+                _ => false,
+            },
+        }
+    }
+
+    pub fn contains(&self, m: &[u8]) -> bool {
+        match self {
+            Set::Hashtable(d) => d.contains(m),
+            Set::Listpack(v) => v.iter().any(|e| e[..] == *m),
+            Set::Intset(v) => parse_i64(m).is_some_and(|i| v.binary_search(&i).is_ok()),
+        }
+    }
+
+    /// Calls `f` on every member, in the encoding's order.
+    pub fn for_each(&self, mut f: impl FnMut(&[u8])) {
+        match self {
+            Set::Hashtable(d) => d.iter().for_each(|(k, _)| f(k)),
+            Set::Listpack(v) => v.iter().for_each(|e| f(e)),
+            Set::Intset(v) => {
+                let mut t = [0u8; 20];
+                for &i in v {
+                    f(fmt_i64(i, &mut t));
+                }
+            }
+        }
+    }
+
+    pub fn members(&self) -> Vec<Vec<u8>> {
+        let mut out = Vec::with_capacity(self.len());
+        self.for_each(|m| out.push(m.to_vec()));
+        out
+    }
+
+    /// The member at position `i` of an intset or listpack.
+    fn nth(&self, i: usize) -> Vec<u8> {
+        match self {
+            Set::Intset(v) => {
+                let mut t = [0u8; 20];
+                fmt_i64(v[i], &mut t).to_vec()
+            }
+            Set::Listpack(v) => v[i].clone(),
+            Set::Hashtable(_) => unreachable!("nth on a hashtable set"),
+        }
+    }
+
+    /// One uniformly random member (None when empty).
+    pub fn random(&self, rng: &mut Rng) -> Option<Vec<u8>> {
+        if self.is_empty() {
+            return None;
+        }
+        match self {
+            Set::Hashtable(d) => dict_fair_random(d, rng).map(|(k, _)| k.to_vec()),
+            _ => Some(self.nth((rng.next() % self.len() as u64) as usize)),
+        }
+    }
+
+    /// Removes and returns a random member.
+    pub fn pop_random(&mut self, rng: &mut Rng) -> Option<Vec<u8>> {
+        let m = self.random(rng)?;
+        self.remove(&m);
+        Some(m)
+    }
+
+    /// `count` distinct random members (all of them when count >= len).
+    pub fn random_distinct(&self, count: usize, rng: &mut Rng) -> Vec<Vec<u8>> {
+        let n = self.len();
+        if count >= n {
+            return self.members();
+        }
+        match self {
+            Set::Hashtable(d) => {
+                if count * 3 > n {
+                    // Most members are wanted: pick the indexes to keep.
+                    let all = self.members();
+                    let mut out = Vec::with_capacity(count);
+                    let mut it = all.into_iter();
+                    let mut prev = 0;
+                    for i in distinct_indexes(n, count, rng) {
+                        if let Some(m) = it.nth(i - prev) {
+                            out.push(m);
+                        }
+                        prev = i + 1;
+                    }
+                    out
+                } else {
+                    let mut seen = std::collections::HashSet::with_capacity(count);
+                    let mut out = Vec::with_capacity(count);
+                    while out.len() < count {
+                        if let Some((k, _)) = dict_fair_random(d, rng)
+                            && seen.insert(k.clone())
+                        {
+                            out.push(k.to_vec());
+                        }
+                    }
+                    out
+                }
+            }
+            _ => distinct_indexes(n, count, rng)
+                .into_iter()
+                .map(|i| self.nth(i))
+                .collect(),
+        }
+    }
+
+    /// Redis's `maybeConvertToIntset`: a set known to hold only integers
+    /// becomes an intset if it is small enough.
+    pub fn maybe_to_intset(&mut self, lim: &Limits) {
+        if matches!(self, Set::Intset(_)) || self.len() > intset_max(lim) {
+            return;
+        }
+        let mut v = Vec::with_capacity(self.len());
+        let mut all = true;
+        self.for_each(|m| match parse_i64(m) {
+            Some(i) => v.push(i),
+            None => all = false,
+        });
+        if all {
+            v.sort_unstable();
+            *self = Set::Intset(v);
+        }
+    }
+
+    /// One SSCAN step: a hashtable visits one bucket and returns the next
+    /// cursor; the small encodings hand over everything with cursor 0.
+    pub fn scan(&self, cursor: u64, mut f: impl FnMut(&[u8])) -> u64 {
+        match self {
+            Set::Hashtable(d) => d.scan(cursor, |k, _| f(k)),
+            _ => {
+                self.for_each(f);
+                0
+            }
+        }
+    }
+
+    /// True for the encodings SSCAN returns in one go.
+    pub fn scan_is_single_pass(&self) -> bool {
+        !matches!(self, Set::Hashtable(_))
+    }
+
+    /// The sorted integers of an intset (for the RDB intset blob).
+    pub fn as_intset(&self) -> Option<&[i64]> {
+        match self {
+            Set::Intset(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The members of a listpack set, in order (for the RDB listpack blob).
+    pub fn as_listpack(&self) -> Option<&[Vec<u8>]> {
+        match self {
+            Set::Listpack(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Builds a set from loaded members with the encoding Redis's loader
+    /// would pick for an RDB plain set of `n` members.
+    pub fn from_plain(members: Vec<Vec<u8>>, lim: &Limits) -> Set {
+        let mut s = if members.len() > intset_max(lim) {
+            Set::Hashtable(Dict::new())
+        } else {
+            Set::new_intset()
+        };
+        for m in &members {
+            s.add(m, lim);
+        }
+        s
+    }
+
+    /// An intset loaded as such (converted if over the limit).
+    pub fn from_intset(mut v: Vec<i64>, lim: &Limits) -> Set {
+        v.sort_unstable();
+        v.dedup();
+        let mut s = Set::Intset(v);
+        if s.len() > intset_max(lim) {
+            s.make_hashtable();
+        }
+        s
+    }
+
+    /// A listpack set loaded as such (converted if over the limit).
+    /// Duplicates are dropped.
+    pub fn from_listpack(v: Vec<Vec<u8>>, lim: &Limits) -> Set {
+        let mut seen = std::collections::HashSet::new();
+        let v: Vec<Vec<u8>> = v.into_iter().filter(|m| seen.insert(m.clone())).collect();
+        let mut s = Set::Listpack(v);
+        if s.len() > lim.set_lp_entries {
+            s.make_hashtable();
+        }
+        s
+    }
+
+    /// Approximate heap footprint.
+    pub fn mem_usage(&self) -> usize {
+        match self {
+            Set::Intset(v) => 16 + v.capacity() * 8,
+            Set::Listpack(v) => 16 + v.iter().map(|e| 2 + e.len()).sum::<usize>(),
+            Set::Hashtable(d) => {
+                64 + d.slots() * 24 + d.iter().map(|(k, _)| 24 + k.len()).sum::<usize>()
+            }
+        }
+    }
+}
+
+/// Redis caps intsets at 1G entries whatever the config says.
+fn intset_max(lim: &Limits) -> usize {
+    lim.set_intset_entries.min(1 << 30)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lim() -> Limits {
+        Limits {
+            set_intset_entries: 4,
+            set_lp_entries: 3,
+            set_lp_value: 5,
+            ..Limits::DEFAULT
+        }
+    }
+
+    #[test]
+    fn intset_sorted_then_listpack_then_hashtable() {
+        let l = lim();
+        let mut s = Set::create(b"3", 1, &l);
+        assert!(s.add(b"3", &l));
+        assert!(s.add(b"-1", &l));
+        assert!(!s.add(b"3", &l));
+        assert_eq!(s.encoding(), "intset");
+        assert_eq!(s.members(), vec![b"-1".to_vec(), b"3".to_vec()]);
+        assert!(s.add(b"abc", &l));
+        assert_eq!(s.encoding(), "listpack");
+        assert!(s.contains(b"-1") && s.contains(b"abc") && !s.contains(b"x"));
+        assert!(s.add(b"d", &l));
+        assert_eq!(s.encoding(), "hashtable");
+        assert_eq!(s.len(), 4);
+        assert!(s.remove(b"abc"));
+        assert!(!s.remove(b"abc"));
+        assert_eq!(s.len(), 3);
+    }
+
+    #[test]
+    fn intset_overflow_and_long_values() {
+        let l = lim();
+        let mut s = Set::new_intset();
+        for i in 0..4 {
+            s.add(i.to_string().as_bytes(), &l);
+        }
+        assert_eq!(s.encoding(), "intset");
+        s.add(b"9", &l);
+        assert_eq!(s.encoding(), "hashtable");
+        let mut s = Set::new_intset();
+        s.add(b"1", &l);
+        s.add(b"toolongvalue", &l);
+        assert_eq!(s.encoding(), "hashtable");
+        // An integer wider than the listpack value limit blocks listpack.
+        let mut s = Set::new_intset();
+        s.add(b"-123456", &l);
+        s.add(b"a", &l);
+        assert_eq!(s.encoding(), "hashtable");
+    }
+
+    #[test]
+    fn back_to_intset_and_random() {
+        let l = lim();
+        let mut s = Set::new_listpack();
+        s.add(b"2", &l);
+        s.add(b"1", &l);
+        s.maybe_to_intset(&l);
+        assert_eq!(s.encoding(), "intset");
+        let mut rng = Rng::new();
+        let r = s.random_distinct(1, &mut rng);
+        assert_eq!(r.len(), 1);
+        assert!(s.contains(&r[0]));
+        assert_eq!(s.pop_random(&mut rng).is_some(), true);
+        assert_eq!(s.len(), 1);
+    }
+}
