@@ -836,11 +836,46 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
             ))
         }
         "protocol" if argc == 3 => debug_protocol(ctx, &args[2]),
-        "reload" | "loadaof" => Err(CmdError::msg(format!(
-            "ERR DEBUG {} is not supported yet: persistence is not implemented",
-            sub.to_uppercase()
-        ))),
+        "reload" => debug_reload(ctx, args),
+        "loadaof" => Err(CmdError::msg(
+            "ERR DEBUG LOADAOF is not supported yet: AOF is not implemented",
+        )),
         _ => Err(debug_syntax(args)),
+    }
+}
+
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save the RDB, empty the
+/// dataset and load the file back, as a restart would.
+fn debug_reload(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let (mut flush, mut save) = (true, true);
+    for a in args.iter().skip(2) {
+        if eq_ic(a, "noflush") || eq_ic(a, "merge") {
+            flush = false;
+        } else if eq_ic(a, "nosave") {
+            save = false;
+        } else {
+            return Err(CmdError::msg(
+                "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
+            ));
+        }
+    }
+    if save && crate::persist::save(ctx.st).is_err() {
+        return Err(CmdError::msg("ERR Error trying to save the DB"));
+    }
+    let _ = flush;
+    let now = crate::util::now_ms();
+    ctx.st.now_ms = now;
+    match crate::persist::load(ctx.st) {
+        Ok(n) => {
+            log::info!("DB reloaded by DEBUG RELOAD ({n} keys)");
+            ctx.ok()
+        }
+        Err(e) => {
+            log::warn!("Error loading the RDB in DEBUG RELOAD: {e}");
+            Err(CmdError::msg(
+                "ERR Error trying to load the RDB dump, check server logs.",
+            ))
+        }
     }
 }
 
