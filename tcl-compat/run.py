@@ -255,7 +255,7 @@ def run_unit(unit, timeout, extra, stream):
            "--dont-clean", "--timeout", str(timeout)] + extra
     env = dict(os.environ, TERM="dumb")
     start = time.monotonic()
-    with open(log_path, "w") as log:
+    with open(log_path, "w", buffering=1) as log:  # line-buffered: tail -f works
         log.write("$ cd %s && %s\n" % (SUITE, " ".join(cmd)))
         # Tcl line-buffers stdout even into a pipe, so a unit killed on
         # timeout has still reported every test it finished.
