@@ -96,6 +96,10 @@ pub struct Client {
     pub monitor: bool,
     /// Attached with SYNC/PSYNC: receives the replication stream.
     pub replica: bool,
+    /// The connection of our master (we are its replica).
+    pub is_master: bool,
+    /// The port a replica said it listens on (REPLCONF listening-port).
+    pub replica_port: u16,
     /// Pub/sub subscriptions: channels, patterns, shard channels.
     pub subs: std::collections::HashSet<Vec<u8>>,
     pub psubs: std::collections::HashSet<Vec<u8>>,
@@ -157,6 +161,8 @@ impl Client {
             no_touch: false,
             monitor: false,
             replica: false,
+            is_master: false,
+            replica_port: 0,
             subs: Default::default(),
             psubs: Default::default(),
             ssubs: Default::default(),

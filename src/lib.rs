@@ -23,6 +23,7 @@ pub mod logging;
 pub mod persist;
 pub mod pubsub;
 pub mod repl;
+pub mod replica;
 pub mod resp;
 pub mod server;
 pub mod types;

@@ -24,7 +24,7 @@ pub static IS_REPLICA: AtomicBool = AtomicBool::new(false);
 
 const SIGNALS: Token = Token(0);
 const LISTENER_BASE: usize = 1;
-const CLIENT_BASE: usize = 64;
+pub const CLIENT_BASE: usize = 64;
 
 #[derive(Default, Debug, Clone)]
 pub struct Stats {
@@ -62,6 +62,8 @@ pub struct CmdStat {
 #[derive(Default)]
 pub struct Pending {
     pub kill_ids: Vec<u64>,
+    /// REPLICAOF asked for: Some(None) is NO ONE.
+    pub replicaof: Option<Option<(String, u16)>>,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -100,6 +102,8 @@ pub struct State {
     pub config_file: String,
     pub tcp_port_bound: u16,
     pub is_replica: bool,
+    /// The link to our master, when we are a replica.
+    pub master: Option<crate::replica::MasterLink>,
     pub clients_count: usize,
     pub stat_peak_memory: usize,
     pub blocked_clients: usize,
@@ -258,7 +262,7 @@ enum Listener {
 }
 
 pub struct Server {
-    poll: Poll,
+    pub(crate) poll: Poll,
     listeners: Vec<Listener>,
     pub clients: Slab<Option<Box<Client>>>,
     pub st: State,
@@ -380,6 +384,7 @@ impl Server {
             config_file: cfg.file.clone().unwrap_or_default(),
             tcp_port_bound: port,
             is_replica: false,
+            master: None,
             clients_count: 0,
             stat_peak_memory: 0,
             blocked_clients: 0,
@@ -425,6 +430,8 @@ impl Server {
                 let t = ev.token().0;
                 if ev.token() == SIGNALS {
                     self.handle_signals();
+                } else if ev.token() == crate::replica::MASTER_LINK {
+                    self.handle_master_link();
                 } else if t < CLIENT_BASE {
                     self.accept(t - LISTENER_BASE);
                 } else {
@@ -598,6 +605,9 @@ impl Server {
             c.conn.shutdown();
             self.st.monitors.retain(|&m| m != key);
             self.st.repl.replicas.retain(|&m| m != key);
+            if c.is_master {
+                self.master_client_gone(key);
+            }
         }
         self.st.clients_count = self.clients.len();
     }
@@ -617,8 +627,26 @@ impl Server {
         self.after_commands(key);
     }
 
+    /// Runs whatever complete commands a client already has buffered.
+    pub fn process_client_now(&mut self, key: usize) {
+        let Some(mut c) = self.clients.get_mut(key).and_then(|s| s.take()) else {
+            return;
+        };
+        let keep = self.process_input(&mut c);
+        self.clients[key] = Some(c);
+        if !keep {
+            self.free_client(key);
+            return;
+        }
+        self.handle_ready_keys();
+        self.after_commands(key);
+    }
+
     /// Flushes output and handles kills requested by the commands just run.
     fn after_commands(&mut self, key: usize) {
+        if let Some(target) = self.st.pending.replicaof.take() {
+            self.set_master(target);
+        }
         let kills = std::mem::take(&mut self.st.pending.kill_ids);
         for id in kills {
             let victim = self
@@ -777,6 +805,7 @@ impl Server {
                 unauthenticated: !c.authenticated,
             };
             let mut want = 0;
+            let start = c.qpos;
             let mut pos = c.qpos;
             let r = c
                 .parser
@@ -795,7 +824,13 @@ impl Server {
                         continue;
                     }
                     let args = std::mem::take(&mut c.args);
+                    let consumed = (c.qpos - start) as i64;
                     self.execute(c, &args);
+                    if c.is_master {
+                        if let Some(l) = self.st.master.as_mut() {
+                            l.offset += consumed;
+                        }
+                    }
                     let mut args = args;
                     args.clear();
                     c.args = args;
@@ -827,6 +862,10 @@ impl Server {
             c.reply_mode = ReplyMode::Skip;
         }
         let feed = crate::command::call::call(&mut self.st, c, &self.clients, args);
+        // The master gets no replies, except the ACKs it asks for.
+        if c.is_master && !args[0].eq_ignore_ascii_case(b"replconf") {
+            c.reply.buf.truncate(mark.max(c.sent));
+        }
         match c.reply_mode {
             ReplyMode::Off => c.reply.buf.truncate(mark.max(c.sent)),
             ReplyMode::Skip => {
@@ -987,6 +1026,9 @@ impl Server {
                 db.keys.rehash_for(1000);
                 db.expires.rehash_for(1000);
             }
+        }
+        if self.st.master.is_some() {
+            self.replication_cron();
         }
         // Client idle timeouts.
         let timeout = self.st.cfg.hot.timeout;

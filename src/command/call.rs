@@ -164,6 +164,19 @@ pub fn call(
         reject(st, c, &msg, Some(&name));
         return false;
     }
+    if st.is_replica
+        && !c.is_master
+        && spec.has(super::flags::WRITE)
+        && st.cfg.bool("replica-read-only")
+    {
+        reject(
+            st,
+            c,
+            "READONLY You can't write against a read only replica.",
+            Some(&name),
+        );
+        return false;
+    }
     c.last_cmd = name.clone();
     let dirty_before = st.dirty;
     let start = crate::util::now_us();

@@ -317,6 +317,8 @@ pub struct ClientFacts {
     pub pubsub: usize,
     pub watching: usize,
     pub mem_normal: usize,
+    /// Attached replicas: (ip, listening port).
+    pub replicas: Vec<(String, u16)>,
 }
 
 /// Builds the INFO text for `sel`.
@@ -586,11 +588,37 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
         header(&mut s, "Replication");
         fields!(s,
             "role" => if st.is_replica { "slave" } else { "master" },
-            "connected_slaves" => 0,
+        );
+        if let Some(l) = &st.master {
+            let now = crate::util::now_ms();
+            fields!(s,
+                "master_host" => l.host,
+                "master_port" => l.port,
+                "master_link_status" => if l.link_up() { "up" } else { "down" },
+                "master_last_io_seconds_ago" => if l.link_up() { ((now - l.last_io_ms) / 1000).max(0) } else { -1 },
+                "master_sync_in_progress" => l.sync_in_progress as i32,
+                "slave_read_repl_offset" => l.offset,
+                "slave_repl_offset" => l.offset,
+                "slave_priority" => st.cfg.int("replica-priority"),
+                "slave_read_only" => st.cfg.bool("replica-read-only") as i32,
+                "replica_announced" => st.cfg.bool("replica-announced") as i32,
+            );
+        }
+        fields!(s,
+            "connected_slaves" => cf.replicas.len(),
+        );
+        for (i, (ip, port)) in cf.replicas.iter().enumerate() {
+            let _ = write!(
+                s,
+                "slave{}:ip={},port={},state=online,offset={},lag=0\r\n",
+                i, ip, port, st.repl.offset
+            );
+        }
+        fields!(s,
             "master_failover_state" => "no-failover",
-            "master_replid" => st.run_id,
+            "master_replid" => st.repl.replid,
             "master_replid2" => "0000000000000000000000000000000000000000",
-            "master_repl_offset" => 0,
+            "master_repl_offset" => st.master.as_ref().map(|l| l.offset).unwrap_or(st.repl.offset),
             "second_repl_offset" => -1,
             "repl_backlog_active" => 0,
             "repl_backlog_size" => st.cfg.int("repl-backlog-size"),
@@ -727,6 +755,12 @@ fn client_facts(ctx: &Ctx) -> ClientFacts {
         .chain(std::iter::once(&*ctx.c));
     for c in all {
         if c.replica {
+            let ip = c
+                .addr
+                .rsplit_once(':')
+                .map(|(h, _)| h.to_string())
+                .unwrap_or_default();
+            f.replicas.push((ip, c.replica_port));
             continue;
         }
         f.connected += 1;

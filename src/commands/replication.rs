@@ -27,6 +27,26 @@ pub static COMMANDS: &[CommandSpec] = &[
         psync,
     ),
     cmd(
+        "replicaof",
+        3,
+        ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING,
+        NO_KEYS,
+        "server",
+        "5.0.0",
+        "Configures a server as replica of another, or promotes it to a master.",
+        replicaof,
+    ),
+    cmd(
+        "slaveof",
+        3,
+        ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING,
+        NO_KEYS,
+        "server",
+        "1.0.0",
+        "Sets a Redis server as a replica of another, or promotes it to being a master.",
+        replicaof,
+    ),
+    cmd(
         "replconf",
         -1,
         ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY,
@@ -90,7 +110,52 @@ fn replconf(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Ok(());
     }
     if args.len() >= 2 && eq_ic(&args[1], "getack") {
+        if ctx.c.is_master {
+            let off = ctx
+                .st
+                .master
+                .as_ref()
+                .map(|l| l.offset)
+                .unwrap_or(0)
+                .to_string();
+            let r = &mut ctx.c.reply;
+            r.array(3);
+            r.bulk(b"REPLCONF");
+            r.bulk(b"ACK");
+            r.bulk(off.as_bytes());
+        }
         return Ok(());
     }
+    let mut i = 1;
+    while i + 1 < args.len() {
+        if eq_ic(&args[i], "listening-port") {
+            ctx.c.replica_port = crate::util::parse_i64(&args[i + 1])
+                .unwrap_or(0)
+                .clamp(0, 65535) as u16;
+        }
+        i += 2;
+    }
+    ctx.ok()
+}
+
+/// REPLICAOF host port | NO ONE
+fn replicaof(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if eq_ic(&args[1], "no") && eq_ic(&args[2], "one") {
+        ctx.st.pending.replicaof = Some(None);
+        return ctx.ok();
+    }
+    let port = crate::util::parse_i64(&args[2])
+        .filter(|p| (0..=65535).contains(p))
+        .ok_or_else(|| crate::command::CmdError::msg("ERR Invalid master port"))?;
+    let host = String::from_utf8_lossy(&args[1]).into_owned();
+    if let Some(l) = &ctx.st.master {
+        if l.host == host && l.port as i64 == port {
+            ctx.c
+                .reply
+                .simple("OK Already connected to specified master");
+            return Ok(());
+        }
+    }
+    ctx.st.pending.replicaof = Some(Some((host, port as u16)));
     ctx.ok()
 }

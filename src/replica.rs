@@ -1,0 +1,440 @@
+//! The replica side of replication: REPLICAOF connects to a master,
+//! authenticates, asks for a full sync (`PSYNC ? -1`), loads the RDB it
+//! sends, and from then on the master's connection is a client whose
+//! commands are applied without replies (except REPLCONF GETACK).
+//!
+//! The handshake is a small state machine driven by readiness events on
+//! the `MASTER_LINK` token and by the cron, which retries a failed link
+//! once a second (picking up a changed `masterauth`), as Redis does.
+
+use crate::server::{CLIENT_BASE, Server};
+use mio::net::TcpStream;
+use mio::{Interest, Token};
+use std::io::{self, Read, Write};
+
+pub const MASTER_LINK: Token = Token(CLIENT_BASE - 1);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Waiting for the non-blocking connect to finish.
+    Connecting,
+    /// Sent a command, waiting for its one-line reply.
+    Ping,
+    Auth,
+    Port,
+    Capa,
+    Psync,
+    /// Waiting for the `$len` header of the RDB payload.
+    BulkHeader,
+    /// Reading `remaining` bytes of RDB payload.
+    Transfer,
+}
+
+/// Where the replica stands with its master.
+pub struct MasterLink {
+    pub host: String,
+    pub port: u16,
+    pub conn: Option<TcpStream>,
+    pub step: Step,
+    pub buf: Vec<u8>,
+    pub remaining: usize,
+    /// Set once synced: the master is then a client in the slab.
+    pub client: Option<usize>,
+    pub last_attempt_ms: i64,
+    pub last_io_ms: i64,
+    pub replid: String,
+    /// Replication offset: bytes of the master's stream applied.
+    pub offset: i64,
+    pub sync_in_progress: bool,
+}
+
+impl MasterLink {
+    pub fn new(host: String, port: u16) -> MasterLink {
+        MasterLink {
+            host,
+            port,
+            conn: None,
+            step: Step::Connecting,
+            buf: Vec::new(),
+            remaining: 0,
+            client: None,
+            last_attempt_ms: 0,
+            last_io_ms: 0,
+            replid: "?".into(),
+            offset: -1,
+            sync_in_progress: false,
+        }
+    }
+
+    pub fn link_up(&self) -> bool {
+        self.client.is_some()
+    }
+}
+
+fn cmd_bytes(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    crate::repl::encode(&mut out, args.iter().copied());
+    out
+}
+
+impl Server {
+    /// REPLICAOF host port: (re)starts replication; None: become a master.
+    pub fn set_master(&mut self, target: Option<(String, u16)>) {
+        if let Some(link) = self.st.master.take() {
+            if let Some(mut c) = link.conn {
+                let _ = self.poll.registry().deregister(&mut c);
+            }
+            if let Some(k) = link.client {
+                self.free_client(k);
+            }
+        }
+        match target {
+            None => {
+                if self.st.is_replica {
+                    log::info!("MASTER MODE enabled (user request from 'id=? addr=?')");
+                }
+                self.st.is_replica = false;
+                // A promoted replica starts a new history.
+                self.st.repl.replid = crate::server::random_hex(40);
+            }
+            Some((host, port)) => {
+                log::info!("Connecting to MASTER {}:{}", host, port);
+                self.st.is_replica = true;
+                self.st.master = Some(MasterLink::new(host, port));
+                self.connect_master();
+            }
+        }
+        crate::server::IS_REPLICA.store(self.st.is_replica, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn connect_master(&mut self) {
+        let now = crate::util::now_ms();
+        let Some(link) = self.st.master.as_mut() else {
+            return;
+        };
+        link.last_attempt_ms = now;
+        link.buf.clear();
+        let addr = format!("{}:{}", link.host, link.port);
+        let sa = match std::net::ToSocketAddrs::to_socket_addrs(&addr)
+            .ok()
+            .and_then(|mut a| a.next())
+        {
+            Some(sa) => sa,
+            None => {
+                log::warn!("Unable to connect to MASTER: can't resolve {}", addr);
+                return;
+            }
+        };
+        match TcpStream::connect(sa) {
+            Ok(mut s) => {
+                if self
+                    .poll
+                    .registry()
+                    .register(&mut s, MASTER_LINK, Interest::READABLE | Interest::WRITABLE)
+                    .is_ok()
+                {
+                    log::info!("MASTER <-> REPLICA sync started");
+                    link.conn = Some(s);
+                    link.step = Step::Connecting;
+                    link.sync_in_progress = true;
+                }
+            }
+            Err(e) => log::warn!("Unable to connect to MASTER: {}", e),
+        }
+    }
+
+    /// Drops a failed handshake; the cron retries.
+    fn master_link_failed(&mut self) {
+        if let Some(link) = self.st.master.as_mut() {
+            if let Some(mut c) = link.conn.take() {
+                let _ = self.poll.registry().deregister(&mut c);
+            }
+            link.sync_in_progress = false;
+            link.buf.clear();
+        }
+    }
+
+    /// Cron: retry a master link that is down, once a second.
+    pub fn replication_cron(&mut self) {
+        let now = crate::util::now_ms();
+        let retry = match &self.st.master {
+            Some(l) => {
+                if let Some(k) = l.client {
+                    if self.clients.get(k).map(|c| c.is_none()).unwrap_or(true)
+                        && !self.clients.contains(k)
+                    {
+                        // The master's connection went away.
+                        true
+                    } else {
+                        false
+                    }
+                } else {
+                    l.conn.is_none() && now - l.last_attempt_ms >= 1000
+                }
+            }
+            None => false,
+        };
+        if retry {
+            if let Some(l) = self.st.master.as_mut() {
+                l.client = None;
+            }
+            self.connect_master();
+        }
+    }
+
+    /// The master's client was freed: the link is down until the cron
+    /// reconnects.
+    pub fn master_client_gone(&mut self, key: usize) {
+        if let Some(l) = self.st.master.as_mut() {
+            if l.client == Some(key) {
+                log::warn!("Connection with master lost.");
+                l.client = None;
+                l.last_attempt_ms = crate::util::now_ms();
+            }
+        }
+    }
+
+    fn send_master(&mut self, args: &[&[u8]], next: Step) -> io::Result<()> {
+        let bytes = cmd_bytes(args);
+        let link = self.st.master.as_mut().unwrap();
+        let c = link.conn.as_mut().unwrap();
+        // Handshake commands are tiny; a short write on a fresh socket
+        // would mean the link is unusable.
+        c.write_all(&bytes)?;
+        link.step = next;
+        Ok(())
+    }
+
+    /// Readiness on the master link during the handshake.
+    pub fn handle_master_link(&mut self) {
+        if let Err(e) = self.master_link_progress() {
+            log::warn!("Error condition on socket for SYNC: {}", e);
+            self.master_link_failed();
+        }
+    }
+
+    fn read_line(&mut self) -> io::Result<Option<String>> {
+        let link = self.st.master.as_mut().unwrap();
+        let c = link.conn.as_mut().unwrap();
+        let mut tmp = [0u8; 16384];
+        loop {
+            match c.read(&mut tmp) {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "connection closed by master",
+                    ));
+                }
+                Ok(n) => link.buf.extend_from_slice(&tmp[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            if link.step == Step::Transfer && link.buf.len() >= link.remaining {
+                break;
+            }
+        }
+        link.last_io_ms = crate::util::now_ms();
+        if link.step == Step::Transfer {
+            return Ok(None);
+        }
+        // Bare newlines are the master's keepalives while it prepares the RDB.
+        while link.buf.first() == Some(&b'\n') {
+            link.buf.remove(0);
+        }
+        let Some(p) = memchr::memchr(b'\n', &link.buf) else {
+            return Ok(None);
+        };
+        let line = String::from_utf8_lossy(&link.buf[..p])
+            .trim_end_matches('\r')
+            .to_string();
+        link.buf.drain(..=p);
+        Ok(Some(line))
+    }
+
+    fn master_link_progress(&mut self) -> io::Result<()> {
+        loop {
+            let Some(link) = self.st.master.as_mut() else {
+                return Ok(());
+            };
+            let Some(conn) = link.conn.as_mut() else {
+                return Ok(());
+            };
+            match link.step {
+                Step::Connecting => {
+                    if let Some(e) = conn.take_error()? {
+                        return Err(e);
+                    }
+                    if conn.peer_addr().is_err() {
+                        return Ok(()); // not connected yet
+                    }
+                    log::info!("Non blocking connect for SYNC fired the event.");
+                    let _ = self
+                        .poll
+                        .registry()
+                        .reregister(conn, MASTER_LINK, Interest::READABLE);
+                    self.send_master(&[b"PING"], Step::Ping)?;
+                }
+                Step::Ping => {
+                    let Some(l) = self.read_line()? else {
+                        return Ok(());
+                    };
+                    if l.starts_with('-')
+                        && !l.starts_with("-NOAUTH")
+                        && !l.starts_with("-NOPERM")
+                        && !l.starts_with("-ERR operation not permitted")
+                    {
+                        return Err(io::Error::other(format!(
+                            "Error reply to PING from master: '{l}'"
+                        )));
+                    }
+                    log::info!("Master replied to PING, replication can continue...");
+                    let pass = self.st.cfg.get("masterauth").to_string();
+                    if pass.is_empty() {
+                        let port = self.st.port.to_string();
+                        self.send_master(
+                            &[b"REPLCONF", b"listening-port", port.as_bytes()],
+                            Step::Port,
+                        )?;
+                    } else {
+                        let user = self.st.cfg.get("masteruser").to_string();
+                        if user.is_empty() {
+                            self.send_master(&[b"AUTH", pass.as_bytes()], Step::Auth)?;
+                        } else {
+                            self.send_master(
+                                &[b"AUTH", user.as_bytes(), pass.as_bytes()],
+                                Step::Auth,
+                            )?;
+                        }
+                    }
+                }
+                Step::Auth => {
+                    let Some(l) = self.read_line()? else {
+                        return Ok(());
+                    };
+                    if l.starts_with('-') {
+                        log::warn!("Unable to AUTH to MASTER: {}", l);
+                        return Err(io::Error::other("auth failed"));
+                    }
+                    let port = self.st.port.to_string();
+                    self.send_master(
+                        &[b"REPLCONF", b"listening-port", port.as_bytes()],
+                        Step::Port,
+                    )?;
+                }
+                Step::Port => {
+                    let Some(_) = self.read_line()? else {
+                        return Ok(());
+                    };
+                    self.send_master(&[b"REPLCONF", b"capa", b"psync2"], Step::Capa)?;
+                }
+                Step::Capa => {
+                    let Some(_) = self.read_line()? else {
+                        return Ok(());
+                    };
+                    self.send_master(&[b"PSYNC", b"?", b"-1"], Step::Psync)?;
+                }
+                Step::Psync => {
+                    let Some(l) = self.read_line()? else {
+                        return Ok(());
+                    };
+                    let Some(rest) = l.strip_prefix("+FULLRESYNC ") else {
+                        return Err(io::Error::other(format!(
+                            "Unexpected reply to PSYNC from master: {l}"
+                        )));
+                    };
+                    let mut it = rest.split(' ');
+                    let link = self.st.master.as_mut().unwrap();
+                    link.replid = it.next().unwrap_or("").to_string();
+                    link.offset = it.next().and_then(|o| o.parse().ok()).unwrap_or(0);
+                    log::info!("Full resync from master: {}:{}", link.replid, link.offset);
+                    link.step = Step::BulkHeader;
+                }
+                Step::BulkHeader => {
+                    let Some(l) = self.read_line()? else {
+                        return Ok(());
+                    };
+                    let Some(n) = l.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()) else {
+                        return Err(io::Error::other(format!(
+                            "Bad protocol from MASTER, the first byte is not '$': {l}"
+                        )));
+                    };
+                    log::info!(
+                        "MASTER <-> REPLICA sync: receiving {} bytes from master to disk",
+                        n
+                    );
+                    let link = self.st.master.as_mut().unwrap();
+                    link.remaining = n;
+                    link.step = Step::Transfer;
+                }
+                Step::Transfer => {
+                    let link = self.st.master.as_mut().unwrap();
+                    if link.buf.len() < link.remaining {
+                        self.read_line()?;
+                        let link = self.st.master.as_mut().unwrap();
+                        if link.buf.len() < link.remaining {
+                            return Ok(());
+                        }
+                    }
+                    return self.finish_sync();
+                }
+            }
+        }
+    }
+
+    /// Loads the received RDB and turns the link into the master client.
+    fn finish_sync(&mut self) -> io::Result<()> {
+        let mut link = self.st.master.take().unwrap();
+        let rest = link.buf.split_off(link.remaining);
+        let rdb = std::mem::take(&mut link.buf);
+        log::info!("MASTER <-> REPLICA sync: Flushing old data");
+        for db in self.st.dbs.iter_mut() {
+            db.flush();
+        }
+        log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
+        let max = self.st.cfg.hot.proto_max_bulk_len.max(0) as u64;
+        if let Err(e) = crate::persist::rdb::load(&rdb, &mut self.st.dbs, i64::MIN, max) {
+            self.st.master = Some(link);
+            return Err(io::Error::other(format!(
+                "Failed trying to load the MASTER synchronization DB from socket: {}",
+                e.0
+            )));
+        }
+        let mut conn = link.conn.take().unwrap();
+        let _ = self.poll.registry().deregister(&mut conn);
+        let entry = self.clients.vacant_entry();
+        let key = entry.key();
+        let id = self.st.next_client_id;
+        self.st.next_client_id += 1;
+        let addr = conn.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+        let laddr = conn.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        let mut c = Box::new(crate::client::Client::new(
+            id,
+            key,
+            crate::client::Conn::Tcp(conn),
+            addr,
+            laddr,
+            false,
+            crate::util::now_ms(),
+            2,
+        ));
+        c.authenticated = true;
+        c.is_master = true;
+        c.qbuf = rest;
+        self.poll.registry().register(
+            c.conn.source(),
+            Token(CLIENT_BASE + key),
+            Interest::READABLE,
+        )?;
+        entry.insert(Some(c));
+        link.client = Some(key);
+        link.sync_in_progress = false;
+        self.st.repl.replid = link.replid.clone();
+        self.st.repl.offset = link.offset;
+        self.st.master = Some(link);
+        log::info!("MASTER <-> REPLICA sync: Finished with success");
+        // The stream bytes that came with the payload.
+        self.process_client_now(key);
+        Ok(())
+    }
+}
