@@ -98,6 +98,8 @@ pub struct Client {
     pub replica: bool,
     /// The connection of our master (we are its replica).
     pub is_master: bool,
+    /// The last read filled its window: more input may be waiting.
+    pub read_pending: bool,
     /// The port a replica said it listens on (REPLCONF listening-port).
     pub replica_port: u16,
     /// Pub/sub subscriptions: channels, patterns, shard channels.
@@ -162,6 +164,7 @@ impl Client {
             monitor: false,
             replica: false,
             is_master: false,
+            read_pending: false,
             replica_port: 0,
             subs: Default::default(),
             psubs: Default::default(),

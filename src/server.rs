@@ -25,6 +25,8 @@ pub static IS_REPLICA: AtomicBool = AtomicBool::new(false);
 const SIGNALS: Token = Token(0);
 const LISTENER_BASE: usize = 1;
 pub const CLIENT_BASE: usize = 64;
+/// Most bytes read from one client per loop turn.
+const READ_WINDOW: usize = 64 * 1024;
 
 #[derive(Default, Debug, Clone)]
 pub struct Stats {
@@ -270,6 +272,9 @@ pub struct Server {
     next_cron: i64,
     /// The client that asked for SHUTDOWN, told if it fails.
     shutdown_client: Option<usize>,
+    /// Clients to read again without waiting for readiness (edge-triggered
+    /// polling reports data only once).
+    pending_reads: Vec<usize>,
 }
 
 fn bind_addrs(cfg: &Config) -> Vec<String> {
@@ -405,6 +410,7 @@ impl Server {
             signals,
             next_cron: now,
             shutdown_client: None,
+            pending_reads: Vec::new(),
         })
     }
 
@@ -417,7 +423,11 @@ impl Server {
                 Some(d) => d.min(self.next_cron),
                 None => self.next_cron,
             };
-            let timeout = (wake - now).clamp(0, 1000) as u64;
+            let timeout = if self.pending_reads.is_empty() {
+                (wake - now).clamp(0, 1000) as u64
+            } else {
+                0
+            };
             match self
                 .poll
                 .poll(&mut events, Some(Duration::from_millis(timeout)))
@@ -446,6 +456,9 @@ impl Server {
                 if self.st.shutdown.is_some() && self.try_shutdown() {
                     return Ok(());
                 }
+            }
+            for key in std::mem::take(&mut self.pending_reads) {
+                self.handle_readable(key);
             }
             if !self.st.blocking.timeouts.is_empty() {
                 self.handle_block_timeouts();
@@ -618,10 +631,14 @@ impl Server {
         };
         let Some(mut c) = slot.take() else { return };
         let keep = self.read_and_process(&mut c);
+        let more = c.read_pending;
         self.clients[key] = Some(c);
         if !keep {
             self.free_client(key);
             return;
+        }
+        if more {
+            self.pending_reads.push(key);
         }
         self.handle_ready_keys();
         self.after_commands(key);
@@ -730,9 +747,10 @@ impl Server {
                 c.qbuf.reserve(want);
             }
             let len = c.qbuf.len();
-            let cap = c.qbuf.capacity();
-            // SAFETY-free approach: grow with zeroes, then truncate.
-            c.qbuf.resize(cap, 0);
+            // Zero-fill only the window read into (never a whole big-arg
+            // reservation), then truncate to what arrived.
+            let window = (c.qbuf.capacity() - len).min(READ_WINDOW);
+            c.qbuf.resize(len + window, 0);
             match c.conn.read(&mut c.qbuf[len..]) {
                 Ok(0) => {
                     c.qbuf.truncate(len);
@@ -761,9 +779,11 @@ impl Server {
                     if !self.process_input(c) {
                         return false;
                     }
-                    if c.close_after_reply {
-                        return true;
-                    }
+                    // One read per turn, as Redis does, so a client with a
+                    // deep pipeline cannot starve the others; a full window
+                    // means more may be waiting, so come back next turn.
+                    c.read_pending = n == window && !c.close_after_reply;
+                    break;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     c.qbuf.truncate(len);
@@ -780,7 +800,10 @@ impl Server {
                 }
             }
         }
-        if c.qpos > 0 {
+        // Compact consumed bytes only when that is cheap or frees a lot:
+        // moving a half-read big argument on every read would be quadratic.
+        let rest = c.qbuf.len() - c.qpos;
+        if c.qpos > 0 && (rest <= 4096 || c.qpos >= c.qbuf.len() / 2) {
             c.qbuf.drain(..c.qpos);
             c.qpos = 0;
         }
