@@ -1081,6 +1081,8 @@ impl Config {
             set_intset_entries: lim("set-max-intset-entries"),
             set_lp_entries: lim("set-max-listpack-entries"),
             set_lp_value: lim("set-max-listpack-value"),
+            zset_lp_entries: lim("zset-max-listpack-entries"),
+            zset_lp_value: lim("zset-max-listpack-value"),
         });
     }
 

@@ -18,6 +18,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         crate::commands::introspection::COMMANDS,
         crate::commands::set::COMMANDS,
         crate::commands::hash::COMMANDS,
+        crate::commands::zset::COMMANDS,
     ];
     FAMILIES
 }

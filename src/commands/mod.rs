@@ -12,3 +12,4 @@ pub mod replication;
 pub mod server;
 pub mod set;
 pub mod string;
+pub mod zset;

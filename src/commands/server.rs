@@ -533,6 +533,19 @@ fn value_digest(v: &crate::db::Value) -> [u8; 20] {
                 mix_digest(&mut d, e);
             }
         }
+        Value::ZSet(z) => {
+            // Unordered, as Redis: each member's (member, score) digest is
+            // xored in.
+            z.for_range(0, z.len(), false, |e, s| {
+                let mut ed = [0u8; 20];
+                mix_digest(&mut ed, e);
+                mix_digest(&mut ed, crate::util::fmt_double(s).as_bytes());
+                for (a, b) in d.iter_mut().zip(ed) {
+                    *a ^= b;
+                }
+                true
+            });
+        }
         #[allow(unreachable_patterns)]
         other => mix_digest(&mut d, format!("{other:?}").as_bytes()),
     }

@@ -139,6 +139,7 @@ pub enum Value {
     List(VecDeque<Vec<u8>>),
     Set(Box<crate::types::set::Set>),
     Hash(Box<crate::types::hash::Hash>),
+    ZSet(Box<crate::types::zset::ZSet>),
 }
 
 impl Value {
@@ -148,6 +149,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Set(_) => "set",
             Value::Hash(_) => "hash",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -163,6 +165,7 @@ impl Value {
             }
             Value::Set(s) => s.encoding(),
             Value::Hash(h) => h.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 
@@ -222,6 +225,20 @@ impl Value {
         }
     }
 
+    pub fn as_zset(&self) -> Result<&crate::types::zset::ZSet, CmdError> {
+        match self {
+            Value::ZSet(z) => Ok(z),
+            _ => Err(CmdError::WrongType),
+        }
+    }
+
+    pub fn as_zset_mut(&mut self) -> Result<&mut crate::types::zset::ZSet, CmdError> {
+        match self {
+            Value::ZSet(z) => Ok(z),
+            _ => Err(CmdError::WrongType),
+        }
+    }
+
     /// Approximate heap footprint, for MEMORY USAGE and eviction.
     pub fn mem_usage(&self) -> usize {
         match self {
@@ -229,6 +246,7 @@ impl Value {
             Value::List(l) => 32 + l.iter().map(|e| 24 + e.capacity()).sum::<usize>(),
             Value::Set(s) => s.mem_usage(),
             Value::Hash(h) => h.mem_usage(),
+            Value::ZSet(z) => z.mem_usage(),
         }
     }
 }

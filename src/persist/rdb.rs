@@ -38,6 +38,10 @@ const T_SET_LISTPACK: u8 = 20;
 const T_LIST_ZIPLIST: u8 = 10;
 const T_LIST_QUICKLIST: u8 = 14;
 const T_LIST_QUICKLIST_2: u8 = 18;
+const T_ZSET: u8 = 3;
+const T_ZSET_2: u8 = 5;
+const T_ZSET_ZIPLIST: u8 = 12;
+const T_ZSET_LISTPACK: u8 = 17;
 
 const ENC_INT8: u8 = 0;
 const ENC_INT16: u8 = 1;
@@ -54,6 +58,7 @@ pub fn type_byte(v: &Value) -> u8 {
         Value::Set(_) => T_SET,
         Value::Hash(h) if h.as_listpack().is_some() => T_HASH_LISTPACK,
         Value::Hash(_) => T_HASH,
+        Value::ZSet(_) => T_ZSET_2,
     }
 }
 
@@ -173,6 +178,16 @@ impl Writer {
                         self.string(v);
                     });
                 }
+            }
+            Value::ZSet(z) => {
+                // ZSET_2: member, then the score as a little-endian double;
+                // highest first, as Redis writes it.
+                self.len(z.len() as u64);
+                z.for_range(0, z.len(), true, |e, s| {
+                    self.string(e);
+                    self.buf.extend_from_slice(&s.to_le_bytes());
+                    true
+                });
             }
         }
     }
@@ -460,6 +475,50 @@ impl<'a> Reader<'a> {
                 }
                 Ok(Value::Hash(Box::new(Hash::from_pairs(pairs, &limits()))))
             }
+            T_ZSET | T_ZSET_2 => {
+                let n = self.count()?;
+                let mut v = Vec::new();
+                for _ in 0..n {
+                    let e = self.string()?;
+                    let s = if t == T_ZSET_2 {
+                        f64::from_le_bytes(self.bytes(8)?.try_into().unwrap())
+                    } else {
+                        match self.u8()? {
+                            253 => f64::NAN,
+                            254 => f64::INFINITY,
+                            255 => f64::NEG_INFINITY,
+                            l => {
+                                let b = self.bytes(l as usize)?;
+                                crate::commands::zset::parse_score(b).unwrap_or(f64::NAN)
+                            }
+                        }
+                    };
+                    if s.is_nan() {
+                        return err("Zset with NAN score detected");
+                    }
+                    v.push((e, s));
+                }
+                zset_from_pairs(v)
+            }
+            T_ZSET_ZIPLIST | T_ZSET_LISTPACK => {
+                let blob = self.string()?;
+                let mut flat = VecDeque::new();
+                if t == T_ZSET_LISTPACK {
+                    listpack_entries(&blob, &mut flat)?;
+                } else {
+                    ziplist_entries(&blob, &mut flat)?;
+                }
+                if flat.len() % 2 != 0 {
+                    return err("Zset listpack with an odd number of entries");
+                }
+                let mut v = Vec::with_capacity(flat.len() / 2);
+                while let (Some(e), Some(s)) = (flat.pop_front(), flat.pop_front()) {
+                    let s = crate::commands::zset::parse_score(&s)
+                        .ok_or_else(|| LoadError("Zset listpack with a bad score".into()))?;
+                    v.push((e, s));
+                }
+                zset_from_pairs(v)
+            }
             _ => err(&format!("unsupported value type {t}")),
         }
     }
@@ -552,6 +611,17 @@ pub fn listpack_blob<'a>(entries: impl Iterator<Item = &'a [u8]>, n: usize) -> V
     let count = if n < 65535 { n as u16 } else { 65535 };
     b[4..6].copy_from_slice(&count.to_le_bytes());
     b
+}
+
+/// A loaded sorted set in the encoding Redis would give it after loading;
+/// empty sets and duplicate members are corrupt.
+fn zset_from_pairs(v: Vec<(Vec<u8>, f64)>) -> Result<Value, LoadError> {
+    if v.is_empty() {
+        return err("empty sorted set");
+    }
+    crate::types::zset::ZSet::from_pairs(v, crate::types::zset::Limits::current())
+        .map(|z| Value::ZSet(Box::new(z)))
+        .ok_or_else(|| LoadError("Duplicate zset fields detected".into()))
 }
 
 /// Decodes a listpack blob's entries (integers as decimal text).

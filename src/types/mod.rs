@@ -4,6 +4,7 @@
 
 pub mod hash;
 pub mod set;
+pub mod zset;
 
 use std::sync::RwLock;
 
@@ -16,6 +17,8 @@ pub struct Limits {
     pub set_intset_entries: usize,
     pub set_lp_entries: usize,
     pub set_lp_value: usize,
+    pub zset_lp_entries: usize,
+    pub zset_lp_value: usize,
 }
 
 impl Limits {
@@ -26,6 +29,8 @@ impl Limits {
         set_intset_entries: 512,
         set_lp_entries: 128,
         set_lp_value: 64,
+        zset_lp_entries: 128,
+        zset_lp_value: 64,
     };
 }
 
