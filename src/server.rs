@@ -26,7 +26,7 @@ const SIGNALS: Token = Token(0);
 const LISTENER_BASE: usize = 1;
 pub const CLIENT_BASE: usize = 64;
 /// Most bytes read from one client per loop turn.
-const READ_WINDOW: usize = 64 * 1024;
+const READ_WINDOW: usize = 16 * 1024;
 
 #[derive(Default, Debug, Clone)]
 pub struct Stats {
@@ -637,7 +637,7 @@ impl Server {
             self.free_client(key);
             return;
         }
-        if more {
+        if more && !self.pending_reads.contains(&key) {
             self.pending_reads.push(key);
         }
         self.handle_ready_keys();

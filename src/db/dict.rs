@@ -19,12 +19,21 @@ use std::hash::{BuildHasher, Hasher, RandomState};
 
 pub type Key = Box<[u8]>;
 
-type Bucket<V> = Vec<(Key, V)>;
+/// One entry; a bucket is a singly linked chain of them. A bucket costs 8
+/// bytes (a nullable pointer), so a new table is a zeroed allocation the
+/// OS hands out lazily, and rehashing only relinks nodes.
+struct Node<V> {
+    key: Key,
+    val: V,
+    next: Slot<V>,
+}
+
+type Slot<V> = Option<Box<Node<V>>>;
 
 pub struct Dict<V> {
-    t0: Vec<Bucket<V>>,
+    t0: Vec<Slot<V>>,
     /// Rehash target while `rehash_idx` is Some.
-    t1: Vec<Bucket<V>>,
+    t1: Vec<Slot<V>>,
     /// Next bucket of `t0` to move into `t1`.
     rehash_idx: Option<usize>,
     len: usize,
@@ -43,8 +52,38 @@ impl<V> Default for Dict<V> {
 const MIN_SIZE: usize = 4;
 const FORCE_RATIO: usize = 4;
 
-fn empty_table<V>(n: usize) -> Vec<Bucket<V>> {
-    (0..n).map(|_| Vec::new()).collect()
+fn empty_table<V>(n: usize) -> Vec<Slot<V>> {
+    let mut v = Vec::with_capacity(n);
+    v.resize_with(n, || None);
+    v
+}
+
+fn chain<V>(s: &Slot<V>) -> impl Iterator<Item = &Node<V>> {
+    std::iter::successors(s.as_deref(), |n| n.next.as_deref())
+}
+
+fn find<'a, V>(s: &'a Slot<V>, k: &[u8]) -> Option<&'a Node<V>> {
+    chain(s).find(|n| &*n.key == k)
+}
+
+fn find_mut<'a, V>(mut cur: &'a mut Slot<V>, k: &[u8]) -> Option<&'a mut Node<V>> {
+    loop {
+        if cur.as_ref()?.key.as_ref() == k {
+            return cur.as_deref_mut();
+        }
+        cur = &mut cur.as_mut()?.next;
+    }
+}
+
+fn unlink<V>(mut cur: &mut Slot<V>, k: &[u8]) -> Option<Box<Node<V>>> {
+    loop {
+        if cur.as_ref()?.key.as_ref() == k {
+            let mut node = cur.take()?;
+            *cur = node.next.take();
+            return Some(node);
+        }
+        cur = &mut cur.as_mut()?.next;
+    }
 }
 
 impl<V> Dict<V> {
@@ -87,58 +126,62 @@ impl<V> Dict<V> {
         self.hash(k)
     }
 
-    /// (table, bucket) holding `k` if present.
+    /// The bucket of `t0` to search for hash `h`, unless already moved.
     #[inline]
-    fn locate(&self, k: &[u8]) -> Option<(bool, usize, usize)> {
+    fn t0_index(&self, h: usize) -> Option<usize> {
+        let i = h & (self.t0.len() - 1);
+        if self.rehash_idx.is_none_or(|r| i >= r) {
+            Some(i)
+        } else {
+            None
+        }
+    }
+
+    fn node(&self, k: &[u8]) -> Option<&Node<V>> {
         if self.len == 0 {
             return None;
         }
         let h = self.hash(k) as usize;
-        let i = h & (self.t0.len() - 1);
-        if self.rehash_idx.is_none_or(|r| i >= r) {
-            if let Some(p) = self.t0[i].iter().position(|(kk, _)| &**kk == k) {
-                return Some((false, i, p));
+        if let Some(i) = self.t0_index(h) {
+            if let Some(n) = find(&self.t0[i], k) {
+                return Some(n);
             }
         }
-        if !self.t1.is_empty() {
-            let j = h & (self.t1.len() - 1);
-            if let Some(p) = self.t1[j].iter().position(|(kk, _)| &**kk == k) {
-                return Some((true, j, p));
-            }
+        if self.t1.is_empty() {
+            return None;
         }
-        None
-    }
-
-    fn bucket_mut(&mut self, in_t1: bool, i: usize) -> &mut Bucket<V> {
-        if in_t1 {
-            &mut self.t1[i]
-        } else {
-            &mut self.t0[i]
-        }
+        find(&self.t1[h & (self.t1.len() - 1)], k)
     }
 
     pub fn get(&self, k: &[u8]) -> Option<&V> {
-        let (t, i, p) = self.locate(k)?;
-        Some(if t {
-            &self.t1[i][p].1
-        } else {
-            &self.t0[i][p].1
-        })
+        self.node(k).map(|n| &n.val)
     }
 
     pub fn get_key_value(&self, k: &[u8]) -> Option<(&Key, &V)> {
-        let (t, i, p) = self.locate(k)?;
-        let e = if t { &self.t1[i][p] } else { &self.t0[i][p] };
-        Some((&e.0, &e.1))
+        self.node(k).map(|n| (&n.key, &n.val))
     }
 
     pub fn get_mut(&mut self, k: &[u8]) -> Option<&mut V> {
-        let (t, i, p) = self.locate(k)?;
-        Some(&mut self.bucket_mut(t, i)[p].1)
+        if self.len == 0 {
+            return None;
+        }
+        let h = self.hash(k) as usize;
+        let in_t0 = match self.t0_index(h) {
+            Some(i) => find(&self.t0[i], k).is_some().then_some(i),
+            None => None,
+        };
+        if let Some(i) = in_t0 {
+            return find_mut(&mut self.t0[i], k).map(|n| &mut n.val);
+        }
+        if self.t1.is_empty() {
+            return None;
+        }
+        let j = h & (self.t1.len() - 1);
+        find_mut(&mut self.t1[j], k).map(|n| &mut n.val)
     }
 
     pub fn contains(&self, k: &[u8]) -> bool {
-        self.locate(k).is_some()
+        self.node(k).is_some()
     }
 
     /// Inserts or replaces; returns the previous value.
@@ -149,31 +192,41 @@ impl<V> Dict<V> {
         }
         self.expand_if_needed();
         let h = self.hash(k) as usize;
-        let b = if self.rehash_idx.is_some() {
+        let slot = if self.rehash_idx.is_some() {
             let n = self.t1.len();
             &mut self.t1[h & (n - 1)]
         } else {
             let n = self.t0.len();
             &mut self.t0[h & (n - 1)]
         };
-        // Most chains hold one entry: don't let Vec's growth reserve four.
-        b.reserve_exact(1);
-        b.push((k.into(), v));
+        let next = slot.take();
+        *slot = Some(Box::new(Node {
+            key: k.into(),
+            val: v,
+            next,
+        }));
         self.len += 1;
         None
     }
 
     pub fn remove(&mut self, k: &[u8]) -> Option<V> {
-        self.rehash_step(1);
-        let (t, i, p) = self.locate(k)?;
-        let b = self.bucket_mut(t, i);
-        let (_, v) = b.swap_remove(p);
-        if b.is_empty() && b.capacity() > 4 {
-            b.shrink_to_fit();
+        if self.len == 0 {
+            return None;
         }
+        self.rehash_step(1);
+        let h = self.hash(k) as usize;
+        let mut node = None;
+        if let Some(i) = self.t0_index(h) {
+            node = unlink(&mut self.t0[i], k);
+        }
+        if node.is_none() && !self.t1.is_empty() {
+            let j = h & (self.t1.len() - 1);
+            node = unlink(&mut self.t1[j], k);
+        }
+        let node = node?;
         self.len -= 1;
         self.shrink_if_needed();
-        Some(v)
+        Some(node.val)
     }
 
     fn start_rehash(&mut self, n: usize) {
@@ -230,7 +283,8 @@ impl<V> Dict<V> {
         let mut empty_visits = n * 10;
         let mask = self.t1.len() - 1;
         while moves > 0 && idx < self.t0.len() {
-            if self.t0[idx].is_empty() {
+            let mut cur = self.t0[idx].take();
+            if cur.is_none() {
                 idx += 1;
                 empty_visits -= 1;
                 if empty_visits == 0 {
@@ -238,12 +292,11 @@ impl<V> Dict<V> {
                 }
                 continue;
             }
-            let b = std::mem::take(&mut self.t0[idx]);
-            for (k, v) in b {
-                let j = self.hash(&k) as usize & mask;
-                let dst = &mut self.t1[j];
-                dst.reserve_exact(1);
-                dst.push((k, v));
+            while let Some(mut node) = cur {
+                cur = node.next.take();
+                let j = self.hash(&node.key) as usize & mask;
+                node.next = self.t1[j].take();
+                self.t1[j] = Some(node);
             }
             idx += 1;
             moves -= 1;
@@ -282,7 +335,7 @@ impl<V> Dict<V> {
         self.t0
             .iter()
             .chain(self.t1.iter())
-            .flat_map(|b| b.iter().map(|(k, v)| (k, v)))
+            .flat_map(|s| chain(s).map(|n| (&n.key, &n.val)))
     }
 
     /// Visits the buckets at `cursor` and returns the next cursor (0 when
@@ -300,8 +353,8 @@ impl<V> Dict<V> {
         let mut v = cursor;
         if self.rehash_idx.is_none() {
             let m0 = (self.t0.len() - 1) as u64;
-            for (k, val) in &self.t0[(v & m0) as usize] {
-                f(k, val);
+            for n in chain(&self.t0[(v & m0) as usize]) {
+                f(&n.key, &n.val);
             }
             return next(v, m0);
         }
@@ -312,12 +365,12 @@ impl<V> Dict<V> {
         };
         let m0 = (small.len() - 1) as u64;
         let m1 = (big.len() - 1) as u64;
-        for (k, val) in &small[(v & m0) as usize] {
-            f(k, val);
+        for n in chain(&small[(v & m0) as usize]) {
+            f(&n.key, &n.val);
         }
         loop {
-            for (k, val) in &big[(v & m1) as usize] {
-                f(k, val);
+            for n in chain(&big[(v & m1) as usize]) {
+                f(&n.key, &n.val);
             }
             v = next(v, m1);
             if v & (m0 ^ m1) == 0 {
@@ -335,33 +388,35 @@ impl<V> Dict<V> {
         let total = self.t0.len() + self.t1.len();
         loop {
             let i = rng.next() as usize % total;
-            let b = if i < self.t0.len() {
+            let s = if i < self.t0.len() {
                 &self.t0[i]
             } else {
                 &self.t1[i - self.t0.len()]
             };
-            if !b.is_empty() {
-                let (k, v) = &b[rng.next() as usize % b.len()];
-                return Some((k, v));
+            if s.is_some() {
+                let len = chain(s).count();
+                let n = chain(s).nth(rng.next() as usize % len)?;
+                return Some((&n.key, &n.val));
             }
         }
     }
 
-    fn table_stats(t: &[Bucket<V>], idx: usize, out: &mut String) {
+    fn table_stats(t: &[Slot<V>], idx: usize, out: &mut String) {
         let name = if idx == 0 {
             "main hash table"
         } else {
             "rehashing target"
         };
-        let n: usize = t.iter().map(|b| b.len()).sum();
+        let lens: Vec<usize> = t.iter().map(|s| chain(s).count()).collect();
+        let n: usize = lens.iter().sum();
         if n == 0 {
             out.push_str(&format!(
                 "Hash table {idx} stats ({name}):\nNo stats available for empty dictionaries\n"
             ));
             return;
         }
-        let used = t.iter().filter(|b| !b.is_empty()).count();
-        let maxchain = t.iter().map(|b| b.len()).max().unwrap_or(0);
+        let used = lens.iter().filter(|&&l| l > 0).count();
+        let maxchain = lens.iter().copied().max().unwrap_or(0);
         out.push_str(&format!(
             "Hash table {idx} stats ({name}):\n table size: {}\n number of elements: {}\n different slots: {}\n max chain length: {}\n avg chain length (counted): {:.2}\n avg chain length (computed): {:.2}\n",
             t.len(),
@@ -390,10 +445,17 @@ impl<V> Dict<V> {
     /// Keeps only the entries for which `f` returns true.
     pub fn retain(&mut self, mut f: impl FnMut(&Key, &mut V) -> bool) {
         let mut removed = 0;
-        for b in self.t0.iter_mut().chain(self.t1.iter_mut()) {
-            let before = b.len();
-            b.retain_mut(|(k, v)| f(k, v));
-            removed += before - b.len();
+        for slot in self.t0.iter_mut().chain(self.t1.iter_mut()) {
+            let mut cur = slot.take();
+            while let Some(mut node) = cur {
+                cur = node.next.take();
+                if f(&node.key, &mut node.val) {
+                    node.next = slot.take();
+                    *slot = Some(node);
+                } else {
+                    removed += 1;
+                }
+            }
         }
         self.len -= removed;
         self.shrink_if_needed();
