@@ -884,13 +884,14 @@ impl Server {
         if c.reply_mode == ReplyMode::SkipNext {
             c.reply_mode = ReplyMode::Skip;
         }
+        c.reply.pushed = false;
         let feed = crate::command::call::call(&mut self.st, c, &self.clients, args);
         // The master gets no replies, except the ACKs it asks for.
         if c.is_master && !args[0].eq_ignore_ascii_case(b"replconf") {
             c.reply.buf.truncate(mark.max(c.sent));
         }
         match c.reply_mode {
-            ReplyMode::Off => c.reply.buf.truncate(mark.max(c.sent)),
+            ReplyMode::Off if !c.reply.pushed => c.reply.buf.truncate(mark.max(c.sent)),
             ReplyMode::Skip => {
                 c.reply.buf.truncate(mark.max(c.sent));
                 c.reply_mode = ReplyMode::On;

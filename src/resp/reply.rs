@@ -11,6 +11,9 @@ pub struct ReplyBuf {
     pub resp: u8,
     /// Errors written since the last `take_error` call (for stats).
     pub last_error: Option<usize>,
+    /// A RESP3 push frame was written: it reaches the client even under
+    /// CLIENT REPLY OFF, as Redis's push replies do.
+    pub pushed: bool,
 }
 
 impl ReplyBuf {
@@ -19,6 +22,7 @@ impl ReplyBuf {
             buf: Vec::with_capacity(1024),
             resp: 2,
             last_error: None,
+            pushed: false,
         }
     }
 
@@ -143,6 +147,7 @@ impl ReplyBuf {
 
     pub fn push(&mut self, n: usize) {
         if self.resp >= 3 {
+            self.pushed = true;
             self.header(b'>', n as i64);
         } else {
             self.header(b'*', n as i64);
