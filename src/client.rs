@@ -122,6 +122,7 @@ pub struct Client {
 }
 
 impl Client {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         id: u64,
         token: usize,

@@ -835,7 +835,7 @@ impl Config {
         let words: Vec<&str> = v.split_whitespace().collect();
         match name {
             "save" => {
-                if words.len() % 2 != 0
+                if !words.len().is_multiple_of(2)
                     || words
                         .iter()
                         .any(|w| w.parse::<i64>().map(|n| n < 0).unwrap_or(true))
@@ -853,13 +853,13 @@ impl Config {
             },
             "dir" => {
                 std::env::set_current_dir(v)
-                    .map_err(|e| format!("{}", crate::util::os_error_text(&e)))?;
+                    .map_err(|e| crate::util::os_error_text(&e).to_string())?;
                 Ok(std::env::current_dir()
                     .map(|d| d.to_string_lossy().into_owned())
                     .unwrap_or_else(|_| v.to_string()))
             }
             "client-output-buffer-limit" => {
-                if words.len() % 4 != 0 {
+                if !words.len().is_multiple_of(4) {
                     return Err("Wrong number of arguments in buffer limit configuration.".into());
                 }
                 let mut cur: Vec<String> = self

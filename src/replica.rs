@@ -185,12 +185,12 @@ impl Server {
     /// The master's client was freed: the link is down until the cron
     /// reconnects.
     pub fn master_client_gone(&mut self, key: usize) {
-        if let Some(l) = self.st.master.as_mut() {
-            if l.client == Some(key) {
-                log::warn!("Connection with master lost.");
-                l.client = None;
-                l.last_attempt_ms = crate::util::now_ms();
-            }
+        if let Some(l) = self.st.master.as_mut()
+            && l.client == Some(key)
+        {
+            log::warn!("Connection with master lost.");
+            l.client = None;
+            l.last_attempt_ms = crate::util::now_ms();
         }
     }
 

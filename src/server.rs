@@ -849,10 +849,10 @@ impl Server {
                     let args = std::mem::take(&mut c.args);
                     let consumed = (c.qpos - start) as i64;
                     self.execute(c, &args);
-                    if c.is_master {
-                        if let Some(l) = self.st.master.as_mut() {
-                            l.offset += consumed;
-                        }
+                    if c.is_master
+                        && let Some(l) = self.st.master.as_mut()
+                    {
+                        l.offset += consumed;
                     }
                     let mut args = args;
                     args.clear();
@@ -898,11 +898,11 @@ impl Server {
             }
             _ => {}
         }
-        if let Some(b) = &c.blocked {
-            if !self.st.blocking.rerun {
-                self.st.blocking.park(c.token, b);
-                self.st.blocking.count += 1;
-            }
+        if let Some(b) = &c.blocked
+            && !self.st.blocking.rerun
+        {
+            self.st.blocking.park(c.token, b);
+            self.st.blocking.count += 1;
         }
         self.feed_replicas(c.token);
         self.deliver_messages(Some(c));
@@ -1087,7 +1087,7 @@ impl Server {
     fn active_expire_cycle(&mut self) {
         let effort = self.st.cfg.hot.active_expire_effort.max(1);
         let hz = self.st.cfg.hot.hz.max(1);
-        let budget_us = (25_000 * (1 + (effort - 1) / 4) / hz * 1000 / 1000) as i64 * 1000 / 1000;
+        let budget_us = (25_000 * (1 + (effort - 1) / 4) / hz * 1000 / 1000) * 1000 / 1000;
         let start = crate::util::now_us();
         let per_step = (20 + 5 * (effort - 1)) as usize;
         let now = now_ms();

@@ -140,15 +140,14 @@ pub fn fmt_human_double(v: f64) -> String {
     let digits = 15 - 1 - v.abs().log10().floor() as i32;
     if digits >= 0 {
         let s = format!("{:.*}", digits as usize, v);
-        if let Ok(back) = s.parse::<f64>() {
-            if ((back - v) / v).abs() < 4.0 * f64::EPSILON {
-                let t = s.trim_end_matches('0').trim_end_matches('.');
-                return if t == "-0" { "0".into() } else { t.to_string() };
-            }
+        if let Ok(back) = s.parse::<f64>()
+            && ((back - v) / v).abs() < 4.0 * f64::EPSILON
+        {
+            let t = s.trim_end_matches('0').trim_end_matches('.');
+            return if t == "-0" { "0".into() } else { t.to_string() };
         }
     }
-    let s = format!("{v}");
-    if s.contains('.') { s } else { s }
+    format!("{v}")
 }
 
 /// Glob-style pattern matching with Redis's `stringmatchlen` semantics:
@@ -305,6 +304,42 @@ pub fn parse_memory(s: &str) -> Option<i64> {
     v.checked_mul(mul)
 }
 
+/// A small xorshift generator: sampling and RANDOMKEY need speed, not
+/// cryptographic quality.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new() -> Rng {
+        let seed = now_us() as u64 ^ ((std::process::id() as u64) << 32);
+        Rng(seed | 1)
+    }
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+}
+
+impl Default for Rng {
+    fn default() -> Self {
+        Rng::new()
+    }
+}
+
+/// The C library's text for an I/O error (`strerror`), which Redis puts in
+/// its error replies, without Rust's " (os error N)" suffix.
+pub fn os_error_text(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,7 +380,7 @@ mod tests {
         assert!(!glob_match(b"a\\*b", b"axb", false));
         assert!(glob_match(b"FOO*", b"foobar", true));
         assert!(!glob_match(b"foo", b"foobar", false));
-        assert!(glob_match(b"*a*a*a*a*a*a*a*a*a*b", &[b'a'; 40], false) == false);
+        assert!(!glob_match(b"*a*a*a*a*a*a*a*a*a*b", &[b'a'; 40], false));
     }
 
     #[test]
@@ -355,40 +390,5 @@ mod tests {
         assert_eq!(fmt_i64(0, &mut b), b"0");
         assert_eq!(parse_memory("1gb"), Some(1 << 30));
         assert_eq!(parse_memory("5k"), Some(5000));
-    }
-}
-
-/// A small xorshift generator: sampling and RANDOMKEY need speed, not
-/// cryptographic quality.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new() -> Rng {
-        let seed = now_us() as u64 ^ ((std::process::id() as u64) << 32);
-        Rng(seed | 1)
-    }
-    pub fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-}
-
-impl Default for Rng {
-    fn default() -> Self {
-        Rng::new()
-    }
-}
-
-/// The C library's text for an I/O error (`strerror`), which Redis puts in
-/// its error replies, without Rust's " (os error N)" suffix.
-pub fn os_error_text(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
     }
 }

@@ -76,7 +76,7 @@ pub fn call(
     };
     let mut parent = None;
     // A container with arity -1 (COMMAND) also runs without a subcommand.
-    if !spec.subcommands.is_empty() && !(spec.arity == -1 && args.len() < 2) {
+    if !spec.subcommands.is_empty() && (spec.arity != -1 || args.len() >= 2) {
         if args.len() < 2 {
             let msg = format!("ERR wrong number of arguments for '{}' command", spec.name);
             reject(st, c, &msg, Some(spec.name));
@@ -198,17 +198,19 @@ pub fn call(
     match r {
         Ok(()) => {
             // A handler may have written an error reply itself.
-            if c.reply.last_error != errors_before {
-                if let Some(at) = c.reply.last_error {
-                    let line_end = c.reply.buf[at..]
-                        .iter()
-                        .position(|&b| b == b'\r')
-                        .map(|p| at + p)
-                        .unwrap_or(c.reply.buf.len());
-                    let text = String::from_utf8_lossy(&c.reply.buf[at + 1..line_end]).into_owned();
-                    st.cmdstats.get_mut(&c.last_cmd).map(|s| s.failed += 1);
-                    count_error(st, &text);
+            if c.reply.last_error != errors_before
+                && let Some(at) = c.reply.last_error
+            {
+                let line_end = c.reply.buf[at..]
+                    .iter()
+                    .position(|&b| b == b'\r')
+                    .map(|p| at + p)
+                    .unwrap_or(c.reply.buf.len());
+                let text = String::from_utf8_lossy(&c.reply.buf[at + 1..line_end]).into_owned();
+                if let Some(s) = st.cmdstats.get_mut(&c.last_cmd) {
+                    s.failed += 1;
                 }
+                count_error(st, &text);
             }
         }
         Err(e) => {

@@ -99,6 +99,7 @@ pub struct CommandSpec {
 }
 
 /// Row constructor for the family tables.
+#[allow(clippy::too_many_arguments)]
 pub const fn cmd(
     name: &'static str,
     arity: i32,

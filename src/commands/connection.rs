@@ -371,7 +371,7 @@ pub fn reset(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 
 /// Client names cannot contain spaces, newlines or special characters.
 pub fn validate_name(n: &[u8]) -> Result<(), CmdError> {
-    if n.iter().any(|&c| c < b'!' || c > b'~') {
+    if n.iter().any(|&c| !(b'!'..=b'~').contains(&c)) {
         return Err(CmdError::msg(
             "ERR Client names cannot contain spaces, newlines or special characters.",
         ));

@@ -1081,10 +1081,11 @@ fn getkeys_of(ctx: &Ctx, args: &Args) -> Result<(Vec<usize>, &'static CommandSpe
         return Err(CmdError::msg("ERR Invalid command specified"));
     };
     let argc = args.len() - 2;
-    if !spec.subcommands.is_empty() && argc >= 2 {
-        if let Some(s) = crate::command::table::subcommand(spec, &args[3]) {
-            spec = s;
-        }
+    if !spec.subcommands.is_empty()
+        && argc >= 2
+        && let Some(s) = crate::command::table::subcommand(spec, &args[3])
+    {
+        spec = s;
     }
     if (spec.arity > 0 && argc as i32 != spec.arity) || (argc as i32) < -spec.arity {
         return Err(CmdError::msg(

@@ -1038,44 +1038,6 @@ fn object_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn expire_time_overflow() {
-        assert_eq!(expire_at_ms(10, 1000, 5), Some(10_005));
-        assert_eq!(expire_at_ms(-10, 1000, 0), Some(-10_000));
-        assert_eq!(expire_at_ms(9_223_372_036_854_776, 1000, 0), None);
-        assert_eq!(expire_at_ms(-9_223_372_036_854_776, 1000, 0), None);
-        // Fits once multiplied, but not once the base time is added.
-        assert_eq!(
-            expire_at_ms(9_223_370_399_119_966, 1000, 1_700_000_000_000),
-            None
-        );
-        assert_eq!(
-            expire_at_ms(9_223_372_036_854_770_000, 1, 1_700_000_000_000),
-            None
-        );
-        assert_eq!(expire_at_ms(i64::MIN, 1, 0), Some(i64::MIN));
-    }
-
-    #[test]
-    fn expire_conditions() {
-        assert!(expire_allowed(EXPIRE_NX, None, 5));
-        assert!(!expire_allowed(EXPIRE_NX, Some(1), 5));
-        assert!(!expire_allowed(EXPIRE_XX, None, 5));
-        assert!(expire_allowed(EXPIRE_XX, Some(1), 5));
-        assert!(!expire_allowed(EXPIRE_GT, None, 5));
-        assert!(expire_allowed(EXPIRE_GT, Some(1), 5));
-        assert!(!expire_allowed(EXPIRE_GT, Some(5), 5));
-        assert!(expire_allowed(EXPIRE_LT, None, 5));
-        assert!(!expire_allowed(EXPIRE_LT, Some(5), 5));
-        assert!(expire_allowed(EXPIRE_LT | EXPIRE_XX, Some(9), 5));
-        assert!(!expire_allowed(EXPIRE_LT | EXPIRE_XX, None, 5));
-    }
-}
-
 /// DUMP key
 pub fn dump(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let (o, r) = ctx.lookup_r(&args[1]);
@@ -1162,19 +1124,56 @@ pub fn restore(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if let Some(w) = when {
         ctx.db().set_expire(key, w);
     }
-    if let Some(secs) = idle {
-        if let Some(o) = ctx.db().keys.get_mut(key) {
-            o.lru =
-                crate::db::value::lru_clock().wrapping_sub(secs.min(0xFF_FFFF) as u32) & 0xFF_FFFF;
-        }
+    if let Some(secs) = idle
+        && let Some(o) = ctx.db().keys.get_mut(key)
+    {
+        o.lru = crate::db::value::lru_clock().wrapping_sub(secs.min(0xFF_FFFF) as u32) & 0xFF_FFFF;
     }
     let _ = freq;
     ctx.wrote(key, "restore", notify::GENERIC);
-    if when.is_some() && !absttl {
+    if let (Some(w), false) = (when, absttl) {
         let mut argv: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
-        argv[2] = when.unwrap().to_string().into_bytes();
+        argv[2] = w.to_string().into_bytes();
         argv.push(b"ABSTTL".to_vec());
         ctx.propagate_as(argv);
     }
     ctx.ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expire_time_overflow() {
+        assert_eq!(expire_at_ms(10, 1000, 5), Some(10_005));
+        assert_eq!(expire_at_ms(-10, 1000, 0), Some(-10_000));
+        assert_eq!(expire_at_ms(9_223_372_036_854_776, 1000, 0), None);
+        assert_eq!(expire_at_ms(-9_223_372_036_854_776, 1000, 0), None);
+        // Fits once multiplied, but not once the base time is added.
+        assert_eq!(
+            expire_at_ms(9_223_370_399_119_966, 1000, 1_700_000_000_000),
+            None
+        );
+        assert_eq!(
+            expire_at_ms(9_223_372_036_854_770_000, 1, 1_700_000_000_000),
+            None
+        );
+        assert_eq!(expire_at_ms(i64::MIN, 1, 0), Some(i64::MIN));
+    }
+
+    #[test]
+    fn expire_conditions() {
+        assert!(expire_allowed(EXPIRE_NX, None, 5));
+        assert!(!expire_allowed(EXPIRE_NX, Some(1), 5));
+        assert!(!expire_allowed(EXPIRE_XX, None, 5));
+        assert!(expire_allowed(EXPIRE_XX, Some(1), 5));
+        assert!(!expire_allowed(EXPIRE_GT, None, 5));
+        assert!(expire_allowed(EXPIRE_GT, Some(1), 5));
+        assert!(!expire_allowed(EXPIRE_GT, Some(5), 5));
+        assert!(expire_allowed(EXPIRE_LT, None, 5));
+        assert!(!expire_allowed(EXPIRE_LT, Some(5), 5));
+        assert!(expire_allowed(EXPIRE_LT | EXPIRE_XX, Some(9), 5));
+        assert!(!expire_allowed(EXPIRE_LT | EXPIRE_XX, None, 5));
+    }
 }

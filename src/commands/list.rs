@@ -306,22 +306,6 @@ pub fn lindex(ctx: &mut Ctx, args: &Args) -> CmdResult {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ranges() {
-        assert_eq!(list_range(0, -1, 3), Some((0, 2)));
-        assert_eq!(list_range(-2, -1, 3), Some((1, 2)));
-        assert_eq!(list_range(2, 1, 3), None);
-        assert_eq!(list_range(5, 10, 3), None);
-        assert_eq!(list_range(-100, 100, 3), Some((0, 2)));
-        assert_eq!(list_range(0, -1, 0), None);
-        assert_eq!(list_range(i64::MIN, i64::MIN, 3), None);
-    }
-}
-
 /// BLPOP key [key ...] timeout
 pub fn blpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
     bpop_generic(ctx, args, End::Head)
@@ -384,4 +368,20 @@ fn bpop_generic(ctx: &mut Ctx, args: &Args, end: End) -> CmdResult {
         ctx.c.reply.null_array();
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(list_range(0, -1, 3), Some((0, 2)));
+        assert_eq!(list_range(-2, -1, 3), Some((1, 2)));
+        assert_eq!(list_range(2, 1, 3), None);
+        assert_eq!(list_range(5, 10, 3), None);
+        assert_eq!(list_range(-100, 100, 3), Some((0, 2)));
+        assert_eq!(list_range(0, -1, 0), None);
+        assert_eq!(list_range(i64::MIN, i64::MIN, 3), None);
+    }
 }

@@ -102,7 +102,7 @@ fn psync(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 
 /// REPLCONF option value [option value ...]
 fn replconf(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return Err(crate::command::CmdError::Syntax);
     }
     // ACKs carry no reply: they flow while the stream is one-way.
@@ -148,13 +148,14 @@ fn replicaof(ctx: &mut Ctx, args: &Args) -> CmdResult {
         .filter(|p| (0..=65535).contains(p))
         .ok_or_else(|| crate::command::CmdError::msg("ERR Invalid master port"))?;
     let host = String::from_utf8_lossy(&args[1]).into_owned();
-    if let Some(l) = &ctx.st.master {
-        if l.host == host && l.port as i64 == port {
-            ctx.c
-                .reply
-                .simple("OK Already connected to specified master");
-            return Ok(());
-        }
+    if let Some(l) = &ctx.st.master
+        && l.host == host
+        && l.port as i64 == port
+    {
+        ctx.c
+            .reply
+            .simple("OK Already connected to specified master");
+        return Ok(());
     }
     ctx.st.pending.replicaof = Some(Some((host, port as u16)));
     ctx.ok()

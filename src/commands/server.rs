@@ -169,7 +169,7 @@ fn config_get(ctx: &mut Ctx, args: &Args) -> CmdResult {
 }
 
 fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return Err(CmdError::msg(
             "ERR wrong number of arguments for 'config|set' command",
         ));
@@ -406,10 +406,10 @@ pub fn rewrite_config(
         }
         let t = l.trim();
         let first = t.split_whitespace().next().unwrap_or("");
-        if !t.starts_with('#') {
-            if let Some((i, _)) = cfg.param(first) {
-                at.entry(i).or_default().push(lines.len());
-            }
+        if !t.starts_with('#')
+            && let Some((i, _)) = cfg.param(first)
+        {
+            at.entry(i).or_default().push(lines.len());
         }
         lines.push(Some(l.to_string()));
     }
@@ -899,6 +899,8 @@ fn debug_protocol(ctx: &mut Ctx, name: &[u8]) -> CmdResult {
     match name.as_str() {
         "string" => r.bulk_str("Hello World"),
         "integer" => r.int(12345),
+        // The value Redis itself sends for DEBUG PROTOCOL double.
+        #[allow(clippy::approx_constant)]
         "double" => r.double(3.141),
         "bignum" => r.bignum("1234567999999999999999999999999999999"),
         "null" => r.null(),
@@ -948,37 +950,6 @@ fn debug_protocol(ctx: &mut Ctx, name: &[u8]) -> CmdResult {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sha1_vectors() {
-        assert_eq!(hex(&sha1(b"")), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
-        assert_eq!(
-            hex(&sha1(b"abc")),
-            "a9993e364706816aba3e25717850c26c9cd0d89d"
-        );
-    }
-
-    #[test]
-    fn redaction() {
-        let a = Args::from_slices(&[b"hello", b"3", b"AUTH", b"u", b"p", b"SETNAME", b"n"]);
-        let red: Vec<bool> = (0..a.len()).map(|i| monitor_redacted(&a, i)).collect();
-        assert_eq!(red, [false, false, false, true, true, false, false]);
-        let a = Args::from_slices(&[b"auth", b"p"]);
-        assert!(monitor_redacted(&a, 1));
-    }
-
-    #[test]
-    fn atoi_like_c() {
-        assert_eq!(atoi(b"1"), 1);
-        assert_eq!(atoi(b"12abc"), 12);
-        assert_eq!(atoi(b"abc"), 0);
-        assert_eq!(atoi(b"-3"), -3);
-    }
-}
-
 static MEMORY: &[CommandSpec] = &[cmd(
     "usage",
     -3,
@@ -1015,4 +986,35 @@ fn memory_usage(ctx: &mut Ctx, args: &Args) -> CmdResult {
         None => ctx.c.reply.null(),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha1_vectors() {
+        assert_eq!(hex(&sha1(b"")), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+        assert_eq!(
+            hex(&sha1(b"abc")),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
+    }
+
+    #[test]
+    fn redaction() {
+        let a = Args::from_slices(&[b"hello", b"3", b"AUTH", b"u", b"p", b"SETNAME", b"n"]);
+        let red: Vec<bool> = (0..a.len()).map(|i| monitor_redacted(&a, i)).collect();
+        assert_eq!(red, [false, false, false, true, true, false, false]);
+        let a = Args::from_slices(&[b"auth", b"p"]);
+        assert!(monitor_redacted(&a, 1));
+    }
+
+    #[test]
+    fn atoi_like_c() {
+        assert_eq!(atoi(b"1"), 1);
+        assert_eq!(atoi(b"12abc"), 12);
+        assert_eq!(atoi(b"abc"), 0);
+        assert_eq!(atoi(b"-3"), -3);
+    }
 }

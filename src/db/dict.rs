@@ -142,10 +142,10 @@ impl<V> Dict<V> {
             return None;
         }
         let h = self.hash(k) as usize;
-        if let Some(i) = self.t0_index(h) {
-            if let Some(n) = find(&self.t0[i], k) {
-                return Some(n);
-            }
+        if let Some(i) = self.t0_index(h)
+            && let Some(n) = find(&self.t0[i], k)
+        {
+            return Some(n);
         }
         if self.t1.is_empty() {
             return None;

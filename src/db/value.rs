@@ -30,10 +30,10 @@ pub enum Str {
 impl Str {
     /// Builds a string with the encoding `SET` would give it.
     pub fn from_bytes(b: &[u8]) -> Str {
-        if b.len() <= 20 {
-            if let Some(n) = crate::util::parse_i64(b) {
-                return Str::Int(n);
-            }
+        if b.len() <= 20
+            && let Some(n) = crate::util::parse_i64(b)
+        {
+            return Str::Int(n);
         }
         Str::text(b)
     }

@@ -109,23 +109,22 @@ impl Writer {
     /// A string, as an integer when it is one's canonical form, LZF
     /// compressed when that pays, plain otherwise.
     pub fn string(&mut self, s: &[u8]) {
-        if s.len() <= 11 {
-            if let Some(v) = crate::util::parse_i64(s) {
-                if self.int_encoded(v) {
-                    return;
-                }
-            }
+        if s.len() <= 11
+            && let Some(v) = crate::util::parse_i64(s)
+            && self.int_encoded(v)
+        {
+            return;
         }
-        if self.compress && s.len() > 20 {
-            if let Ok(c) = lzf::compress(s) {
-                if c.len() + 4 < s.len() {
-                    self.buf.push(0xC0 | ENC_LZF);
-                    self.len(c.len() as u64);
-                    self.len(s.len() as u64);
-                    self.buf.extend_from_slice(&c);
-                    return;
-                }
-            }
+        if self.compress
+            && s.len() > 20
+            && let Ok(c) = lzf::compress(s)
+            && c.len() + 4 < s.len()
+        {
+            self.buf.push(0xC0 | ENC_LZF);
+            self.len(c.len() as u64);
+            self.len(s.len() as u64);
+            self.buf.extend_from_slice(&c);
+            return;
         }
         self.len(s.len() as u64);
         self.buf.extend_from_slice(s);
@@ -326,6 +325,7 @@ impl<'a> Reader<'a> {
         })
     }
 
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(&mut self) -> Result<u64, LoadError> {
         match self.raw_len()? {
             Len::Plain(n) => Ok(n),

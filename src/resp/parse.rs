@@ -53,6 +53,7 @@ impl Args {
     pub fn mem(&self) -> usize {
         self.buf.len()
     }
+    #[allow(clippy::should_implement_trait)]
     pub fn from_iter<'a>(it: impl Iterator<Item = &'a [u8]>) -> Args {
         let mut a = Args::default();
         for s in it {

@@ -500,7 +500,7 @@ mod tests {
         let r = s.random_distinct(1, &mut rng);
         assert_eq!(r.len(), 1);
         assert!(s.contains(&r[0]));
-        assert_eq!(s.pop_random(&mut rng).is_some(), true);
+        assert!(s.pop_random(&mut rng).is_some());
         assert_eq!(s.len(), 1);
     }
 }
