@@ -3,7 +3,7 @@
 CARGO ?= cargo
 BIN := target/release/redis-rust
 
-.PHONY: all build run deps test tcl-compat
+.PHONY: all build run deps test lint tcl-compat
 
 all: build
 
@@ -18,8 +18,13 @@ run: build
 deps:
 	tcl-compat/deps.sh
 
-# Rust tests, then the official suite's ratchet (tcl-compat/passing.txt).
-test: deps build
+# Formatting and clippy, as STYLE.md asks of every change.
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --release --all-targets -- -D warnings
+
+# Lint, Rust tests, then the official suite's ratchet (tcl-compat/passing.txt).
+test: deps build lint
 	$(CARGO) test --release
 	tcl-compat/fetch.sh
 	tcl-compat/run.sh ratchet
