@@ -211,6 +211,19 @@ static CLIENT: &[CommandSpec] = &[
 
 /// PING [message]
 pub fn ping(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let c = &mut *ctx.c;
+    if c.reply.resp == 2 && (!c.subs.is_empty() || !c.psubs.is_empty() || !c.ssubs.is_empty()) {
+        // A subscribed RESP2 client gets ["pong", message-or-empty].
+        if args.len() > 2 {
+            return Err(CmdError::msg(
+                "ERR wrong number of arguments for 'ping' command",
+            ));
+        }
+        c.reply.array(2);
+        c.reply.bulk(b"pong");
+        c.reply.bulk(if args.len() == 2 { &args[1] } else { b"" });
+        return Ok(());
+    }
     match args.len() {
         1 => ctx.c.reply.simple("PONG"),
         2 => ctx.c.reply.bulk(&args[1]),

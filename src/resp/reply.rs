@@ -11,7 +11,7 @@ pub struct ReplyBuf {
     pub resp: u8,
     /// Errors written since the last `take_error` call (for stats).
     pub last_error: Option<usize>,
-    /// A RESP3 push frame was written: it reaches the client even under
+    /// A push frame was written: it reaches the client even under
     /// CLIENT REPLY OFF, as Redis's push replies do.
     pub pushed: bool,
 }
@@ -146,8 +146,10 @@ impl ReplyBuf {
     }
 
     pub fn push(&mut self, n: usize) {
+        // Pushes bypass CLIENT REPLY OFF in RESP2 too (the `*N` framing is
+        // only a wire detail there).
+        self.pushed = true;
         if self.resp >= 3 {
-            self.pushed = true;
             self.header(b'>', n as i64);
         } else {
             self.header(b'*', n as i64);
