@@ -956,9 +956,10 @@ impl Config {
         let Some((i, param)) = self.param(&lname) else {
             return Err("Bad directive or wrong number of arguments".into());
         };
-        // Multi-argument enums (shutdown-on-sigint...) reject "no argument"
-        // through their own check, as in Redis.
-        if args.is_empty() && !(param.flags & MULTI != 0 && matches!(param.kind, Enum(_))) {
+        // Multi-argument parameters take zero arguments to their own check:
+        // enums (shutdown-on-sigint...) reject it, `save` alone (the suite's
+        // `save ""` override) clears the save points, as in Redis.
+        if args.is_empty() && param.flags & MULTI == 0 {
             return Err("wrong number of arguments".into());
         }
         // A repeated `save` line adds to the previous ones, as in Redis.
@@ -1084,6 +1085,7 @@ impl Config {
             zset_lp_entries: lim("zset-max-listpack-entries"),
             zset_lp_value: lim("zset-max-listpack-value"),
         });
+        crate::types::list::set_fill(self.int("list-max-listpack-size"));
     }
 
     /// Parses redis.conf text. `path` is used for `include` resolution and

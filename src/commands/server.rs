@@ -529,7 +529,7 @@ fn value_digest(v: &crate::db::Value) -> [u8; 20] {
             mix_digest(&mut d, s.bytes(&mut tmp));
         }
         Value::List(l) => {
-            for e in l {
+            for e in l.iter() {
                 mix_digest(&mut d, e);
             }
         }
@@ -731,7 +731,7 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
         "quicklist-packed-threshold" if argc == 3 => {
             let ok = crate::util::parse_memory(&args.str_at(2))
-                .is_some_and(|n| (0..=(4i64 << 30)).contains(&n));
+                .is_some_and(|n| n >= 0 && crate::types::list::set_packed_threshold(n as u64));
             if !ok {
                 return Err(CmdError::msg(
                     "ERR argument must be a memory value bigger than 1 and smaller than 4gb",

@@ -3,7 +3,7 @@
 //! themselves; the encoding is reported by `OBJECT ENCODING`.
 
 use crate::command::CmdError;
-use std::collections::VecDeque;
+use crate::types::list::List;
 
 /// Strings up to this length are "embstr" in Redis's terms.
 pub const EMBSTR_MAX: usize = 44;
@@ -136,7 +136,7 @@ impl Str {
 #[derive(Clone, Debug)]
 pub enum Value {
     Str(Str),
-    List(VecDeque<Vec<u8>>),
+    List(Box<List>),
     Set(Box<crate::types::set::Set>),
     Hash(Box<crate::types::hash::Hash>),
     ZSet(Box<crate::types::zset::ZSet>),
@@ -156,13 +156,7 @@ impl Value {
     pub fn encoding(&self) -> &'static str {
         match self {
             Value::Str(s) => s.encoding(),
-            Value::List(l) => {
-                if l.len() <= 128 && l.iter().all(|e| e.len() <= 64) {
-                    "listpack"
-                } else {
-                    "quicklist"
-                }
-            }
+            Value::List(l) => l.encoding(),
             Value::Set(s) => s.encoding(),
             Value::Hash(h) => h.encoding(),
             Value::ZSet(z) => z.encoding(),
@@ -183,14 +177,14 @@ impl Value {
         }
     }
 
-    pub fn as_list_mut(&mut self) -> Result<&mut VecDeque<Vec<u8>>, CmdError> {
+    pub fn as_list_mut(&mut self) -> Result<&mut List, CmdError> {
         match self {
             Value::List(l) => Ok(l),
             _ => Err(CmdError::WrongType),
         }
     }
 
-    pub fn as_list(&self) -> Result<&VecDeque<Vec<u8>>, CmdError> {
+    pub fn as_list(&self) -> Result<&List, CmdError> {
         match self {
             Value::List(l) => Ok(l),
             _ => Err(CmdError::WrongType),
@@ -243,7 +237,7 @@ impl Value {
     pub fn mem_usage(&self) -> usize {
         match self {
             Value::Str(s) => 16 + s.heap_size(),
-            Value::List(l) => 32 + l.iter().map(|e| 24 + e.capacity()).sum::<usize>(),
+            Value::List(l) => l.mem_usage(),
             Value::Set(s) => s.mem_usage(),
             Value::Hash(h) => h.mem_usage(),
             Value::ZSet(z) => z.mem_usage(),

@@ -11,6 +11,7 @@
 use crate::db::{Db, Str, Value};
 use crate::types::hash::Hash;
 use crate::types::limits;
+use crate::types::list::List;
 use crate::types::set::Set;
 use std::collections::VecDeque;
 
@@ -152,7 +153,7 @@ impl Writer {
             }
             Value::List(l) => {
                 self.len(l.len() as u64);
-                for e in l {
+                for e in l.iter() {
                     self.string(e);
                 }
             }
@@ -386,7 +387,7 @@ impl<'a> Reader<'a> {
                 for _ in 0..n {
                     l.push_back(self.string()?);
                 }
-                Ok(Value::List(l))
+                Ok(Value::List(Box::new(List::from_items(l))))
             }
             T_LIST_QUICKLIST | T_LIST_QUICKLIST_2 => {
                 let nodes = self.count()?;
@@ -409,13 +410,13 @@ impl<'a> Reader<'a> {
                 if l.is_empty() {
                     return err("empty list");
                 }
-                Ok(Value::List(l))
+                Ok(Value::List(Box::new(List::from_items(l))))
             }
             T_LIST_ZIPLIST => {
                 let blob = self.string()?;
                 let mut l = VecDeque::new();
                 ziplist_entries(&blob, &mut l)?;
-                Ok(Value::List(l))
+                Ok(Value::List(Box::new(List::from_items(l))))
             }
             T_SET => {
                 let n = self.count()?;
@@ -862,12 +863,9 @@ mod tests {
         );
         dbs[1].set(
             b"list",
-            Value::List(
-                ["x", "1", "yyy"]
-                    .iter()
-                    .map(|s| s.as_bytes().to_vec())
-                    .collect(),
-            ),
+            Value::List(Box::new(List::from_items(
+                ["x", "1", "yyy"].iter().map(|s| s.as_bytes().to_vec()),
+            ))),
             false,
         );
         dbs[1].set_expire(b"list", 4_000_000_000_000);

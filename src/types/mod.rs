@@ -3,6 +3,7 @@
 //! `hashType*` functions do; commands never look at the encoding.
 
 pub mod hash;
+pub mod list;
 pub mod set;
 pub mod zset;
 
