@@ -50,6 +50,17 @@ impl BlockState {
         }
     }
 
+    /// Every waited-on key of `db` may have changed (SWAPDB, FLUSHDB).
+    pub fn signal_db(&mut self, db: usize) {
+        let keys: Vec<(usize, Vec<u8>)> =
+            self.waiting.keys().filter(|k| k.0 == db).cloned().collect();
+        for k in keys {
+            if self.ready_set.insert(k.clone()) {
+                self.ready.push_back(k);
+            }
+        }
+    }
+
     pub fn pop_ready(&mut self) -> Option<(usize, Vec<u8>)> {
         let k = self.ready.pop_front()?;
         self.ready_set.remove(&k);

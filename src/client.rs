@@ -225,6 +225,9 @@ impl Client {
         if self.no_touch {
             flags.push('T');
         }
+        if self.blocked.is_some() {
+            flags.push('b');
+        }
         if flags.is_empty() {
             flags.push('N');
         }

@@ -66,6 +66,8 @@ pub struct Pending {
     pub kill_ids: Vec<u64>,
     /// REPLICAOF asked for: Some(None) is NO ONE.
     pub replicaof: Option<Option<(String, u16)>>,
+    /// CLIENT UNBLOCK requests: (client id, reply with an error).
+    pub unblock: Vec<(u64, bool)>,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -131,6 +133,9 @@ impl State {
 
     /// A key changed: clients WATCHing it will see their EXEC fail.
     pub fn key_modified(&mut self, db: usize, key: &[u8]) {
+        // A key created or replaced by any path (RENAME, MOVE, COPY,
+        // RESTORE...) may serve a blocked client, as dbAdd does in Redis.
+        self.blocking.signal(db, key);
         if self.watched_keys.is_empty() {
             return;
         }
@@ -142,6 +147,10 @@ impl State {
     /// Every watched key of `db` that exists (or, with `other`, exists in
     /// that db too) is touched: FLUSHDB, FLUSHALL, SWAPDB.
     pub fn touch_watched_in_db(&mut self, db: usize, other: Option<usize>) {
+        self.blocking.signal_db(db);
+        if let Some(o) = other {
+            self.blocking.signal_db(o);
+        }
         if self.watched_keys.is_empty() {
             return;
         }
@@ -664,6 +673,16 @@ impl Server {
         if let Some(target) = self.st.pending.replicaof.take() {
             self.set_master(target);
         }
+        for (id, error) in std::mem::take(&mut self.st.pending.unblock) {
+            let tok = self
+                .clients
+                .iter()
+                .find(|(_, c)| c.as_ref().map(|c| c.id) == Some(id))
+                .map(|(k, _)| k);
+            if let Some(tok) = tok {
+                self.unblock_client(tok, error);
+            }
+        }
         let kills = std::mem::take(&mut self.st.pending.kill_ids);
         for id in kills {
             let victim = self
@@ -949,6 +968,32 @@ impl Server {
             self.st.blocking.timeouts.remove(&(d, tok));
             self.rerun_blocked(tok, true);
         }
+    }
+
+    /// CLIENT UNBLOCK: a parked client gets its timeout reply (its command
+    /// re-run as timed out) or an UNBLOCKED error.
+    fn unblock_client(&mut self, tok: usize, error: bool) {
+        if !error {
+            self.rerun_blocked(tok, true);
+            return;
+        }
+        let Some(mut c) = self.clients.get_mut(tok).and_then(|s| s.take()) else {
+            return;
+        };
+        let mut keep = true;
+        if let Some(b) = c.blocked.take() {
+            self.st.blocking.unpark(tok, &b);
+            self.st.blocking.count -= 1;
+            c.reply
+                .error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+            keep = self.process_input(&mut c);
+        }
+        self.clients[tok] = Some(c);
+        if !keep {
+            self.free_client(tok);
+            return;
+        }
+        self.write_client(tok);
     }
 
     /// Runs a parked client's command again. Served (or timed out), the

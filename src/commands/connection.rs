@@ -88,6 +88,16 @@ pub static COMMANDS: &[CommandSpec] = &[
 
 static CLIENT: &[CommandSpec] = &[
     cmd(
+        "unblock",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        NO_KEYS,
+        "connection",
+        "5.0.0",
+        "Unblocks a client blocked by a blocking command from a different connection.",
+        client_unblock,
+    ),
+    cmd(
         "id",
         2,
         NOSCRIPT | LOADING | STALE | SENTINEL,
@@ -389,6 +399,37 @@ pub fn validate_name(n: &[u8]) -> Result<(), CmdError> {
             "ERR Client names cannot contain spaces, newlines or special characters.",
         ));
     }
+    Ok(())
+}
+
+/// CLIENT UNBLOCK client-id [TIMEOUT|ERROR]: 1 when that client was
+/// blocked; the server then serves it as timed out (or with an error).
+fn client_unblock(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let id = crate::util::parse_i64(&args[2]).ok_or(CmdError::NotInteger)?;
+    let error = if args.len() == 4 {
+        if eq_ic(&args[3], "timeout") {
+            false
+        } else if eq_ic(&args[3], "error") {
+            true
+        } else {
+            return Err(CmdError::msg(
+                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ));
+        }
+    } else if args.len() > 4 {
+        return Err(CmdError::Syntax);
+    } else {
+        false
+    };
+    let blocked = ctx
+        .others
+        .iter()
+        .filter_map(|(_, c)| c.as_deref())
+        .any(|c| c.id as i64 == id && c.blocked.is_some());
+    if blocked {
+        ctx.st.pending.unblock.push((id as u64, error));
+    }
+    ctx.c.reply.int(blocked as i64);
     Ok(())
 }
 

@@ -284,8 +284,12 @@ fn parse_end(a: &[u8]) -> Result<End, CmdError> {
 }
 
 /// `getRangeLongFromObjectOrReply` with Redis's default message.
+/// A given message also replaces the not-an-integer error, as in Redis.
 fn range_arg(a: &[u8], min: i64, max: i64, msg: Option<&str>) -> Result<i64, CmdError> {
-    let v = crate::util::parse_i64(a).ok_or(CmdError::NotInteger)?;
+    let v = crate::util::parse_i64(a).ok_or_else(|| match msg {
+        Some(m) => CmdError::msg(m),
+        None => CmdError::NotInteger,
+    })?;
     if v < min || v > max {
         return Err(match msg {
             Some(m) => CmdError::msg(m),
@@ -295,6 +299,14 @@ fn range_arg(a: &[u8], min: i64, max: i64, msg: Option<&str>) -> Result<i64, Cmd
         });
     }
     Ok(v)
+}
+
+/// Whether `key` exists, without expiring it. A woken client looks before
+/// it touches: Redis serves blocked clients without deleting expired keys
+/// (their DEL is propagated by whoever accesses them next).
+fn present(ctx: &mut Ctx, key: &[u8]) -> bool {
+    let now = ctx.now();
+    ctx.db().peek(key, now).is_some()
 }
 
 /// The list at `key` for writing: None when missing, WRONGTYPE otherwise.
@@ -483,10 +495,18 @@ fn pop_generic(ctx: &mut Ctx, args: &Args, end: End) -> CmdResult {
 /// `keys`, replying `[key, [elements...]]` and propagating as [LR]POP key
 /// count. Returns false (replying nothing) when every list is empty.
 fn mpop_keys(ctx: &mut Ctx, keys: &[&[u8]], end: End, count: usize) -> Result<bool, CmdError> {
+    let rerun = ctx.st.blocking.rerun;
     for &key in keys {
+        if rerun && !present(ctx, key) {
+            continue;
+        }
         let (o, r) = ctx.lookup_write_r(key);
         let Some(o) = o else { continue };
-        let l = o.v.as_list_mut()?;
+        let l = match o.v.as_list_mut() {
+            Ok(l) => l,
+            Err(_) if rerun => continue,
+            Err(e) => return Err(e),
+        };
         if l.is_empty() {
             continue;
         }
@@ -560,8 +580,10 @@ pub fn lmpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
 pub fn blmpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let (keys, end, count) = parse_mpop(args, 2)?;
     let timeout = parse_timeout(&args[1])?;
-    for &k in &keys {
-        list_mut(ctx, k)?;
+    if !ctx.st.blocking.rerun {
+        for &k in &keys {
+            list_mut(ctx, k)?;
+        }
     }
     if mpop_keys(ctx, &keys, end, count)? {
         return Ok(());
@@ -825,7 +847,15 @@ fn blmove_generic(
     as_cmd: impl Fn() -> Vec<Vec<u8>>,
 ) -> CmdResult {
     let (src, dst) = (&args[1], &args[2]);
-    if list_mut(ctx, src)?.is_some() {
+    let rerun = ctx.st.blocking.rerun;
+    let skip = rerun && !present(ctx, src);
+    let found = match list_mut(ctx, src) {
+        _ if skip => false,
+        Ok(l) => l.is_some(),
+        Err(_) if rerun => false,
+        Err(e) => return Err(e),
+    };
+    if found {
         if lmove_generic(ctx, src, dst, from, to)? {
             let mut argv = as_cmd();
             if argv[0].eq_ignore_ascii_case(b"blmove") {
@@ -896,6 +926,10 @@ mod tests {
         assert_eq!(parse_timeout(b"1"), Ok(1000));
         assert!(parse_timeout(b"-1").is_err());
         assert!(parse_timeout(b"abc").is_err());
+        assert_eq!(
+            parse_timeout(b"0x7FFFFFFFFFFFFF"),
+            Err(CmdError::msg("ERR timeout is out of range"))
+        );
     }
 }
 
@@ -912,6 +946,7 @@ pub fn brpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// Parses a blocking timeout in (fractional) seconds into milliseconds.
 pub fn parse_timeout(a: &[u8]) -> Result<i64, CmdError> {
     let secs = crate::util::parse_f64(a)
+        .or_else(|| parse_hex_float(a))
         .filter(|v| !v.is_nan())
         .ok_or_else(|| CmdError::msg("ERR timeout is not a float or out of range"))?;
     let ms = (secs * 1000.0).ceil();
@@ -924,15 +959,43 @@ pub fn parse_timeout(a: &[u8]) -> Result<i64, CmdError> {
     Ok(ms as i64)
 }
 
+/// strtold's hexadecimal integers (`0x7FFF...`), which Redis accepts
+/// as timeouts.
+fn parse_hex_float(a: &[u8]) -> Option<f64> {
+    let (neg, rest) = match a.first() {
+        Some(b'-') => (true, &a[1..]),
+        Some(b'+') => (false, &a[1..]),
+        _ => (false, a),
+    };
+    let hex = rest
+        .strip_prefix(b"0x")
+        .or_else(|| rest.strip_prefix(b"0X"))?;
+    if hex.is_empty() || hex.len() > 32 {
+        return None;
+    }
+    let v = u128::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()? as f64;
+    Some(if neg { -v } else { v })
+}
+
 /// Pops from the first non-empty list among the keys, replying
 /// `[key, element]`; parks the client when all are empty.
 fn bpop_generic(ctx: &mut Ctx, args: &Args, end: End) -> CmdResult {
     let timeout = parse_timeout(&args[args.len() - 1])?;
     let keys: Vec<&[u8]> = (1..args.len() - 1).map(|i| &args[i]).collect();
+    let rerun = ctx.st.blocking.rerun;
     for &key in &keys {
+        if rerun && !present(ctx, key) {
+            continue;
+        }
         let (o, r) = ctx.lookup_write_r(key);
         let Some(o) = o else { continue };
-        let l = o.v.as_list_mut()?;
+        let l = match o.v.as_list_mut() {
+            Ok(l) => l,
+            // A woken client waits on for a list (Redis serves a ready
+            // key only when it holds the type the client blocked for).
+            Err(_) if rerun => continue,
+            Err(e) => return Err(e),
+        };
         let Some(e) = l.pop(end) else { continue };
         r.array(2);
         r.bulk(key);
