@@ -629,7 +629,7 @@ mod tests {
         assert_eq!(lp_entry_size(b"-1"), 3);
         assert_eq!(lp_entry_size(b"abc"), 5);
         assert_eq!(lp_entry_size(b"9223372036854775808"), 21);
-        assert_eq!(lp_entry_size(&[b'x'; 100]), 104);
+        assert_eq!(lp_entry_size(&[b'x'; 100]), 103);
     }
 
     #[test]
