@@ -10,6 +10,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         crate::commands::string::COMMANDS,
         crate::commands::keys::COMMANDS,
         crate::commands::list::COMMANDS,
+        crate::commands::sort::COMMANDS,
         crate::commands::connection::COMMANDS,
         crate::commands::server::COMMANDS,
         crate::commands::replication::COMMANDS,

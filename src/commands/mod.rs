@@ -11,5 +11,6 @@ pub mod pubsub;
 pub mod replication;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod zset;

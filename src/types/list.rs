@@ -189,12 +189,15 @@ impl List {
         }
     }
 
-    /// Builds a list as a series of tail pushes would, then lets it pick
-    /// its best encoding (RDB loading, SORT STORE).
+    /// Builds a list as Redis does when loading an RDB list or storing a
+    /// SORT result: tail pushes into a quicklist, which then picks its best
+    /// encoding.
     pub fn from_items<I: IntoIterator<Item = Vec<u8>>>(it: I) -> List {
         let mut l = List::new();
+        l.quick = true;
+        l.qfill = fill();
         for e in it {
-            l.push_all(End::Tail, &[&e]);
+            l.push(End::Tail, &e);
         }
         l.convert_auto();
         l

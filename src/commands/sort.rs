@@ -1,0 +1,382 @@
+//! SORT and SORT_RO (Redis's `sort.c`): sort the elements of a list, set or
+//! sorted set numerically or lexically, by the elements themselves or by
+//! external keys (`BY pattern`, with `nosort` or any constant pattern
+//! meaning "keep the native order"), return them or the values of other
+//! keys (`GET pattern`, `GET #`, `GET pat->field` for hash fields),
+//! optionally windowed by `LIMIT` and stored as a list (`STORE`).
+//!
+//! The collection types plug in through `source`, which yields a value's
+//! elements; pattern lookups go through `lookup_pattern`.
+//!
+//! Element order before sorting: a list's order, a set's iteration order
+//! (only visible with a constant BY; STORE then forces ALPHA so replicas
+//! agree).
+
+use crate::command::flags::*;
+use crate::command::{CmdError, CmdResult, CommandSpec, Ctx, cmd, keys};
+use crate::config::notify;
+use crate::db::Value;
+use crate::resp::Args;
+use crate::types::list::List;
+use crate::util::eq_ic;
+use std::cmp::Ordering;
+
+pub static COMMANDS: &[CommandSpec] = &[
+    // Not FAST: the cost grows with the collection and the GET patterns.
+    cmd(
+        "sort",
+        -2,
+        WRITE | DENYOOM,
+        keys(1, 1, 1),
+        "generic",
+        "1.0.0",
+        "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.",
+        sort,
+    ),
+    cmd(
+        "sort_ro",
+        -2,
+        READONLY,
+        keys(1, 1, 1),
+        "generic",
+        "7.0.0",
+        "Returns the sorted elements of a list, a set, or a sorted set.",
+        sort_ro,
+    ),
+];
+
+/// SORT key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern
+/// ...]] [ASC|DESC] [ALPHA] [STORE destination]
+pub fn sort(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    sort_generic(ctx, args, false)
+}
+
+/// SORT_RO: SORT without STORE.
+pub fn sort_ro(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    sort_generic(ctx, args, true)
+}
+
+/// The parsed options.
+#[derive(Default, Debug)]
+struct Opts<'a> {
+    desc: bool,
+    alpha: bool,
+    limit: Option<(i64, i64)>,
+    by: Option<&'a [u8]>,
+    /// BY a pattern without `*`: keep the native order.
+    dontsort: bool,
+    gets: Vec<&'a [u8]>,
+    store: Option<&'a [u8]>,
+}
+
+fn parse(args: &Args, readonly: bool) -> Result<Opts<'_>, CmdError> {
+    let mut o = Opts::default();
+    let mut j = 2;
+    while j < args.len() {
+        let left = args.len() - j - 1;
+        let a = &args[j][..];
+        if eq_ic(a, "asc") {
+            o.desc = false;
+        } else if eq_ic(a, "desc") {
+            o.desc = true;
+        } else if eq_ic(a, "alpha") {
+            o.alpha = true;
+        } else if eq_ic(a, "limit") && left >= 2 {
+            let s = crate::util::parse_i64(&args[j + 1]).ok_or(CmdError::NotInteger)?;
+            let c = crate::util::parse_i64(&args[j + 2]).ok_or(CmdError::NotInteger)?;
+            o.limit = Some((s, c));
+            j += 2;
+        } else if !readonly && eq_ic(a, "store") && left >= 1 {
+            o.store = Some(&args[j + 1]);
+            j += 1;
+        } else if eq_ic(a, "by") && left >= 1 {
+            o.by = Some(&args[j + 1]);
+            o.dontsort = !args[j + 1].contains(&b'*');
+            j += 1;
+        } else if eq_ic(a, "get") && left >= 1 {
+            o.gets.push(&args[j + 1]);
+            j += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        j += 1;
+    }
+    Ok(o)
+}
+
+/// The elements SORT reads from a value, and whether their order means
+/// something (lists, sorted sets) or not (sets).
+struct Source {
+    elems: Vec<Vec<u8>>,
+    ordered: bool,
+}
+
+/// SORT's view of a collection. TODO(zset): sorted sets plug in here
+/// once `Value::ZSet` lands (members in rank order, `ordered: true`).
+fn source(v: &Value) -> Result<Source, CmdError> {
+    match v {
+        Value::List(l) => Ok(Source {
+            elems: l.iter().map(|e| e.to_vec()).collect(),
+            ordered: true,
+        }),
+        Value::Set(s) => Ok(Source {
+            elems: s.members(),
+            ordered: false,
+        }),
+        _ => Err(CmdError::WrongType),
+    }
+}
+
+/// A hash field of a value, for `GET pattern->field`; None for a value
+/// of another type or a missing field.
+fn hash_field(v: &Value, field: &[u8]) -> Option<Vec<u8>> {
+    v.as_hash().ok()?.get(field).map(|b| b.to_vec())
+}
+
+/// How a pattern resolves for one element.
+#[derive(Debug, PartialEq)]
+enum PatternKey<'a> {
+    /// `#`: the element itself.
+    Itself,
+    /// No `*`: nothing.
+    Nothing,
+    /// The key to read, and a hash field for `->field`.
+    Key(Vec<u8>, Option<&'a [u8]>),
+}
+
+/// Substitutes the first `*` of `pat` with `elem`; a `->field` suffix
+/// (non-empty, after the `*`) names a hash field.
+fn pattern_key<'a>(pat: &'a [u8], elem: &[u8]) -> PatternKey<'a> {
+    if pat == b"#" {
+        return PatternKey::Itself;
+    }
+    let Some(star) = pat.iter().position(|&c| c == b'*') else {
+        return PatternKey::Nothing;
+    };
+    let after = &pat[star + 1..];
+    let arrow = after
+        .windows(2)
+        .position(|w| w == b"->")
+        .filter(|&i| i + 2 < after.len());
+    let (post, field) = match arrow {
+        Some(i) => (&after[..i], Some(&after[i + 2..])),
+        None => (after, None),
+    };
+    let mut k = Vec::with_capacity(star + elem.len() + post.len());
+    k.extend_from_slice(&pat[..star]);
+    k.extend_from_slice(elem);
+    k.extend_from_slice(post);
+    PatternKey::Key(k, field)
+}
+
+/// The value a BY/GET pattern names for `elem`: a string key, or a hash
+/// field with `->`; None when missing or of another type.
+fn lookup_pattern(ctx: &mut Ctx, pat: &[u8], elem: &[u8]) -> Option<Vec<u8>> {
+    match pattern_key(pat, elem) {
+        PatternKey::Itself => Some(elem.to_vec()),
+        PatternKey::Nothing => None,
+        PatternKey::Key(k, field) => {
+            let o = ctx.lookup(&k)?;
+            match field {
+                Some(f) => hash_field(&o.v, f),
+                None => o.v.as_str().ok().map(|s| s.to_vec()),
+            }
+        }
+    }
+}
+
+/// One element to sort with its key: a score (numeric) or a compare
+/// string (ALPHA BY).
+struct Item {
+    elem: Vec<u8>,
+    score: f64,
+    cmp: Option<Vec<u8>>,
+}
+
+/// `fast_float_strtod` on the whole string.
+fn parse_score(b: &[u8]) -> Option<f64> {
+    crate::util::parse_f64(b)
+}
+
+fn sort_generic(ctx: &mut Ctx, args: &Args, readonly: bool) -> CmdResult {
+    let mut o = parse(args, readonly)?;
+    let src = match ctx.lookup(&args[1]) {
+        None => Source {
+            elems: Vec::new(),
+            ordered: true,
+        },
+        Some(obj) => source(&obj.v)?,
+    };
+    // A set has no order to keep: sort it when storing, so the result is
+    // the same on replicas (as Redis does for STORE and scripts).
+    if o.dontsort && !src.ordered && o.store.is_some() {
+        o.dontsort = false;
+        o.alpha = true;
+        o.by = None;
+    }
+    let len = src.elems.len() as i64;
+    let (ls, lc) = o.limit.unwrap_or((0, -1));
+    let mut start = ls.max(0).min(len);
+    let count = lc.max(-1).min(len);
+    let mut end = if count < 0 {
+        len - 1
+    } else {
+        start + count - 1
+    };
+    if start >= len {
+        start = len - 1;
+        end = len - 2;
+    }
+    if end >= len {
+        end = len - 1;
+    }
+    let mut elems = src.elems;
+    if o.dontsort && o.desc && src.ordered {
+        elems.reverse();
+    }
+    let mut items: Vec<Item> = elems
+        .into_iter()
+        .map(|elem| Item {
+            elem,
+            score: 0.0,
+            cmp: None,
+        })
+        .collect();
+    let mut bad_double = false;
+    if !o.dontsort {
+        for it in items.iter_mut() {
+            let by = match o.by {
+                Some(p) => match lookup_pattern(ctx, p, &it.elem) {
+                    Some(v) => v,
+                    None => continue,
+                },
+                None => it.elem.clone(),
+            };
+            if o.alpha {
+                if o.by.is_some() {
+                    it.cmp = Some(by);
+                }
+            } else {
+                match parse_score(&by) {
+                    Some(s) => it.score = s,
+                    None => bad_double = true,
+                }
+            }
+        }
+        let (alpha, by, desc) = (o.alpha, o.by.is_some(), o.desc);
+        items.sort_by(|a, b| {
+            let c = compare(a, b, alpha, by);
+            if desc { c.reverse() } else { c }
+        });
+    }
+    if bad_double {
+        return Err(CmdError::msg(
+            "ERR One or more scores can't be converted into double",
+        ));
+    }
+    let window: &[Item] = if end >= start {
+        &items[start as usize..=end as usize]
+    } else {
+        &[]
+    };
+    let mut out: Vec<Option<Vec<u8>>> = Vec::new();
+    for it in window {
+        if o.gets.is_empty() {
+            out.push(Some(it.elem.clone()));
+        }
+        for g in &o.gets {
+            out.push(lookup_pattern(ctx, g, &it.elem));
+        }
+    }
+    match o.store {
+        None => {
+            let r = &mut ctx.c.reply;
+            r.array(out.len());
+            for v in &out {
+                match v {
+                    Some(v) => r.bulk(v),
+                    None => r.null(),
+                }
+            }
+        }
+        Some(dst) => {
+            let n = out.len();
+            if n > 0 {
+                let l = List::from_items(out.into_iter().map(|v| v.unwrap_or_default()));
+                ctx.db().set(dst, Value::List(Box::new(l)), false);
+                ctx.wrote(dst, "sortstore", notify::LIST);
+            } else if ctx.db().delete(dst) {
+                ctx.wrote(dst, "del", notify::GENERIC);
+            }
+            ctx.c.reply.int(n as i64);
+        }
+    }
+    Ok(())
+}
+
+/// `sortCompare`: numeric scores with the element bytes breaking ties;
+/// ALPHA compares the BY values (missing ones first) or the elements.
+fn compare(a: &Item, b: &Item, alpha: bool, by: bool) -> Ordering {
+    if !alpha {
+        return a
+            .score
+            .partial_cmp(&b.score)
+            .unwrap_or(Ordering::Equal)
+            .then_with(|| a.elem.cmp(&b.elem));
+    }
+    if by {
+        match (&a.cmp, &b.cmp) {
+            (None, None) => Ordering::Equal,
+            (None, Some(_)) => Ordering::Less,
+            (Some(_), None) => Ordering::Greater,
+            (Some(x), Some(y)) => x.cmp(y),
+        }
+    } else {
+        a.elem.cmp(&b.elem)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns() {
+        assert_eq!(pattern_key(b"#", b"x"), PatternKey::Itself);
+        assert_eq!(pattern_key(b"nosort", b"x"), PatternKey::Nothing);
+        assert_eq!(
+            pattern_key(b"w_*", b"3"),
+            PatternKey::Key(b"w_3".to_vec(), None)
+        );
+        assert_eq!(
+            pattern_key(b"h_*->f", b"3"),
+            PatternKey::Key(b"h_3".to_vec(), Some(&b"f"[..]))
+        );
+        // A trailing "->" names no field: it is part of the key.
+        assert_eq!(
+            pattern_key(b"h_*->", b"3"),
+            PatternKey::Key(b"h_3->".to_vec(), None)
+        );
+    }
+
+    #[test]
+    fn ordering() {
+        let it = |e: &str, s: f64| Item {
+            elem: e.as_bytes().to_vec(),
+            score: s,
+            cmp: None,
+        };
+        assert_eq!(
+            compare(&it("b", 1.0), &it("a", 1.0), false, false),
+            Ordering::Greater
+        );
+        assert_eq!(
+            compare(&it("b", 1.0), &it("a", 2.0), false, false),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare(&it("b", 0.0), &it("a", 0.0), true, false),
+            Ordering::Greater
+        );
+    }
+}
