@@ -1086,6 +1086,7 @@ impl Config {
             zset_lp_value: lim("zset-max-listpack-value"),
         });
         crate::types::list::set_fill(self.int("list-max-listpack-size"));
+        crate::types::list::set_compress_depth(self.int("list-compress-depth"));
     }
 
     /// Parses redis.conf text. `path` is used for `include` resolution and

@@ -873,6 +873,10 @@ impl Server {
                     {
                         l.offset += consumed;
                     }
+                    // Serve clients blocked on keys this command wrote
+                    // before the next pipelined command runs, as Redis
+                    // does after every command (fairness).
+                    self.handle_ready_keys();
                     let mut args = args;
                     args.clear();
                     c.args = args;

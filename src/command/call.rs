@@ -188,7 +188,11 @@ pub fn call(
     let dur = (crate::util::now_us() - start).max(0) as u64;
     propagate(st, c.db, spec, args, dirty_before);
     let stat = st.cmdstats.entry(name).or_default();
-    stat.calls += 1;
+    // A command that blocked is counted once, when it is finally served
+    // (or times out), as Redis does.
+    if c.blocked.is_none() {
+        stat.calls += 1;
+    }
     stat.usec += dur;
     if st.cfg.hot.latency_tracking {
         stat.latency.record(dur.saturating_mul(1000));

@@ -24,6 +24,17 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
     FAMILIES
 }
 
+/// Key positions of commands whose keys move with their arguments (Redis's
+/// `getkeys_proc`): None for commands described by their static key spec.
+pub fn movable_key_positions(name: &str, args: &crate::resp::Args) -> Option<Vec<usize>> {
+    match name {
+        "sort" => Some(crate::commands::sort::key_positions(args)),
+        "lmpop" => Some(crate::commands::list::mpop_key_positions(args, 1)),
+        "blmpop" => Some(crate::commands::list::mpop_key_positions(args, 2)),
+        _ => None,
+    }
+}
+
 pub struct CommandTable {
     map: HashMap<Vec<u8>, &'static CommandSpec>,
 }

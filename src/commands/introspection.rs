@@ -1092,7 +1092,9 @@ fn getkeys_of(ctx: &Ctx, args: &Args) -> Result<(Vec<usize>, &'static CommandSpe
             "ERR Invalid number of arguments specified for command",
         ));
     }
-    let pos = spec.key_positions(argc);
+    let cmd_args = Args::from_iter(args.iter().skip(2));
+    let pos = crate::command::table::movable_key_positions(spec.name, &cmd_args)
+        .unwrap_or_else(|| spec.key_positions(argc));
     if pos.is_empty() {
         return Err(CmdError::msg("ERR The command has no key arguments"));
     }

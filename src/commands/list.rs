@@ -317,6 +317,12 @@ fn list_mut<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut List>, Cm
     }
 }
 
+/// `wrote` counts one change; Redis counts one per element pushed or
+/// removed (`n` in all, possibly 0).
+fn dirty_elements(ctx: &mut Ctx, n: usize) {
+    ctx.st.dirty = ctx.st.dirty.saturating_add(n as u64).saturating_sub(1);
+}
+
 /// After elements were removed from the list at `key` (and `wrote` was
 /// called): deletes it when empty, else lets it shrink to a listpack.
 fn removed(ctx: &mut Ctx, key: &[u8]) {
@@ -370,6 +376,7 @@ fn push_generic(ctx: &mut Ctx, args: &Args, end: End, xx: bool) -> CmdResult {
     l.push_all(end, &elems);
     let n = l.len();
     ctx.wrote(key, push_event(end), notify::LIST);
+    dirty_elements(ctx, elems.len());
     ctx.c.reply.int(n as i64);
     Ok(())
 }
@@ -467,7 +474,7 @@ fn pop_generic(ctx: &mut Ctx, args: &Args, end: End) -> CmdResult {
         return Ok(());
     };
     let l = o.v.as_list_mut()?;
-    match count {
+    let popped = match count {
         Some(0) => {
             r.array(0);
             return Ok(());
@@ -480,13 +487,21 @@ fn pop_generic(ctx: &mut Ctx, args: &Args, end: End) -> CmdResult {
                     r.bulk(&e);
                 }
             }
+            n
         }
         None => match l.pop(end) {
-            Some(e) => r.bulk(&e),
-            None => r.null(),
+            Some(e) => {
+                r.bulk(&e);
+                1
+            }
+            None => {
+                r.null();
+                0
+            }
         },
-    }
+    };
     ctx.wrote(key, name, notify::LIST);
+    dirty_elements(ctx, popped);
     removed(ctx, key);
     Ok(())
 }
@@ -520,6 +535,7 @@ fn mpop_keys(ctx: &mut Ctx, keys: &[&[u8]], end: End, count: usize) -> Result<bo
             }
         }
         ctx.wrote(key, pop_event(end), notify::LIST);
+        dirty_elements(ctx, n);
         removed(ctx, key);
         ctx.propagate_as(vec![
             pop_event(end).as_bytes().to_vec(),
@@ -529,6 +545,18 @@ fn mpop_keys(ctx: &mut Ctx, keys: &[&[u8]], end: End, count: usize) -> Result<bo
         return Ok(true);
     }
     Ok(false)
+}
+
+/// Key positions of LMPOP (numkeys at 1) / BLMPOP (numkeys at 2), for
+/// COMMAND GETKEYS; empty when numkeys is invalid.
+pub fn mpop_key_positions(args: &Args, at: usize) -> Vec<usize> {
+    if at >= args.len() {
+        return Vec::new();
+    }
+    let n = crate::util::parse_i64(&args[at])
+        .filter(|&n| n > 0 && (n as usize) < args.len())
+        .unwrap_or(0) as usize;
+    (at + 1..(at + 1 + n).min(args.len())).collect()
 }
 
 /// Parses `numkeys key... LEFT|RIGHT [COUNT n]` starting at `at`.
@@ -661,6 +689,7 @@ pub fn ltrim(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let left = l.len();
     l.remove_range(left - rtrim, rtrim);
     ctx.wrote(key, "ltrim", notify::LIST);
+    dirty_elements(ctx, ltrim + rtrim);
     removed(ctx, key);
     ctx.ok()
 }
@@ -794,6 +823,7 @@ pub fn lrem(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let n = idx.len();
     if n > 0 {
         ctx.wrote(key, "lrem", notify::LIST);
+        dirty_elements(ctx, n);
         removed(ctx, key);
     }
     ctx.c.reply.int(n as i64);
@@ -899,38 +929,12 @@ fn lmove_generic(
         d.push_all(to, &[&v]);
     }
     ctx.wrote(dst, push_event(to), notify::LIST);
+    // The move counts once (for the pop), as in Redis.
+    dirty_elements(ctx, 0);
     ctx.c.reply.bulk(&v);
     ctx.wrote(src, pop_event(from), notify::LIST);
     removed(ctx, src);
     Ok(true)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ranges() {
-        assert_eq!(list_range(0, -1, 3), Some((0, 2)));
-        assert_eq!(list_range(-2, -1, 3), Some((1, 2)));
-        assert_eq!(list_range(2, 1, 3), None);
-        assert_eq!(list_range(5, 10, 3), None);
-        assert_eq!(list_range(-100, 100, 3), Some((0, 2)));
-        assert_eq!(list_range(0, -1, 0), None);
-        assert_eq!(list_range(i64::MIN, i64::MIN, 3), None);
-    }
-
-    #[test]
-    fn timeouts() {
-        assert_eq!(parse_timeout(b"0.001"), Ok(1));
-        assert_eq!(parse_timeout(b"1"), Ok(1000));
-        assert!(parse_timeout(b"-1").is_err());
-        assert!(parse_timeout(b"abc").is_err());
-        assert_eq!(
-            parse_timeout(b"0x7FFFFFFFFFFFFF"),
-            Err(CmdError::msg("ERR timeout is out of range"))
-        );
-    }
 }
 
 /// BLPOP key [key ...] timeout
@@ -1010,4 +1014,32 @@ fn bpop_generic(ctx: &mut Ctx, args: &Args, end: End) -> CmdResult {
         ctx.c.reply.null_array();
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(list_range(0, -1, 3), Some((0, 2)));
+        assert_eq!(list_range(-2, -1, 3), Some((1, 2)));
+        assert_eq!(list_range(2, 1, 3), None);
+        assert_eq!(list_range(5, 10, 3), None);
+        assert_eq!(list_range(-100, 100, 3), Some((0, 2)));
+        assert_eq!(list_range(0, -1, 0), None);
+        assert_eq!(list_range(i64::MIN, i64::MIN, 3), None);
+    }
+
+    #[test]
+    fn timeouts() {
+        assert_eq!(parse_timeout(b"0.001"), Ok(1));
+        assert_eq!(parse_timeout(b"1"), Ok(1000));
+        assert!(parse_timeout(b"-1").is_err());
+        assert!(parse_timeout(b"abc").is_err());
+        assert_eq!(
+            parse_timeout(b"0x7FFFFFFFFFFFFF"),
+            Err(CmdError::msg("ERR timeout is out of range"))
+        );
+    }
 }

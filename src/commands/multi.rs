@@ -100,6 +100,8 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         crate::command::call::call(ctx.st, ctx.c, ctx.others, args);
     }
     ctx.st.in_exec = false;
+    // CLIENT LIST shows EXEC as the last command, not the last queued one.
+    ctx.c.last_cmd = "exec".into();
     if std::mem::take(&mut ctx.st.repl.exec_open) {
         let db = ctx.c.db;
         ctx.st.repl.feed(db, [&b"EXEC"[..]].into_iter());

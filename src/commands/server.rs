@@ -750,7 +750,7 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
             let Some(o) = ctx.st.dbs[db].keys.get(&args[2]) else {
                 return Err(CmdError::NoSuchKey);
             };
-            let line = format!(
+            let mut line = format!(
                 "Value at:{:p} refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
                 o as *const _,
                 o.v.encoding(),
@@ -758,6 +758,9 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
                 o.lru,
                 crate::db::value::idle_seconds(o.lru)
             );
+            if let Ok(Some(extra)) = o.v.as_list().map(|l| l.debug_quicklist()) {
+                line.push_str(&extra);
+            }
             ctx.c.reply.simple(&line);
             Ok(())
         }

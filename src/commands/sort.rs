@@ -56,6 +56,32 @@ pub fn sort_ro(ctx: &mut Ctx, args: &Args) -> CmdResult {
     sort_generic(ctx, args, true)
 }
 
+/// Key positions of a SORT command line: the sorted key and the last
+/// STORE destination (Redis's `sortGetKeys`).
+pub fn key_positions(args: &Args) -> Vec<usize> {
+    let mut v = vec![1];
+    let mut store = None;
+    let mut j = 2;
+    while j < args.len() {
+        let a = &args[j][..];
+        let skip = if eq_ic(a, "limit") {
+            2
+        } else if eq_ic(a, "get") || eq_ic(a, "by") {
+            1
+        } else if eq_ic(a, "store") {
+            if j + 1 < args.len() {
+                store = Some(j + 1);
+            }
+            1
+        } else {
+            0
+        };
+        j += skip + 1;
+    }
+    v.extend(store);
+    v
+}
+
 /// The parsed options.
 #[derive(Default, Debug)]
 struct Opts<'a> {

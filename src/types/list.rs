@@ -23,6 +23,9 @@ use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 /// `list-max-listpack-size`, mirrored here so every list operation (and
 /// the RDB loader) sees the configured fill, as Redis's global does.
 static FILL: AtomicI64 = AtomicI64::new(-2);
+/// `list-compress-depth` (recorded by each quicklist, as in Redis; we do
+/// not compress, but DEBUG OBJECT reports it).
+static COMPRESS: AtomicI64 = AtomicI64::new(0);
 /// DEBUG QUICKLIST-PACKED-THRESHOLD; 0: the limit derives from the fill.
 static PACKED_THRESHOLD: AtomicUsize = AtomicUsize::new(0);
 
@@ -38,6 +41,11 @@ pub fn set_fill(fill: i64) {
         fill.clamp(i32::MIN as i64, i32::MAX as i64),
         Ordering::Relaxed,
     );
+}
+
+/// Sets the configured `list-compress-depth`.
+pub fn set_compress_depth(depth: i64) {
+    COMPRESS.store(depth, Ordering::Relaxed);
 }
 
 fn fill() -> i64 {
@@ -170,6 +178,8 @@ pub struct List {
     quick: bool,
     /// The fill the quicklist was created with (Redis keeps it per list).
     qfill: i64,
+    /// The compress depth the quicklist was created with.
+    qcompress: i64,
     /// Listpack bytes while listpack-encoded.
     lp_bytes: usize,
 }
@@ -196,6 +206,7 @@ impl List {
         let mut l = List::new();
         l.quick = true;
         l.qfill = fill();
+        l.qcompress = COMPRESS.load(Ordering::Relaxed);
         for e in it {
             l.push(End::Tail, &e);
         }
@@ -246,6 +257,22 @@ impl List {
         if self.quick { self.nodes.len() } else { 1 }
     }
 
+    /// DEBUG OBJECT's quicklist fields (leading space included), or None
+    /// for a listpack.
+    pub fn debug_quicklist(&self) -> Option<String> {
+        if !self.quick {
+            return None;
+        }
+        let nodes = self.nodes.len();
+        let avg = self.len() as f64 / nodes as f64;
+        let sz: usize = self.nodes.iter().map(|n| n.sz).sum();
+        Some(format!(
+            " ql_nodes:{nodes} ql_avg_node:{avg:.2} ql_listpack_max:{} ql_compressed:{} ql_uncompressed_size:{sz}",
+            self.qfill,
+            (self.qcompress != 0) as u8
+        ))
+    }
+
     // ----- encoding conversions (t_list.c listTypeTryConversion*) -----
 
     /// Before adding elements of these lengths: a listpack that would
@@ -263,6 +290,7 @@ impl List {
         if exceeds_limit(f, self.lp_bytes.saturating_add(bytes), self.len() + n) {
             self.quick = true;
             self.qfill = f;
+            self.qcompress = COMPRESS.load(Ordering::Relaxed);
             self.nodes.clear();
             if !self.items.is_empty() {
                 self.nodes.push_back(Node {
@@ -277,19 +305,19 @@ impl List {
     /// After removing elements: a quicklist down to one packed node under
     /// half the limits becomes a listpack again.
     pub fn shrink(&mut self) {
-        self.to_listpack_if(true);
+        self.listpack_if_fits(true);
     }
 
     /// Picks the best encoding for a freshly built list.
     pub fn convert_auto(&mut self) {
         if self.quick {
-            self.to_listpack_if(false);
+            self.listpack_if_fits(false);
         } else {
             self.grow(std::iter::empty());
         }
     }
 
-    fn to_listpack_if(&mut self, shrinking: bool) {
+    fn listpack_if_fits(&mut self, shrinking: bool) {
         if !self.quick || self.nodes.len() != 1 || self.nodes[0].plain {
             return;
         }
