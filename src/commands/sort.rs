@@ -8,7 +8,8 @@
 //! The collection types plug in through `source`, which yields a value's
 //! elements; pattern lookups go through `lookup_pattern`.
 //!
-//! Element order before sorting: a list's order, a set's iteration order
+//! Element order before sorting: a list's order, a sorted set's rank
+//! order, a set's iteration order
 //! (only visible with a constant BY; STORE then forces ALPHA so replicas
 //! agree).
 
@@ -137,8 +138,8 @@ struct Source {
     ordered: bool,
 }
 
-/// SORT's view of a collection. TODO(zset): sorted sets plug in here
-/// once `Value::ZSet` lands (members in rank order, `ordered: true`).
+/// SORT's view of a collection: a sorted set's members come in rank
+/// order, which BY nosort keeps.
 fn source(v: &Value) -> Result<Source, CmdError> {
     match v {
         Value::List(l) => Ok(Source {
@@ -149,6 +150,17 @@ fn source(v: &Value) -> Result<Source, CmdError> {
             elems: s.members(),
             ordered: false,
         }),
+        Value::ZSet(z) => {
+            let mut elems = Vec::with_capacity(z.len());
+            z.for_range(0, z.len(), false, |e, _| {
+                elems.push(e.to_vec());
+                true
+            });
+            Ok(Source {
+                elems,
+                ordered: true,
+            })
+        }
         _ => Err(CmdError::WrongType),
     }
 }
