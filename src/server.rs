@@ -916,7 +916,9 @@ impl Server {
         match c.reply_mode {
             ReplyMode::Off if !c.reply.pushed => c.reply.buf.truncate(mark.max(c.sent)),
             ReplyMode::Skip => {
-                c.reply.buf.truncate(mark.max(c.sent));
+                if !c.reply.pushed {
+                    c.reply.buf.truncate(mark.max(c.sent));
+                }
                 c.reply_mode = ReplyMode::On;
             }
             _ => {}
