@@ -24,6 +24,26 @@ impl Conn {
         };
     }
 
+    /// Reads up to `max` bytes into `buf`'s spare capacity, without
+    /// zero-filling it first (the kernel writes the bytes; only those are
+    /// made part of the vector).
+    pub fn read_into(&mut self, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
+        buf.reserve(max);
+        let spare = buf.spare_capacity_mut();
+        let n = max.min(spare.len());
+        // SAFETY: `spare` is valid for writes of `n` bytes; read(2) writes at
+        // most `n` bytes there, and only the `r` bytes it reports are then
+        // exposed by `set_len`.
+        let r = unsafe { libc::read(self.fd(), spare.as_mut_ptr() as *mut libc::c_void, n) };
+        if r < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let r = r as usize;
+        // SAFETY: the first `r` spare bytes were initialized by read(2).
+        unsafe { buf.set_len(buf.len() + r) };
+        Ok(r)
+    }
+
     pub fn fd(&self) -> i32 {
         use std::os::fd::AsRawFd;
         match self {
@@ -90,7 +110,7 @@ pub struct Client {
     pub reply_mode: ReplyMode,
     pub ctime_ms: i64,
     pub last_interaction_ms: i64,
-    pub last_cmd: String,
+    pub last_cmd: std::borrow::Cow<'static, str>,
     pub no_evict: bool,
     pub no_touch: bool,
     pub monitor: bool,

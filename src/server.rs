@@ -16,7 +16,7 @@ use mio::net::{TcpListener, UnixListener};
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 use std::collections::HashMap;
-use std::io::{self, Read};
+use std::io;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
@@ -766,18 +766,13 @@ impl Server {
                 c.qbuf.reserve(want);
             }
             let len = c.qbuf.len();
-            // Zero-fill only the window read into (never a whole big-arg
-            // reservation), then truncate to what arrived.
             let window = (c.qbuf.capacity() - len).min(READ_WINDOW);
-            c.qbuf.resize(len + window, 0);
-            match c.conn.read(&mut c.qbuf[len..]) {
+            match c.conn.read_into(&mut c.qbuf, window) {
                 Ok(0) => {
-                    c.qbuf.truncate(len);
                     closed = true;
                     break;
                 }
                 Ok(n) => {
-                    c.qbuf.truncate(len + n);
                     c.net_in += n as u64;
                     self.st.stats.net_input_bytes += n as u64;
                     c.last_interaction_ms = now_ms();
@@ -805,15 +800,12 @@ impl Server {
                     break;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    c.qbuf.truncate(len);
                     break;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                    c.qbuf.truncate(len);
                     continue;
                 }
                 Err(_) => {
-                    c.qbuf.truncate(len);
                     closed = true;
                     break;
                 }

@@ -25,10 +25,15 @@ fn args_preview(args: &Args, from: usize) -> String {
     s
 }
 
-fn full_name(spec: &CommandSpec, parent: Option<&CommandSpec>) -> String {
+/// `name` or `parent|name`; borrowed (no allocation) for top-level
+/// commands, which are nearly all of the traffic.
+fn full_name(
+    spec: &'static CommandSpec,
+    parent: Option<&CommandSpec>,
+) -> std::borrow::Cow<'static, str> {
     match parent {
-        Some(p) => format!("{}|{}", p.name, spec.name),
-        None => spec.name.to_string(),
+        Some(p) => format!("{}|{}", p.name, spec.name).into(),
+        None => spec.name.into(),
     }
 }
 
@@ -105,11 +110,16 @@ pub fn call(
     let argc = args.len() as i32;
     if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
         let msg = format!("ERR wrong number of arguments for '{}' command", name);
-        reject(st, c, &msg, Some(&name));
+        reject(st, c, &msg, Some(name.as_ref()));
         return false;
     }
     if !c.authenticated && !spec.has(super::flags::NO_AUTH) {
-        reject(st, c, "NOAUTH Authentication required.", Some(&name));
+        reject(
+            st,
+            c,
+            "NOAUTH Authentication required.",
+            Some(name.as_ref()),
+        );
         return false;
     }
     if spec.has(super::flags::PROTECTED) && !protected_allowed(st, c, spec) {
@@ -118,7 +128,7 @@ pub fn call(
             spec.name.to_uppercase(),
             spec.name
         );
-        reject(st, c, &msg, Some(&name));
+        reject(st, c, &msg, Some(name.as_ref()));
         return false;
     }
     if c.multi.is_some()
@@ -132,7 +142,7 @@ pub fn call(
                 st,
                 c,
                 "ERR Command not allowed inside a transaction",
-                Some(&name),
+                Some(name.as_ref()),
             );
             return false;
         }
@@ -161,7 +171,7 @@ pub fn call(
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
             name
         );
-        reject(st, c, &msg, Some(&name));
+        reject(st, c, &msg, Some(name.as_ref()));
         return false;
     }
     if st.is_replica
@@ -173,7 +183,7 @@ pub fn call(
             st,
             c,
             "READONLY You can't write against a read only replica.",
-            Some(&name),
+            Some(name.as_ref()),
         );
         return false;
     }
@@ -187,7 +197,10 @@ pub fn call(
     };
     let dur = (crate::util::now_us() - start).max(0) as u64;
     propagate(st, c.db, spec, args, dirty_before);
-    let stat = st.cmdstats.entry(name).or_default();
+    if !st.cmdstats.contains_key(name.as_ref()) {
+        st.cmdstats.insert(name.to_string(), Default::default());
+    }
+    let stat = st.cmdstats.get_mut(name.as_ref()).expect("inserted above");
     // A command that blocked is counted once, when it is finally served
     // (or times out), as Redis does.
     if c.blocked.is_none() {
@@ -211,7 +224,7 @@ pub fn call(
                     .map(|p| at + p)
                     .unwrap_or(c.reply.buf.len());
                 let text = String::from_utf8_lossy(&c.reply.buf[at + 1..line_end]).into_owned();
-                if let Some(s) = st.cmdstats.get_mut(&c.last_cmd) {
+                if let Some(s) = st.cmdstats.get_mut(c.last_cmd.as_ref()) {
                     s.failed += 1;
                 }
                 count_error(st, &text);
@@ -220,7 +233,7 @@ pub fn call(
         Err(e) => {
             let text = e.text();
             c.reply.error(&text);
-            if let Some(s) = st.cmdstats.get_mut(&c.last_cmd) {
+            if let Some(s) = st.cmdstats.get_mut(c.last_cmd.as_ref()) {
                 s.failed += 1;
             }
             count_error(st, &text);

@@ -21,7 +21,7 @@ pub enum Str {
     Int(i64),
     /// An embstr short enough to sit inline.
     Inline { len: u8, buf: [u8; INLINE_MAX] },
-    /// An embstr on the heap (23..=44 bytes).
+    /// A string created in one go, on the heap (over 22 bytes).
     Emb(Box<[u8]>),
     /// A raw string: growable in place (APPEND, SETRANGE, SETBIT).
     Raw(Box<Vec<u8>>),
@@ -48,10 +48,10 @@ impl Str {
                 len: b.len() as u8,
                 buf,
             }
-        } else if b.len() <= EMBSTR_MAX {
-            Str::Emb(b.into())
         } else {
-            Str::Raw(Box::new(b.to_vec()))
+            // One exact-size allocation; growable storage only once the
+            // string is modified in place (`make_raw`).
+            Str::Emb(b.into())
         }
     }
 
@@ -118,7 +118,10 @@ impl Str {
     pub fn encoding(&self) -> &'static str {
         match self {
             Str::Int(_) => "int",
-            Str::Inline { .. } | Str::Emb(_) => "embstr",
+            Str::Inline { .. } => "embstr",
+            // Created in one go: embstr up to 44 bytes, raw beyond, as Redis.
+            Str::Emb(b) if b.len() <= EMBSTR_MAX => "embstr",
+            Str::Emb(_) => "raw",
             Str::Raw(_) => "raw",
         }
     }
