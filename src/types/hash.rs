@@ -302,6 +302,23 @@ impl Hash {
         }
     }
 
+    /// `from_pairs` for a hash loaded with field expire times: a small one
+    /// is `listpackex`, as Redis's loader makes it.
+    pub fn from_triples(t: Vec<(Vec<u8>, Vec<u8>, Option<i64>)>, lim: &Limits) -> Hash {
+        let ttls: Vec<(Vec<u8>, i64)> = t
+            .iter()
+            .filter_map(|(f, _, w)| w.map(|w| (f.clone(), w)))
+            .collect();
+        let mut h = Hash::from_pairs(t.into_iter().map(|(f, v, _)| (f, v)).collect(), lim);
+        h.ex = true;
+        for (f, w) in ttls {
+            if h.contains(&f) {
+                h.ttl.insert(f, w);
+            }
+        }
+        h
+    }
+
     // ---- Field expiry -------------------------------------------------
 
     /// True when some field has a TTL.
