@@ -1363,7 +1363,7 @@ pub fn hsetex(ctx: &mut Ctx, args: &Args) -> CmdResult {
                 .filter(|&n| (1..=i32::MAX as i64).contains(&n))
                 .ok_or_else(|| CmdError::msg("ERR invalid number of fields"))?;
             let remaining = args.len() - i - 2;
-            if remaining % 2 != 0 || n as usize != remaining / 2 {
+            if !remaining.is_multiple_of(2) || n as usize != remaining / 2 {
                 return Err(arity());
             }
             first = Some(i + 2);

@@ -1029,6 +1029,34 @@ mod collection_tests {
     }
 
     #[test]
+    fn hash_field_ttls_roundtrip() {
+        let l = limits();
+        let mut h = Hash::new();
+        h.set(b"a", b"1", &l);
+        h.set(b"b", b"2", &l);
+        h.set_ttl(b"a", 2_524_600_800_000);
+        let v = Value::Hash(Box::new(h));
+        assert_eq!(type_byte(&v), T_HASH_METADATA);
+        let mut dbs: Vec<Db> = (0..1).map(Db::new).collect();
+        dbs[0].set(b"h", v, false);
+        assert_eq!(dbs[0].subexpiry(), 1);
+        let img = save(&dbs, true, 0);
+        let mut back: Vec<Db> = (0..1).map(Db::new).collect();
+        assert_eq!(load(&img, &mut back, 0, 1 << 29), Ok(1));
+        assert_eq!(back[0].subexpiry(), 1);
+        let o = back[0].keys.get(&b"h"[..]).unwrap();
+        assert_eq!(o.v.encoding(), "listpackex");
+        let h = o.v.as_hash().unwrap();
+        assert_eq!(h.ttl_of(b"a"), Some(2_524_600_800_000));
+        assert_eq!(h.ttl_of(b"b"), None);
+        assert_eq!(h.get(b"b"), Some(&b"2"[..]));
+        for cut in 0..img.len() {
+            let mut d: Vec<Db> = (0..1).map(Db::new).collect();
+            let _ = load(&img[..cut], &mut d, 0, 1 << 29);
+        }
+    }
+
+    #[test]
     fn listpack_backlen_matches_redis_layout() {
         assert_eq!(listpack_backlen(5), vec![5]);
         assert_eq!(listpack_backlen(200), vec![1, 72 | 128]);

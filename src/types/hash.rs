@@ -475,4 +475,51 @@ mod tests {
         assert_eq!(ks.len(), 4);
         assert_eq!(h.random_distinct(20, &mut rng).len(), 10);
     }
+
+    #[test]
+    fn field_ttls() {
+        let l = Limits::DEFAULT;
+        let mut h = Hash::new();
+        h.set(b"a", b"1", &l);
+        h.set(b"b", b"2", &l);
+        assert_eq!(h.encoding(), "listpack");
+        h.set_ttl(b"a", 100);
+        assert_eq!(h.encoding(), "listpackex");
+        assert!(h.has_ttls());
+        assert!(h.as_listpack().is_none());
+        assert!(!h.is_expired(b"a", 99));
+        assert!(h.is_expired(b"a", 100));
+        assert_eq!(h.live_len(100), 1);
+        let mut live = Vec::new();
+        h.for_each_live(100, |k, _| live.push(k.to_vec()));
+        assert_eq!(live, vec![b"b".to_vec()]);
+        // HINCRBY-style writes keep the TTL; HSET-style ones drop it.
+        h.set_keep_ttl(b"a", b"5", &l);
+        assert_eq!(h.ttl_of(b"a"), Some(100));
+        h.set(b"a", b"6", &l);
+        assert_eq!(h.ttl_of(b"a"), None);
+        h.set_ttl(b"a", 50);
+        h.set_ttl(b"b", 70);
+        assert_eq!(h.min_ttl(), Some(50));
+        assert_eq!(h.expire_due(60, 10), vec![b"a".to_vec()]);
+        assert!(h.persist(b"b"));
+        assert!(!h.has_ttls());
+        assert_eq!(h.encoding(), "listpackex");
+        assert!(h.expire_due(1000, 10).is_empty());
+        assert_eq!(h.len(), 1);
+    }
+
+    #[test]
+    fn from_triples_keeps_ttls() {
+        let h = Hash::from_triples(
+            vec![
+                (b"a".to_vec(), b"1".to_vec(), Some(10)),
+                (b"b".to_vec(), b"2".to_vec(), None),
+            ],
+            &Limits::DEFAULT,
+        );
+        assert_eq!(h.encoding(), "listpackex");
+        assert_eq!(h.ttl_of(b"a"), Some(10));
+        assert_eq!(h.ttl_of(b"b"), None);
+    }
 }
