@@ -839,13 +839,20 @@ pub fn fields_expired(
     key: &[u8],
     gone: &[Vec<u8>],
     empty: bool,
+    in_command: bool,
 ) {
     if gone.is_empty() {
         return;
     }
     st.stats.expired_subkeys += gone.len() as u64;
     for f in gone {
-        st.repl.feed(db, [&b"HDEL"[..], key, &f[..]].into_iter());
+        let argv = vec![b"HDEL".to_vec(), key.to_vec(), f.clone()];
+        if in_command {
+            // Wrapped with the command's own propagation, as Redis does.
+            st.repl.pre.push(argv);
+        } else {
+            st.repl.feed(db, argv.iter().map(|a| a.as_slice()));
+        }
     }
     st.key_modified(db, key);
     st.notify(notify::HASH, "hexpired", key, db);
@@ -880,7 +887,7 @@ fn lazy_expire<'a>(ctx: &mut Ctx, key: &[u8], fields: impl IntoIterator<Item = &
         }
     }
     let empty = h.is_empty();
-    fields_expired(ctx.st, db, key, &gone, empty);
+    fields_expired(ctx.st, db, key, &gone, empty, true);
     gone.len()
 }
 
@@ -899,7 +906,7 @@ fn expire_all_due(ctx: &mut Ctx, key: &[u8]) {
     };
     let gone = h.expire_due(now, usize::MAX);
     let empty = h.is_empty();
-    fields_expired(ctx.st, db, key, &gone, empty);
+    fields_expired(ctx.st, db, key, &gone, empty, true);
 }
 
 /// Active expiry of hash fields over every db: removes up to `budget`
@@ -930,7 +937,7 @@ pub fn active_expire_fields(st: &mut crate::server::State, budget: usize) {
             if done || empty {
                 st.dbs[db].hfe.remove(&key);
             }
-            fields_expired(st, db, &key, &gone, empty);
+            fields_expired(st, db, &key, &gone, empty, false);
         }
     }
 }
@@ -993,7 +1000,8 @@ fn set_field_ttls(ctx: &mut Ctx, key: &[u8], fields: &[&[u8]], when: i64, cond: 
     for f in &hdels {
         ctx.st
             .repl
-            .feed(db, [&b"HDEL"[..], key, &f[..]].into_iter());
+            .pre
+            .push(vec![b"HDEL".to_vec(), key.to_vec(), f.to_vec()]);
     }
     if out.contains(&E_OK) {
         ctx.db().hfe.insert(key.to_vec());
@@ -1256,7 +1264,8 @@ pub fn hgetex(ctx: &mut Ctx, args: &Args) -> CmdResult {
     for f in &expired {
         ctx.st
             .repl
-            .feed(db, [&b"HDEL"[..], key, &f[..]].into_iter());
+            .pre
+            .push(vec![b"HDEL".to_vec(), key.to_vec(), f.to_vec()]);
     }
     let present: Vec<&[u8]> = fields
         .iter()
