@@ -862,9 +862,19 @@ pub fn fields_expired(
     }
 }
 
+/// `lazy_expire_opt` that deletes the key when its hash empties.
+fn lazy_expire<'a>(ctx: &mut Ctx, key: &[u8], fields: impl IntoIterator<Item = &'a [u8]>) -> usize {
+    lazy_expire_opt(false, ctx, key, fields)
+}
+
 /// Lazy field expiry: removes those of `fields` of the hash at `key` whose
 /// TTL passed. Returns how many were removed.
-fn lazy_expire<'a>(ctx: &mut Ctx, key: &[u8], fields: impl IntoIterator<Item = &'a [u8]>) -> usize {
+fn lazy_expire_opt<'a>(
+    keep_key: bool,
+    ctx: &mut Ctx,
+    key: &[u8],
+    fields: impl IntoIterator<Item = &'a [u8]>,
+) -> usize {
     if !ctx.st.expire_deletes() {
         return 0;
     }
@@ -886,7 +896,7 @@ fn lazy_expire<'a>(ctx: &mut Ctx, key: &[u8], fields: impl IntoIterator<Item = &
             gone.push(f.to_vec());
         }
     }
-    let empty = h.is_empty();
+    let empty = h.is_empty() && !keep_key;
     fields_expired(ctx.st, db, key, &gone, empty, true);
     gone.len()
 }
@@ -1434,7 +1444,8 @@ pub fn hsetex(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let fields: Vec<&[u8]> = pairs.iter().step_by(2).copied().collect();
     let mut expired = 0;
     if exists && (fnx || fxx) {
-        expired = lazy_expire(ctx, key, fields.iter().copied());
+        // The key stays even if emptied: HSETEX may fill it again.
+        expired = lazy_expire_opt(true, ctx, key, fields.iter().copied());
         let found = match ctx.lookup_write(key) {
             None => 0,
             Some(o) => {
@@ -1444,6 +1455,7 @@ pub fn hsetex(ctx: &mut Ctx, args: &Args) -> CmdResult {
         };
         if (fnx && found > 0) || (fxx && found < fields.len()) {
             ctx.c.reply.int(0);
+            delete_if_empty(ctx, key);
             return Ok(());
         }
     }
