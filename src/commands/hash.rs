@@ -383,10 +383,11 @@ pub fn hsetnx(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// HGET key field
 pub fn hget(ctx: &mut Ctx, args: &Args) -> CmdResult {
     lazy_expire(ctx, &args[1], [&args[2]]);
+    let now = ctx.now();
     let (o, r) = ctx.lookup_r(&args[1]);
     match o {
         None => r.null(),
-        Some(o) => match o.v.as_hash()?.get(&args[2]) {
+        Some(o) => match o.v.as_hash()?.get_live(&args[2], now) {
             Some(v) => r.bulk(v),
             None => r.null(),
         },
@@ -397,6 +398,7 @@ pub fn hget(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// HMGET key field [field ...]
 pub fn hmget(ctx: &mut Ctx, args: &Args) -> CmdResult {
     lazy_expire(ctx, &args[1], args.iter().skip(2));
+    let now = ctx.now();
     let (o, r) = ctx.lookup_r(&args[1]);
     let h = match o {
         None => None,
@@ -404,7 +406,7 @@ pub fn hmget(ctx: &mut Ctx, args: &Args) -> CmdResult {
     };
     r.array(args.len() - 2);
     for f in args.iter().skip(2) {
-        match h.and_then(|h| h.get(f)) {
+        match h.and_then(|h| h.get_live(f, now)) {
             Some(v) => r.bulk(v),
             None => r.null(),
         }
@@ -456,10 +458,15 @@ pub fn hlen(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// HSTRLEN key field
 pub fn hstrlen(ctx: &mut Ctx, args: &Args) -> CmdResult {
     lazy_expire(ctx, &args[1], [&args[2]]);
+    let now = ctx.now();
     let (o, r) = ctx.lookup_r(&args[1]);
     let n = match o {
         None => 0,
-        Some(o) => o.v.as_hash()?.get(&args[2]).map_or(0, |v| v.len()),
+        Some(o) => {
+            o.v.as_hash()?
+                .get_live(&args[2], now)
+                .map_or(0, |v| v.len())
+        }
     };
     r.int(n as i64);
     Ok(())
@@ -468,10 +475,11 @@ pub fn hstrlen(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// HEXISTS key field
 pub fn hexists(ctx: &mut Ctx, args: &Args) -> CmdResult {
     lazy_expire(ctx, &args[1], [&args[2]]);
+    let now = ctx.now();
     let (o, r) = ctx.lookup_r(&args[1]);
     let hit = match o {
         None => false,
-        Some(o) => o.v.as_hash()?.contains(&args[2]),
+        Some(o) => o.v.as_hash()?.get_live(&args[2], now).is_some(),
     };
     r.int(hit as i64);
     Ok(())

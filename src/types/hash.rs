@@ -331,6 +331,15 @@ impl Hash {
         self.ttl.get(f).copied()
     }
 
+    /// The value of `f` unless its TTL has passed at `now` (a replica
+    /// keeps expired fields until its primary deletes them, hidden).
+    pub fn get_live(&self, f: &[u8], now: i64) -> Option<&[u8]> {
+        if self.is_expired(f, now) {
+            return None;
+        }
+        self.get(f)
+    }
+
     /// Whether `f` exists and its TTL has passed at `now`.
     pub fn is_expired(&self, f: &[u8], now: i64) -> bool {
         matches!(self.ttl.get(f), Some(&w) if w <= now)
@@ -408,7 +417,8 @@ impl Hash {
 
     /// Approximate heap footprint.
     pub fn mem_usage(&self) -> usize {
-        match &self.d {
+        let ttls = self.ttl.keys().map(|f| 24 + f.len()).sum::<usize>();
+        ttls + match &self.d {
             Data::Listpack(v) => {
                 16 + v
                     .iter()
