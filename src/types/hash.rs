@@ -133,10 +133,12 @@ impl Hash {
     /// Sets `f` to `v`; true when the field is new. Converts as Redis's
     /// `hashTypeSet` does (long field or value, too many fields).
     pub fn set(&mut self, f: &[u8], v: &[u8], lim: &Limits) -> bool {
-        if !self.ttl.is_empty() {
-            self.ttl.remove(f);
+        let had_ttl = !self.ttl.is_empty() && self.ttl.remove(f).is_some();
+        let new = self.set_keep_ttl(f, v, lim);
+        if had_ttl {
+            self.reposition(f);
         }
-        self.set_keep_ttl(f, v, lim)
+        new
     }
 
     /// `set` that keeps the field's TTL (HINCRBY, HSETEX KEEPTTL).
@@ -316,6 +318,9 @@ impl Hash {
                 h.ttl.insert(f, w);
             }
         }
+        if let Data::Listpack(v) = &mut h.d {
+            v.sort_by_key(|(f, _)| h.ttl.get(f).copied().unwrap_or(i64::MAX));
+        }
         h
     }
 
@@ -350,6 +355,31 @@ impl Hash {
     pub fn set_ttl(&mut self, f: &[u8], when: i64) {
         self.ex = true;
         self.ttl.insert(f.to_vec(), when);
+        self.reposition(f);
+    }
+
+    /// Keeps a `listpackex` ordered as Redis's: fields by expire time,
+    /// soonest first (after those with an equal time), then the fields
+    /// without TTL in insertion order.
+    fn reposition(&mut self, f: &[u8]) {
+        let Data::Listpack(v) = &mut self.d else {
+            return;
+        };
+        if !self.ex {
+            return;
+        }
+        let Some(pos) = v.iter().position(|(k, _)| k[..] == *f) else {
+            return;
+        };
+        let pair = v.remove(pos);
+        let at = match self.ttl.get(f) {
+            None => v.len(),
+            Some(&t) => v
+                .iter()
+                .position(|(k, _)| self.ttl.get(k).is_none_or(|&o| o > t))
+                .unwrap_or(v.len()),
+        };
+        v.insert(at, pair);
     }
 
     /// Marks a listpack as `listpackex` (Redis converts before it sets TTLs).
@@ -359,7 +389,11 @@ impl Hash {
 
     /// Drops the TTL of `f`; true when it had one.
     pub fn persist(&mut self, f: &[u8]) -> bool {
-        self.ttl.remove(f).is_some()
+        let had = self.ttl.remove(f).is_some();
+        if had {
+            self.reposition(f);
+        }
+        had
     }
 
     /// Removes every field whose TTL has passed at `now` (at most `max`);
@@ -517,6 +551,24 @@ mod tests {
         assert_eq!(h.encoding(), "listpackex");
         assert!(h.expire_due(1000, 10).is_empty());
         assert_eq!(h.len(), 1);
+    }
+
+    #[test]
+    fn listpackex_is_ordered_by_ttl() {
+        let l = Limits::DEFAULT;
+        let mut h = Hash::new();
+        for f in [b"a", b"b", b"c", b"d"] {
+            h.set(f, b"v", &l);
+        }
+        h.set_ttl(b"c", 20);
+        h.set_ttl(b"d", 10);
+        h.set_ttl(b"a", 20);
+        let order = |h: &Hash| h.pairs().into_iter().map(|p| p.0[0]).collect::<Vec<u8>>();
+        assert_eq!(order(&h), b"dcab".to_vec());
+        h.persist(b"d");
+        assert_eq!(order(&h), b"cabd".to_vec());
+        h.set(b"c", b"w", &l);
+        assert_eq!(order(&h), b"abdc".to_vec());
     }
 
     #[test]
