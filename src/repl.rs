@@ -17,6 +17,9 @@ pub struct ReplState {
     pub replid: String,
     /// Commands the running command asked to propagate instead of itself.
     pub also: Vec<Vec<Vec<u8>>>,
+    /// Commands the running command caused besides itself (HDELs of hash
+    /// fields it found expired), propagated before it even if it is not.
+    pub pre: Vec<Vec<Vec<u8>>>,
     /// The running command asked not to be propagated at all.
     pub prevent: bool,
     /// A MULTI was fed for the running EXEC; EXEC must close it.

@@ -34,6 +34,7 @@ pub struct Stats {
     pub commands_processed: u64,
     pub rejected_conn: u64,
     pub expired_keys: u64,
+    pub expired_subkeys: u64,
     pub expired_stale_perc: f64,
     pub expire_cycle_time_used_us: u64,
     pub evicted_keys: u64,
@@ -1084,6 +1085,7 @@ impl Server {
             return;
         }
         if self.st.active_expire && !self.st.is_replica {
+            crate::commands::hash::active_expire_fields(&mut self.st, 1000);
             self.active_expire_cycle();
         }
         // Finish table resizes a millisecond at a time, as Redis's

@@ -267,9 +267,23 @@ fn propagate(st: &mut State, db: usize, spec: &CommandSpec, args: &Args, dirty_b
             st.repl.feed_expired(d.id, &mut d.expired_keys, lazy);
         }
     }
-    let also = std::mem::take(&mut st.repl.also);
+    let mut also = std::mem::take(&mut st.repl.also);
+    let pre = std::mem::take(&mut st.repl.pre);
     if std::mem::take(&mut st.repl.prevent) {
-        return;
+        if pre.is_empty() {
+            return;
+        }
+        also = pre;
+    } else if !pre.is_empty() {
+        let mut ops = pre;
+        if !also.is_empty() {
+            ops.append(&mut also);
+        } else if st.dirty > dirty_before
+            && spec.has(super::flags::WRITE | super::flags::MAY_REPLICATE)
+        {
+            ops.push(args.iter().map(|a| a.to_vec()).collect());
+        }
+        also = ops;
     }
     let will_feed = !also.is_empty()
         || (st.dirty > dirty_before && spec.has(super::flags::WRITE | super::flags::MAY_REPLICATE));

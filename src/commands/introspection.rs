@@ -534,7 +534,7 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
             "sync_full" => 0,
             "sync_partial_ok" => 0,
             "sync_partial_err" => 0,
-            "expired_subkeys" => 0,
+            "expired_subkeys" => stats.expired_subkeys,
             "expired_keys" => stats.expired_keys,
             "expired_stale_perc" => format!("{:.2}", stats.expired_stale_perc * 100.0),
             "expired_time_cap_reached_count" => 0,
@@ -720,8 +720,9 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
             if keys > 0 || exp > 0 {
                 let _ = write!(
                     s,
-                    "db{i}:keys={keys},expires={exp},avg_ttl={},subexpiry=0\r\n",
-                    db.avg_ttl
+                    "db{i}:keys={keys},expires={exp},avg_ttl={},subexpiry={}\r\n",
+                    db.avg_ttl,
+                    db.subexpiry()
                 );
             }
         }

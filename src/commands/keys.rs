@@ -471,6 +471,7 @@ fn rename_generic(ctx: &mut Ctx, args: &Args, nx: bool) -> CmdResult {
         return Err(CmdError::NoSuchKey);
     };
     db.expires.remove(src);
+    db.track_hfe(dst, &obj.v);
     db.keys.insert(dst, obj);
     if let Some(when) = expire {
         db.set_expire(dst, when);
@@ -508,6 +509,7 @@ pub fn move_cmd(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Ok(());
     };
     ctx.st.dbs[src].expires.remove(key);
+    ctx.st.dbs[dst].track_hfe(key, &obj.v);
     ctx.st.dbs[dst].keys.insert(key, obj);
     if let Some(when) = expire {
         ctx.st.dbs[dst].set_expire(key, when);
@@ -555,6 +557,7 @@ pub fn copy(ctx: &mut Ctx, args: &Args) -> CmdResult {
         ctx.st.dbs[dst_db].delete(newkey);
     }
     let db = &mut ctx.st.dbs[dst_db];
+    db.track_hfe(newkey, &v);
     db.keys.insert(newkey, Obj::new(v));
     db.expires.remove(newkey);
     if let Some(when) = expire {

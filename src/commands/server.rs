@@ -674,6 +674,17 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
             crate::commands::introspection::reply_help(&mut ctx.c.reply, "DEBUG", DEBUG_HELP);
             Ok(())
         }
+        "listpack" if argc == 3 => {
+            let enc = match ctx.lookup_write(&args[2]) {
+                None => return Err(CmdError::NoSuchKey),
+                Some(o) => o.v.encoding(),
+            };
+            if !enc.starts_with("listpack") {
+                return Err(CmdError::msg("ERR Not a listpack encoded object."));
+            }
+            ctx.c.reply.simple("Listpack structure printed on stdout");
+            Ok(())
+        }
         "set-active-expire" if argc == 3 => {
             ctx.st.active_expire = atoi(&args[2]) != 0;
             ctx.ok()

@@ -23,6 +23,9 @@ pub struct Db {
     /// Active-expire scan cursor over `expires`.
     pub expire_cursor: u64,
     pub avg_ttl: i64,
+    /// Keys that may hold hashes with field TTLs (for active field expiry;
+    /// entries may be stale and are dropped when found so).
+    pub hfe: std::collections::HashSet<Vec<u8>>,
 }
 
 impl Db {
@@ -76,6 +79,7 @@ impl Db {
 
     /// Stores `v` at `key`. Unless `keep_ttl`, any previous TTL is dropped.
     pub fn set(&mut self, key: &[u8], v: Value, keep_ttl: bool) {
+        self.track_hfe(key, &v);
         self.keys.insert(key, Obj::new(v));
         if !keep_ttl {
             self.expires.remove(key);
@@ -84,6 +88,7 @@ impl Db {
 
     /// Adds a key known not to exist.
     pub fn add(&mut self, key: &[u8], v: Value) {
+        self.track_hfe(key, &v);
         self.keys.insert(key, Obj::new(v));
     }
 
@@ -104,7 +109,27 @@ impl Db {
         self.expires.remove(key).is_some()
     }
 
+    /// Remembers `key` for active field expiry if `v` is a hash with TTLs.
+    pub fn track_hfe(&mut self, key: &[u8], v: &Value) {
+        if let Value::Hash(h) = v
+            && h.has_ttls()
+        {
+            self.hfe.insert(key.to_vec());
+        }
+    }
+
+    /// Hashes that have field TTLs (INFO keyspace `subexpiry`).
+    pub fn subexpiry(&self) -> usize {
+        self.hfe
+            .iter()
+            .filter(
+                |k| matches!(self.keys.get(k).map(|o| &o.v), Some(Value::Hash(h)) if h.has_ttls()),
+            )
+            .count()
+    }
+
     pub fn flush(&mut self) {
+        self.hfe.clear();
         self.keys.clear();
         self.expires.clear();
         self.expire_cursor = 0;

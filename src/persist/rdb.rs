@@ -35,6 +35,10 @@ const T_HASH: u8 = 4;
 const T_SET_INTSET: u8 = 11;
 const T_HASH_ZIPLIST: u8 = 13;
 const T_HASH_LISTPACK: u8 = 16;
+const T_HASH_METADATA_PRE_GA: u8 = 22;
+const T_HASH_LISTPACK_EX_PRE_GA: u8 = 23;
+const T_HASH_METADATA: u8 = 24;
+const T_HASH_LISTPACK_EX: u8 = 25;
 const T_SET_LISTPACK: u8 = 20;
 const T_LIST_ZIPLIST: u8 = 10;
 const T_LIST_QUICKLIST: u8 = 14;
@@ -57,6 +61,7 @@ pub fn type_byte(v: &Value) -> u8 {
         Value::Set(s) if s.as_intset().is_some() => T_SET_INTSET,
         Value::Set(s) if s.as_listpack().is_some() => T_SET_LISTPACK,
         Value::Set(_) => T_SET,
+        Value::Hash(h) if h.has_ttls() => T_HASH_METADATA,
         Value::Hash(h) if h.as_listpack().is_some() => T_HASH_LISTPACK,
         Value::Hash(_) => T_HASH,
         Value::ZSet(_) => T_ZSET_2,
@@ -165,6 +170,19 @@ impl Writer {
                 } else {
                     self.len(s.len() as u64);
                     s.for_each(|m| self.string(m));
+                }
+            }
+            Value::Hash(h) if h.has_ttls() => {
+                // HASH_METADATA: the minimum expire time, then per field
+                // its TTL relative to it (+1; 0 for none), field, value.
+                let min = h.min_ttl().unwrap_or(0);
+                self.buf.extend_from_slice(&(min as u64).to_le_bytes());
+                let t = h.triples();
+                self.len(t.len() as u64);
+                for (f, v, ttl) in &t {
+                    self.len(ttl.map_or(0, |w| (w - min) as u64 + 1));
+                    self.string(f);
+                    self.string(v);
                 }
             }
             Value::Hash(h) => {
@@ -458,6 +476,56 @@ impl<'a> Reader<'a> {
                     return err("empty hash");
                 }
                 Ok(Value::Hash(Box::new(Hash::from_pairs(v, &limits()))))
+            }
+            T_HASH_METADATA | T_HASH_METADATA_PRE_GA => {
+                let min = if t == T_HASH_METADATA {
+                    let b = self.bytes(8)?;
+                    u64::from_le_bytes(b.try_into().map_err(|_| LoadError("bad time".into()))?)
+                } else {
+                    0
+                };
+                let n = self.count()?;
+                let mut v = Vec::new();
+                for _ in 0..n {
+                    let ttl = self.len()?;
+                    let when = match (ttl, t) {
+                        (0, _) => None,
+                        (x, T_HASH_METADATA) => Some(x.checked_add(min).map(|w| w - 1)),
+                        (x, _) => Some(Some(x)),
+                    };
+                    let when = match when {
+                        None => None,
+                        Some(Some(w)) if w <= (1u64 << 48) => Some(w as i64),
+                        Some(_) => return err("invalid field expire time"),
+                    };
+                    let f = self.string()?;
+                    v.push((f, self.string()?, when));
+                }
+                if v.is_empty() {
+                    return err("empty hash");
+                }
+                Ok(Value::Hash(Box::new(Hash::from_triples(v, &limits()))))
+            }
+            T_HASH_LISTPACK_EX | T_HASH_LISTPACK_EX_PRE_GA => {
+                if t == T_HASH_LISTPACK_EX {
+                    self.bytes(8)?;
+                }
+                let blob = self.string()?;
+                let mut l = VecDeque::new();
+                listpack_entries(&blob, &mut l)?;
+                if l.is_empty() || l.len() % 3 != 0 {
+                    return err("invalid hash listpack");
+                }
+                let mut v = Vec::with_capacity(l.len() / 3);
+                while let (Some(f), Some(val), Some(ttl)) =
+                    (l.pop_front(), l.pop_front(), l.pop_front())
+                {
+                    let ttl = crate::util::parse_i64(&ttl)
+                        .filter(|&w| (0..=1i64 << 48).contains(&w))
+                        .ok_or_else(|| LoadError("invalid field expire time".into()))?;
+                    v.push((f, val, (ttl != 0).then_some(ttl)));
+                }
+                Ok(Value::Hash(Box::new(Hash::from_triples(v, &limits()))))
             }
             T_HASH_LISTPACK | T_HASH_ZIPLIST => {
                 let blob = self.string()?;
@@ -954,6 +1022,34 @@ mod collection_tests {
         );
         let h = back[0].keys.get(&b"h"[..]).unwrap().v.as_hash().unwrap();
         assert_eq!(h.get(b"n").map(|v| v.len()), Some(60));
+        for cut in 0..img.len() {
+            let mut d: Vec<Db> = (0..1).map(Db::new).collect();
+            let _ = load(&img[..cut], &mut d, 0, 1 << 29);
+        }
+    }
+
+    #[test]
+    fn hash_field_ttls_roundtrip() {
+        let l = limits();
+        let mut h = Hash::new();
+        h.set(b"a", b"1", &l);
+        h.set(b"b", b"2", &l);
+        h.set_ttl(b"a", 2_524_600_800_000);
+        let v = Value::Hash(Box::new(h));
+        assert_eq!(type_byte(&v), T_HASH_METADATA);
+        let mut dbs: Vec<Db> = (0..1).map(Db::new).collect();
+        dbs[0].set(b"h", v, false);
+        assert_eq!(dbs[0].subexpiry(), 1);
+        let img = save(&dbs, true, 0);
+        let mut back: Vec<Db> = (0..1).map(Db::new).collect();
+        assert_eq!(load(&img, &mut back, 0, 1 << 29), Ok(1));
+        assert_eq!(back[0].subexpiry(), 1);
+        let o = back[0].keys.get(&b"h"[..]).unwrap();
+        assert_eq!(o.v.encoding(), "listpackex");
+        let h = o.v.as_hash().unwrap();
+        assert_eq!(h.ttl_of(b"a"), Some(2_524_600_800_000));
+        assert_eq!(h.ttl_of(b"b"), None);
+        assert_eq!(h.get(b"b"), Some(&b"2"[..]));
         for cut in 0..img.len() {
             let mut d: Vec<Db> = (0..1).map(Db::new).collect();
             let _ = load(&img[..cut], &mut d, 0, 1 << 29);

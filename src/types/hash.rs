@@ -10,23 +10,38 @@
 use super::{Limits, dict_fair_random, distinct_indexes};
 use crate::db::Dict;
 use crate::util::Rng;
+use std::collections::HashMap;
 
-pub enum Hash {
+enum Data {
     Listpack(Vec<(Vec<u8>, Vec<u8>)>),
     Hashtable(Dict<Vec<u8>>),
 }
 
+/// A hash plus the absolute expire times (unix ms) of its volatile fields.
+/// A listpack that ever had a field TTL reports `listpackex` (Redis
+/// converts it to its listpack-with-TTL form and never back).
+pub struct Hash {
+    d: Data,
+    ttl: HashMap<Vec<u8>, i64>,
+    ex: bool,
+}
+
 impl Clone for Hash {
     fn clone(&self) -> Self {
-        match self {
-            Hash::Listpack(v) => Hash::Listpack(v.clone()),
-            Hash::Hashtable(d) => {
+        let d = match &self.d {
+            Data::Listpack(v) => Data::Listpack(v.clone()),
+            Data::Hashtable(d) => {
                 let mut n = Dict::new();
                 for (k, v) in d.iter() {
                     n.insert(k, v.clone());
                 }
-                Hash::Hashtable(n)
+                Data::Hashtable(n)
             }
+        };
+        Hash {
+            d,
+            ttl: self.ttl.clone(),
+            ex: self.ex,
         }
     }
 }
@@ -54,20 +69,25 @@ impl Default for Hash {
 impl Hash {
     /// An empty listpack hash (`createHashObject`).
     pub fn new() -> Hash {
-        Hash::Listpack(Vec::new())
+        Hash {
+            d: Data::Listpack(Vec::new()),
+            ttl: HashMap::new(),
+            ex: false,
+        }
     }
 
     pub fn encoding(&self) -> &'static str {
-        match self {
-            Hash::Listpack(_) => "listpack",
-            Hash::Hashtable(_) => "hashtable",
+        match &self.d {
+            Data::Listpack(_) if self.ex => "listpackex",
+            Data::Listpack(_) => "listpack",
+            Data::Hashtable(_) => "hashtable",
         }
     }
 
     pub fn len(&self) -> usize {
-        match self {
-            Hash::Listpack(v) => v.len(),
-            Hash::Hashtable(d) => d.len(),
+        match &self.d {
+            Data::Listpack(v) => v.len(),
+            Data::Hashtable(d) => d.len(),
         }
     }
 
@@ -76,12 +96,12 @@ impl Hash {
     }
 
     fn make_hashtable(&mut self) {
-        if let Hash::Listpack(v) = self {
+        if let Data::Listpack(v) = &mut self.d {
             let mut d = Dict::new();
             for (f, val) in std::mem::take(v) {
                 d.insert(&f, val);
             }
-            *self = Hash::Hashtable(d);
+            self.d = Data::Hashtable(d);
         }
     }
 
@@ -89,7 +109,7 @@ impl Hash {
     /// (field, value, field, value...): too many new fields or one too
     /// long argument converts to a hashtable up front.
     pub fn try_conversion<T: AsRef<[u8]>>(&mut self, args: &[T], lim: &Limits) {
-        if !matches!(self, Hash::Listpack(_)) {
+        if !matches!(self.d, Data::Listpack(_)) {
             return;
         }
         if args.len() / 2 > lim.hash_lp_entries
@@ -100,9 +120,9 @@ impl Hash {
     }
 
     pub fn get(&self, f: &[u8]) -> Option<&[u8]> {
-        match self {
-            Hash::Listpack(v) => v.iter().find(|(k, _)| k[..] == *f).map(|(_, v)| &v[..]),
-            Hash::Hashtable(d) => d.get(f).map(|v| &v[..]),
+        match &self.d {
+            Data::Listpack(v) => v.iter().find(|(k, _)| k[..] == *f).map(|(_, v)| &v[..]),
+            Data::Hashtable(d) => d.get(f).map(|v| &v[..]),
         }
     }
 
@@ -113,13 +133,23 @@ impl Hash {
     /// Sets `f` to `v`; true when the field is new. Converts as Redis's
     /// `hashTypeSet` does (long field or value, too many fields).
     pub fn set(&mut self, f: &[u8], v: &[u8], lim: &Limits) -> bool {
-        if matches!(self, Hash::Listpack(_))
+        let had_ttl = !self.ttl.is_empty() && self.ttl.remove(f).is_some();
+        let new = self.set_keep_ttl(f, v, lim);
+        if had_ttl {
+            self.reposition(f);
+        }
+        new
+    }
+
+    /// `set` that keeps the field's TTL (HINCRBY, HSETEX KEEPTTL).
+    pub fn set_keep_ttl(&mut self, f: &[u8], v: &[u8], lim: &Limits) -> bool {
+        if matches!(self.d, Data::Listpack(_))
             && (f.len() > lim.hash_lp_value || v.len() > lim.hash_lp_value)
         {
             self.make_hashtable();
         }
-        match self {
-            Hash::Listpack(pairs) => {
+        match &mut self.d {
+            Data::Listpack(pairs) => {
                 if let Some(p) = pairs.iter_mut().find(|(k, _)| k[..] == *f) {
                     p.1 = v.to_vec();
                     return false;
@@ -130,29 +160,32 @@ impl Hash {
                 }
                 true
             }
-            Hash::Hashtable(d) => d.insert(f, v.to_vec()).is_none(),
+            Data::Hashtable(d) => d.insert(f, v.to_vec()).is_none(),
         }
     }
 
     /// Removes `f`; true when it was there.
     pub fn remove(&mut self, f: &[u8]) -> bool {
-        match self {
-            Hash::Listpack(v) => match v.iter().position(|(k, _)| k[..] == *f) {
+        if !self.ttl.is_empty() {
+            self.ttl.remove(f);
+        }
+        match &mut self.d {
+            Data::Listpack(v) => match v.iter().position(|(k, _)| k[..] == *f) {
                 Some(p) => {
                     v.remove(p);
                     true
                 }
                 None => false,
             },
-            Hash::Hashtable(d) => d.remove(f).is_some(),
+            Data::Hashtable(d) => d.remove(f).is_some(),
         }
     }
 
     /// Calls `f` on every pair, in the encoding's order.
     pub fn for_each(&self, mut f: impl FnMut(&[u8], &[u8])) {
-        match self {
-            Hash::Listpack(v) => v.iter().for_each(|(k, val)| f(k, val)),
-            Hash::Hashtable(d) => d.iter().for_each(|(k, val)| f(k, val)),
+        match &self.d {
+            Data::Listpack(v) => v.iter().for_each(|(k, val)| f(k, val)),
+            Data::Hashtable(d) => d.iter().for_each(|(k, val)| f(k, val)),
         }
     }
 
@@ -164,13 +197,13 @@ impl Hash {
 
     /// A uniformly random pair.
     pub fn random(&self, rng: &mut Rng) -> Option<(&[u8], &[u8])> {
-        match self {
-            Hash::Listpack(v) if !v.is_empty() => {
+        match &self.d {
+            Data::Listpack(v) if !v.is_empty() => {
                 let (k, val) = &v[(rng.next() % v.len() as u64) as usize];
                 Some((k, val))
             }
-            Hash::Listpack(_) => None,
-            Hash::Hashtable(d) => dict_fair_random(d, rng).map(|(k, v)| (&k[..], &v[..])),
+            Data::Listpack(_) => None,
+            Data::Hashtable(d) => dict_fair_random(d, rng).map(|(k, v)| (&k[..], &v[..])),
         }
     }
 
@@ -180,12 +213,12 @@ impl Hash {
         if count >= n {
             return self.pairs();
         }
-        match self {
-            Hash::Listpack(v) => distinct_indexes(n, count, rng)
+        match &self.d {
+            Data::Listpack(v) => distinct_indexes(n, count, rng)
                 .into_iter()
                 .map(|i| v[i].clone())
                 .collect(),
-            Hash::Hashtable(d) => {
+            Data::Hashtable(d) => {
                 if count * 3 > n {
                     let all = self.pairs();
                     let mut out = Vec::with_capacity(count);
@@ -217,9 +250,9 @@ impl Hash {
     /// One HSCAN step: a hashtable visits one bucket and returns the next
     /// cursor; a listpack hands over everything with cursor 0.
     pub fn scan(&self, cursor: u64, mut f: impl FnMut(&[u8], &[u8])) -> u64 {
-        match self {
-            Hash::Hashtable(d) => d.scan(cursor, |k, v| f(k, v)),
-            Hash::Listpack(_) => {
+        match &self.d {
+            Data::Hashtable(d) => d.scan(cursor, |k, v| f(k, v)),
+            Data::Listpack(_) => {
                 self.for_each(f);
                 0
             }
@@ -228,9 +261,12 @@ impl Hash {
 
     /// The pairs of a listpack hash, in order (for the RDB listpack blob).
     pub fn as_listpack(&self) -> Option<&[(Vec<u8>, Vec<u8>)]> {
-        match self {
-            Hash::Listpack(v) => Some(v),
-            Hash::Hashtable(_) => None,
+        if !self.ttl.is_empty() {
+            return None;
+        }
+        match &self.d {
+            Data::Listpack(v) => Some(v),
+            Data::Hashtable(_) => None,
         }
     }
 
@@ -243,37 +279,187 @@ impl Hash {
                 .iter()
                 .all(|(f, v)| f.len() <= lim.hash_lp_value && v.len() <= lim.hash_lp_value);
         let mut h = if fits {
-            Hash::Listpack(Vec::with_capacity(pairs.len()))
+            Data::Listpack(Vec::with_capacity(pairs.len()))
         } else {
-            Hash::Hashtable(Dict::new())
+            Data::Hashtable(Dict::new())
         };
         for (f, v) in pairs {
             match &mut h {
-                Hash::Listpack(lp) => {
+                Data::Listpack(lp) => {
                     if !lp.iter().any(|(k, _)| *k == f) {
                         lp.push((f, v));
                     }
                 }
-                Hash::Hashtable(d) => {
+                Data::Hashtable(d) => {
                     if !d.contains(&f) {
                         d.insert(&f, v);
                     }
                 }
             }
         }
+        Hash {
+            d: h,
+            ttl: HashMap::new(),
+            ex: false,
+        }
+    }
+
+    /// `from_pairs` for a hash loaded with field expire times: a small one
+    /// is `listpackex`, as Redis's loader makes it.
+    pub fn from_triples(t: Vec<(Vec<u8>, Vec<u8>, Option<i64>)>, lim: &Limits) -> Hash {
+        let ttls: Vec<(Vec<u8>, i64)> = t
+            .iter()
+            .filter_map(|(f, _, w)| w.map(|w| (f.clone(), w)))
+            .collect();
+        let mut h = Hash::from_pairs(t.into_iter().map(|(f, v, _)| (f, v)).collect(), lim);
+        h.ex = true;
+        for (f, w) in ttls {
+            if h.contains(&f) {
+                h.ttl.insert(f, w);
+            }
+        }
+        if let Data::Listpack(v) = &mut h.d {
+            v.sort_by_key(|(f, _)| h.ttl.get(f).copied().unwrap_or(i64::MAX));
+        }
         h
+    }
+
+    // ---- Field expiry -------------------------------------------------
+
+    /// True when some field has a TTL.
+    pub fn has_ttls(&self) -> bool {
+        !self.ttl.is_empty()
+    }
+
+    /// The absolute expire time (unix ms) of `f`, if it has one.
+    pub fn ttl_of(&self, f: &[u8]) -> Option<i64> {
+        self.ttl.get(f).copied()
+    }
+
+    /// The value of `f` unless its TTL has passed at `now` (a replica
+    /// keeps expired fields until its primary deletes them, hidden).
+    pub fn get_live(&self, f: &[u8], now: i64) -> Option<&[u8]> {
+        if self.is_expired(f, now) {
+            return None;
+        }
+        self.get(f)
+    }
+
+    /// Whether `f` exists and its TTL has passed at `now`.
+    pub fn is_expired(&self, f: &[u8], now: i64) -> bool {
+        matches!(self.ttl.get(f), Some(&w) if w <= now)
+    }
+
+    /// Gives `f` (which must exist) the expire time `when`. A listpack
+    /// becomes `listpackex` for good.
+    pub fn set_ttl(&mut self, f: &[u8], when: i64) {
+        self.ex = true;
+        self.ttl.insert(f.to_vec(), when);
+        self.reposition(f);
+    }
+
+    /// Keeps a `listpackex` ordered as Redis's: fields by expire time,
+    /// soonest first (after those with an equal time), then the fields
+    /// without TTL in insertion order.
+    fn reposition(&mut self, f: &[u8]) {
+        let Data::Listpack(v) = &mut self.d else {
+            return;
+        };
+        if !self.ex {
+            return;
+        }
+        let Some(pos) = v.iter().position(|(k, _)| k[..] == *f) else {
+            return;
+        };
+        let pair = v.remove(pos);
+        let at = match self.ttl.get(f) {
+            None => v.len(),
+            Some(&t) => v
+                .iter()
+                .position(|(k, _)| self.ttl.get(k).is_none_or(|&o| o > t))
+                .unwrap_or(v.len()),
+        };
+        v.insert(at, pair);
+    }
+
+    /// Marks a listpack as `listpackex` (Redis converts before it sets TTLs).
+    pub fn make_ex(&mut self) {
+        self.ex = true;
+    }
+
+    /// Drops the TTL of `f`; true when it had one.
+    pub fn persist(&mut self, f: &[u8]) -> bool {
+        let had = self.ttl.remove(f).is_some();
+        if had {
+            self.reposition(f);
+        }
+        had
+    }
+
+    /// Removes every field whose TTL has passed at `now` (at most `max`);
+    /// returns the removed fields.
+    pub fn expire_due(&mut self, now: i64, max: usize) -> Vec<Vec<u8>> {
+        if self.ttl.is_empty() {
+            return Vec::new();
+        }
+        let mut due: Vec<(i64, Vec<u8>)> = self
+            .ttl
+            .iter()
+            .filter(|&(_, &w)| w <= now)
+            .map(|(f, &w)| (w, f.clone()))
+            .collect();
+        due.sort();
+        due.truncate(max);
+        let out: Vec<Vec<u8>> = due.into_iter().map(|(_, f)| f).collect();
+        for f in &out {
+            self.remove(f);
+        }
+        out
+    }
+
+    /// The earliest field expire time.
+    pub fn min_ttl(&self) -> Option<i64> {
+        self.ttl.values().min().copied()
+    }
+
+    /// Number of fields not expired at `now`.
+    pub fn live_len(&self, now: i64) -> usize {
+        if self.ttl.is_empty() {
+            return self.len();
+        }
+        self.len() - self.ttl.values().filter(|&&w| w <= now).count()
+    }
+
+    /// Calls `f` on every pair not expired at `now`.
+    pub fn for_each_live(&self, now: i64, mut f: impl FnMut(&[u8], &[u8])) {
+        if self.ttl.is_empty() {
+            return self.for_each(f);
+        }
+        self.for_each(|k, v| {
+            if !self.is_expired(k, now) {
+                f(k, v)
+            }
+        });
+    }
+
+    /// (field, value, expire time) of every field (RDB with TTLs).
+    pub fn triples(&self) -> Vec<(Vec<u8>, Vec<u8>, Option<i64>)> {
+        let mut out = Vec::with_capacity(self.len());
+        self.for_each(|k, v| out.push((k.to_vec(), v.to_vec(), self.ttl.get(k).copied())));
+        out
     }
 
     /// Approximate heap footprint.
     pub fn mem_usage(&self) -> usize {
-        match self {
-            Hash::Listpack(v) => {
+        let ttls = self.ttl.keys().map(|f| 24 + f.len()).sum::<usize>();
+        ttls + match &self.d {
+            Data::Listpack(v) => {
                 16 + v
                     .iter()
                     .map(|(k, val)| 4 + k.len() + val.len())
                     .sum::<usize>()
             }
-            Hash::Hashtable(d) => {
+            Data::Hashtable(d) => {
                 64 + d.slots() * 24
                     + d.iter()
                         .map(|(k, v)| 48 + k.len() + v.capacity())
@@ -332,5 +518,70 @@ mod tests {
         ks.dedup();
         assert_eq!(ks.len(), 4);
         assert_eq!(h.random_distinct(20, &mut rng).len(), 10);
+    }
+
+    #[test]
+    fn field_ttls() {
+        let l = Limits::DEFAULT;
+        let mut h = Hash::new();
+        h.set(b"a", b"1", &l);
+        h.set(b"b", b"2", &l);
+        assert_eq!(h.encoding(), "listpack");
+        h.set_ttl(b"a", 100);
+        assert_eq!(h.encoding(), "listpackex");
+        assert!(h.has_ttls());
+        assert!(h.as_listpack().is_none());
+        assert!(!h.is_expired(b"a", 99));
+        assert!(h.is_expired(b"a", 100));
+        assert_eq!(h.live_len(100), 1);
+        let mut live = Vec::new();
+        h.for_each_live(100, |k, _| live.push(k.to_vec()));
+        assert_eq!(live, vec![b"b".to_vec()]);
+        // HINCRBY-style writes keep the TTL; HSET-style ones drop it.
+        h.set_keep_ttl(b"a", b"5", &l);
+        assert_eq!(h.ttl_of(b"a"), Some(100));
+        h.set(b"a", b"6", &l);
+        assert_eq!(h.ttl_of(b"a"), None);
+        h.set_ttl(b"a", 50);
+        h.set_ttl(b"b", 70);
+        assert_eq!(h.min_ttl(), Some(50));
+        assert_eq!(h.expire_due(60, 10), vec![b"a".to_vec()]);
+        assert!(h.persist(b"b"));
+        assert!(!h.has_ttls());
+        assert_eq!(h.encoding(), "listpackex");
+        assert!(h.expire_due(1000, 10).is_empty());
+        assert_eq!(h.len(), 1);
+    }
+
+    #[test]
+    fn listpackex_is_ordered_by_ttl() {
+        let l = Limits::DEFAULT;
+        let mut h = Hash::new();
+        for f in [b"a", b"b", b"c", b"d"] {
+            h.set(f, b"v", &l);
+        }
+        h.set_ttl(b"c", 20);
+        h.set_ttl(b"d", 10);
+        h.set_ttl(b"a", 20);
+        let order = |h: &Hash| h.pairs().into_iter().map(|p| p.0[0]).collect::<Vec<u8>>();
+        assert_eq!(order(&h), b"dcab".to_vec());
+        h.persist(b"d");
+        assert_eq!(order(&h), b"cabd".to_vec());
+        h.set(b"c", b"w", &l);
+        assert_eq!(order(&h), b"abdc".to_vec());
+    }
+
+    #[test]
+    fn from_triples_keeps_ttls() {
+        let h = Hash::from_triples(
+            vec![
+                (b"a".to_vec(), b"1".to_vec(), Some(10)),
+                (b"b".to_vec(), b"2".to_vec(), None),
+            ],
+            &Limits::DEFAULT,
+        );
+        assert_eq!(h.encoding(), "listpackex");
+        assert_eq!(h.ttl_of(b"a"), Some(10));
+        assert_eq!(h.ttl_of(b"b"), None);
     }
 }
