@@ -272,6 +272,14 @@ impl<'a> Ctx<'a> {
         self.st.notify(class, event, key, db);
     }
 
+    /// A collection at `key` became empty: the key goes, with the `del`
+    /// event, as Redis never keeps an empty aggregate.
+    pub fn emptied(&mut self, key: &[u8]) {
+        self.db().delete(key);
+        let db = self.c.db;
+        self.st.notify(crate::config::notify::GENERIC, "del", key, db);
+    }
+
     /// Propagates `argv` instead of the command as the client sent it
     /// (relative TTLs made absolute, a GETDEL as DEL...). Called more than
     /// once, the commands are wrapped in MULTI/EXEC.

@@ -7,7 +7,7 @@
 //! fields are removed lazily when a command names them (propagated as
 //! HDEL, notified as `hexpired`) and actively by `active_expire_fields`.
 
-use super::set::{delete_emptied, parse_cursor, parse_scan_opts, scan_loop, with_rng};
+use super::set::{parse_cursor, parse_scan_opts, scan_loop, with_rng};
 use crate::command::flags::*;
 use crate::command::{ArgExt, CmdError, CmdResult, CommandSpec, Ctx, cmd, keys};
 use crate::config::notify;
@@ -438,7 +438,7 @@ pub fn hdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
         ctx.wrote(key, "hdel", notify::HASH);
         ctx.st.dirty += deleted - 1;
         if empty {
-            delete_emptied(ctx, key);
+            ctx.emptied(key);
         }
     }
     Ok(())
@@ -781,7 +781,7 @@ pub fn hgetdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
         argv.extend(args.iter().skip(4).map(|f| f.to_vec()));
         ctx.propagate_as(argv);
         if empty {
-            delete_emptied(ctx, key);
+            ctx.emptied(key);
         }
     }
     Ok(())
@@ -1032,7 +1032,7 @@ fn delete_if_empty(ctx: &mut Ctx, key: &[u8]) {
     let empty =
         matches!(ctx.lookup_write(key), Some(o) if o.v.as_hash().is_ok_and(|h| h.is_empty()));
     if empty {
-        delete_emptied(ctx, key);
+        ctx.emptied(key);
     }
 }
 

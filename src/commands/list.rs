@@ -334,9 +334,7 @@ fn removed(ctx: &mut Ctx, key: &[u8]) {
         _ => return,
     };
     if empty {
-        ctx.db().delete(key);
-        let db = ctx.c.db;
-        ctx.st.notify(notify::GENERIC, "del", key, db);
+        ctx.emptied(key);
     }
 }
 

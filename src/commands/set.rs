@@ -186,13 +186,6 @@ pub static COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
-/// Deletes `key` (its collection became empty) with the `del` event.
-pub(crate) fn delete_emptied(ctx: &mut Ctx, key: &[u8]) {
-    ctx.db().delete(key);
-    let db = ctx.c.db;
-    ctx.st.notify(notify::GENERIC, "del", key, db);
-}
-
 /// Borrows the server's random generator out of `ctx` for the duration of
 /// `f` (the keyspace is borrowed at the same time).
 pub(crate) fn with_rng<T>(
@@ -261,7 +254,7 @@ pub fn srem(ctx: &mut Ctx, args: &Args) -> CmdResult {
         ctx.wrote(key, "srem", notify::SET);
         ctx.st.dirty += deleted - 1;
         if empty {
-            delete_emptied(ctx, key);
+            ctx.emptied(key);
         }
     }
     Ok(())
@@ -348,7 +341,7 @@ pub fn spop(ctx: &mut Ctx, args: &Args) -> CmdResult {
     ctx.wrote(key, "spop", notify::SET);
     ctx.propagate_as(vec![b"srem".to_vec(), key.to_vec(), m]);
     if empty {
-        delete_emptied(ctx, key);
+        ctx.emptied(key);
     }
     Ok(())
 }
@@ -390,7 +383,7 @@ fn spop_count(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
         ctx.wrote(key, "spop", notify::SET);
         ctx.st.dirty += size as u64 - 1;
-        delete_emptied(ctx, key);
+        ctx.emptied(key);
         let del: &[u8] = if lazy { b"unlink" } else { b"del" };
         ctx.propagate_as(vec![del.to_vec(), key.to_vec()]);
         return Ok(());
@@ -531,7 +524,7 @@ pub fn smove(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let empty = s.is_empty();
     ctx.wrote(src, "srem", notify::SET);
     if empty {
-        delete_emptied(ctx, src);
+        ctx.emptied(src);
     }
     if ctx.lookup_write(dst).is_none() {
         ctx.db()

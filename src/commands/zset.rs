@@ -592,9 +592,7 @@ fn delete_if_empty(ctx: &mut Ctx, key: &[u8]) {
         Some(Ok(true))
     );
     if empty {
-        ctx.db().delete(key);
-        let db = ctx.c.db;
-        ctx.st.notify(notify::GENERIC, "del", key, db);
+        ctx.emptied(key);
     }
 }
 
