@@ -277,7 +277,8 @@ impl<'a> Ctx<'a> {
     pub fn emptied(&mut self, key: &[u8]) {
         self.db().delete(key);
         let db = self.c.db;
-        self.st.notify(crate::config::notify::GENERIC, "del", key, db);
+        self.st
+            .notify(crate::config::notify::GENERIC, "del", key, db);
     }
 
     /// Propagates `argv` instead of the command as the client sent it
