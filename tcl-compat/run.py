@@ -15,7 +15,8 @@ Outputs (tcl-compat/results/, merged: the latest run of each unit wins):
   logs/UNIT/server.N/       server stdout/stderr of a unit that failed
 
 A test name can occur several times in a unit (the same test run once per
-encoding); a name counts as passing only if every occurrence passed.
+encoding); a name counts as passing only if every occurrence that ran passed
+(the ratchet stops a unit once each listed name has passed once).
 """
 
 import fcntl
