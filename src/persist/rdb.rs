@@ -272,7 +272,7 @@ pub fn restore_payload(p: &[u8], max_len: u64) -> Option<Result<Value, LoadError
         return None;
     }
     let crc = u64::from_le_bytes(trailer[2..10].try_into().unwrap());
-    if crc != 0 && crc64::crc64(0, &p[..p.len() - 8]) != crc {
+    if crc64::crc64(0, &p[..p.len() - 8]) != crc {
         return None;
     }
     let mut r = Reader::new(body, max_len);
