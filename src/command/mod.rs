@@ -327,6 +327,78 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// A collection whose members HDEL, SREM and ZREM remove one by one.
+pub trait Members {
+    fn remove_member(&mut self, m: &[u8]) -> bool;
+    fn no_members(&self) -> bool;
+}
+
+impl Members for crate::types::hash::Hash {
+    fn remove_member(&mut self, m: &[u8]) -> bool {
+        self.remove(m)
+    }
+    fn no_members(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+impl Members for crate::types::set::Set {
+    fn remove_member(&mut self, m: &[u8]) -> bool {
+        self.remove(m)
+    }
+    fn no_members(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+impl Members for crate::types::zset::ZSet {
+    fn remove_member(&mut self, m: &[u8]) -> bool {
+        self.remove(m)
+    }
+    fn no_members(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+/// The core of HDEL, SREM and ZREM: removes each of `args[2..]` from the
+/// collection at `args[1]` (reached through `get`), replies how many went,
+/// and ends the write as Redis does: one event, dirty per member, the key
+/// deleted when it empties.
+pub fn remove_members<T: Members>(
+    ctx: &mut Ctx,
+    args: &Args,
+    get: fn(&mut crate::db::Value) -> Result<&mut T, CmdError>,
+    event: &str,
+    class: u32,
+) -> CmdResult {
+    let key = &args[1];
+    let (o, r) = ctx.lookup_write_r(key);
+    let Some(o) = o else {
+        r.int(0);
+        return Ok(());
+    };
+    let coll = get(&mut o.v)?;
+    let mut deleted = 0u64;
+    for m in args.iter().skip(2) {
+        if coll.remove_member(m) {
+            deleted += 1;
+        }
+        if coll.no_members() {
+            break;
+        }
+    }
+    let empty = coll.no_members();
+    r.int(deleted as i64);
+    if deleted > 0 {
+        ctx.wrote(key, event, class);
+        ctx.st.dirty += deleted - 1;
+        if empty {
+            ctx.emptied(key);
+        }
+    }
+    Ok(())
+}
+
 /// Argument helpers that turn parse failures into Redis's errors.
 pub trait ArgExt {
     fn i64_at(&self, i: usize) -> Result<i64, CmdError>;

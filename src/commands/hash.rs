@@ -416,32 +416,13 @@ pub fn hmget(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// HDEL key field [field ...]
 pub fn hdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let key = &args[1];
-    let (o, r) = ctx.lookup_write_r(key);
-    let Some(o) = o else {
-        r.int(0);
-        return Ok(());
-    };
-    let h = o.v.as_hash_mut()?;
-    let mut deleted = 0;
-    for f in args.iter().skip(2) {
-        if h.remove(f) {
-            deleted += 1;
-            if h.is_empty() {
-                break;
-            }
-        }
-    }
-    let empty = h.is_empty();
-    r.int(deleted as i64);
-    if deleted > 0 {
-        ctx.wrote(key, "hdel", notify::HASH);
-        ctx.st.dirty += deleted - 1;
-        if empty {
-            ctx.emptied(key);
-        }
-    }
-    Ok(())
+    crate::command::remove_members(
+        ctx,
+        args,
+        crate::db::Value::as_hash_mut,
+        "hdel",
+        notify::HASH,
+    )
 }
 
 /// HLEN key

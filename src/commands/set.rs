@@ -232,32 +232,7 @@ pub fn sadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// SREM key member [member ...]
 pub fn srem(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let key = &args[1];
-    let (o, r) = ctx.lookup_write_r(key);
-    let Some(o) = o else {
-        r.int(0);
-        return Ok(());
-    };
-    let s = o.v.as_set_mut()?;
-    let mut deleted = 0;
-    for m in args.iter().skip(2) {
-        if s.remove(m) {
-            deleted += 1;
-            if s.is_empty() {
-                break;
-            }
-        }
-    }
-    let empty = s.is_empty();
-    r.int(deleted as i64);
-    if deleted > 0 {
-        ctx.wrote(key, "srem", notify::SET);
-        ctx.st.dirty += deleted - 1;
-        if empty {
-            ctx.emptied(key);
-        }
-    }
-    Ok(())
+    crate::command::remove_members(ctx, args, crate::db::Value::as_set_mut, "srem", notify::SET)
 }
 
 /// SMEMBERS key

@@ -750,29 +750,13 @@ fn zadd_generic(ctx: &mut Ctx, args: &Args, incr_cmd: bool) -> CmdResult {
 
 /// ZREM key member [member ...]
 pub fn zrem(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let key = &args[1];
-    let (o, r) = ctx.lookup_write_r(key);
-    let Some(o) = o else {
-        r.int(0);
-        return Ok(());
-    };
-    let z = o.v.as_zset_mut()?;
-    let mut deleted = 0;
-    for m in args.iter().skip(2) {
-        if z.remove(m) {
-            deleted += 1;
-        }
-        if z.is_empty() {
-            break;
-        }
-    }
-    r.int(deleted);
-    if deleted > 0 {
-        ctx.wrote(key, "zrem", notify::ZSET);
-        ctx.st.dirty += deleted as u64 - 1;
-        delete_if_empty(ctx, key);
-    }
-    Ok(())
+    crate::command::remove_members(
+        ctx,
+        args,
+        crate::db::Value::as_zset_mut,
+        "zrem",
+        notify::ZSET,
+    )
 }
 
 /* ---------------------------------------------------------------------
