@@ -166,6 +166,14 @@ impl<V> Dict<V> {
             return None;
         }
         let h = self.hash(k) as usize;
+        self.get_mut_hashed(k, h)
+    }
+
+    /// `get_mut` with the key's hash already computed.
+    fn get_mut_hashed(&mut self, k: &[u8], h: usize) -> Option<&mut V> {
+        if self.len == 0 {
+            return None;
+        }
         let in_t0 = match self.t0_index(h) {
             Some(i) => find(&self.t0[i], k).is_some().then_some(i),
             None => None,
@@ -187,11 +195,12 @@ impl<V> Dict<V> {
     /// Inserts or replaces; returns the previous value.
     pub fn insert(&mut self, k: &[u8], v: V) -> Option<V> {
         self.rehash_step(1);
-        if let Some(slot) = self.get_mut(k) {
+        // One hash serves the lookup and the insertion.
+        let h = self.hash(k) as usize;
+        if let Some(slot) = self.get_mut_hashed(k, h) {
             return Some(std::mem::replace(slot, v));
         }
         self.expand_if_needed();
-        let h = self.hash(k) as usize;
         let slot = if self.rehash_idx.is_some() {
             let n = self.t1.len();
             &mut self.t1[h & (n - 1)]
