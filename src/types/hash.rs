@@ -7,7 +7,7 @@
 //!
 //! A hash never goes back from hashtable to listpack, except when reloaded.
 
-use super::{Limits, dict_fair_random, distinct_indexes};
+use super::{Limits, dict_fair_random, distinct_indexes, pick_distinct};
 use crate::db::Dict;
 use crate::util::Rng;
 use std::collections::HashMap;
@@ -220,17 +220,7 @@ impl Hash {
                 .collect(),
             Data::Hashtable(d) => {
                 if count * 3 > n {
-                    let all = self.pairs();
-                    let mut out = Vec::with_capacity(count);
-                    let mut it = all.into_iter();
-                    let mut prev = 0;
-                    for i in distinct_indexes(n, count, rng) {
-                        if let Some(p) = it.nth(i - prev) {
-                            out.push(p);
-                        }
-                        prev = i + 1;
-                    }
-                    out
+                    pick_distinct(self.pairs(), count, rng)
                 } else {
                     let mut seen = std::collections::HashSet::with_capacity(count);
                     let mut out = Vec::with_capacity(count);

@@ -54,6 +54,22 @@ pub fn set_limits(l: Limits) {
     *LIMITS.write().unwrap_or_else(|e| e.into_inner()) = l;
 }
 
+/// Keeps `count` elements of `all` chosen uniformly at random, in their
+/// original order (SRANDMEMBER/HRANDFIELD when most elements are wanted).
+pub fn pick_distinct<T>(all: Vec<T>, count: usize, rng: &mut crate::util::Rng) -> Vec<T> {
+    let n = all.len();
+    let mut out = Vec::with_capacity(count.min(n));
+    let mut it = all.into_iter();
+    let mut prev = 0;
+    for i in distinct_indexes(n, count, rng) {
+        if let Some(x) = it.nth(i - prev) {
+            out.push(x);
+        }
+        prev = i + 1;
+    }
+    out
+}
+
 /// Picks `count` distinct indexes out of `0..n` (count <= n), uniformly,
 /// in ascending order (Floyd's algorithm).
 pub fn distinct_indexes(n: usize, count: usize, rng: &mut crate::util::Rng) -> Vec<usize> {

@@ -12,7 +12,7 @@
 //! except where Redis re-encodes a fresh result set (`maybe_to_intset` after
 //! SINTERSTORE, the rebuilt remainder of SPOP with a large count).
 
-use super::{Limits, dict_fair_random, distinct_indexes};
+use super::{Limits, dict_fair_random, distinct_indexes, pick_distinct};
 use crate::db::Dict;
 use crate::util::{Rng, fmt_i64, parse_i64};
 
@@ -298,17 +298,7 @@ impl Set {
             Set::Hashtable(d) => {
                 if count * 3 > n {
                     // Most members are wanted: pick the indexes to keep.
-                    let all = self.members();
-                    let mut out = Vec::with_capacity(count);
-                    let mut it = all.into_iter();
-                    let mut prev = 0;
-                    for i in distinct_indexes(n, count, rng) {
-                        if let Some(m) = it.nth(i - prev) {
-                            out.push(m);
-                        }
-                        prev = i + 1;
-                    }
-                    out
+                    pick_distinct(self.members(), count, rng)
                 } else {
                     let mut seen = std::collections::HashSet::with_capacity(count);
                     let mut out = Vec::with_capacity(count);
