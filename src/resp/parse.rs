@@ -169,15 +169,9 @@ impl Parser {
                 return self.parse_inline(q, pos, args);
             }
             let rest = &q[*pos..];
-            let Some(nl) = memchr(b'\r', rest) else {
-                if rest.len() > INLINE_MAX {
-                    return Err(ParseError::TooBigMbulkCount);
-                }
+            let Some(nl) = header_end(rest, ParseError::TooBigMbulkCount)? else {
                 return Ok(false);
             };
-            if nl + 1 >= rest.len() {
-                return Ok(false);
-            }
             let n = crate::util::parse_i64(&rest[1..nl]);
             let n = match n {
                 Some(n) if n <= i32::MAX as i64 => n,
@@ -197,15 +191,9 @@ impl Parser {
         while self.multibulk > 0 {
             if self.bulk < 0 {
                 let rest = &q[*pos..];
-                let Some(nl) = memchr(b'\r', rest) else {
-                    if rest.len() > INLINE_MAX {
-                        return Err(ParseError::TooBigBulkCount);
-                    }
+                let Some(nl) = header_end(rest, ParseError::TooBigBulkCount)? else {
                     return Ok(false);
                 };
-                if nl + 1 >= rest.len() {
-                    return Ok(false);
-                }
                 if rest[0] != b'$' {
                     return Err(ParseError::ExpectedDollar(rest[0]));
                 }
@@ -257,6 +245,17 @@ impl Parser {
             args.push(p);
         }
         Ok(true)
+    }
+}
+
+/// Where the `*N\r\n` / `$N\r\n` header at the start of `rest` ends (the
+/// index of its `\r`), None while it is incomplete; `too_big` when no line
+/// end shows up within the inline limit.
+fn header_end(rest: &[u8], too_big: ParseError) -> Result<Option<usize>, ParseError> {
+    match memchr(b'\r', rest) {
+        None if rest.len() > INLINE_MAX => Err(too_big),
+        Some(nl) if nl + 1 < rest.len() => Ok(Some(nl)),
+        _ => Ok(None),
     }
 }
 
