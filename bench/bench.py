@@ -18,6 +18,8 @@ Stdlib only. See bench/README.md. Environment:
   BENCH_ROUNDS=N  rounds per workload (default 3)
   BENCH_OURS=PATH our binary (default target/release/redis-rust)
   BENCH_OUT=PATH  where to write the markdown table
+  BENCH_ONLY=RE   only throughput workloads whose label matches RE
+  BENCH_PHASES=L  comma list of phases to run (throughput,memory,growth)
 """
 
 import csv
@@ -26,6 +28,7 @@ import io
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import signal
@@ -70,6 +73,11 @@ for _t, _d, _r, _label, _f in [
 ]:
     for _p, _n in ((1, N1), (16, N16)):
         WORKLOADS.append((f"{_label} -P {_p}", _t, _p, _d, _r, max(1000, int(_n * _f * SCALE))))
+
+
+if os.environ.get("BENCH_ONLY"):
+    WORKLOADS = [w for w in WORKLOADS if re.search(os.environ["BENCH_ONLY"], w[0])]
+PHASES = set(os.environ.get("BENCH_PHASES", "throughput,memory,growth").split(","))
 
 
 def log(*a):
@@ -578,6 +586,18 @@ def report(tp, mem, growth, versions, started, elapsed):
             f"{fmt(r['p50'], '.3f')} / {fmt(r['p99'], '.3f')} | {fmt(o['cpu_us'], '.2f')} | "
             f"{fmt(r['cpu_us'], '.2f')} | {fmt(cr, '.2f')}{cflag} |")
     L.append("")
+    if mem:
+        memory_section(L, mem, flags)
+    if growth:
+        growth_section(L, growth, flags)
+    L.append("## Flagged")
+    L.append("")
+    L.extend(f"- {f}" for f in flags) if flags else L.append("- nothing")
+    L.append("")
+    return "\n".join(L)
+
+
+def memory_section(L, mem, flags):
     L.append(f"## Memory: {MEM_KEYS:,} keys, 10-byte values")
     L.append("")
     L.append("| | fill | keys | used_memory empty | used_memory full | used_memory B/key | "
@@ -596,6 +616,9 @@ def report(tp, mem, growth, versions, started, elapsed):
         if x is not None and x > 1.0:
             flags.append(f"memory: {what} bytes/key ratio {x:.2f}")
     L.append("")
+
+
+def growth_section(L, growth, flags):
     L.append(f"## Growth stalls: PING every ~1 ms while {GROWTH_KEYS:,} distinct keys are SET "
              "(one pipelined client, 10k SETs per batch, 4 batches in flight)")
     L.append("")
@@ -620,11 +643,6 @@ def report(tp, mem, growth, versions, started, elapsed):
              "a stall there too comes from how the server shares its loop between a deep "
              "pipeline and other clients, not from a resize.")
     L.append("")
-    L.append("## Flagged")
-    L.append("")
-    L.extend(f"- {f}" for f in flags) if flags else L.append("- nothing")
-    L.append("")
-    return "\n".join(L)
 
 
 # ---------------------------------------------------------------- main
@@ -665,24 +683,28 @@ def main():
     try:
         log(f"bench: logs and data in {tmp}; {ROUNDS} round(s) per workload"
             + (" (BENCH_QUICK)" if QUICK else ""))
-        log("throughput:")
         servers = pair()
         for s in servers:
             versions[s.name] = version_of(s)
-        tp = phase_throughput(servers)
+        tp = []
+        if "throughput" in PHASES:
+            log("throughput:")
+            tp = phase_throughput(servers)
         stop_all()
 
-        log("memory:")
         mem = {}
-        ours, redis = pair()
-        mem["ours"] = phase_memory(ours)
-        # Fill Redis the same way as ours, so client/query buffers match.
-        mem["redis"] = phase_memory(redis, populate=mem["ours"]["method"] == "DEBUG POPULATE")
-        stop_all()
+        if "memory" in PHASES:
+            log("memory:")
+            ours, redis = pair()
+            mem["ours"] = phase_memory(ours)
+            # Fill Redis the same way as ours, so client/query buffers match.
+            mem["redis"] = phase_memory(redis, populate=mem["ours"]["method"] == "DEBUG POPULATE")
+            stop_all()
 
-        log("growth stalls:")
         growth = {}
-        for name in ("ours", "redis"):  # one at a time: the fill uses a core
+        if "growth" in PHASES:
+            log("growth stalls:")
+        for name in ("ours", "redis") if "growth" in PHASES else ():  # one at a time: the fill uses a core
             ports = free_ports(1)
             b = OURS_BIN if name == "ours" else redis_bin
             s = Server(name, b, ports[0], tmp)

@@ -84,7 +84,7 @@ pub struct State {
     pub dbs: Vec<Db>,
     pub cfg: Config,
     pub stats: Stats,
-    pub cmdstats: HashMap<String, CmdStat>,
+    pub cmdstats: crate::util::FxHashMap<String, CmdStat>,
     pub errstats: HashMap<String, u64>,
     pub commands: CommandTable,
     /// Time of the command being executed, fixed for its whole run.
@@ -377,7 +377,7 @@ impl Server {
         let st = State {
             dbs,
             stats: Stats::default(),
-            cmdstats: HashMap::new(),
+            cmdstats: Default::default(),
             errstats: HashMap::new(),
             commands: CommandTable::new(&cfg),
             now_ms: now,
@@ -895,7 +895,6 @@ impl Server {
 
     /// Runs one command for `c`, then feeds monitors.
     fn execute(&mut self, c: &mut Client, args: &crate::resp::Args) {
-        self.st.now_ms = now_ms();
         let mark = c.reply.buf.len();
         if c.reply_mode == ReplyMode::SkipNext {
             c.reply_mode = ReplyMode::Skip;
@@ -1081,6 +1080,7 @@ impl Server {
         self.st.cronloops += 1;
         let now = now_ms();
         self.st.now_ms = now;
+        crate::util::set_cached_ms(now);
         if self.st.cron_paused {
             return;
         }

@@ -1,23 +1,90 @@
 //! Small helpers shared by every module: Redis's strict number parsing and
 //! formatting, glob matching, clocks.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// Wall-clock microseconds since the epoch, straight from the vDSO: the
+/// hot path reads the clock twice per command (start, duration), so it
+/// skips `SystemTime`'s checked arithmetic.
+pub fn now_us() -> i64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    ts.tv_sec * 1_000_000 + ts.tv_nsec / 1000
+}
 
 /// Wall-clock milliseconds since the epoch.
 pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    now_us() / 1000
 }
 
-/// Wall-clock microseconds since the epoch.
-pub fn now_us() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0)
+/// The reactor's notion of "now" in milliseconds, set before each command
+/// and cron run (Redis's cached `mstime`), so code deep inside a command
+/// (LRU stamps, expiry checks) reads a load instead of the clock.
+static CACHED_MS: AtomicI64 = AtomicI64::new(0);
+
+pub fn set_cached_ms(ms: i64) {
+    CACHED_MS.store(ms, Ordering::Relaxed);
 }
+
+/// The cached time, or the clock when nothing has set it (tools, tests).
+pub fn cached_ms() -> i64 {
+    match CACHED_MS.load(Ordering::Relaxed) {
+        0 => now_ms(),
+        ms => ms,
+    }
+}
+
+/// FxHash (the rustc hasher): a multiply and rotate per word. For tables
+/// whose keys an attacker cannot choose to collide, such as the fixed
+/// command table and per-command statistics; the keyspace keeps a keyed
+/// hash.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(FX_SEED);
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, mut b: &[u8]) {
+        while b.len() >= 8 {
+            self.add(u64::from_le_bytes(b[..8].try_into().unwrap_or_default()));
+            b = &b[8..];
+        }
+        if b.len() >= 4 {
+            self.add(u32::from_le_bytes(b[..4].try_into().unwrap_or_default()) as u64);
+            b = &b[4..];
+        }
+        for &x in b {
+            self.add(x as u64);
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
+pub type FxHashMap<K, V> = std::collections::HashMap<K, V, FxBuild>;
 
 /// Parses an i64 the way Redis's `string2ll` does: optional '-', no '+', no
 /// spaces, no leading zeros (except "0" itself), and no overflow.

@@ -190,6 +190,12 @@ pub fn call(
     c.last_cmd = name.clone();
     let dirty_before = st.dirty;
     let start = crate::util::now_us();
+    // Time stands still inside a transaction, as in Redis, so a key cannot
+    // expire between two commands of one EXEC.
+    if !st.in_exec {
+        st.now_ms = start / 1000;
+        crate::util::set_cached_ms(st.now_ms);
+    }
     let errors_before = c.reply.last_error;
     let r = {
         let mut ctx = Ctx { st, c, others };
@@ -197,10 +203,10 @@ pub fn call(
     };
     let dur = (crate::util::now_us() - start).max(0) as u64;
     propagate(st, c.db, spec, args, dirty_before);
-    if !st.cmdstats.contains_key(name.as_ref()) {
-        st.cmdstats.insert(name.to_string(), Default::default());
-    }
-    let stat = st.cmdstats.get_mut(name.as_ref()).expect("inserted above");
+    let stat = match st.cmdstats.get_mut(name.as_ref()) {
+        Some(s) => s,
+        None => st.cmdstats.entry(name.to_string()).or_default(),
+    };
     // A command that blocked is counted once, when it is finally served
     // (or times out), as Redis does.
     if c.blocked.is_none() {

@@ -2,7 +2,6 @@
 
 use super::CommandSpec;
 use crate::config::Config;
-use std::collections::HashMap;
 
 /// All family tables; adding a family means adding it here.
 pub fn families() -> &'static [&'static [CommandSpec]] {
@@ -36,12 +35,12 @@ pub fn movable_key_positions(name: &str, args: &crate::resp::Args) -> Option<Vec
 }
 
 pub struct CommandTable {
-    map: HashMap<Vec<u8>, &'static CommandSpec>,
+    map: crate::util::FxHashMap<Vec<u8>, &'static CommandSpec>,
 }
 
 impl CommandTable {
     pub fn new(cfg: &Config) -> CommandTable {
-        let mut map = HashMap::new();
+        let mut map = crate::util::FxHashMap::default();
         for fam in families() {
             for c in *fam {
                 let name = match cfg.renamed.get(c.name) {

@@ -262,24 +262,40 @@ macro_rules! fields {
 /// sub-buckets per power of two. Values are nanoseconds.
 #[derive(Default, Debug, Clone)]
 pub struct LatencyHist {
-    buckets: std::collections::BTreeMap<u64, u64>,
+    /// Counts by bucket index (see `index`); grown on demand, so a command
+    /// that always runs in microseconds keeps a few hundred counters.
+    counts: Vec<u64>,
     total: u64,
 }
 
 impl LatencyHist {
-    /// The lowest value of `v`'s bucket and the bucket's width.
-    fn bucket(v: u64) -> (u64, u64) {
+    /// The bucket of `v`: values below 128 have their own; above, 64
+    /// sub-buckets per power of two.
+    fn index(v: u64) -> usize {
         let bits = 64 - v.leading_zeros() as u64;
         if bits <= 7 {
-            return (v, 1);
+            return v as usize;
         }
         let shift = bits - 7;
-        ((v >> shift) << shift, 1 << shift)
+        (128 + (bits - 8) * 64 + ((v >> shift) - 64)) as usize
+    }
+
+    /// The lowest value of bucket `i` and the bucket's width.
+    fn bucket(i: usize) -> (u64, u64) {
+        if i < 128 {
+            return (i as u64, 1);
+        }
+        let j = (i - 128) as u64;
+        let shift = j / 64 + 1;
+        ((64 + j % 64) << shift, 1 << shift)
     }
 
     pub fn record(&mut self, v: u64) {
-        let (lo, _) = Self::bucket(v.max(1));
-        *self.buckets.entry(lo).or_default() += 1;
+        let i = Self::index(v.max(1));
+        if i >= self.counts.len() {
+            self.counts.resize(i + 1, 0);
+        }
+        self.counts[i] += 1;
         self.total += 1;
     }
 
@@ -296,14 +312,44 @@ impl LatencyHist {
         let want = ((p.clamp(0.0, 100.0) / 100.0) * self.total as f64).ceil() as u64;
         let want = want.max(1);
         let mut seen = 0;
-        for (&lo, &n) in &self.buckets {
+        for (i, &n) in self.counts.iter().enumerate() {
             seen += n;
-            if seen >= want {
-                let (_, w) = Self::bucket(lo);
+            if n > 0 && seen >= want {
+                let (lo, w) = Self::bucket(i);
                 return lo + w - 1;
             }
         }
         0
+    }
+}
+
+#[cfg(test)]
+mod latency_tests {
+    use super::LatencyHist;
+
+    #[test]
+    fn buckets_cover_values_in_order() {
+        let mut prev_end = 0;
+        for i in 0..2000 {
+            let (lo, w) = LatencyHist::bucket(i);
+            assert_eq!(lo, prev_end, "bucket {i} starts where {} ended", i - 1);
+            assert_eq!(LatencyHist::index(lo), i);
+            assert_eq!(LatencyHist::index(lo + w - 1), i);
+            prev_end = lo + w;
+        }
+    }
+
+    #[test]
+    fn percentiles_report_the_bucket_top() {
+        let mut h = LatencyHist::default();
+        for v in 1..=100 {
+            h.record(v * 1000);
+        }
+        assert_eq!(h.count(), 100);
+        let p50 = h.value_at_percentile(50.0);
+        assert!((50_000..=50_000 + 512).contains(&p50), "{p50}");
+        let p100 = h.value_at_percentile(100.0);
+        assert!((100_000..=100_000 + 1024).contains(&p100), "{p100}");
     }
 }
 

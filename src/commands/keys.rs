@@ -602,7 +602,7 @@ pub fn keys_cmd(ctx: &mut Ctx, args: &Args) -> CmdResult {
         .iter()
         .filter(|(k, _)| all || glob_match(pat, k, false))
         .filter(|(k, _)| !matches!(db.expires.get(k), Some(&w) if w <= now))
-        .map(|(k, _)| &k[..])
+        .map(|(k, _)| k)
         .collect();
     let r = &mut ctx.c.reply;
     r.array(found.len());
@@ -664,7 +664,7 @@ pub fn scan(ctx: &mut Ctx, args: &Args) -> CmdResult {
             cursor = d.scan(cursor, |k, _| {
                 sampled += 1;
                 if pat.is_none_or(|p| glob_match(p, k, false)) {
-                    found.push(k.clone());
+                    found.push(k.into());
                 }
             });
             if cursor == 0 || maxiter == 0 || sampled >= count {
@@ -710,7 +710,7 @@ pub fn randomkey(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         let Some(k) = ctx.st.dbs[dbi]
             .keys
             .random(&mut ctx.st.rng)
-            .map(|(k, _)| k.clone())
+            .map(|(k, _)| crate::db::Key::from(k))
         else {
             ctx.c.reply.null();
             return Ok(());

@@ -892,6 +892,7 @@ fn debug_reload(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let _ = flush;
     let now = crate::util::now_ms();
     ctx.st.now_ms = now;
+    crate::util::set_cached_ms(now);
     match crate::persist::load(ctx.st) {
         Ok(n) => {
             log::info!("DB reloaded by DEBUG RELOAD ({n} keys)");

@@ -14,26 +14,157 @@
 //! smaller table's bucket and all the larger table's buckets that expand
 //! from it. Random sampling (RANDOMKEY, eviction) picks random non-empty
 //! buckets.
+//!
+//! Each entry is one allocation: the chain link, the value and the key's
+//! bytes inline (Redis 8 embeds the key in the value object the same way).
+//! Against a node pointing at a separately boxed key this saves a
+//! malloc chunk and a pointer per key, and a lookup touches one cache line
+//! where it touched two. That layout needs raw allocation; every unsafe
+//! block below is confined to the node helpers and the chain walks.
 
+use std::alloc::{Layout, alloc, dealloc, handle_alloc_error};
 use std::hash::{BuildHasher, Hasher, RandomState};
+use std::marker::PhantomData;
+use std::ptr::{self, NonNull};
 
 pub type Key = Box<[u8]>;
 
-/// One entry; a bucket is a singly linked chain of them. A bucket costs 8
-/// bytes (a nullable pointer), so a new table is a zeroed allocation the
-/// OS hands out lazily, and rehashing only relinks nodes.
+/// Header of an entry; the key's `klen` bytes follow it in the same
+/// allocation. A bucket is a nullable pointer to the first entry of its
+/// chain, so a new table is a zeroed allocation the OS hands out lazily,
+/// and rehashing only relinks entries.
+#[repr(C)]
 struct Node<V> {
-    key: Key,
+    next: Link<V>,
     val: V,
-    next: Slot<V>,
+    klen: u32,
 }
 
-type Slot<V> = Option<Box<Node<V>>>;
+type Link<V> = Option<NonNull<Node<V>>>;
+
+impl<V> Node<V> {
+    /// Where the key bytes start: right after `klen`, not after the
+    /// struct's tail padding.
+    const KEY_OFFSET: usize = std::mem::offset_of!(Node<V>, klen) + 4;
+
+    fn layout(klen: usize) -> Layout {
+        let size = (Self::KEY_OFFSET + klen).max(std::mem::size_of::<Node<V>>());
+        // Keys are bounded by proto-max-bulk-len (at most 2^31 or so),
+        // far below isize::MAX.
+        Layout::from_size_align(size, std::mem::align_of::<Node<V>>())
+            .unwrap_or_else(|_| Layout::new::<Node<V>>())
+    }
+
+    /// Allocates an unlinked entry holding `k` and `v`.
+    fn alloc(k: &[u8], v: V, next: Link<V>) -> NonNull<Node<V>> {
+        let klen = u32::try_from(k.len()).expect("key length fits u32");
+        let layout = Self::layout(k.len());
+        // SAFETY: the layout has a non-zero size (at least the header).
+        let raw = unsafe { alloc(layout) } as *mut Node<V>;
+        let Some(n) = NonNull::new(raw) else {
+            handle_alloc_error(layout)
+        };
+        // SAFETY: `raw` is a fresh allocation big enough for the header
+        // plus `klen` bytes at KEY_OFFSET; nothing else aliases it.
+        unsafe {
+            ptr::write(raw, Node { next, val: v, klen });
+            ptr::copy_nonoverlapping(k.as_ptr(), (raw as *mut u8).add(Self::KEY_OFFSET), k.len());
+        }
+        n
+    }
+
+    /// Drops the entry, returning its value.
+    ///
+    /// # Safety
+    /// `n` must come from `Node::alloc`, be unlinked, and not be used again.
+    unsafe fn free(n: NonNull<Node<V>>) -> V {
+        // SAFETY: per the contract, `n` is a live entry owned by the caller.
+        unsafe {
+            let raw = n.as_ptr();
+            let layout = Self::layout((*raw).klen as usize);
+            let v = ptr::read(&(*raw).val);
+            dealloc(raw as *mut u8, layout);
+            v
+        }
+    }
+
+    fn key(&self) -> &[u8] {
+        // SAFETY: every Node lives in an allocation made by `Node::alloc`,
+        // with `klen` initialised key bytes at KEY_OFFSET.
+        unsafe {
+            std::slice::from_raw_parts(
+                (self as *const Self as *const u8).add(Self::KEY_OFFSET),
+                self.klen as usize,
+            )
+        }
+    }
+}
+
+/// Shared view of an entry for the lifetime of the dict borrow.
+fn node_ref<'a, V>(n: NonNull<Node<V>>) -> &'a Node<V> {
+    // SAFETY: links only ever point at live entries owned by the dict,
+    // and callers tie 'a to a borrow of the dict.
+    unsafe { &*n.as_ptr() }
+}
+
+/// Walks a chain, yielding each entry.
+struct Chain<'a, V> {
+    cur: Link<V>,
+    _d: PhantomData<&'a Node<V>>,
+}
+
+impl<'a, V> Iterator for Chain<'a, V> {
+    type Item = &'a Node<V>;
+    fn next(&mut self) -> Option<&'a Node<V>> {
+        let n = node_ref::<'a, V>(self.cur?);
+        self.cur = n.next;
+        Some(n)
+    }
+}
+
+fn chain<V>(s: &Link<V>) -> Chain<'_, V> {
+    Chain {
+        cur: *s,
+        _d: PhantomData,
+    }
+}
+
+/// The entry holding `k` in the chain starting at `s`.
+fn find<V>(s: Link<V>, k: &[u8]) -> Link<V> {
+    let mut cur = s;
+    while let Some(n) = cur {
+        let node = node_ref(n);
+        if node.key() == k {
+            return Some(n);
+        }
+        cur = node.next;
+    }
+    None
+}
+
+/// Unlinks the entry holding `k` from the chain at `head`.
+fn unlink<V>(head: &mut Link<V>, k: &[u8]) -> Link<V> {
+    let mut prev: *mut Link<V> = head;
+    // SAFETY: `prev` points at the bucket or at the `next` field of a live
+    // entry of this chain; we hold the dict mutably, so nothing aliases.
+    unsafe {
+        while let Some(n) = *prev {
+            let raw = n.as_ptr();
+            if (*raw).key() == k {
+                *prev = (*raw).next;
+                (*raw).next = None;
+                return Some(n);
+            }
+            prev = &mut (*raw).next;
+        }
+    }
+    None
+}
 
 pub struct Dict<V> {
-    t0: Vec<Slot<V>>,
+    t0: Vec<Link<V>>,
     /// Rehash target while `rehash_idx` is Some.
-    t1: Vec<Slot<V>>,
+    t1: Vec<Link<V>>,
     /// Next bucket of `t0` to move into `t1`.
     rehash_idx: Option<usize>,
     len: usize,
@@ -41,7 +172,12 @@ pub struct Dict<V> {
     /// DEBUG DICT-RESIZING 0 freezes the table size (unless it gets far
     /// too full, as Redis's `dict_force_resize_ratio`).
     pub resize_allowed: bool,
+    _owns: PhantomData<Box<Node<V>>>,
 }
+
+// SAFETY: a Dict owns its entries outright (no sharing between dicts), so
+// it can move to another thread whenever its values can.
+unsafe impl<V: Send> Send for Dict<V> {}
 
 impl<V> Default for Dict<V> {
     fn default() -> Self {
@@ -49,40 +185,28 @@ impl<V> Default for Dict<V> {
     }
 }
 
-const MIN_SIZE: usize = 4;
-const FORCE_RATIO: usize = 4;
-
-fn empty_table<V>(n: usize) -> Vec<Slot<V>> {
-    let mut v = Vec::with_capacity(n);
-    v.resize_with(n, || None);
-    v
-}
-
-fn chain<V>(s: &Slot<V>) -> impl Iterator<Item = &Node<V>> {
-    std::iter::successors(s.as_deref(), |n| n.next.as_deref())
-}
-
-fn find<'a, V>(s: &'a Slot<V>, k: &[u8]) -> Option<&'a Node<V>> {
-    chain(s).find(|n| &*n.key == k)
-}
-
-fn find_mut<'a, V>(mut cur: &'a mut Slot<V>, k: &[u8]) -> Option<&'a mut Node<V>> {
-    loop {
-        if cur.as_ref()?.key.as_ref() == k {
-            return cur.as_deref_mut();
-        }
-        cur = &mut cur.as_mut()?.next;
+impl<V> Drop for Dict<V> {
+    fn drop(&mut self) {
+        self.clear();
     }
 }
 
-fn unlink<V>(mut cur: &mut Slot<V>, k: &[u8]) -> Option<Box<Node<V>>> {
-    loop {
-        if cur.as_ref()?.key.as_ref() == k {
-            let mut node = cur.take()?;
-            *cur = node.next.take();
-            return Some(node);
+const MIN_SIZE: usize = 4;
+const FORCE_RATIO: usize = 4;
+
+fn empty_table<V>(n: usize) -> Vec<Link<V>> {
+    vec![None; n]
+}
+
+/// Frees every entry of a table.
+fn free_table<V>(t: &mut [Link<V>]) {
+    for s in t.iter_mut() {
+        let mut cur = s.take();
+        while let Some(n) = cur {
+            // SAFETY: the table owned the chain; each entry is freed once.
+            cur = node_ref(n).next;
+            drop(unsafe { Node::free(n) });
         }
-        cur = &mut cur.as_mut()?.next;
     }
 }
 
@@ -95,6 +219,7 @@ impl<V> Dict<V> {
             len: 0,
             hasher: RandomState::new(),
             resize_allowed: true,
+            _owns: PhantomData,
         }
     }
 
@@ -113,6 +238,12 @@ impl<V> Dict<V> {
 
     pub fn is_rehashing(&self) -> bool {
         self.rehash_idx.is_some()
+    }
+
+    /// Bytes of one entry's allocation for a key of `klen` bytes (before
+    /// the allocator rounds it up), for MEMORY USAGE.
+    pub fn entry_size(klen: usize) -> usize {
+        Node::<V>::layout(klen).size()
     }
 
     #[inline]
@@ -137,28 +268,35 @@ impl<V> Dict<V> {
         }
     }
 
-    fn node(&self, k: &[u8]) -> Option<&Node<V>> {
+    /// The entry holding `k`, whose hash is `h`.
+    fn find_hashed(&self, k: &[u8], h: usize) -> Link<V> {
         if self.len == 0 {
             return None;
         }
-        let h = self.hash(k) as usize;
         if let Some(i) = self.t0_index(h)
-            && let Some(n) = find(&self.t0[i], k)
+            && let Some(n) = find(self.t0[i], k)
         {
             return Some(n);
         }
         if self.t1.is_empty() {
             return None;
         }
-        find(&self.t1[h & (self.t1.len() - 1)], k)
+        find(self.t1[h & (self.t1.len() - 1)], k)
+    }
+
+    fn node(&self, k: &[u8]) -> Option<&Node<V>> {
+        if self.len == 0 {
+            return None;
+        }
+        self.find_hashed(k, self.hash(k) as usize).map(node_ref)
     }
 
     pub fn get(&self, k: &[u8]) -> Option<&V> {
         self.node(k).map(|n| &n.val)
     }
 
-    pub fn get_key_value(&self, k: &[u8]) -> Option<(&Key, &V)> {
-        self.node(k).map(|n| (&n.key, &n.val))
+    pub fn get_key_value(&self, k: &[u8]) -> Option<(&[u8], &V)> {
+        self.node(k).map(|n| (n.key(), &n.val))
     }
 
     pub fn get_mut(&mut self, k: &[u8]) -> Option<&mut V> {
@@ -166,26 +304,10 @@ impl<V> Dict<V> {
             return None;
         }
         let h = self.hash(k) as usize;
-        self.get_mut_hashed(k, h)
-    }
-
-    /// `get_mut` with the key's hash already computed.
-    fn get_mut_hashed(&mut self, k: &[u8], h: usize) -> Option<&mut V> {
-        if self.len == 0 {
-            return None;
-        }
-        let in_t0 = match self.t0_index(h) {
-            Some(i) => find(&self.t0[i], k).is_some().then_some(i),
-            None => None,
-        };
-        if let Some(i) = in_t0 {
-            return find_mut(&mut self.t0[i], k).map(|n| &mut n.val);
-        }
-        if self.t1.is_empty() {
-            return None;
-        }
-        let j = h & (self.t1.len() - 1);
-        find_mut(&mut self.t1[j], k).map(|n| &mut n.val)
+        let n = self.find_hashed(k, h)?;
+        // SAFETY: the entry is owned by self, which is borrowed mutably
+        // for the returned lifetime.
+        Some(unsafe { &mut (*n.as_ptr()).val })
     }
 
     pub fn contains(&self, k: &[u8]) -> bool {
@@ -197,8 +319,9 @@ impl<V> Dict<V> {
         self.rehash_step(1);
         // One hash serves the lookup and the insertion.
         let h = self.hash(k) as usize;
-        if let Some(slot) = self.get_mut_hashed(k, h) {
-            return Some(std::mem::replace(slot, v));
+        if let Some(n) = self.find_hashed(k, h) {
+            // SAFETY: as in get_mut.
+            return Some(std::mem::replace(unsafe { &mut (*n.as_ptr()).val }, v));
         }
         self.expand_if_needed();
         let slot = if self.rehash_idx.is_some() {
@@ -208,12 +331,7 @@ impl<V> Dict<V> {
             let n = self.t0.len();
             &mut self.t0[h & (n - 1)]
         };
-        let next = slot.take();
-        *slot = Some(Box::new(Node {
-            key: k.into(),
-            val: v,
-            next,
-        }));
+        *slot = Some(Node::alloc(k, v, *slot));
         self.len += 1;
         None
     }
@@ -235,7 +353,8 @@ impl<V> Dict<V> {
         let node = node?;
         self.len -= 1;
         self.shrink_if_needed();
-        Some(node.val)
+        // SAFETY: just unlinked; we own it now.
+        Some(unsafe { Node::free(node) })
     }
 
     fn start_rehash(&mut self, n: usize) {
@@ -301,11 +420,17 @@ impl<V> Dict<V> {
                 }
                 continue;
             }
-            while let Some(mut node) = cur {
-                cur = node.next.take();
-                let j = self.hash(&node.key) as usize & mask;
-                node.next = self.t1[j].take();
-                self.t1[j] = Some(node);
+            while let Some(n) = cur {
+                let raw = n.as_ptr();
+                // SAFETY: `n` was taken out of t0's chain, which we own;
+                // relinking it into t1 keeps it owned exactly once.
+                let j = unsafe {
+                    cur = (*raw).next;
+                    let j = self.hash((*raw).key()) as usize & mask;
+                    (*raw).next = self.t1[j];
+                    j
+                };
+                self.t1[j] = Some(n);
             }
             idx += 1;
             moves -= 1;
@@ -334,22 +459,24 @@ impl<V> Dict<V> {
     }
 
     pub fn clear(&mut self) {
+        free_table(&mut self.t0);
+        free_table(&mut self.t1);
         self.t0 = Vec::new();
         self.t1 = Vec::new();
         self.rehash_idx = None;
         self.len = 0;
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&Key, &V)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &V)> {
         self.t0
             .iter()
             .chain(self.t1.iter())
-            .flat_map(|s| chain(s).map(|n| (&n.key, &n.val)))
+            .flat_map(|s| chain(s).map(|n| (n.key(), &n.val)))
     }
 
     /// Visits the buckets at `cursor` and returns the next cursor (0 when
     /// the scan is complete).
-    pub fn scan<'a>(&'a self, cursor: u64, mut f: impl FnMut(&'a Key, &'a V)) -> u64 {
+    pub fn scan<'a>(&'a self, cursor: u64, mut f: impl FnMut(&'a [u8], &'a V)) -> u64 {
         if self.len == 0 {
             return 0;
         }
@@ -363,7 +490,7 @@ impl<V> Dict<V> {
         if self.rehash_idx.is_none() {
             let m0 = (self.t0.len() - 1) as u64;
             for n in chain(&self.t0[(v & m0) as usize]) {
-                f(&n.key, &n.val);
+                f(n.key(), &n.val);
             }
             return next(v, m0);
         }
@@ -375,11 +502,11 @@ impl<V> Dict<V> {
         let m0 = (small.len() - 1) as u64;
         let m1 = (big.len() - 1) as u64;
         for n in chain(&small[(v & m0) as usize]) {
-            f(&n.key, &n.val);
+            f(n.key(), &n.val);
         }
         loop {
             for n in chain(&big[(v & m1) as usize]) {
-                f(&n.key, &n.val);
+                f(n.key(), &n.val);
             }
             v = next(v, m1);
             if v & (m0 ^ m1) == 0 {
@@ -390,7 +517,7 @@ impl<V> Dict<V> {
     }
 
     /// A random entry: a random non-empty bucket, then a random element.
-    pub fn random(&self, rng: &mut crate::util::Rng) -> Option<(&Key, &V)> {
+    pub fn random(&self, rng: &mut crate::util::Rng) -> Option<(&[u8], &V)> {
         if self.len == 0 {
             return None;
         }
@@ -405,12 +532,12 @@ impl<V> Dict<V> {
             if s.is_some() {
                 let len = chain(s).count();
                 let n = chain(s).nth(rng.next() as usize % len)?;
-                return Some((&n.key, &n.val));
+                return Some((n.key(), &n.val));
             }
         }
     }
 
-    fn table_stats(t: &[Slot<V>], idx: usize, out: &mut String) {
+    fn table_stats(t: &[Link<V>], idx: usize, out: &mut String) {
         let name = if idx == 0 {
             "main hash table"
         } else {
@@ -452,17 +579,28 @@ impl<V> Dict<V> {
     }
 
     /// Keeps only the entries for which `f` returns true.
-    pub fn retain(&mut self, mut f: impl FnMut(&Key, &mut V) -> bool) {
+    pub fn retain(&mut self, mut f: impl FnMut(&[u8], &mut V) -> bool) {
         let mut removed = 0;
         for slot in self.t0.iter_mut().chain(self.t1.iter_mut()) {
             let mut cur = slot.take();
-            while let Some(mut node) = cur {
-                cur = node.next.take();
-                if f(&node.key, &mut node.val) {
-                    node.next = slot.take();
-                    *slot = Some(node);
-                } else {
-                    removed += 1;
+            while let Some(n) = cur {
+                let raw = n.as_ptr();
+                // SAFETY: the chain was taken out of the table, so each
+                // entry is owned here exactly once: relinked or freed.
+                unsafe {
+                    cur = (*raw).next;
+                    let key = std::slice::from_raw_parts(
+                        (raw as *const u8).add(Node::<V>::KEY_OFFSET),
+                        (*raw).klen as usize,
+                    );
+                    let keep = f(key, &mut (*raw).val);
+                    if keep {
+                        (*raw).next = *slot;
+                        *slot = Some(n);
+                    } else {
+                        drop(Node::free(n));
+                        removed += 1;
+                    }
                 }
             }
         }
@@ -522,7 +660,7 @@ mod tests {
             let mut step = 0;
             loop {
                 cursor = d.scan(cursor, |k, _| {
-                    seen.insert(k.clone());
+                    seen.insert(k.to_vec());
                 });
                 step += 1;
                 if step == 3 + seed % 5 {
@@ -546,6 +684,40 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn values_are_dropped_once() {
+        use std::rc::Rc;
+        let tracker = Rc::new(());
+        let mut d = Dict::new();
+        for i in 0..500 {
+            d.insert(format!("key-{i}").as_bytes(), Rc::clone(&tracker));
+        }
+        assert_eq!(Rc::strong_count(&tracker), 501);
+        d.insert(b"key-1", Rc::clone(&tracker));
+        assert_eq!(Rc::strong_count(&tracker), 501, "replaced value dropped");
+        assert!(d.remove(b"key-2").is_some());
+        assert_eq!(Rc::strong_count(&tracker), 500);
+        d.retain(|k, _| !k.ends_with(b"7"));
+        assert_eq!(Rc::strong_count(&tracker), 1 + d.len());
+        drop(d);
+        assert_eq!(Rc::strong_count(&tracker), 1);
+    }
+
+    #[test]
+    fn keys_of_any_length_round_trip() {
+        let mut d = Dict::new();
+        let keys: Vec<Vec<u8>> = (0..300).map(|n| vec![b'x'; n]).collect();
+        for (i, k) in keys.iter().enumerate() {
+            d.insert(k, i);
+        }
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(d.get_key_value(k), Some((&k[..], &i)));
+        }
+        let mut all: Vec<_> = d.iter().map(|(k, v)| (k.len(), *v)).collect();
+        all.sort();
+        assert_eq!(all, (0..300).map(|n| (n, n)).collect::<Vec<_>>());
     }
 
     #[test]

@@ -142,10 +142,10 @@ impl Db {
         for _ in 0..100 {
             let (k, _) = self.keys.random(rng)?;
             if !self.expire_is_due(k, now) {
-                return Some(k.clone());
+                return Some(k.into());
             }
         }
-        self.keys.random(rng).map(|(k, _)| k.clone())
+        self.keys.random(rng).map(|(k, _)| k.into())
     }
 
     fn expire_is_due(&self, k: &[u8], now: i64) -> bool {
@@ -171,7 +171,7 @@ impl Db {
             cursor = self.expires.scan(cursor, |k, &when| {
                 sampled += 1;
                 if when <= now {
-                    due.push(k.clone());
+                    due.push(k.into());
                 } else {
                     ttl_sum += when - now;
                     ttl_n += 1;

@@ -268,7 +268,7 @@ impl Obj {
 
 /// Redis's LRU clock: seconds, wrapped to 24 bits.
 pub fn lru_clock() -> u32 {
-    ((crate::util::now_ms() / 1000) & 0xFF_FFFF) as u32
+    ((crate::util::cached_ms() / 1000) & 0xFF_FFFF) as u32
 }
 
 pub fn idle_seconds(lru: u32) -> u64 {

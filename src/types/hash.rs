@@ -203,7 +203,7 @@ impl Hash {
                 Some((k, val))
             }
             Data::Listpack(_) => None,
-            Data::Hashtable(d) => dict_fair_random(d, rng).map(|(k, v)| (&k[..], &v[..])),
+            Data::Hashtable(d) => dict_fair_random(d, rng).map(|(k, v)| (k, &v[..])),
         }
     }
 
@@ -226,7 +226,7 @@ impl Hash {
                     let mut out = Vec::with_capacity(count);
                     while out.len() < count {
                         if let Some((k, v)) = dict_fair_random(d, rng)
-                            && seen.insert(k.clone())
+                            && seen.insert(k)
                         {
                             out.push((k.to_vec(), v.clone()));
                         }

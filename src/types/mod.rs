@@ -107,12 +107,12 @@ pub fn distinct_indexes(n: usize, count: usize, rng: &mut crate::util::Rng) -> V
 pub fn dict_fair_random<'a, V>(
     d: &'a crate::db::Dict<V>,
     rng: &mut crate::util::Rng,
-) -> Option<(&'a crate::db::Key, &'a V)> {
+) -> Option<(&'a [u8], &'a V)> {
     if d.is_empty() {
         return None;
     }
     let want = d.len().min(15);
-    let mut seen: Vec<(&crate::db::Key, &V)> = Vec::with_capacity(want + 4);
+    let mut seen: Vec<(&[u8], &V)> = Vec::with_capacity(want + 4);
     let mut cursor = rng.next();
     let mut steps = 0usize;
     while seen.len() < want && steps <= d.slots() {

@@ -304,7 +304,7 @@ impl Set {
                     let mut out = Vec::with_capacity(count);
                     while out.len() < count {
                         if let Some((k, _)) = dict_fair_random(d, rng)
-                            && seen.insert(k.clone())
+                            && seen.insert(k)
                         {
                             out.push(k.to_vec());
                         }
