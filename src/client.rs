@@ -139,6 +139,11 @@ pub struct Client {
     pub commands: u64,
     pub writable_registered: bool,
     pub qbuf_peak: usize,
+    /// CLIENT TRACKING state, while tracking is on.
+    pub tracking: Option<Box<crate::tracking::ClientTracking>>,
+    /// A command held back by CLIENT PAUSE, with the replication offset
+    /// it advances (master link) once run.
+    pub postponed: Option<(Args, i64)>,
 }
 
 impl Client {
@@ -199,6 +204,8 @@ impl Client {
             commands: 0,
             writable_registered: false,
             qbuf_peak: 0,
+            tracking: None,
+            postponed: None,
         }
     }
 
@@ -248,6 +255,15 @@ impl Client {
         if self.blocked.is_some() {
             flags.push('b');
         }
+        if let Some(t) = &self.tracking {
+            flags.push('t');
+            if t.broken_redir {
+                flags.push('R');
+            }
+            if t.bcast {
+                flags.push('B');
+            }
+        }
         if flags.is_empty() {
             flags.push('N');
         }
@@ -272,7 +288,7 @@ impl Client {
             (self.addr.clone(), self.laddr.clone())
         };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} watch={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={} io-thread=0",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} watch={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={} io-thread=0",
             self.id,
             addr,
             laddr,
@@ -296,6 +312,7 @@ impl Client {
             self.qbuf.capacity() + self.reply.buf.capacity() + self.args.mem(),
             self.last_cmd,
             self.user,
+            self.tracking.as_ref().map_or(-1, |t| t.redirect as i64),
             self.reply.resp,
             lib_name,
             lib_ver

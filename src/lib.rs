@@ -20,12 +20,14 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod logging;
+pub mod pause;
 pub mod persist;
 pub mod pubsub;
 pub mod repl;
 pub mod replica;
 pub mod resp;
 pub mod server;
+pub mod tracking;
 pub mod types;
 pub mod util;
 

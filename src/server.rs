@@ -123,13 +123,19 @@ pub struct State {
     pub last_save_ok: bool,
     pub blocking: crate::blocking::BlockState,
     pub pubsub: crate::pubsub::PubSub,
+    /// Client-side caching tables and pending invalidations.
+    pub tracking: crate::tracking::Tracking,
+    /// CLIENT PAUSE state and the clients it parked.
+    pub pause: crate::pause::Pause,
 }
 
 impl State {
     /// Whether lazy expiry deletes keys (masters) or only hides them
     /// (replicas, which wait for the master's DEL).
     pub fn expire_deletes(&self) -> bool {
-        !self.is_replica
+        // CLIENT PAUSE freezes the dataset: expired keys are hidden, not
+        // deleted, until the pause ends.
+        !self.is_replica && !self.pause.active()
     }
 
     /// A key changed: clients WATCHing it will see their EXEC fail.
@@ -137,6 +143,8 @@ impl State {
         // A key created or replaced by any path (RENAME, MOVE, COPY,
         // RESTORE...) may serve a blocked client, as dbAdd does in Redis.
         self.blocking.signal(db, key);
+        let by = self.tracking.current;
+        self.tracking.invalidate(key, by);
         if self.watched_keys.is_empty() {
             return;
         }
@@ -262,6 +270,7 @@ impl State {
         for i in 0..self.dbs.len() {
             self.touch_watched_in_db(i, None);
         }
+        self.tracking.flush();
         for db in &mut self.dbs {
             db.flush();
         }
@@ -410,6 +419,8 @@ impl Server {
             last_save_ok: true,
             blocking: Default::default(),
             pubsub: Default::default(),
+            tracking: Default::default(),
+            pause: Default::default(),
             cfg,
         };
         Ok(Server {
@@ -428,11 +439,19 @@ impl Server {
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         loop {
+            // Redis's beforeSleep: BCAST invalidations collected this turn.
+            if self.st.tracking.has_broadcasts() {
+                self.st.tracking.broadcast();
+                self.deliver_invalidations(None);
+            }
             let now = now_ms();
-            let wake = match self.st.blocking.next_deadline() {
+            let mut wake = match self.st.blocking.next_deadline() {
                 Some(d) => d.min(self.next_cron),
                 None => self.next_cron,
             };
+            if let Some(d) = self.st.pause.deadline() {
+                wake = wake.min(d);
+            }
             let timeout = if self.pending_reads.is_empty() {
                 (wake - now).clamp(0, 1000) as u64
             } else {
@@ -466,6 +485,10 @@ impl Server {
                 if self.st.shutdown.is_some() && self.try_shutdown() {
                     return Ok(());
                 }
+            }
+            self.st.pause.update(now_ms());
+            if self.st.pause.resume {
+                self.resume_postponed();
             }
             for key in std::mem::take(&mut self.pending_reads) {
                 self.handle_readable(key);
@@ -624,6 +647,12 @@ impl Server {
             }
             self.st.unwatch_all(&mut c);
             self.st.unsubscribe_all(&mut c);
+            if let Some(t) = c.tracking.take() {
+                self.st.tracking.disable(c.id, &t);
+            }
+            if c.postponed.is_some() {
+                self.st.pause.postponed.retain(|&k| k != key);
+            }
             let _ = self.poll.registry().deregister(c.conn.source());
             c.conn.shutdown();
             self.st.monitors.retain(|&m| m != key);
@@ -671,6 +700,9 @@ impl Server {
 
     /// Flushes output and handles kills requested by the commands just run.
     fn after_commands(&mut self, key: usize) {
+        if self.st.pause.resume {
+            self.resume_postponed();
+        }
         if let Some(target) = self.st.pending.replicaof.take() {
             self.set_master(target);
         }
@@ -831,7 +863,7 @@ impl Server {
             if c.close_after_reply {
                 return true;
             }
-            if c.blocked.is_some() {
+            if c.blocked.is_some() || c.postponed.is_some() {
                 // Pipelined commands wait until the client is served.
                 return true;
             }
@@ -861,7 +893,10 @@ impl Server {
                     let args = std::mem::take(&mut c.args);
                     let consumed = (c.qpos - start) as i64;
                     self.execute(c, &args);
-                    if c.is_master
+                    if let Some(p) = c.postponed.as_mut() {
+                        // Applied (and counted) when the pause ends.
+                        p.1 = consumed;
+                    } else if c.is_master
                         && let Some(l) = self.st.master.as_mut()
                     {
                         l.offset += consumed;
@@ -900,7 +935,9 @@ impl Server {
             c.reply_mode = ReplyMode::Skip;
         }
         c.reply.pushed = false;
+        self.st.tracking.current = c.id;
         let feed = crate::command::call::call(&mut self.st, c, &self.clients, args);
+        self.st.tracking.current = 0;
         // The master gets no replies, except the ACKs it asks for.
         if c.is_master && !args[0].eq_ignore_ascii_case(b"replconf") {
             c.reply.buf.truncate(mark.max(c.sent));
@@ -923,6 +960,7 @@ impl Server {
         }
         self.feed_replicas(c.token);
         self.deliver_messages(Some(c));
+        self.deliver_invalidations(Some(c));
         if feed && !self.st.monitors.is_empty() {
             let line = monitor_line(&self.st, c, args);
             let mons: Vec<usize> = self.st.monitors.clone();
@@ -1055,6 +1093,104 @@ impl Server {
         }
     }
 
+    /// Delivers the invalidations produced since the last call: each goes
+    /// to its tracking client's redirection client, or to the client
+    /// itself. `cur` is the client just run (out of the slab).
+    fn deliver_invalidations(&mut self, mut cur: Option<&mut Client>) {
+        if self.st.tracking.outbox.is_empty() {
+            return;
+        }
+        let out = std::mem::take(&mut self.st.tracking.outbox);
+        let mut ids: HashMap<u64, usize> = self
+            .clients
+            .iter()
+            .filter_map(|(k, c)| c.as_ref().map(|c| (c.id, k)))
+            .collect();
+        if let Some(c) = cur.as_deref() {
+            ids.insert(c.id, c.token);
+        }
+        let mut touched: Vec<usize> = Vec::new();
+        for m in &out {
+            let Some(&tok) = ids.get(&m.target) else {
+                continue;
+            };
+            let Some(t) = pick(&mut self.clients, &mut cur, tok) else {
+                continue;
+            };
+            let Some(tr) = t.tracking.as_mut() else {
+                continue;
+            };
+            let mut dest = tok;
+            if tr.redirect != 0 {
+                match ids.get(&tr.redirect) {
+                    Some(&r) => dest = r,
+                    None => {
+                        tr.broken_redir = true;
+                        let redirect = tr.redirect;
+                        if t.reply.resp >= 3 {
+                            crate::tracking::encode_broken(&mut t.reply, redirect);
+                            touched.push(tok);
+                        }
+                        continue;
+                    }
+                }
+            }
+            let Some(d) = pick(&mut self.clients, &mut cur, dest) else {
+                continue;
+            };
+            let subscribed = !d.subs.is_empty() || !d.psubs.is_empty() || !d.ssubs.is_empty();
+            if d.reply.resp >= 3 {
+                crate::tracking::encode(&mut d.reply, &m.payload, false);
+            } else if dest != tok && subscribed {
+                crate::tracking::encode(&mut d.reply, &m.payload, true);
+            } else {
+                continue;
+            }
+            touched.push(dest);
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        let cur_tok = cur.as_deref().map(|c| c.token);
+        for t in touched {
+            if Some(t) != cur_tok {
+                self.write_client(t);
+            }
+        }
+    }
+
+    /// Runs the commands CLIENT PAUSE held back, oldest first, then the
+    /// input those clients buffered meanwhile.
+    fn resume_postponed(&mut self) {
+        self.st.pause.resume = false;
+        for tok in std::mem::take(&mut self.st.pause.postponed) {
+            let Some(mut c) = self.clients.get_mut(tok).and_then(|s| s.take()) else {
+                continue;
+            };
+            let mut keep = true;
+            if let Some((args, off)) = c.postponed.take() {
+                self.execute(&mut c, &args);
+                if let Some(p) = c.postponed.as_mut() {
+                    p.1 = off;
+                } else {
+                    if c.is_master
+                        && let Some(l) = self.st.master.as_mut()
+                    {
+                        l.offset += off;
+                    }
+                    self.handle_ready_keys();
+                    keep = self.process_input(&mut c);
+                }
+            }
+            self.clients[tok] = Some(c);
+            if !keep {
+                self.free_client(tok);
+                continue;
+            }
+            self.handle_ready_keys();
+            self.after_commands(tok);
+        }
+    }
+
     /// Hands the propagated stream to every replica.
     fn feed_replicas(&mut self, current: usize) {
         if self.st.repl.out.is_empty() {
@@ -1084,7 +1220,12 @@ impl Server {
         if self.st.cron_paused {
             return;
         }
-        if self.st.active_expire && !self.st.is_replica {
+        if self.st.tracking.clients() > 0 {
+            let max = self.st.cfg.int("tracking-table-max-keys").max(0) as usize;
+            self.st.tracking.limit(max);
+            self.deliver_invalidations(None);
+        }
+        if self.st.active_expire && !self.st.is_replica && !self.st.pause.active() {
             crate::commands::hash::active_expire_fields(&mut self.st, 1000);
             self.active_expire_cycle();
         }
@@ -1163,11 +1304,27 @@ impl Server {
         }
         let lazy = self.st.cfg.hot.lazyfree_lazy_expire;
         for db in &mut self.st.dbs {
+            for k in &db.expired_keys {
+                self.st.tracking.invalidate(k, 0);
+            }
             db.expired = 0;
             self.st.repl.feed_expired(db.id, &mut db.expired_keys, lazy);
         }
         self.feed_replicas(usize::MAX);
         self.deliver_messages(None);
+    }
+}
+
+/// The client at slab key `t`: `cur` (running, out of the slab) or one in
+/// the slab.
+fn pick<'a>(
+    clients: &'a mut Slab<Option<Box<Client>>>,
+    cur: &'a mut Option<&mut Client>,
+    t: usize,
+) -> Option<&'a mut Client> {
+    match cur {
+        Some(c) if c.token == t => Some(&mut **c),
+        _ => clients.get_mut(t).and_then(|s| s.as_deref_mut()),
     }
 }
 

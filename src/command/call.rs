@@ -131,6 +131,18 @@ pub fn call(
         reject(st, c, &msg, Some(name.as_ref()));
         return false;
     }
+    if !st.in_exec {
+        if st.tracking.clients() > 0 {
+            limit_tracking_table(st, c);
+        }
+        // CLIENT PAUSE parks the client with this command (replicas
+        // attached to us are never paused).
+        if !c.replica && st.pause.blocks(may_replicate(st, c, spec)) {
+            c.postponed = Some((Args::from_iter(args.iter()), 0));
+            st.pause.postponed.push(c.token);
+            return false;
+        }
+    }
     if c.multi.is_some()
         && !matches!(
             spec.name,
@@ -202,6 +214,23 @@ pub fn call(
         (spec.run)(&mut ctx, args)
     };
     let dur = (crate::util::now_us() - start).max(0) as u64;
+    if spec.has(super::flags::READONLY)
+        && !spec.has(super::flags::PUBSUB)
+        && c.tracking.as_ref().is_some_and(|t| t.remembers_keys())
+    {
+        let pos = super::table::movable_key_positions(spec.name, args)
+            .unwrap_or_else(|| spec.key_positions(args.len()));
+        st.tracking
+            .remember(c.id, pos.iter().map(|&i| &args[i][..]));
+    }
+    // CLIENT CACHING applies to the next command (or transaction) only.
+    if !st.in_exec
+        && c.multi.is_none()
+        && parent.is_none_or(|p| p.name != "client")
+        && let Some(t) = c.tracking.as_mut()
+    {
+        t.caching = false;
+    }
     propagate(st, c.db, spec, args, dirty_before);
     let stat = match st.cmdstats.get_mut(name.as_ref()) {
         Some(s) => s,
@@ -249,6 +278,49 @@ pub fn call(
     !spec.has(super::flags::SKIP_MONITOR) && !spec.has(super::flags::ADMIN)
 }
 
+/// Whether CLIENT PAUSE WRITE holds `spec` back: writes, commands that
+/// may replicate (PUBLISH, PFCOUNT...), and an EXEC queueing any of them.
+fn may_replicate(st: &State, c: &Client, spec: &CommandSpec) -> bool {
+    use super::flags::{MAY_REPLICATE, WRITE};
+    if spec.has(WRITE | MAY_REPLICATE) {
+        return true;
+    }
+    spec.name == "exec"
+        && c.multi.iter().flatten().any(|a| {
+            st.commands.get(&a[0]).is_some_and(|s| {
+                let s = match s.subcommands.is_empty() {
+                    true => s,
+                    false => (a.len() > 1)
+                        .then(|| subcommand(s, &a[1]))
+                        .flatten()
+                        .unwrap_or(s),
+                };
+                s.has(WRITE | MAY_REPLICATE)
+            })
+        })
+}
+
+/// Keeps the tracking table within `tracking-table-max-keys` before a
+/// command runs. The client's own invalidations go out now, ahead of the
+/// reply, as Redis sends them before the command executes.
+fn limit_tracking_table(st: &mut State, c: &mut Client) {
+    let max = st.cfg.int("tracking-table-max-keys").max(0) as usize;
+    st.tracking.limit(max);
+    if st.tracking.outbox.is_empty() || c.tracking.as_ref().is_none_or(|t| t.redirect != 0) {
+        return;
+    }
+    let resp3 = c.reply.resp >= 3;
+    st.tracking.outbox.retain(|m| {
+        if m.target != c.id {
+            return true;
+        }
+        if resp3 {
+            crate::tracking::encode(&mut c.reply, &m.payload, false);
+        }
+        false
+    });
+}
+
 fn protected_allowed(st: &State, c: &Client, spec: &CommandSpec) -> bool {
     let setting = st.cfg.get(if spec.name == "debug" {
         "enable-debug-command"
@@ -269,6 +341,9 @@ fn protected_allowed(st: &State, c: &Client, spec: &CommandSpec) -> bool {
 fn propagate(st: &mut State, db: usize, spec: &CommandSpec, args: &Args, dirty_before: u64) {
     let lazy = st.cfg.hot.lazyfree_lazy_expire;
     for d in st.dbs.iter_mut() {
+        for k in &d.expired_keys {
+            st.tracking.invalidate(k, 0);
+        }
         if !d.expired_keys.is_empty() {
             st.repl.feed_expired(d.id, &mut d.expired_keys, lazy);
         }

@@ -208,6 +208,56 @@ static CLIENT: &[CommandSpec] = &[
         client_caching,
     ),
     cmd(
+        "tracking",
+        -3,
+        NOSCRIPT | LOADING | STALE | SENTINEL,
+        NO_KEYS,
+        "connection",
+        "6.0.0",
+        "Controls server-assisted client-side caching for the connection.",
+        client_tracking,
+    ),
+    cmd(
+        "getredir",
+        2,
+        NOSCRIPT | LOADING | STALE | SENTINEL,
+        NO_KEYS,
+        "connection",
+        "6.0.0",
+        "Returns the client ID to which the connection's tracking notifications are redirected.",
+        client_getredir,
+    ),
+    cmd(
+        "trackinginfo",
+        2,
+        NOSCRIPT | LOADING | STALE | SENTINEL,
+        NO_KEYS,
+        "connection",
+        "6.2.0",
+        "Returns information about server-assisted client-side caching for the connection.",
+        client_trackinginfo,
+    ),
+    cmd(
+        "pause",
+        -3,
+        ADMIN | NOSCRIPT | LOADING | STALE | SENTINEL,
+        NO_KEYS,
+        "connection",
+        "3.0.0",
+        "Suspends commands processing.",
+        client_pause,
+    ),
+    cmd(
+        "unpause",
+        2,
+        ADMIN | NOSCRIPT | LOADING | STALE | SENTINEL,
+        NO_KEYS,
+        "connection",
+        "6.2.0",
+        "Resumes processing commands from paused clients.",
+        client_unpause,
+    ),
+    cmd(
         "help",
         2,
         LOADING | STALE | SENTINEL,
@@ -382,6 +432,7 @@ pub fn reset(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     ctx.c.no_evict = false;
     ctx.c.no_touch = false;
     ctx.c.reply_mode = crate::client::ReplyMode::On;
+    disable_tracking(ctx);
     if ctx.c.monitor {
         ctx.c.monitor = false;
         let t = ctx.c.token;
@@ -767,12 +818,225 @@ fn client_no_touch(ctx: &mut Ctx, args: &Args) -> CmdResult {
     ctx.ok()
 }
 
-/// CLIENT CACHING YES|NO: needs tracking in OPTIN/OPTOUT mode, which
-/// this server does not offer yet.
-fn client_caching(_ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    Err(CmdError::msg(
-        "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
-    ))
+/// CLIENT CACHING YES|NO: in OPTIN mode, YES tracks the keys of the next
+/// command; in OPTOUT mode, NO leaves them untracked.
+fn client_caching(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let Some(t) = ctx.c.tracking.as_mut() else {
+        return Err(CmdError::msg(
+            "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
+        ));
+    };
+    if eq_ic(&args[2], "yes") {
+        if !t.optin {
+            return Err(CmdError::msg(
+                "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
+            ));
+        }
+    } else if eq_ic(&args[2], "no") {
+        if !t.optout {
+            return Err(CmdError::msg(
+                "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
+            ));
+        }
+    } else {
+        return Err(CmdError::Syntax);
+    }
+    t.caching = true;
+    ctx.ok()
+}
+
+/// Turns tracking off for the calling client (CLIENT TRACKING off, RESET).
+pub fn disable_tracking(ctx: &mut Ctx) {
+    if let Some(t) = ctx.c.tracking.take() {
+        ctx.st.tracking.disable(ctx.c.id, &t);
+    }
+}
+
+/// CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p [PREFIX p ...]] [BCAST]
+/// [OPTIN] [OPTOUT] [NOLOOP]
+///
+/// # Errors
+/// A syntax error, a redirection to an unknown client, and every option
+/// clash Redis refuses (PREFIX without BCAST, switching BCAST or
+/// OPTIN/OPTOUT without turning tracking off first, overlapping prefixes).
+fn client_tracking(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let mut o = crate::tracking::Options::default();
+    let mut j = 3;
+    while j < args.len() {
+        let more = j + 1 < args.len();
+        let a = &args[j];
+        if eq_ic(a, "redirect") && more {
+            j += 1;
+            if o.redirect != 0 {
+                return Err(CmdError::msg(
+                    "ERR A client can only redirect to a single other client",
+                ));
+            }
+            let id = args.i64_at(j)?;
+            let exists = id as u64 == ctx.c.id
+                || ctx
+                    .others
+                    .iter()
+                    .any(|(_, c)| c.as_ref().is_some_and(|c| c.id == id as u64));
+            if !exists {
+                return Err(CmdError::msg(
+                    "ERR The client ID you want redirect to does not exist",
+                ));
+            }
+            o.redirect = id as u64;
+        } else if eq_ic(a, "bcast") {
+            o.bcast = true;
+        } else if eq_ic(a, "optin") {
+            o.optin = true;
+        } else if eq_ic(a, "optout") {
+            o.optout = true;
+        } else if eq_ic(a, "noloop") {
+            o.noloop = true;
+        } else if eq_ic(a, "prefix") && more {
+            j += 1;
+            o.prefixes.push(args[j].to_vec());
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        j += 1;
+    }
+    if eq_ic(&args[2], "off") {
+        disable_tracking(ctx);
+        return ctx.ok();
+    }
+    if !eq_ic(&args[2], "on") {
+        return Err(CmdError::Syntax);
+    }
+    if !o.bcast && !o.prefixes.is_empty() {
+        return Err(CmdError::msg(
+            "ERR PREFIX option requires BCAST mode to be enabled",
+        ));
+    }
+    let cur = ctx.c.tracking.as_deref();
+    if let Some(t) = cur
+        && t.bcast != o.bcast
+    {
+        return Err(CmdError::msg(
+            "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.",
+        ));
+    }
+    if o.bcast && (o.optin || o.optout) {
+        return Err(CmdError::msg(
+            "ERR OPTIN and OPTOUT are not compatible with BCAST",
+        ));
+    }
+    if o.optin && o.optout {
+        return Err(CmdError::msg(
+            "ERR You can't specify both OPTIN mode and OPTOUT mode",
+        ));
+    }
+    if let Some(t) = cur
+        && ((o.optin && t.optout) || (o.optout && t.optin))
+    {
+        return Err(CmdError::msg(
+            "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.",
+        ));
+    }
+    if o.bcast {
+        let empty = Default::default();
+        let have = cur.map_or(&empty, |t| &t.prefixes);
+        crate::tracking::check_prefixes(have, &o.prefixes).map_err(CmdError::Msg)?;
+    }
+    let mut t = ctx.c.tracking.take().unwrap_or_default();
+    ctx.st.tracking.enable(ctx.c.id, &mut t, &o);
+    ctx.c.tracking = Some(t);
+    ctx.ok()
+}
+
+/// CLIENT GETREDIR: the redirection id, 0 without one, -1 when tracking
+/// is off.
+fn client_getredir(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let id = ctx.c.tracking.as_ref().map_or(-1, |t| t.redirect as i64);
+    ctx.c.reply.int(id);
+    Ok(())
+}
+
+/// CLIENT TRACKINGINFO: flags, redirect and prefixes of this client.
+fn client_trackinginfo(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let t = ctx.c.tracking.as_deref();
+    let mut flags: Vec<&str> = vec![if t.is_some() { "on" } else { "off" }];
+    if let Some(t) = t {
+        if t.bcast {
+            flags.push("bcast");
+        }
+        if t.optin {
+            flags.push("optin");
+            if t.caching {
+                flags.push("caching-yes");
+            }
+        }
+        if t.optout {
+            flags.push("optout");
+            if t.caching {
+                flags.push("caching-no");
+            }
+        }
+        if t.noloop {
+            flags.push("noloop");
+        }
+        if t.broken_redir {
+            flags.push("broken_redirect");
+        }
+    }
+    let redirect = t.map_or(-1, |t| t.redirect as i64);
+    let prefixes: Vec<Vec<u8>> = t
+        .map(|t| t.prefixes.iter().cloned().collect())
+        .unwrap_or_default();
+    let r = &mut ctx.c.reply;
+    r.map(3);
+    r.bulk_str("flags");
+    r.set(flags.len());
+    for f in flags {
+        r.bulk_str(f);
+    }
+    r.bulk_str("redirect");
+    r.int(redirect);
+    r.bulk_str("prefixes");
+    r.array(prefixes.len());
+    for p in &prefixes {
+        r.bulk(p);
+    }
+    Ok(())
+}
+
+/// CLIENT PAUSE timeout [WRITE|ALL]
+fn client_pause(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if args.len() > 4 {
+        return Err(CmdError::Syntax);
+    }
+    let mut all = true;
+    if args.len() == 4 {
+        if eq_ic(&args[3], "write") {
+            all = false;
+        } else if !eq_ic(&args[3], "all") {
+            return Err(CmdError::msg("ERR CLIENT PAUSE mode must be WRITE or ALL"));
+        }
+    }
+    let ms = crate::util::parse_i64(&args[2])
+        .ok_or_else(|| CmdError::msg("ERR timeout is not an integer or out of range"))?;
+    if ms < 0 {
+        return Err(CmdError::msg("ERR timeout is negative"));
+    }
+    let now = crate::util::now_ms();
+    let end = if ms > 0 {
+        now.checked_add(ms)
+            .ok_or_else(|| CmdError::msg("ERR timeout is out of range"))?
+    } else {
+        0
+    };
+    ctx.st.pause.pause(end, all);
+    ctx.ok()
+}
+
+/// CLIENT UNPAUSE
+fn client_unpause(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    ctx.st.pause.unpause();
+    ctx.ok()
 }
 
 /// CLIENT HELP
@@ -783,6 +1047,8 @@ fn client_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         &[
             "CACHING (YES|NO)",
             "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+            "GETREDIR",
+            "    Return the client ID we are redirecting to when tracking is enabled.",
             "GETNAME",
             "    Return the name of the current connection.",
             "ID",
@@ -811,6 +1077,10 @@ fn client_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
             "    Return information about client connections. Options:",
             "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
             "      Return clients of specified type.",
+            "UNPAUSE",
+            "    Stop the current client pause, resuming traffic.",
+            "PAUSE <timeout> [WRITE|ALL]",
+            "    Suspend all, or just write, clients for <timeout> milliseconds.",
             "REPLY (ON|OFF|SKIP)",
             "    Control the replies sent to the current connection.",
             "SETNAME <name>",
@@ -819,6 +1089,13 @@ fn client_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
             "    Set client meta attr. Options are:",
             "    * LIB-NAME: the client lib name.",
             "    * LIB-VER: the client lib version.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
+            "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+            "         [OPTIN] [OPTOUT] [NOLOOP]",
+            "    Control server assisted client side caching.",
+            "TRACKINGINFO",
+            "    Report tracking status for the current connection.",
             "NO-EVICT (ON|OFF)",
             "    Protect current client connection from eviction.",
             "NO-TOUCH (ON|OFF)",

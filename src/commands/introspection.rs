@@ -435,7 +435,7 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
             "client_recent_max_input_buffer" => cf.max_in,
             "client_recent_max_output_buffer" => cf.max_out,
             "blocked_clients" => cf.blocked,
-            "tracking_clients" => 0,
+            "tracking_clients" => st.tracking.clients(),
             "pubsub_clients" => cf.pubsub,
             "watching_clients" => cf.watching,
             "clients_in_timeout_table" => 0,
@@ -605,9 +605,9 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
             "active_defrag_key_misses" => 0,
             "total_active_defrag_time" => 0,
             "current_active_defrag_time" => 0,
-            "tracking_total_keys" => 0,
-            "tracking_total_items" => 0,
-            "tracking_total_prefixes" => 0,
+            "tracking_total_keys" => st.tracking.total_keys(),
+            "tracking_total_items" => st.tracking.total_items(),
+            "tracking_total_prefixes" => st.tracking.total_prefixes(),
             "unexpected_error_replies" => stats.unexpected_error_replies,
             "total_error_replies" => stats.total_error_replies,
             "dump_payload_sanitizations" => 0,
@@ -817,7 +817,7 @@ fn client_facts(ctx: &Ctx) -> ClientFacts {
         if !c.watched.is_empty() {
             f.watching += 1;
         }
-        if c.blocked.is_some() {
+        if c.blocked.is_some() || c.postponed.is_some() {
             f.blocked += 1;
         }
         f.max_in = f.max_in.max(c.qbuf_peak);

@@ -214,6 +214,7 @@ fn flush_mode(args: &Args) -> Result<(), CmdError> {
 pub fn flushdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
     flush_mode(args)?;
     ctx.db().flush();
+    ctx.st.tracking.flush();
     ctx.st.dirty += 1;
     ctx.ok()
 }
