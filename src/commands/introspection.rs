@@ -363,6 +363,9 @@ pub struct ClientFacts {
     pub pubsub: usize,
     pub watching: usize,
     pub mem_normal: usize,
+    /// Bytes read from our master but not applied yet (buffered, or held
+    /// back by CLIENT PAUSE).
+    pub master_unapplied: i64,
     /// Attached replicas: (ip, listening port).
     pub replicas: Vec<(String, u16)>,
 }
@@ -643,7 +646,7 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
                 "master_link_status" => if l.link_up() { "up" } else { "down" },
                 "master_last_io_seconds_ago" => if l.link_up() { ((now - l.last_io_ms) / 1000).max(0) } else { -1 },
                 "master_sync_in_progress" => l.sync_in_progress as i32,
-                "slave_read_repl_offset" => l.offset,
+                "slave_read_repl_offset" => l.offset + cf.master_unapplied,
                 "slave_repl_offset" => l.offset,
                 "slave_priority" => st.cfg.int("replica-priority"),
                 "slave_read_only" => st.cfg.bool("replica-read-only") as i32,
@@ -801,6 +804,10 @@ fn client_facts(ctx: &Ctx) -> ClientFacts {
         .filter_map(|(_, c)| c.as_deref())
         .chain(std::iter::once(&*ctx.c));
     for c in all {
+        if c.is_master {
+            f.master_unapplied =
+                (c.qbuf.len() - c.qpos) as i64 + c.postponed.as_ref().map_or(0, |p| p.1);
+        }
         if c.replica {
             let ip = c
                 .addr
