@@ -338,3 +338,62 @@ fn pubsub_and_keyspace_notifications() {
     std::thread::sleep(std::time::Duration::from_millis(100));
     exchange(&mut p, b"PUBLISH news again\r\n", b":0\r\n");
 }
+
+#[test]
+fn tracking_invalidates_readers_in_resp3_and_redirect() {
+    let s = Server::start(&[]);
+    let mut t = s.raw();
+    let mut w = s.raw();
+    // The whole HELLO map arrives in one write.
+    let _ = roundtrip(&mut t, b"HELLO 3\r\n", 1);
+    exchange(&mut t, b"CLIENT TRACKING on\r\n", b"+OK\r\n");
+    exchange(&mut w, b"SET k 1\r\n", b"+OK\r\n");
+    exchange(&mut t, b"GET k\r\n", b"$1\r\n1\r\n");
+    exchange(&mut w, b"SET k 2\r\n", b"+OK\r\n");
+    exchange(&mut t, b"", b">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n");
+    // Forgotten after one invalidation.
+    exchange(&mut w, b"SET k 3\r\n", b"+OK\r\n");
+    exchange(&mut t, b"PING\r\n", b"+PONG\r\n");
+    // A RESP2 client subscribed to __redis__:invalidate gets them instead.
+    let mut r = s.raw();
+    let id = String::from_utf8(roundtrip(&mut r, b"CLIENT ID\r\n", 1)).unwrap();
+    let id = id.trim().trim_start_matches(':');
+    exchange(
+        &mut r,
+        b"SUBSCRIBE __redis__:invalidate\r\n",
+        b"*3\r\n$9\r\nsubscribe\r\n$20\r\n__redis__:invalidate\r\n:1\r\n",
+    );
+    let cmd = format!("CLIENT TRACKING on REDIRECT {id}\r\n");
+    exchange(&mut t, cmd.as_bytes(), b"+OK\r\n");
+    exchange(&mut t, b"GET k\r\n", b"$1\r\n3\r\n");
+    exchange(&mut w, b"FLUSHALL\r\n", b"+OK\r\n");
+    exchange(
+        &mut r,
+        b"",
+        b"*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n$-1\r\n",
+    );
+    exchange(
+        &mut t,
+        b"CLIENT GETREDIR\r\n",
+        format!(":{id}\r\n").as_bytes(),
+    );
+}
+
+#[test]
+fn client_pause_write_parks_writers_until_unpause() {
+    let s = Server::start(&[]);
+    let mut a = s.raw();
+    let mut b = s.raw();
+    exchange(&mut a, b"CLIENT PAUSE 100000 WRITE\r\n", b"+OK\r\n");
+    exchange(&mut b, b"GET k\r\n", b"$-1\r\n");
+    b.write_all(b"SET k v\r\nGET k\r\n").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    exchange(&mut a, b"GET k\r\n", b"$-1\r\n");
+    exchange(&mut a, b"CLIENT UNPAUSE\r\n", b"+OK\r\n");
+    exchange(&mut b, b"", b"+OK\r\n$1\r\nv\r\n");
+    exchange(
+        &mut a,
+        b"CLIENT PAUSE 10 bogus\r\n",
+        b"-ERR CLIENT PAUSE mode must be WRITE or ALL\r\n",
+    );
+}
