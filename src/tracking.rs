@@ -40,7 +40,12 @@ impl ClientTracking {
     /// Whether keys read by the next command are remembered: default mode,
     /// and OPTIN/OPTOUT agree with CLIENT CACHING.
     pub fn remembers_keys(&self) -> bool {
-        !self.bcast && !(self.optin && !self.caching) && !(self.optout && self.caching)
+        let opted_out = if self.optin {
+            !self.caching
+        } else {
+            self.optout && self.caching
+        };
+        !self.bcast && !opted_out
     }
 }
 
