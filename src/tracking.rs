@@ -391,6 +391,7 @@ mod tests {
         t.invalidate(b"k", 1);
         assert!(t.outbox.is_empty());
         t.disable(2, &ct2);
+        t.current = 3;
         t.invalidate(b"j", 3);
         assert_eq!(
             t.outbox,
