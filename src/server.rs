@@ -123,6 +123,8 @@ pub struct State {
     pub last_save_ok: bool,
     pub blocking: crate::blocking::BlockState,
     pub pubsub: crate::pubsub::PubSub,
+    /// This node's cluster state, in cluster mode (`cluster-enabled yes`).
+    pub cluster: Option<Box<crate::cluster::Cluster>>,
 }
 
 impl State {
@@ -372,7 +374,22 @@ impl Server {
         ])?;
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)?;
-        let dbs = (0..cfg.hot.databases).map(Db::new).collect();
+        // Cluster mode has a single database, indexed by hash slot.
+        let cluster = if cfg.bool("cluster-enabled") {
+            let c = crate::cluster::Cluster::init(&cfg, port).map_err(io::Error::other)?;
+            Some(Box::new(c))
+        } else {
+            None
+        };
+        let ndbs = if cluster.is_some() {
+            1
+        } else {
+            cfg.hot.databases
+        };
+        let mut dbs: Vec<Db> = (0..ndbs).map(Db::new).collect();
+        if cluster.is_some() {
+            dbs[0].enable_slot_index();
+        }
         let now = now_ms();
         let st = State {
             dbs,
@@ -410,6 +427,7 @@ impl Server {
             last_save_ok: true,
             blocking: Default::default(),
             pubsub: Default::default(),
+            cluster,
             cfg,
         };
         Ok(Server {
@@ -1084,6 +1102,7 @@ impl Server {
         if self.st.cron_paused {
             return;
         }
+        crate::cluster::cron(&mut self.st);
         if self.st.active_expire && !self.st.is_replica {
             crate::commands::hash::active_expire_fields(&mut self.st, 1000);
             self.active_expire_cycle();

@@ -19,6 +19,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         crate::commands::set::COMMANDS,
         crate::commands::hash::COMMANDS,
         crate::commands::zset::COMMANDS,
+        crate::commands::cluster::COMMANDS,
     ];
     FAMILIES
 }

@@ -685,6 +685,10 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
             ctx.c.reply.simple("Listpack structure printed on stdout");
             Ok(())
         }
+        "internal_secret" if argc == 2 => {
+            crate::commands::cluster::debug_internal_secret(ctx.st, &mut ctx.c.reply);
+            Ok(())
+        }
         "set-active-expire" if argc == 3 => {
             ctx.st.active_expire = atoi(&args[2]) != 0;
             ctx.ok()
