@@ -342,7 +342,7 @@ const DISABLED: &str = "ERR This instance has cluster support disabled";
 
 /// The cluster state, or the error every cluster command gives outside
 /// cluster mode.
-fn node<'a>(st: &'a mut State) -> Result<&'a mut Cluster, CmdError> {
+fn node(st: &mut State) -> Result<&mut Cluster, CmdError> {
     st.cluster
         .as_deref_mut()
         .ok_or_else(|| CmdError::msg(DISABLED))
@@ -730,14 +730,14 @@ fn update_slots(ctx: &mut Ctx, ranges: &[(usize, usize)], del: bool) -> CmdResul
     let c = node(ctx.st)?;
     let mut seen = vec![false; SLOTS];
     for &(a, b) in ranges {
-        for s in a..=b {
+        for (s, seen) in seen.iter_mut().enumerate().take(b + 1).skip(a) {
             if del && !c.owns(s) {
                 return Err(CmdError::msg(format!("ERR Slot {s} is already unassigned")));
             }
             if !del && c.owns(s) {
                 return Err(CmdError::msg(format!("ERR Slot {s} is already busy")));
             }
-            if std::mem::replace(&mut seen[s], true) {
+            if std::mem::replace(seen, true) {
                 return Err(CmdError::msg(format!(
                     "ERR Slot {s} specified multiple times"
                 )));
@@ -760,7 +760,7 @@ fn slots_generic(ctx: &mut Ctx, args: &Args, del: bool) -> CmdResult {
     let slots = args
         .iter()
         .skip(2)
-        .map(|a| slot_arg(a))
+        .map(slot_arg)
         .collect::<Result<Vec<_>, _>>()?;
     let ranges: Vec<(usize, usize)> = slots.into_iter().map(|s| (s, s)).collect();
     update_slots(ctx, &ranges, del)
