@@ -1107,13 +1107,12 @@ impl Server {
             crate::commands::hash::active_expire_fields(&mut self.st, 1000);
             self.active_expire_cycle();
         }
-        // Finish table resizes a millisecond at a time, as Redis's
-        // `activerehashing` does, so idle databases don't stay half-moved.
-        if self.st.cfg.bool("activerehashing") {
-            for db in &mut self.st.dbs {
-                db.keys.rehash_for(1000);
-                db.expires.rehash_for(1000);
-            }
+        // Resize tables that need it and finish resizes a millisecond at a
+        // time, as Redis's `activerehashing` does, so idle databases don't
+        // stay half-moved.
+        let rehash = self.st.cfg.bool("activerehashing");
+        for db in &mut self.st.dbs {
+            db.table_cron(rehash);
         }
         if self.st.master.is_some() {
             self.replication_cron();

@@ -686,7 +686,7 @@ pub fn scan(ctx: &mut Ctx, args: &Args) -> CmdResult {
         let mut c = if at < slot { 0 } else { cursor >> 14 };
         if at <= slot {
             loop {
-                c = ix.scan(slot, c, |k| {
+                c = ix.scan_slot(slot, c, |k, _| {
                     sampled += 1;
                     if pat.is_none_or(|p| glob_match(p, k, false)) {
                         found.push(k.into());

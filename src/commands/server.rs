@@ -707,8 +707,7 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
         "dict-resizing" if argc == 3 => {
             let on = atoi(&args[2]) != 0;
             for db in &mut ctx.st.dbs {
-                db.keys.resize_allowed = on;
-                db.expires.resize_allowed = on;
+                db.set_resize_allowed(on);
             }
             ctx.ok()
         }

@@ -7,7 +7,7 @@ pub mod slots;
 pub mod value;
 
 pub use dict::{Dict, Key};
-pub use slots::SlotIndex;
+pub use slots::{Expires, SlotIndex};
 pub use value::{Obj, Str, Value};
 
 use crate::util::Rng;
@@ -17,7 +17,7 @@ pub struct Db {
     pub id: usize,
     pub keys: Dict<Obj>,
     /// Absolute unix time in milliseconds at which each volatile key dies.
-    pub expires: Dict<i64>,
+    pub expires: Expires,
     /// Keys removed by expiry since the last time the server read this.
     pub expired: u64,
     /// Keys expired lazily or actively and not yet propagated as DEL.
@@ -117,14 +117,43 @@ impl Db {
         Some(o)
     }
 
-    /// Turns the per-slot key index on (cluster mode), indexing the keys
-    /// already present.
+    /// Turns the per-slot key index on and splits the TTL table by slot
+    /// (cluster mode), taking in the keys already present.
     pub fn enable_slot_index(&mut self) {
         let mut ix = Box::new(SlotIndex::new());
         for (k, _) in self.keys.iter() {
             ix.add(k);
         }
         self.slots = Some(ix);
+        self.expires.make_slotted();
+    }
+
+    /// The cron's table upkeep: apply each table's resize policy (Redis's
+    /// `tryResizeHashTables`, so a table left sparse while resizing was
+    /// off shrinks once it is back on) and, with `rehash`
+    /// (`activerehashing`), move resizes along for up to a millisecond.
+    pub fn table_cron(&mut self, rehash: bool) {
+        self.keys.resize_now();
+        self.expires.resize_now();
+        if let Some(ix) = &mut self.slots {
+            ix.resize_all();
+        }
+        if rehash {
+            self.keys.rehash_for(1000);
+            self.expires.rehash_for(1000);
+            if let Some(ix) = &mut self.slots {
+                ix.rehash_for(10);
+            }
+        }
+    }
+
+    /// DEBUG DICT-RESIZING: freezes (or frees) every table's size.
+    pub fn set_resize_allowed(&mut self, on: bool) {
+        self.keys.resize_allowed = on;
+        self.expires.set_resize_allowed(on);
+        if let Some(ix) = &mut self.slots {
+            ix.set_resize_allowed(on);
+        }
     }
 
     pub fn delete(&mut self, key: &[u8]) -> bool {
