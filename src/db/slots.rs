@@ -115,10 +115,10 @@ impl<V> SlotDicts<V> {
         &'a self,
         slot: usize,
         cursor: u64,
-        mut f: impl FnMut(&'a [u8], &'a V),
+        f: impl FnMut(&'a [u8], &'a V),
     ) -> u64 {
         match &self.slots[slot] {
-            Some(d) => d.scan(cursor, |k, v| f(k, v)),
+            Some(d) => d.scan(cursor, f),
             None => 0,
         }
     }
