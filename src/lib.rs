@@ -15,6 +15,7 @@
 pub mod alloc;
 pub mod blocking;
 pub mod client;
+pub mod cluster;
 pub mod command;
 pub mod commands;
 pub mod config;

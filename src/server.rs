@@ -127,6 +127,8 @@ pub struct State {
     pub tracking: crate::tracking::Tracking,
     /// CLIENT PAUSE state and the clients it parked.
     pub pause: crate::pause::Pause,
+    /// This node's cluster state, in cluster mode (`cluster-enabled yes`).
+    pub cluster: Option<Box<crate::cluster::Cluster>>,
 }
 
 impl State {
@@ -381,7 +383,22 @@ impl Server {
         ])?;
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)?;
-        let dbs = (0..cfg.hot.databases).map(Db::new).collect();
+        // Cluster mode has a single database, indexed by hash slot.
+        let cluster = if cfg.bool("cluster-enabled") {
+            let c = crate::cluster::Cluster::init(&cfg, port).map_err(io::Error::other)?;
+            Some(Box::new(c))
+        } else {
+            None
+        };
+        let ndbs = if cluster.is_some() {
+            1
+        } else {
+            cfg.hot.databases
+        };
+        let mut dbs: Vec<Db> = (0..ndbs).map(Db::new).collect();
+        if cluster.is_some() {
+            dbs[0].enable_slot_index();
+        }
         let now = now_ms();
         let st = State {
             dbs,
@@ -421,6 +438,7 @@ impl Server {
             pubsub: Default::default(),
             tracking: Default::default(),
             pause: Default::default(),
+            cluster,
             cfg,
         };
         Ok(Server {
@@ -1220,6 +1238,7 @@ impl Server {
         if self.st.cron_paused {
             return;
         }
+        crate::cluster::cron(&mut self.st);
         if self.st.tracking.clients() > 0 {
             let max = self.st.cfg.int("tracking-table-max-keys").max(0) as usize;
             self.st.tracking.limit(max);
@@ -1229,13 +1248,12 @@ impl Server {
             crate::commands::hash::active_expire_fields(&mut self.st, 1000);
             self.active_expire_cycle();
         }
-        // Finish table resizes a millisecond at a time, as Redis's
-        // `activerehashing` does, so idle databases don't stay half-moved.
-        if self.st.cfg.bool("activerehashing") {
-            for db in &mut self.st.dbs {
-                db.keys.rehash_for(1000);
-                db.expires.rehash_for(1000);
-            }
+        // Resize tables that need it and finish resizes a millisecond at a
+        // time, as Redis's `activerehashing` does, so idle databases don't
+        // stay half-moved.
+        let rehash = self.st.cfg.bool("activerehashing");
+        for db in &mut self.st.dbs {
+            db.table_cron(rehash);
         }
         if self.st.master.is_some() {
             self.replication_cron();

@@ -131,6 +131,20 @@ pub fn call(
         reject(st, c, &msg, Some(name.as_ref()));
         return false;
     }
+    // Cluster routing (Redis's `getNodeByQuery`), before MULTI queuing so
+    // a misrouted command flags the transaction; EXEC checks the queue.
+    if st.cluster.is_some()
+        && !c.is_master
+        && !st.in_exec
+        && let Some(err) = crate::commands::cluster::redirect(st, c, spec, args)
+    {
+        if spec.name == "exec" && c.multi.take().is_some() {
+            c.multi_error = false;
+            st.unwatch_all(c);
+        }
+        reject(st, c, err, Some(name.as_ref()));
+        return false;
+    }
     if !st.in_exec {
         if st.tracking.clients() > 0 {
             limit_tracking_table(st, c);

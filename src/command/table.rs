@@ -19,6 +19,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         crate::commands::set::COMMANDS,
         crate::commands::hash::COMMANDS,
         crate::commands::zset::COMMANDS,
+        crate::commands::cluster::COMMANDS,
     ];
     FAMILIES
 }
@@ -30,6 +31,16 @@ pub fn movable_key_positions(name: &str, args: &crate::resp::Args) -> Option<Vec
         "sort" => Some(crate::commands::sort::key_positions(args)),
         "lmpop" => Some(crate::commands::list::mpop_key_positions(args, 1)),
         "blmpop" => Some(crate::commands::list::mpop_key_positions(args, 2)),
+        // `numkeys key [key ...]`, after a destination for the STORE forms.
+        "zmpop" | "zunion" | "zinter" | "zdiff" | "zintercard" | "sintercard" => {
+            Some(crate::commands::list::mpop_key_positions(args, 1))
+        }
+        "bzmpop" => Some(crate::commands::list::mpop_key_positions(args, 2)),
+        "zunionstore" | "zinterstore" | "zdiffstore" => {
+            let mut v = vec![1];
+            v.extend(crate::commands::list::mpop_key_positions(args, 2));
+            Some(v)
+        }
         _ => None,
     }
 }

@@ -313,6 +313,9 @@ pub fn select(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let id = args
         .i64_at(1)
         .map_err(|_| CmdError::msg("ERR value is not an integer or out of range"))?;
+    if ctx.st.cluster.is_some() && id != 0 {
+        return Err(CmdError::msg("ERR SELECT is not allowed in cluster mode"));
+    }
     if id < 0 || id as usize >= ctx.st.dbs.len() {
         return Err(CmdError::msg("ERR DB index is out of range"));
     }

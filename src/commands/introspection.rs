@@ -759,7 +759,7 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
     }
     if sel.wants("cluster") {
         header(&mut s, "Cluster");
-        fields!(s, "cluster_enabled" => 0);
+        s.push_str(crate::commands::cluster::info_section(st));
     }
     if sel.wants("keyspace") {
         header(&mut s, "Keyspace");

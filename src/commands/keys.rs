@@ -467,12 +467,12 @@ fn rename_generic(ctx: &mut Ctx, args: &Args, nx: bool) -> CmdResult {
     }
     let db = ctx.db();
     let expire = db.get_expire(src);
-    let Some(obj) = db.keys.remove(src) else {
+    let Some(obj) = db.unlink(src) else {
         return Err(CmdError::NoSuchKey);
     };
     db.expires.remove(src);
     db.track_hfe(dst, &obj.v);
-    db.keys.insert(dst, obj);
+    db.put(dst, obj);
     if let Some(when) = expire {
         db.set_expire(dst, when);
     }
@@ -489,6 +489,9 @@ fn rename_generic(ctx: &mut Ctx, args: &Args, nx: bool) -> CmdResult {
 
 /// MOVE key db
 pub fn move_cmd(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if ctx.st.cluster.is_some() {
+        return Err(CmdError::msg("ERR MOVE is not allowed in cluster mode"));
+    }
     let key = &args[1];
     let dst = db_index(ctx, args, 2)?;
     let src = ctx.c.db;
@@ -504,13 +507,13 @@ pub fn move_cmd(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Ok(());
     }
     let expire = ctx.st.dbs[src].get_expire(key);
-    let Some(obj) = ctx.st.dbs[src].keys.remove(key) else {
+    let Some(obj) = ctx.st.dbs[src].unlink(key) else {
         ctx.c.reply.int(0);
         return Ok(());
     };
     ctx.st.dbs[src].expires.remove(key);
     ctx.st.dbs[dst].track_hfe(key, &obj.v);
-    ctx.st.dbs[dst].keys.insert(key, obj);
+    ctx.st.dbs[dst].put(key, obj);
     if let Some(when) = expire {
         ctx.st.dbs[dst].set_expire(key, when);
     }
@@ -538,6 +541,11 @@ pub fn copy(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
         j += 1;
     }
+    if ctx.st.cluster.is_some() && (src_db != 0 || dst_db != 0) {
+        return Err(CmdError::msg(
+            "ERR Copying to another database is not allowed in cluster mode",
+        ));
+    }
     let (key, newkey) = (&args[1], &args[2]);
     if src_db == dst_db && key == newkey {
         return Err(CmdError::msg(SAME_OBJECT));
@@ -558,7 +566,7 @@ pub fn copy(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     let db = &mut ctx.st.dbs[dst_db];
     db.track_hfe(newkey, &v);
-    db.keys.insert(newkey, Obj::new(v));
+    db.put(newkey, Obj::new(v));
     db.expires.remove(newkey);
     if let Some(when) = expire {
         db.set_expire(newkey, when);
@@ -571,6 +579,9 @@ pub fn copy(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// SWAPDB index1 index2
 pub fn swapdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if ctx.st.cluster.is_some() {
+        return Err(CmdError::msg("ERR SWAPDB is not allowed in cluster mode"));
+    }
     let a = int_arg(args, 1, Some("ERR invalid first DB index"))?;
     let b = int_arg(args, 2, Some("ERR invalid second DB index"))?;
     let n = ctx.st.dbs.len() as i64;
@@ -597,13 +608,18 @@ pub fn keys_cmd(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let all = pat == b"*";
     let now = ctx.now();
     let db = &ctx.st.dbs[ctx.c.db];
-    let found: Vec<&[u8]> = db
-        .keys
-        .iter()
-        .filter(|(k, _)| all || glob_match(pat, k, false))
-        .filter(|(k, _)| !matches!(db.expires.get(k), Some(&w) if w <= now))
-        .map(|(k, _)| k)
-        .collect();
+    let live = |k: &&[u8]| {
+        (all || glob_match(pat, k, false)) && !matches!(db.expires.get(k), Some(&w) if w <= now)
+    };
+    // In cluster mode a pattern pinned to one slot visits only its keys.
+    let pinned = match &db.slots {
+        Some(ix) if !all => crate::cluster::pattern_hash_slot(pat).map(|s| (ix, s)),
+        _ => None,
+    };
+    let found: Vec<&[u8]> = match pinned {
+        Some((ix, slot)) => ix.keys(slot).filter(live).collect(),
+        None => db.keys.iter().map(|(k, _)| k).filter(live).collect(),
+    };
     let r = &mut ctx.c.reply;
     r.array(found.len());
     for k in found {
@@ -658,7 +674,32 @@ pub fn scan(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut sampled: i64 = 0;
     let mut maxiter = count.saturating_mul(10);
     let mut cursor = cursor;
-    {
+    // In cluster mode a pattern may pin every match to one slot: scan only
+    // that slot's keys. As in Redis, the cursor then carries the slot in
+    // its low 14 bits.
+    let pinned = match (&ctx.st.dbs[dbi].slots, pat) {
+        (Some(ix), Some(p)) => crate::cluster::pattern_hash_slot(p).map(|s| (ix, s)),
+        _ => None,
+    };
+    if let Some((ix, slot)) = pinned {
+        let at = (cursor & 0x3FFF) as usize;
+        let mut c = if at < slot { 0 } else { cursor >> 14 };
+        if at <= slot {
+            loop {
+                c = ix.scan_slot(slot, c, |k, _| {
+                    sampled += 1;
+                    if pat.is_none_or(|p| glob_match(p, k, false)) {
+                        found.push(k.into());
+                    }
+                });
+                if c == 0 || maxiter == 0 || sampled >= count {
+                    break;
+                }
+                maxiter -= 1;
+            }
+        }
+        cursor = if c == 0 { 0 } else { (c << 14) | slot as u64 };
+    } else {
         let d = &ctx.st.dbs[dbi].keys;
         loop {
             cursor = d.scan(cursor, |k, _| {

@@ -140,6 +140,11 @@ fn replconf(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// REPLICAOF host port | NO ONE
 fn replicaof(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if ctx.st.cluster.is_some() {
+        return Err(crate::command::CmdError::msg(
+            "ERR REPLICAOF not allowed in cluster mode.",
+        ));
+    }
     if eq_ic(&args[1], "no") && eq_ic(&args[2], "one") {
         ctx.st.pending.replicaof = Some(None);
         return ctx.ok();

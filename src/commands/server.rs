@@ -686,6 +686,10 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
             ctx.c.reply.simple("Listpack structure printed on stdout");
             Ok(())
         }
+        "internal_secret" if argc == 2 => {
+            crate::commands::cluster::debug_internal_secret(ctx.st, &mut ctx.c.reply);
+            Ok(())
+        }
         "set-active-expire" if argc == 3 => {
             ctx.st.active_expire = atoi(&args[2]) != 0;
             ctx.ok()
@@ -704,8 +708,7 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
         "dict-resizing" if argc == 3 => {
             let on = atoi(&args[2]) != 0;
             for db in &mut ctx.st.dbs {
-                db.keys.resize_allowed = on;
-                db.expires.resize_allowed = on;
+                db.set_resize_allowed(on);
             }
             ctx.ok()
         }

@@ -96,7 +96,11 @@ struct Opts<'a> {
     store: Option<&'a [u8]>,
 }
 
-fn parse(args: &Args, readonly: bool) -> Result<Opts<'_>, CmdError> {
+/// Parses SORT's options. `key_slot`: in cluster mode, the sorted key's
+/// slot, which BY and GET patterns must be pinned to.
+fn parse(args: &Args, readonly: bool, key_slot: Option<usize>) -> Result<Opts<'_>, CmdError> {
+    let off_slot =
+        |pat: &[u8]| key_slot.is_some_and(|s| crate::cluster::pattern_hash_slot(pat) != Some(s));
     let mut o = Opts::default();
     let mut j = 2;
     while j < args.len() {
@@ -119,8 +123,18 @@ fn parse(args: &Args, readonly: bool) -> Result<Opts<'_>, CmdError> {
         } else if eq_ic(a, "by") && left >= 1 {
             o.by = Some(&args[j + 1]);
             o.dontsort = !args[j + 1].contains(&b'*');
+            if !o.dontsort && off_slot(&args[j + 1]) {
+                return Err(CmdError::msg(
+                    "ERR BY option of SORT denied in Cluster mode when keys formed by the pattern may be in different slots.",
+                ));
+            }
             j += 1;
         } else if eq_ic(a, "get") && left >= 1 {
+            if &args[j + 1][..] != b"#" && off_slot(&args[j + 1]) {
+                return Err(CmdError::msg(
+                    "ERR GET option of SORT denied in Cluster mode when keys formed by the pattern may be in different slots.",
+                ));
+            }
             o.gets.push(&args[j + 1]);
             j += 1;
         } else {
@@ -237,7 +251,12 @@ fn parse_score(b: &[u8]) -> Option<f64> {
 }
 
 fn sort_generic(ctx: &mut Ctx, args: &Args, readonly: bool) -> CmdResult {
-    let mut o = parse(args, readonly)?;
+    let key_slot = ctx
+        .st
+        .cluster
+        .is_some()
+        .then(|| crate::cluster::key_hash_slot(&args[1]));
+    let mut o = parse(args, readonly, key_slot)?;
     let src = match ctx.lookup(&args[1]) {
         None => Source {
             elems: Vec::new(),

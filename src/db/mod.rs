@@ -3,9 +3,11 @@
 //! (`active_expire_cycle`), as in Redis.
 
 pub mod dict;
+pub mod slots;
 pub mod value;
 
 pub use dict::{Dict, Key};
+pub use slots::{Expires, SlotIndex};
 pub use value::{Obj, Str, Value};
 
 use crate::util::Rng;
@@ -15,7 +17,7 @@ pub struct Db {
     pub id: usize,
     pub keys: Dict<Obj>,
     /// Absolute unix time in milliseconds at which each volatile key dies.
-    pub expires: Dict<i64>,
+    pub expires: Expires,
     /// Keys removed by expiry since the last time the server read this.
     pub expired: u64,
     /// Keys expired lazily or actively and not yet propagated as DEL.
@@ -26,6 +28,8 @@ pub struct Db {
     /// Keys that may hold hashes with field TTLs (for active field expiry;
     /// entries may be stale and are dropped when found so).
     pub hfe: std::collections::HashSet<Vec<u8>>,
+    /// Keys by cluster hash slot, in cluster mode only.
+    pub slots: Option<Box<SlotIndex>>,
 }
 
 impl Db {
@@ -51,7 +55,7 @@ impl Db {
             Some(&when) if when <= now => {
                 if deleting {
                     self.expires.remove(key);
-                    self.keys.remove(key);
+                    self.unlink(key);
                     self.expired += 1;
                     self.expired_keys.push(key.into());
                 }
@@ -80,7 +84,7 @@ impl Db {
     /// Stores `v` at `key`. Unless `keep_ttl`, any previous TTL is dropped.
     pub fn set(&mut self, key: &[u8], v: Value, keep_ttl: bool) {
         self.track_hfe(key, &v);
-        self.keys.insert(key, Obj::new(v));
+        self.put(key, Obj::new(v));
         if !keep_ttl {
             self.expires.remove(key);
         }
@@ -89,11 +93,71 @@ impl Db {
     /// Adds a key known not to exist.
     pub fn add(&mut self, key: &[u8], v: Value) {
         self.track_hfe(key, &v);
-        self.keys.insert(key, Obj::new(v));
+        self.put(key, Obj::new(v));
+    }
+
+    /// Stores `o` at `key`, keeping the TTL table as it is. Every key
+    /// enters the keyspace through here (or `set`/`add`), so the slot
+    /// index sees it.
+    pub fn put(&mut self, key: &[u8], o: Obj) {
+        if self.keys.insert(key, o).is_none()
+            && let Some(ix) = &mut self.slots
+        {
+            ix.add(key);
+        }
+    }
+
+    /// Takes the value out of `key`, leaving its TTL to the caller (RENAME,
+    /// MOVE). Every key leaves the keyspace through here.
+    pub fn unlink(&mut self, key: &[u8]) -> Option<Obj> {
+        let o = self.keys.remove(key)?;
+        if let Some(ix) = &mut self.slots {
+            ix.remove(key);
+        }
+        Some(o)
+    }
+
+    /// Turns the per-slot key index on and splits the TTL table by slot
+    /// (cluster mode), taking in the keys already present.
+    pub fn enable_slot_index(&mut self) {
+        let mut ix = Box::new(SlotIndex::new());
+        for (k, _) in self.keys.iter() {
+            ix.add(k);
+        }
+        self.slots = Some(ix);
+        self.expires.make_slotted();
+    }
+
+    /// The cron's table upkeep: apply each table's resize policy (Redis's
+    /// `tryResizeHashTables`, so a table left sparse while resizing was
+    /// off shrinks once it is back on) and, with `rehash`
+    /// (`activerehashing`), move resizes along for up to a millisecond.
+    pub fn table_cron(&mut self, rehash: bool) {
+        self.keys.resize_now();
+        self.expires.resize_now();
+        if let Some(ix) = &mut self.slots {
+            ix.resize_all();
+        }
+        if rehash {
+            self.keys.rehash_for(1000);
+            self.expires.rehash_for(1000);
+            if let Some(ix) = &mut self.slots {
+                ix.rehash_for(10);
+            }
+        }
+    }
+
+    /// DEBUG DICT-RESIZING: freezes (or frees) every table's size.
+    pub fn set_resize_allowed(&mut self, on: bool) {
+        self.keys.resize_allowed = on;
+        self.expires.set_resize_allowed(on);
+        if let Some(ix) = &mut self.slots {
+            ix.set_resize_allowed(on);
+        }
     }
 
     pub fn delete(&mut self, key: &[u8]) -> bool {
-        if self.keys.remove(key).is_some() {
+        if self.unlink(key).is_some() {
             self.expires.remove(key);
             true
         } else {
@@ -131,6 +195,9 @@ impl Db {
     pub fn flush(&mut self) {
         self.hfe.clear();
         self.keys.clear();
+        if let Some(ix) = &mut self.slots {
+            ix.clear();
+        }
         self.expires.clear();
         self.expire_cursor = 0;
         self.avg_ttl = 0;
@@ -193,7 +260,7 @@ impl Db {
         let n = due.len();
         for k in due {
             self.expires.remove(&k);
-            self.keys.remove(&k);
+            self.unlink(&k);
             self.expired += 1;
             self.expired_keys.push(k);
         }
