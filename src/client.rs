@@ -94,6 +94,9 @@ pub struct Client {
     pub unix: bool,
     pub qbuf: Vec<u8>,
     pub qpos: usize,
+    /// While a command runs with its arguments read in place (the query
+    /// buffer lent to them), the input bytes after it.
+    pub qbuf_lent: usize,
     pub parser: Parser,
     pub args: Args,
     pub reply: ReplyBuf,
@@ -168,6 +171,7 @@ impl Client {
             laddr,
             unix,
             qbuf: Vec::new(),
+            qbuf_lent: 0,
             qpos: 0,
             parser: Parser::new(),
             args: Args::default(),
@@ -237,6 +241,11 @@ impl Client {
         Ok(true)
     }
 
+    /// Input bytes received and not yet run.
+    pub fn pending_input(&self) -> usize {
+        self.qbuf.len() - self.qpos + self.qbuf_lent
+    }
+
     /// The `CLIENT LIST`/`CLIENT INFO` line for this client.
     pub fn info_line(&self, now: i64) -> String {
         let mut flags = String::new();
@@ -303,7 +312,7 @@ impl Client {
             self.ssubs.len(),
             self.multi.as_ref().map_or(-1, |q| q.len() as i64),
             self.watched.len(),
-            self.qbuf.len() - self.qpos,
+            self.pending_input(),
             self.qbuf.capacity() - self.qbuf.len(),
             self.args.mem(),
             self.reply.buf.capacity(),

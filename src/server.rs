@@ -889,8 +889,28 @@ impl Server {
                 max_bulk_len: self.st.cfg.hot.proto_max_bulk_len,
                 unauthenticated: !c.authenticated,
             };
-            let mut want = 0;
             let start = c.qpos;
+            let mut args = std::mem::take(&mut c.args);
+            if let Some(end) = c
+                .parser
+                .whole_command(&c.qbuf, start, args.spans_mut(), lim)
+            {
+                // Zero-copy: the command's arguments are read in place. The
+                // query buffer is lent to `args` while the command runs, so
+                // the client shows the bytes still pending in `qbuf_lent`.
+                c.qbuf_lent = c.qbuf.len() - end;
+                c.qpos = 0;
+                let arena = args.lend(std::mem::take(&mut c.qbuf));
+                self.execute(c, &args);
+                c.qbuf = args.give_back(arena);
+                c.qpos = end;
+                c.qbuf_lent = 0;
+                c.args = args;
+                self.after_command(c, (end - start) as i64);
+                continue;
+            }
+            c.args = args;
+            let mut want = 0;
             let mut pos = c.qpos;
             let r = c
                 .parser
@@ -908,24 +928,11 @@ impl Server {
                     if c.args.is_empty() {
                         continue;
                     }
-                    let args = std::mem::take(&mut c.args);
-                    let consumed = (c.qpos - start) as i64;
+                    let mut args = std::mem::take(&mut c.args);
                     self.execute(c, &args);
-                    if let Some(p) = c.postponed.as_mut() {
-                        // Applied (and counted) when the pause ends.
-                        p.1 = consumed;
-                    } else if c.is_master
-                        && let Some(l) = self.st.master.as_mut()
-                    {
-                        l.offset += consumed;
-                    }
-                    // Serve clients blocked on keys this command wrote
-                    // before the next pipelined command runs, as Redis
-                    // does after every command (fairness).
-                    self.handle_ready_keys();
-                    let mut args = args;
                     args.clear();
                     c.args = args;
+                    self.after_command(c, (c.qpos - start) as i64);
                 }
                 Err(e) => {
                     let msg = e.message();
@@ -944,6 +951,22 @@ impl Server {
                 }
             }
         }
+    }
+
+    /// Bookkeeping after a command that took `consumed` bytes of input.
+    fn after_command(&mut self, c: &mut Client, consumed: i64) {
+        if let Some(p) = c.postponed.as_mut() {
+            // Applied (and counted) when the pause ends.
+            p.1 = consumed;
+        } else if c.is_master
+            && let Some(l) = self.st.master.as_mut()
+        {
+            l.offset += consumed;
+        }
+        // Serve clients blocked on keys this command wrote before the next
+        // pipelined command runs, as Redis does after every command
+        // (fairness).
+        self.handle_ready_keys();
     }
 
     /// Runs one command for `c`, then feeds monitors.

@@ -525,7 +525,7 @@ fn command_wire_len(args: &Args) -> usize {
 /// in `qbuf=` as Redis does.
 fn self_info_line(ctx: &Ctx, args: &Args) -> String {
     let line = ctx.c.info_line(ctx.st.now_ms);
-    let qbuf = ctx.c.qbuf.len() - ctx.c.qpos + command_wire_len(args);
+    let qbuf = ctx.c.pending_input() + command_wire_len(args);
     match (line.find(" qbuf="), line.find(" qbuf-free=")) {
         (Some(a), Some(b)) if a < b => format!("{} qbuf={}{}", &line[..a], qbuf, &line[b..]),
         _ => line,

@@ -805,8 +805,7 @@ fn client_facts(ctx: &Ctx) -> ClientFacts {
         .chain(std::iter::once(&*ctx.c));
     for c in all {
         if c.is_master {
-            f.master_unapplied =
-                (c.qbuf.len() - c.qpos) as i64 + c.postponed.as_ref().map_or(0, |p| p.1);
+            f.master_unapplied = c.pending_input() as i64 + c.postponed.as_ref().map_or(0, |p| p.1);
         }
         if c.replica {
             let ip = c

@@ -51,7 +51,25 @@ impl Args {
     }
     /// Total bytes of all arguments (for `CLIENT LIST` `argv-mem`).
     pub fn mem(&self) -> usize {
-        self.buf.len()
+        self.spans.iter().map(|&(_, l)| l as usize).sum()
+    }
+
+    /// The span list, for `Parser::whole_command` to fill with offsets
+    /// into a buffer that `lend` then installs.
+    pub fn spans_mut(&mut self) -> &mut Vec<(u32, u32)> {
+        &mut self.spans
+    }
+
+    /// Makes `q` (a query buffer the spans point into) this command's
+    /// storage; returns the arena it replaces, for `give_back`.
+    pub fn lend(&mut self, q: Vec<u8>) -> Vec<u8> {
+        std::mem::replace(&mut self.buf, q)
+    }
+
+    /// Ends a `lend`: restores the arena and returns the query buffer.
+    pub fn give_back(&mut self, arena: Vec<u8>) -> Vec<u8> {
+        self.spans.clear();
+        std::mem::replace(&mut self.buf, arena)
     }
     #[allow(clippy::should_implement_trait)]
     pub fn from_iter<'a>(it: impl Iterator<Item = &'a [u8]>) -> Args {
@@ -140,6 +158,70 @@ impl Parser {
             multibulk: 0,
             bulk: -1,
         }
+    }
+
+    /// Fast path for a whole multibulk command already in `q[pos..]`, the
+    /// common case under pipelining: records where each argument lies in
+    /// `q` (in `spans`) instead of copying it. Returns the position after
+    /// the command, or None when the command is incomplete, inline, or
+    /// anything else the incremental `parse` must handle or report (errors,
+    /// limits), which then starts from the same position.
+    pub fn whole_command(
+        &self,
+        q: &[u8],
+        pos: usize,
+        spans: &mut Vec<(u32, u32)>,
+        lim: Limits,
+    ) -> Option<usize> {
+        if self.multibulk != 0 || q.len() > u32::MAX as usize {
+            return None;
+        }
+        let end = Self::whole_spans(q, pos, spans, lim);
+        if end.is_none() {
+            // Leave nothing behind for the incremental parser.
+            spans.clear();
+        }
+        end
+    }
+
+    fn whole_spans(
+        q: &[u8],
+        pos: usize,
+        spans: &mut Vec<(u32, u32)>,
+        lim: Limits,
+    ) -> Option<usize> {
+        let rest = q.get(pos..)?;
+        if rest.first() != Some(&b'*') {
+            return None;
+        }
+        let nl = header_end(rest, ParseError::TooBigMbulkCount).ok()??;
+        let n = crate::util::parse_i64(&rest[1..nl])?;
+        if n <= 0 || n > i32::MAX as i64 || (n > 10 && lim.unauthenticated) {
+            return None;
+        }
+        let mut p = pos + nl + 2;
+        spans.clear();
+        for _ in 0..n {
+            // Every argument takes at least 6 bytes, so `spans` never
+            // grows past what the buffer really holds.
+            let r = q.get(p..)?;
+            let nl = header_end(r, ParseError::TooBigBulkCount).ok()??;
+            if r[0] != b'$' {
+                return None;
+            }
+            let len = crate::util::parse_i64(&r[1..nl])?;
+            if len < 0 || len > lim.max_bulk_len || (len > 16384 && lim.unauthenticated) {
+                return None;
+            }
+            let start = p + nl + 2;
+            let end = start.checked_add(len as usize)?;
+            if end.checked_add(2)? > q.len() {
+                return None;
+            }
+            spans.push((start as u32, len as u32));
+            p = end + 2;
+        }
+        Some(p)
     }
 
     /// True while a command is partly read.
@@ -456,5 +538,61 @@ mod tests {
             Ok(false)
         );
         assert!(args.spans.capacity() <= 1024);
+    }
+
+    /// Every prefix of a pipeline: the fast path either declines or agrees
+    /// with the incremental parser on the arguments and the end position.
+    #[test]
+    fn whole_command_agrees_with_parse() {
+        let input = b"*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n*1\r\n$4\r\nPING\r\n*2\r\n$0\r\n\r\n$1\r\nx\r\n";
+        for cut in 0..=input.len() {
+            let q = &input[..cut];
+            let mut pos = 0;
+            let p = Parser::new();
+            let mut spans = Vec::new();
+            while let Some(end) = p.whole_command(q, pos, &mut spans, LIM) {
+                let got: Vec<&[u8]> = spans
+                    .iter()
+                    .map(|&(s, l)| &q[s as usize..(s + l) as usize])
+                    .collect();
+                let (mut slow, mut spos, mut want, mut args) =
+                    (Parser::new(), pos, 0, Args::default());
+                assert_eq!(
+                    slow.parse(q, &mut spos, &mut args, LIM, &mut want),
+                    Ok(true)
+                );
+                assert_eq!(got, args.iter().collect::<Vec<_>>());
+                assert_eq!(end, spos);
+                pos = end;
+            }
+            assert!(spans.is_empty(), "a declined command leaves no spans");
+            // What the fast path declined is an incomplete command.
+            let (mut slow, mut want, mut args) = (Parser::new(), 0, Args::default());
+            assert_eq!(
+                slow.parse(q, &mut pos, &mut args, LIM, &mut want),
+                Ok(false),
+                "cut {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn whole_command_leaves_errors_and_limits_to_parse() {
+        let p = Parser::new();
+        let mut spans = Vec::new();
+        let unauth = Limits {
+            max_bulk_len: 100,
+            unauthenticated: true,
+        };
+        for bad in [
+            &b"*1\r\n$-1\r\n"[..],
+            b"*1\r\n+x\r\n",
+            b"*x\r\n",
+            b"*11\r\n",
+            b"*1\r\n$101\r\n",
+            b"ping\r\n",
+        ] {
+            assert_eq!(p.whole_command(bad, 0, &mut spans, unauth), None);
+        }
     }
 }
