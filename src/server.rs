@@ -25,8 +25,11 @@ pub static IS_REPLICA: AtomicBool = AtomicBool::new(false);
 const SIGNALS: Token = Token(0);
 const LISTENER_BASE: usize = 1;
 pub const CLIENT_BASE: usize = 64;
-/// Most bytes read from one client per loop turn.
-const READ_WINDOW: usize = 16 * 1024;
+/// Free space the query buffer gets before a read (Redis's
+/// PROTO_IOBUF_LEN). A read takes all the free space there is, which grows
+/// (doubling) for a client that keeps it full, as Redis's greedy query
+/// buffer does: one read(2) per pipeline batch instead of two.
+const READ_RESERVE: usize = 16 * 1024;
 
 #[derive(Default, Debug, Clone)]
 pub struct Stats {
@@ -812,12 +815,11 @@ impl Server {
                 c.qbuf.clear();
                 c.qpos = 0;
             }
-            let want = 16 * 1024;
-            if c.qbuf.capacity() - c.qbuf.len() < want {
-                c.qbuf.reserve(want);
+            if c.qbuf.capacity() - c.qbuf.len() < READ_RESERVE {
+                c.qbuf.reserve(READ_RESERVE);
             }
             let len = c.qbuf.len();
-            let window = (c.qbuf.capacity() - len).min(READ_WINDOW);
+            let window = c.qbuf.capacity() - len;
             match c.conn.read_into(&mut c.qbuf, window) {
                 Ok(0) => {
                     closed = true;
