@@ -97,6 +97,9 @@ pub struct Client {
     /// While a command runs with its arguments read in place (the query
     /// buffer lent to them), the input bytes after it.
     pub qbuf_lent: usize,
+    /// Bytes the argument being received still needs (0 when none): the
+    /// next read may take that much at once.
+    pub bulk_want: usize,
     pub parser: Parser,
     pub args: Args,
     pub reply: ReplyBuf,
@@ -172,6 +175,7 @@ impl Client {
             unix,
             qbuf: Vec::new(),
             qbuf_lent: 0,
+            bulk_want: 0,
             qpos: 0,
             parser: Parser::new(),
             args: Args::default(),

@@ -30,6 +30,10 @@ pub const CLIENT_BASE: usize = 64;
 /// (doubling) for a client that keeps it full, as Redis's greedy query
 /// buffer does: one read(2) per pipeline batch instead of two.
 const READ_RESERVE: usize = 16 * 1024;
+/// Most bytes read from one client per loop turn, unless a big argument
+/// still needs more: bounds the work one deep pipeline gets per turn, so
+/// other clients keep their latency.
+const READ_MAX: usize = 64 * 1024;
 
 #[derive(Default, Debug, Clone)]
 pub struct Stats {
@@ -122,6 +126,9 @@ pub struct State {
     pub cas_dirty: std::collections::HashSet<u64>,
     /// Running the commands of an EXEC.
     pub in_exec: bool,
+    /// A lookup expired a key (queued in its Db's `expired_keys`): the
+    /// replication stream must get its DEL before the command.
+    pub expired_pending: bool,
     /// Whether the last SAVE succeeded (INFO rdb_last_bgsave_status).
     pub last_save_ok: bool,
     pub blocking: crate::blocking::BlockState,
@@ -241,6 +248,7 @@ impl State {
         if self.dbs[db].expire_if_needed(key, now, deleting) {
             if deleting {
                 self.stats.expired_keys += 1;
+                self.expired_pending = true;
                 self.notify(crate::config::notify::EXPIRED, "expired", key, db);
             }
             if read {
@@ -436,6 +444,7 @@ impl Server {
             watched_keys: HashMap::new(),
             cas_dirty: Default::default(),
             in_exec: false,
+            expired_pending: false,
             last_save_ok: true,
             blocking: Default::default(),
             pubsub: Default::default(),
@@ -819,7 +828,7 @@ impl Server {
                 c.qbuf.reserve(READ_RESERVE);
             }
             let len = c.qbuf.len();
-            let window = c.qbuf.capacity() - len;
+            let window = (c.qbuf.capacity() - len).min(READ_MAX.max(c.bulk_want));
             match c.conn.read_into(&mut c.qbuf, window) {
                 Ok(0) => {
                     closed = true;
@@ -924,6 +933,7 @@ impl Server {
                         // The bulk length was checked against the limits.
                         c.qbuf.reserve(want);
                     }
+                    c.bulk_want = want;
                     return true;
                 }
                 Ok(true) => {

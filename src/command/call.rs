@@ -354,12 +354,14 @@ fn protected_allowed(st: &State, c: &Client, spec: &CommandSpec) -> bool {
 /// wrapped in MULTI/EXEC so replicas apply them atomically.
 fn propagate(st: &mut State, db: usize, spec: &CommandSpec, args: &Args, dirty_before: u64) {
     let lazy = st.cfg.hot.lazyfree_lazy_expire;
-    for d in st.dbs.iter_mut() {
-        for k in &d.expired_keys {
-            st.tracking.invalidate(k, 0);
-        }
-        if !d.expired_keys.is_empty() {
-            st.repl.feed_expired(d.id, &mut d.expired_keys, lazy);
+    if std::mem::take(&mut st.expired_pending) {
+        for d in st.dbs.iter_mut() {
+            for k in &d.expired_keys {
+                st.tracking.invalidate(k, 0);
+            }
+            if !d.expired_keys.is_empty() {
+                st.repl.feed_expired(d.id, &mut d.expired_keys, lazy);
+            }
         }
     }
     let mut also = std::mem::take(&mut st.repl.also);

@@ -366,6 +366,7 @@ fn expire_if_due(ctx: &mut Ctx, dbi: usize, key: &[u8]) -> bool {
     }
     if deleting {
         ctx.st.stats.expired_keys += 1;
+        ctx.st.expired_pending = true;
         ctx.st.notify(notify::EXPIRED, "expired", key, dbi);
     }
     true
