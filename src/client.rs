@@ -97,6 +97,8 @@ pub struct Client {
     /// While a command runs with its arguments read in place (the query
     /// buffer lent to them), the input bytes after it.
     pub qbuf_lent: usize,
+    /// The (top-level) command this client ran last.
+    pub last_spec: Option<&'static crate::command::CommandSpec>,
     /// Bytes the argument being received still needs (0 when none): the
     /// next read may take that much at once.
     pub bulk_want: usize,
@@ -117,6 +119,8 @@ pub struct Client {
     pub ctime_ms: i64,
     pub last_interaction_ms: i64,
     pub last_cmd: std::borrow::Cow<'static, str>,
+    /// `State::cmdstats` key of `last_cmd`.
+    pub last_stat: usize,
     pub no_evict: bool,
     pub no_touch: bool,
     pub monitor: bool,
@@ -175,6 +179,7 @@ impl Client {
             unix,
             qbuf: Vec::new(),
             qbuf_lent: 0,
+            last_spec: None,
             bulk_want: 0,
             qpos: 0,
             parser: Parser::new(),
@@ -193,6 +198,7 @@ impl Client {
             ctime_ms: now,
             last_interaction_ms: now,
             last_cmd: "NULL".into(),
+            last_stat: 0,
             no_evict: false,
             no_touch: false,
             monitor: false,

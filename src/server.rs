@@ -59,12 +59,19 @@ pub struct Stats {
 
 #[derive(Default, Debug, Clone)]
 pub struct CmdStat {
+    /// Full name (`client|list` for a subcommand).
+    pub name: String,
     pub calls: u64,
     pub usec: u64,
     pub rejected: u64,
     pub failed: u64,
     /// Per-call latency, for INFO latencystats.
     pub latency: crate::commands::introspection::LatencyHist,
+}
+
+/// The `cmdstats` key of a command table row.
+pub fn stat_key(spec: &'static crate::command::CommandSpec) -> usize {
+    spec as *const crate::command::CommandSpec as usize
 }
 
 /// Work a command asks the server to do for other clients, applied after
@@ -91,7 +98,9 @@ pub struct State {
     pub dbs: Vec<Db>,
     pub cfg: Config,
     pub stats: Stats,
-    pub cmdstats: crate::util::FxHashMap<String, CmdStat>,
+    /// Per-command statistics, keyed by the address of the command's
+    /// static table row (`stat_key`): a multiply to hash, no string.
+    pub cmdstats: crate::util::FxHashMap<usize, CmdStat>,
     pub errstats: HashMap<String, u64>,
     pub commands: CommandTable,
     /// Time of the command being executed, fixed for its whole run.
@@ -234,6 +243,36 @@ impl State {
         }
     }
 
+    /// The statistics of command `spec` (full name `name`).
+    pub fn cmdstat(
+        &mut self,
+        spec: &'static crate::command::CommandSpec,
+        name: &str,
+    ) -> &mut CmdStat {
+        self.cmdstats
+            .entry(stat_key(spec))
+            .or_insert_with(|| CmdStat {
+                name: name.to_string(),
+                ..Default::default()
+            })
+    }
+
+    /// Lazily expires `key` in `db` if its time has come (a replica only
+    /// hides it), counting and notifying as a lookup would. True when the
+    /// key is (logically) expired.
+    pub fn expire_if_due(&mut self, db: usize, key: &[u8]) -> bool {
+        let deleting = self.expire_deletes();
+        if !self.dbs[db].expire_if_needed(key, self.now_ms, deleting) {
+            return false;
+        }
+        if deleting {
+            self.stats.expired_keys += 1;
+            self.expired_pending = true;
+            self.notify(crate::config::notify::EXPIRED, "expired", key, db);
+        }
+        true
+    }
+
     /// Finds `key` in `db`, expiring it first if due. `read` counts
     /// keyspace hits and misses; `touch` updates the access clock.
     pub fn lookup(
@@ -243,14 +282,7 @@ impl State {
         read: bool,
         touch: bool,
     ) -> Option<&mut crate::db::Obj> {
-        let now = self.now_ms;
-        let deleting = self.expire_deletes();
-        if self.dbs[db].expire_if_needed(key, now, deleting) {
-            if deleting {
-                self.stats.expired_keys += 1;
-                self.expired_pending = true;
-                self.notify(crate::config::notify::EXPIRED, "expired", key, db);
-            }
+        if self.expire_if_due(db, key) {
             if read {
                 self.stats.keyspace_misses += 1;
             }

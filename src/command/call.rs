@@ -48,14 +48,14 @@ pub fn count_error(st: &mut State, text: &str) {
     *st.errstats.entry(code.to_string()).or_default() += 1;
 }
 
-fn reject(st: &mut State, c: &mut Client, text: &str, stat: Option<&str>) {
+fn reject(st: &mut State, c: &mut Client, text: &str, stat: Option<(&'static CommandSpec, &str)>) {
     if c.multi.is_some() {
         c.multi_error = true;
     }
     c.reply.error(text);
     count_error(st, text);
-    if let Some(n) = stat {
-        st.cmdstats.entry(n.to_string()).or_default().rejected += 1;
+    if let Some((spec, name)) = stat {
+        st.cmdstat(spec, name).rejected += 1;
     }
 }
 
@@ -67,7 +67,12 @@ pub fn call(
     others: &slab::Slab<Option<Box<Client>>>,
     args: &Args,
 ) -> bool {
-    let Some(mut spec) = st.commands.get(&args[0]) else {
+    // Pipelines repeat a command: try the client's previous one before the
+    // table.
+    let again = c
+        .last_spec
+        .filter(|s| st.commands.plain_names && args[0].eq_ignore_ascii_case(s.name.as_bytes()));
+    let Some(mut spec) = again.or_else(|| st.commands.get(&args[0])) else {
         let msg = format!(
             "ERR unknown command '{}', with args beginning with: {}",
             String::from_utf8_lossy(&args[0])
@@ -79,12 +84,13 @@ pub fn call(
         reject(st, c, &msg, None);
         return false;
     };
+    c.last_spec = Some(spec);
     let mut parent = None;
     // A container with arity -1 (COMMAND) also runs without a subcommand.
     if !spec.subcommands.is_empty() && (spec.arity != -1 || args.len() >= 2) {
         if args.len() < 2 {
             let msg = format!("ERR wrong number of arguments for '{}' command", spec.name);
-            reject(st, c, &msg, Some(spec.name));
+            reject(st, c, &msg, Some((spec, spec.name)));
             return false;
         }
         match subcommand(spec, &args[1]) {
@@ -110,7 +116,7 @@ pub fn call(
     let argc = args.len() as i32;
     if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
         let msg = format!("ERR wrong number of arguments for '{}' command", name);
-        reject(st, c, &msg, Some(name.as_ref()));
+        reject(st, c, &msg, Some((spec, name.as_ref())));
         return false;
     }
     if !c.authenticated && !spec.has(super::flags::NO_AUTH) {
@@ -118,7 +124,7 @@ pub fn call(
             st,
             c,
             "NOAUTH Authentication required.",
-            Some(name.as_ref()),
+            Some((spec, name.as_ref())),
         );
         return false;
     }
@@ -128,7 +134,7 @@ pub fn call(
             spec.name.to_uppercase(),
             spec.name
         );
-        reject(st, c, &msg, Some(name.as_ref()));
+        reject(st, c, &msg, Some((spec, name.as_ref())));
         return false;
     }
     // Cluster routing (Redis's `getNodeByQuery`), before MULTI queuing so
@@ -142,7 +148,7 @@ pub fn call(
             c.multi_error = false;
             st.unwatch_all(c);
         }
-        reject(st, c, err, Some(name.as_ref()));
+        reject(st, c, err, Some((spec, name.as_ref())));
         return false;
     }
     if !st.in_exec {
@@ -168,7 +174,7 @@ pub fn call(
                 st,
                 c,
                 "ERR Command not allowed inside a transaction",
-                Some(name.as_ref()),
+                Some((spec, name.as_ref())),
             );
             return false;
         }
@@ -197,7 +203,7 @@ pub fn call(
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
             name
         );
-        reject(st, c, &msg, Some(name.as_ref()));
+        reject(st, c, &msg, Some((spec, name.as_ref())));
         return false;
     }
     if st.is_replica
@@ -209,11 +215,12 @@ pub fn call(
             st,
             c,
             "READONLY You can't write against a read only replica.",
-            Some(name.as_ref()),
+            Some((spec, name.as_ref())),
         );
         return false;
     }
     c.last_cmd = name.clone();
+    c.last_stat = crate::server::stat_key(spec);
     let dirty_before = st.dirty;
     let start = crate::util::now_us();
     // Time stands still inside a transaction, as in Redis, so a key cannot
@@ -246,17 +253,15 @@ pub fn call(
         t.caching = false;
     }
     propagate(st, c.db, spec, args, dirty_before);
-    let stat = match st.cmdstats.get_mut(name.as_ref()) {
-        Some(s) => s,
-        None => st.cmdstats.entry(name.to_string()).or_default(),
-    };
+    let latency_tracking = st.cfg.hot.latency_tracking;
+    let stat = st.cmdstat(spec, &name);
     // A command that blocked is counted once, when it is finally served
     // (or times out), as Redis does.
     if c.blocked.is_none() {
         stat.calls += 1;
     }
     stat.usec += dur;
-    if st.cfg.hot.latency_tracking {
+    if latency_tracking {
         stat.latency.record(dur.saturating_mul(1000));
     }
     st.stats.commands_processed += 1;
@@ -273,7 +278,7 @@ pub fn call(
                     .map(|p| at + p)
                     .unwrap_or(c.reply.buf.len());
                 let text = String::from_utf8_lossy(&c.reply.buf[at + 1..line_end]).into_owned();
-                if let Some(s) = st.cmdstats.get_mut(c.last_cmd.as_ref()) {
+                if let Some(s) = st.cmdstats.get_mut(&c.last_stat) {
                     s.failed += 1;
                 }
                 count_error(st, &text);
@@ -282,7 +287,7 @@ pub fn call(
         Err(e) => {
             let text = e.text();
             c.reply.error(&text);
-            if let Some(s) = st.cmdstats.get_mut(c.last_cmd.as_ref()) {
+            if let Some(s) = st.cmdstats.get_mut(&c.last_stat) {
                 s.failed += 1;
             }
             count_error(st, &text);

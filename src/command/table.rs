@@ -47,6 +47,9 @@ pub fn movable_key_positions(name: &str, args: &crate::resp::Args) -> Option<Vec
 
 pub struct CommandTable {
     map: crate::util::FxHashMap<Vec<u8>, &'static CommandSpec>,
+    /// Every command answers to its own name (no rename-command), so a
+    /// spec can be recognised by comparing names.
+    pub plain_names: bool,
 }
 
 impl CommandTable {
@@ -62,7 +65,10 @@ impl CommandTable {
                 map.insert(name.into_bytes(), c);
             }
         }
-        CommandTable { map }
+        CommandTable {
+            map,
+            plain_names: cfg.renamed.is_empty(),
+        }
     }
 
     /// Case-insensitive lookup without allocating for ordinary names.

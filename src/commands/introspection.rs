@@ -694,7 +694,7 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
     }
     if sel.wants("commandstats") {
         header(&mut s, "Commandstats");
-        let mut v: Vec<_> = st.cmdstats.iter().collect();
+        let mut v: Vec<_> = st.cmdstats.values().map(|c| (&c.name, c)).collect();
         v.sort_by(|a, b| a.0.cmp(b.0));
         for (name, c) in v {
             if c.calls == 0 && c.failed == 0 && c.rejected == 0 {
@@ -736,8 +736,9 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
                 .collect();
             let mut v: Vec<_> = st
                 .cmdstats
-                .iter()
-                .filter(|(_, c)| c.latency.count() > 0)
+                .values()
+                .filter(|c| c.latency.count() > 0)
+                .map(|c| (&c.name, c))
                 .collect();
             v.sort_by(|a, b| a.0.cmp(b.0));
             for (name, c) in v {

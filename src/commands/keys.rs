@@ -359,17 +359,7 @@ fn wrote_in(ctx: &mut Ctx, db: usize, key: &[u8], event: &str) {
 /// Lazily expires `key` in db `dbi` if its time has come (a replica only
 /// hides it), counting and notifying as a lookup would. True when expired.
 fn expire_if_due(ctx: &mut Ctx, dbi: usize, key: &[u8]) -> bool {
-    let deleting = ctx.st.expire_deletes();
-    let now = ctx.now();
-    if !ctx.st.dbs[dbi].expire_if_needed(key, now, deleting) {
-        return false;
-    }
-    if deleting {
-        ctx.st.stats.expired_keys += 1;
-        ctx.st.expired_pending = true;
-        ctx.st.notify(notify::EXPIRED, "expired", key, dbi);
-    }
-    true
+    ctx.st.expire_if_due(dbi, key)
 }
 
 /* ---------------------------------------------------------------------

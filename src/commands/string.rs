@@ -546,7 +546,15 @@ pub fn set_generic(
     if how.get {
         get_generic(ctx, key)?;
     }
-    let exists = ctx.lookup_write(key).is_some();
+    // A plain SET needs no lookup, only the lazy expiry a lookup does
+    // (its DEL must reach replicas before this SET).
+    let exists = if how.nx || how.xx {
+        ctx.lookup_write(key).is_some()
+    } else {
+        let db = ctx.c.db;
+        ctx.st.expire_if_due(db, key);
+        false
+    };
     if (how.nx && exists) || (how.xx && !exists) {
         if how.int_reply {
             ctx.c.reply.int(0);

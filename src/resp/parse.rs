@@ -190,30 +190,24 @@ impl Parser {
         spans: &mut Vec<(u32, u32)>,
         lim: Limits,
     ) -> Option<usize> {
-        let rest = q.get(pos..)?;
-        if rest.first() != Some(&b'*') {
+        if q.get(pos) != Some(&b'*') {
             return None;
         }
-        let nl = header_end(rest, ParseError::TooBigMbulkCount).ok()??;
-        let n = crate::util::parse_i64(&rest[1..nl])?;
-        if n <= 0 || n > i32::MAX as i64 || (n > 10 && lim.unauthenticated) {
+        let (n, mut p) = header_num(q, pos + 1)?;
+        if n == 0 || n > i32::MAX as u64 || (n > 10 && lim.unauthenticated) {
             return None;
         }
-        let mut p = pos + nl + 2;
         spans.clear();
         for _ in 0..n {
             // Every argument takes at least 6 bytes, so `spans` never
             // grows past what the buffer really holds.
-            let r = q.get(p..)?;
-            let nl = header_end(r, ParseError::TooBigBulkCount).ok()??;
-            if r[0] != b'$' {
+            if q.get(p) != Some(&b'$') {
                 return None;
             }
-            let len = crate::util::parse_i64(&r[1..nl])?;
-            if len < 0 || len > lim.max_bulk_len || (len > 16384 && lim.unauthenticated) {
+            let (len, start) = header_num(q, p + 1)?;
+            if len > lim.max_bulk_len as u64 || (len > 16384 && lim.unauthenticated) {
                 return None;
             }
-            let start = p + nl + 2;
             let end = start.checked_add(len as usize)?;
             if end.checked_add(2)? > q.len() {
                 return None;
@@ -328,6 +322,34 @@ impl Parser {
         }
         Ok(true)
     }
+}
+
+/// The number of a `*N\r\n` / `$N\r\n` header whose digits start at
+/// `q[i]`, and the position after its line end; None unless it is complete
+/// and canonical (no sign, no leading zero, at most 18 digits), leaving
+/// anything else to the incremental parser and its errors. Headers are a
+/// few digits, so a plain loop beats a memchr call plus a generic parse.
+#[inline]
+fn header_num(q: &[u8], start: usize) -> Option<(u64, usize)> {
+    let mut n: u64 = 0;
+    let mut i = start;
+    loop {
+        let b = *q.get(i)?;
+        if b == b'\r' {
+            break;
+        }
+        let d = b.wrapping_sub(b'0');
+        if d > 9 || i - start == 18 || (i > start && n == 0) {
+            return None;
+        }
+        n = n * 10 + d as u64;
+        i += 1;
+    }
+    // Like Redis, the byte after '\r' is taken as the '\n' unchecked.
+    if i == start || i + 1 >= q.len() {
+        return None;
+    }
+    Some((n, i + 2))
 }
 
 /// Where the `*N\r\n` / `$N\r\n` header at the start of `rest` ends (the
@@ -593,6 +615,28 @@ mod tests {
             b"ping\r\n",
         ] {
             assert_eq!(p.whole_command(bad, 0, &mut spans, unauth), None);
+        }
+    }
+
+    #[test]
+    fn header_numbers_are_canonical_or_declined() {
+        assert_eq!(header_num(b"12\r\n", 0), Some((12, 4)));
+        assert_eq!(header_num(b"0\r\n", 0), Some((0, 3)));
+        assert_eq!(header_num(b"0\r", 0), None, "line end incomplete");
+        for bad in [
+            &b"\r\n"[..],
+            b"01\r\n",
+            b"-1\r\n",
+            b"+1\r\n",
+            b"1x\r\n",
+            b"1234567890123456789\r\n",
+        ] {
+            assert_eq!(
+                header_num(bad, 0),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 }
