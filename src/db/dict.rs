@@ -521,10 +521,11 @@ impl<V> Dict<V> {
     /// up to 15 non-empty buckets are gathered from consecutive indexes
     /// from a random start (both tables while rehashing; a long empty run
     /// jumps elsewhere, as Redis's `dictGetSomeKeys`), then a bucket and a
-    /// position below max(2, its chain length) are drawn until the
-    /// position holds an entry, so a chained entry is as likely as a
-    /// lone one (chains longer than 2, rare at Redis's load factors, are
-    /// slightly favoured). Expected entry reads: 1 to 2.
+    /// position below max(cap, its chain length) are drawn until the
+    /// position holds an entry, so a chained entry is as likely as a lone
+    /// one. `cap` is the longest gathered chain in a small dict; in a big
+    /// one it is 2 (an entry of a longer chain, rare at Redis's load
+    /// factors, is slightly less likely), so about 1 to 2 entries are read.
     pub fn fair_random(&self, rng: &mut crate::util::Rng) -> Option<(&[u8], &V)> {
         const WANT: usize = 15;
         if self.len == 0 {
@@ -577,6 +578,14 @@ impl<V> Dict<V> {
         if found == 0 {
             return self.random(rng);
         }
+        // Small dicts are in cache: measure every gathered chain and draw
+        // below the longest, which is exactly fair among the gathered.
+        let mut cap = 2;
+        if self.len <= 4096 {
+            for h in &heads[..found] {
+                cap = cap.max(chain(h).count());
+            }
+        }
         loop {
             let h = heads[(rng.next() % found as u64) as usize];
             let walk = || Chain::<'_, V> {
@@ -584,7 +593,7 @@ impl<V> Dict<V> {
                 _d: PhantomData,
             };
             let len = walk().count();
-            let j = (rng.next() % len.max(2) as u64) as usize;
+            let j = (rng.next() % len.max(cap) as u64) as usize;
             if let Some(n) = walk().nth(j) {
                 return Some((n.key(), &n.val));
             }
