@@ -536,7 +536,8 @@ impl<V> Dict<V> {
         let big = self.t0.len().max(self.t1.len());
         let mask = big - 1;
         let mut i = rng.next() as usize & mask;
-        let (mut steps, mut empty) = (WANT * 10, 0);
+        // At most one lap: a bucket gathered twice would count double.
+        let (mut steps, mut empty) = ((WANT * 10).min(big), 0);
         while found < WANT && steps > 0 {
             steps -= 1;
             let mut any = false;
