@@ -568,7 +568,8 @@ impl<V> Dict<V> {
                 empty = 0;
             } else {
                 empty += 1;
-                if empty >= 5 && empty > WANT {
+                // Redis jumps after max(5, count) empty buckets in a row.
+                if empty > WANT {
                     i = rng.next() as usize & mask;
                     empty = 0;
                     continue;
