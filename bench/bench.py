@@ -10,7 +10,10 @@ on free 127.0.0.1 ports:
   2. memory: DEBUG POPULATE 1000000 key 10 (or a pipelined SET fill when
      DEBUG POPULATE is missing), bytes per key from INFO used_memory and RSS;
   3. growth stalls: 5,000,000 distinct keys SET through a pipelined socket
-     while a second process PINGs every ~1 ms and records its latencies.
+     while a second process PINGs every ~1 ms and records its latencies;
+  4. elements: bytes per element of one 1,000,000-member hash, set
+     (non-integer members), sorted set and list, each loaded through a
+     pipeline into a fresh pair of servers (used_memory and RSS deltas).
 
 Stdlib only. See bench/README.md. Environment:
   BENCH_QUICK=1   smoke run: 1 round, 1/10 of the requests and keys;
@@ -19,7 +22,7 @@ Stdlib only. See bench/README.md. Environment:
   BENCH_OURS=PATH our binary (default target/release/redis-rust)
   BENCH_OUT=PATH  where to write the markdown table
   BENCH_ONLY=RE   only throughput workloads whose label matches RE
-  BENCH_PHASES=L  comma list of phases to run (throughput,memory,growth)
+  BENCH_PHASES=L  comma list of phases to run (throughput,memory,growth,elements)
 """
 
 import csv
@@ -74,10 +77,36 @@ for _t, _d, _r, _label, _f in [
     for _p, _n in ((1, N1), (16, N16)):
         WORKLOADS.append((f"{_label} -P {_p}", _t, _p, _d, _r, max(1000, int(_n * _f * SCALE))))
 
+# Collection rows (issue 4). `test` is a redis-benchmark -t name, or a list
+# (a custom command, for what Debian's 7.0 redis-benchmark lacks or runs
+# with a fill of its own). PREFILL[label] runs on a flushed server before
+# every round, so pops and ranges never meet an empty key.
+PREFILL = {}
+for _t, _r, _label, _f, _pre in [
+    ("lpush", None, "LPUSH", 1.0, None),
+    ("rpush", None, "RPUSH", 1.0, None),
+    ("lpop", None, "LPOP", 1.0, ("list", "mylist", "n")),
+    ("rpop", None, "RPOP", 1.0, ("list", "mylist", "n")),
+    # -t lrange_100 would first run an LPUSH fill of -n requests on the same
+    # clock, so the range runs as a custom command on a prefilled list.
+    (["lrange", "mylist", "0", "99"], None, "LRANGE_100", 0.25, ("list", "mylist", 600)),
+    (["lrange", "mylist", "0", "599"], None, "LRANGE_600", 0.08, ("list", "mylist", 600)),
+    ("sadd", 1_000_000, "SADD", 1.0, None),
+    ("spop", None, "SPOP", 1.0, ("set", "myset", "n")),
+    ("hset", 1_000_000, "HSET", 1.0, None),
+    ("zadd", 1_000_000, "ZADD", 1.0, None),
+    (["zpopmin", "myzset"], None, "ZPOPMIN", 1.0, ("zset", "myzset", "n")),
+]:
+    for _p, _n in ((1, N1), (16, N16)):
+        WORKLOADS.append((f"{_label} -P {_p}", _t, _p, None, _r, max(1000, int(_n * _f * SCALE))))
+        if _pre:
+            PREFILL[f"{_label} -P {_p}"] = _pre
 
 if os.environ.get("BENCH_ONLY"):
     WORKLOADS = [w for w in WORKLOADS if re.search(os.environ["BENCH_ONLY"], w[0])]
-PHASES = set(os.environ.get("BENCH_PHASES", "throughput,memory,growth").split(","))
+PHASES = set(os.environ.get("BENCH_PHASES", "throughput,memory,growth,elements").split(","))
+ELEM_COUNT = int(1_000_000 * SCALE)
+ELEM_KINDS = ("hash", "set", "zset", "list")
 
 
 def log(*a):
@@ -287,11 +316,16 @@ def version_of(server):
 def run_benchmark(server, wl):
     label, test, pipe, size, rnd, n = wl
     argv = ["redis-benchmark", "-h", HOST, "-p", str(server.port), "-c", str(CLIENTS),
-            "-n", str(n), "-P", str(pipe), "--csv", "-t", test]
+            "-n", str(n), "-P", str(pipe), "--csv"]
+    argv += list(test) if isinstance(test, (list, tuple)) else ["-t", test]
+    opts = []
     if size is not None:
-        argv += ["-d", str(size)]
+        opts += ["-d", str(size)]
     if rnd is not None:
-        argv += ["-r", str(rnd)]
+        opts += ["-r", str(rnd)]
+    argv[argv.index("--csv") + 1:argv.index("--csv") + 1] = opts
+    if label in PREFILL:
+        prefill(server.port, PREFILL[label], n)
     t0 = server.cpu_ticks()
     w0 = time.time()
     with tempfile.TemporaryFile("w+") as fo, tempfile.TemporaryFile("w+") as fe:
@@ -377,6 +411,119 @@ def pipelined_fill(port, nkeys, vsize=10, batch=10_000, window=4):
     read_until(sent)
     s.close()
     return time.time() - t0, errors
+
+
+def collection_batch(kind, key, start, count, per_cmd=100):
+    """Commands adding members start..start+count-1 to `key`, `per_cmd` a
+    command: non-integer members, 10-byte-ish values as in pipelined_fill."""
+    out = []
+    for s in range(start, start + count, per_cmd):
+        idx = range(s, min(s + per_cmd, start + count))
+        if kind == "list":
+            args = [b"RPUSH", key] + [b"value:%d" % i for i in idx]
+        elif kind == "set":
+            args = [b"SADD", key] + [b"member:%d" % i for i in idx]
+        elif kind == "zset":
+            args = [b"ZADD", key]
+            for i in idx:
+                args += [b"%d" % i, b"member:%d" % i]
+        else:
+            args = [b"HSET", key]
+            for i in idx:
+                args += [b"field:%d" % i, b"value:%d" % i]
+        out.append(resp_encode(*args))
+    return b"".join(out)
+
+
+def collection_fill(port, kind, key, nelems, batch=10_000, window=4):
+    """Adds nelems members to one collection key through one pipelined
+    socket (100 members a command, `window` batches in flight)."""
+    s = socket.create_connection((HOST, port), timeout=600)
+    sent = read = 0
+    pending = b""
+    errors = []
+    for start in range(0, nelems, batch):
+        cnt = min(batch, nelems - start)
+        s.sendall(collection_batch(kind, key, start, cnt))
+        sent += (cnt + 99) // 100
+        while read < sent - window * (batch // 100):
+            data = s.recv(1 << 20)
+            if not data:
+                raise ConnectionError("server closed the connection during the fill")
+            pending += data
+            lines = pending.split(b"\r\n")
+            pending = lines.pop()
+            read += len(lines)
+            errors += [ln for ln in lines if ln.startswith(b"-")]
+    while read < sent:
+        data = s.recv(1 << 20)
+        if not data:
+            raise ConnectionError("server closed the connection during the fill")
+        pending += data
+        lines = pending.split(b"\r\n")
+        pending = lines.pop()
+        read += len(lines)
+        errors += [ln for ln in lines if ln.startswith(b"-")]
+    s.close()
+    if errors:
+        raise RuntimeError(f"fill of {kind} {key}: {errors[0][:200]!r}")
+
+
+def prefill(port, spec, n):
+    """FLUSHALL, then fill collection `spec` = (kind, key, count or "n")."""
+    kind, key, count = spec
+    c = Client(port)
+    c.call("FLUSHALL")
+    c.close()
+    collection_fill(port, kind, key.encode(), n if count == "n" else count)
+
+
+def phase_elements_one(server, kind):
+    """Loads one ELEM_COUNT-member collection; bytes per element."""
+    time.sleep(0.3)
+    base_used = server.info_field("memory", "used_memory")
+    base_rss = server.rss()
+    t0 = time.time()
+    collection_fill(server.port, kind, b"big" + kind.encode(), ELEM_COUNT)
+    secs = time.time() - t0
+    time.sleep(0.5)
+    used = server.info_field("memory", "used_memory")
+    rss = server.rss()
+    c = Client(server.port)
+    enc = c.call("OBJECT", "ENCODING", "big" + kind)
+    c.close()
+    res = {"secs": secs, "encoding": enc if isinstance(enc, str) else "?",
+           "used": None if used is None or base_used is None else (used - base_used) / ELEM_COUNT,
+           "rss": None if rss is None or base_rss is None else (rss - base_rss) / ELEM_COUNT}
+    log(f"  {server.name}: {kind} ({res['encoding']}) {ELEM_COUNT} members in {secs:.1f}s, "
+        f"used_memory/elem {fmt(res['used'], '.1f')}, rss/elem {fmt(res['rss'], '.1f')}")
+    return res
+
+
+def elements_section(L, elems, flags):
+    L.append(f"## Bytes per element: one {ELEM_COUNT:,}-member collection")
+    L.append("")
+    L.append("Members `field:N`/`value:N` (hash), `member:N` (set, sorted set with score N), "
+             "`value:N` (list), 100 a command through one pipelined socket; a fresh pair of "
+             "servers for each type.")
+    L.append("")
+    L.append("| type | ours encoding | ours used_memory B/elem | redis used_memory B/elem | ratio | "
+             "ours RSS B/elem | redis RSS B/elem | ratio |")
+    L.append("|---|---|--:|--:|--:|--:|--:|--:|")
+    for kind in ELEM_KINDS:
+        if kind not in elems:
+            continue
+        o, r = elems[kind]["ours"], elems[kind]["redis"]
+        ur, rr = ratio(o["used"], r["used"]), ratio(o["rss"], r["rss"])
+        uf = " !" if ur is not None and ur > 1.0 else ""
+        rf = " !" if rr is not None and rr > 1.0 else ""
+        L.append(f"| {kind} | {o['encoding']} | {fmt(o['used'], '.1f')} | {fmt(r['used'], '.1f')} | "
+                 f"{fmt(ur, '.2f')}{uf} | {fmt(o['rss'], '.1f')} | {fmt(r['rss'], '.1f')} | "
+                 f"{fmt(rr, '.2f')}{rf} |")
+        for x, what in ((ur, "used_memory"), (rr, "RSS")):
+            if x is not None and x > 1.0:
+                flags.append(f"{kind}: {what} bytes/element ratio {x:.2f}")
+    L.append("")
 
 
 def pinger_main(port):
@@ -548,7 +695,7 @@ def git_rev():
 GIT_REV = None
 
 
-def report(tp, mem, growth, versions, started, elapsed):
+def report(tp, mem, growth, versions, started, elapsed, elems=None):
     L = []
     L.append("# `make bench` results" + (" (BENCH_QUICK smoke run)" if QUICK else ""))
     L.append("")
@@ -590,6 +737,8 @@ def report(tp, mem, growth, versions, started, elapsed):
         memory_section(L, mem, flags)
     if growth:
         growth_section(L, growth, flags)
+    if elems:
+        elements_section(L, elems, flags)
     L.append("## Flagged")
     L.append("")
     L.extend(f"- {f}" for f in flags) if flags else L.append("- nothing")
@@ -713,7 +862,20 @@ def main():
             growth[name] = phase_growth(s)
             stop_all()
 
-        md = report(tp, mem, growth, versions, started, time.time() - t_start)
+        elems = {}
+        if "elements" in PHASES:
+            log("bytes per element:")
+        for kind in ELEM_KINDS if "elements" in PHASES else ():
+            elems[kind] = {}
+            for name in ("ours", "redis"):  # one at a time: the fill uses a core
+                ports = free_ports(1)
+                s = Server(name, OURS_BIN if name == "ours" else redis_bin, ports[0], tmp)
+                live.append(s)
+                s.start()
+                elems[kind][name] = phase_elements_one(s, kind)
+                stop_all()
+
+        md = report(tp, mem, growth, versions, started, time.time() - t_start, elems)
         with open(OUT, "w") as f:
             f.write(md)
         print(md)

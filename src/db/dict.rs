@@ -516,6 +516,92 @@ impl<V> Dict<V> {
         v
     }
 
+    /// A random entry, close to uniform even with chains of unequal
+    /// length, reading as few entries as possible (each is a cache miss):
+    /// up to 15 non-empty buckets are gathered from consecutive indexes
+    /// from a random start (both tables while rehashing; a long empty run
+    /// jumps elsewhere, as Redis's `dictGetSomeKeys`), then a bucket and a
+    /// position below max(cap, its chain length) are drawn until the
+    /// position holds an entry, so a chained entry is as likely as a lone
+    /// one. `cap` is the longest gathered chain in a small dict; in a big
+    /// one it is 2 (an entry of a longer chain, rare at Redis's load
+    /// factors, is slightly less likely), so about 1 to 2 entries are read.
+    pub fn fair_random(&self, rng: &mut crate::util::Rng) -> Option<(&[u8], &V)> {
+        const WANT: usize = 15;
+        if self.len == 0 {
+            return None;
+        }
+        let mut heads: [Link<V>; WANT] = [None; WANT];
+        let mut found = 0;
+        let big = self.t0.len().max(self.t1.len());
+        let mask = big - 1;
+        let mut i = rng.next() as usize & mask;
+        // At most one lap: a bucket gathered twice would count double.
+        let (mut steps, mut empty) = ((WANT * 10).min(big), 0);
+        while found < WANT && steps > 0 {
+            steps -= 1;
+            let mut any = false;
+            for ti in 0..2 {
+                let t = if ti == 0 { &self.t0 } else { &self.t1 };
+                if t.is_empty() || i >= t.len() {
+                    continue;
+                }
+                if ti == 0
+                    && let Some(r) = self.rehash_idx
+                    && i < r
+                {
+                    // Moved already. Past the end of the new table, the
+                    // rest of the old one is where the entries are.
+                    if i >= self.t1.len() {
+                        i = r;
+                    } else {
+                        continue;
+                    }
+                }
+                if t[i].is_some() && found < WANT {
+                    heads[found] = t[i];
+                    found += 1;
+                    any = true;
+                }
+            }
+            if any {
+                empty = 0;
+            } else {
+                empty += 1;
+                // Redis jumps after max(5, count) empty buckets in a row.
+                if empty > WANT {
+                    i = rng.next() as usize & mask;
+                    empty = 0;
+                    continue;
+                }
+            }
+            i = (i + 1) & mask;
+        }
+        if found == 0 {
+            return self.random(rng);
+        }
+        // Small dicts are in cache: measure every gathered chain and draw
+        // below the longest, which is exactly fair among the gathered.
+        let mut cap = 2;
+        if self.len <= 4096 {
+            for h in &heads[..found] {
+                cap = cap.max(chain(h).count());
+            }
+        }
+        loop {
+            let h = heads[(rng.next() % found as u64) as usize];
+            let walk = || Chain::<'_, V> {
+                cur: h,
+                _d: PhantomData,
+            };
+            let len = walk().count();
+            let j = (rng.next() % len.max(cap) as u64) as usize;
+            if let Some(n) = walk().nth(j) {
+                return Some((n.key(), &n.val));
+            }
+        }
+    }
+
     /// A random entry: a random non-empty bucket, then a random element.
     pub fn random(&self, rng: &mut crate::util::Rng) -> Option<(&[u8], &V)> {
         if self.len == 0 {

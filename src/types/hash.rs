@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 enum Data {
     Listpack(Vec<(Vec<u8>, Vec<u8>)>),
-    Hashtable(Dict<Vec<u8>>),
+    Hashtable(Dict<Box<[u8]>>),
 }
 
 /// A hash plus the absolute expire times (unix ms) of its volatile fields.
@@ -99,7 +99,7 @@ impl Hash {
         if let Data::Listpack(v) = &mut self.d {
             let mut d = Dict::new();
             for (f, val) in std::mem::take(v) {
-                d.insert(&f, val);
+                d.insert(&f, val.into_boxed_slice());
             }
             self.d = Data::Hashtable(d);
         }
@@ -160,7 +160,7 @@ impl Hash {
                 }
                 true
             }
-            Data::Hashtable(d) => d.insert(f, v.to_vec()).is_none(),
+            Data::Hashtable(d) => d.insert(f, v.into()).is_none(),
         }
     }
 
@@ -228,7 +228,7 @@ impl Hash {
                         if let Some((k, v)) = dict_fair_random(d, rng)
                             && seen.insert(k)
                         {
-                            out.push((k.to_vec(), v.clone()));
+                            out.push((k.to_vec(), v.to_vec()));
                         }
                     }
                     out
@@ -282,7 +282,7 @@ impl Hash {
                 }
                 Data::Hashtable(d) => {
                     if !d.contains(&f) {
-                        d.insert(&f, v);
+                        d.insert(&f, v.into_boxed_slice());
                     }
                 }
             }
@@ -450,10 +450,7 @@ impl Hash {
                     .sum::<usize>()
             }
             Data::Hashtable(d) => {
-                64 + d.slots() * 24
-                    + d.iter()
-                        .map(|(k, v)| 48 + k.len() + v.capacity())
-                        .sum::<usize>()
+                64 + d.slots() * 24 + d.iter().map(|(k, v)| 48 + k.len() + v.len()).sum::<usize>()
             }
         }
     }

@@ -17,6 +17,7 @@
 //! 16, 32 or 64 KB. Node sizes are exact listpack byte counts
 //! (`lp_entry_size`).
 
+use super::packed::Packed;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 
@@ -172,7 +173,8 @@ fn allow_merge(a: &Node, b: &Node, fill: i64) -> bool {
 /// A Redis list.
 #[derive(Clone, Debug, Default)]
 pub struct List {
-    items: VecDeque<Box<[u8]>>,
+    /// The elements, packed many to a buffer.
+    items: Packed,
     /// The quicklist node layout; empty while listpack-encoded.
     nodes: VecDeque<Node>,
     quick: bool,
@@ -227,16 +229,16 @@ impl List {
     }
 
     pub fn get(&self, i: usize) -> Option<&[u8]> {
-        self.items.get(i).map(|b| &b[..])
+        self.items.get(i)
     }
 
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &[u8]> + ExactSizeIterator {
-        self.items.iter().map(|b| &b[..])
+        self.items.iter()
     }
 
     /// Elements `s..=e` (valid indexes).
     pub fn range(&self, s: usize, e: usize) -> impl DoubleEndedIterator<Item = &[u8]> {
-        self.items.range(s..=e).map(|b| &b[..])
+        self.items.range(s, e)
     }
 
     /// Index of an element counted from the head, or from the tail when
@@ -249,7 +251,7 @@ impl List {
 
     /// Approximate heap footprint.
     pub fn mem_usage(&self) -> usize {
-        48 + self.items.iter().map(|e| 16 + e.len()).sum::<usize>() + self.nodes.len() * 24
+        48 + self.items.mem_usage() + self.nodes.len() * 24
     }
 
     /// Number of quicklist nodes (1 for a listpack), for DEBUG output.
@@ -363,7 +365,10 @@ impl List {
 
     /// Listpack bytes of the entries `from..to` of the element buffer.
     fn entries_size(&self, from: usize, to: usize) -> usize {
-        self.items.range(from..to).map(|e| lp_entry_size(e)).sum()
+        if from >= to {
+            return 0;
+        }
+        self.items.range(from, to - 1).map(lp_entry_size).sum()
     }
 
     fn merge(&mut self, a: usize) {
@@ -447,10 +452,9 @@ impl List {
         } else {
             self.lp_bytes += es;
         }
-        let b: Box<[u8]> = e.into();
         match end {
-            End::Head => self.items.push_front(b),
-            End::Tail => self.items.push_back(b),
+            End::Head => self.items.push_front(e),
+            End::Tail => self.items.push_back(e),
         }
     }
 
@@ -475,7 +479,7 @@ impl List {
         } else {
             self.lp_bytes -= es;
         }
-        Some(e.into_vec())
+        Some(e)
     }
 
     /// Removes `count` elements starting at index `start` (quicklist.c
@@ -513,7 +517,7 @@ impl List {
             let sz = self.entries_size(start, start + count);
             self.lp_bytes -= sz;
         }
-        self.items.drain(start..start + count);
+        self.items.remove_range(start, count);
     }
 
     /// Removes the elements at the given ascending indexes (LREM).
@@ -534,7 +538,7 @@ impl List {
         } else {
             self.lp_bytes += lp_entry_size(e);
         }
-        self.items.insert(at, e.into());
+        self.items.insert(at, e);
     }
 
     /// quicklist.c `_quicklistInsert` on the node records (before the
@@ -595,7 +599,7 @@ impl List {
     pub fn set(&mut self, i: usize, e: &[u8]) {
         self.grow(std::iter::once(e.len()));
         let es = lp_entry_size(e);
-        let old = lp_entry_size(&self.items[i]);
+        let old = self.items.get(i).map_or(0, lp_entry_size);
         if self.quick {
             let f = self.qfill;
             let (ni, off) = self.locate(i);
@@ -639,7 +643,7 @@ impl List {
         } else {
             self.lp_bytes = self.lp_bytes + es - old;
         }
-        self.items[i] = e.into();
+        self.items.set(i, e);
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod hash;
 pub mod list;
+pub mod packed;
 pub mod set;
 pub mod zset;
 
@@ -100,30 +101,13 @@ pub fn distinct_indexes(n: usize, count: usize, rng: &mut crate::util::Rng) -> V
     v
 }
 
-/// A fair random entry of a `Dict`: like Redis's `dictGetFairRandomKey`,
-/// gathers the entries of consecutive buckets (in scan order) from a random
-/// start until at least min(15, len) are seen and picks one of those, so an
-/// entry in a long chain is not less likely than one alone in its bucket.
+/// A fair random entry of a `Dict` (Redis's `dictGetFairRandomKey`; see
+/// `Dict::fair_random`).
 pub fn dict_fair_random<'a, V>(
     d: &'a crate::db::Dict<V>,
     rng: &mut crate::util::Rng,
 ) -> Option<(&'a [u8], &'a V)> {
-    if d.is_empty() {
-        return None;
-    }
-    let want = d.len().min(15);
-    let mut seen: Vec<(&[u8], &V)> = Vec::with_capacity(want + 4);
-    let mut cursor = rng.next();
-    let mut steps = 0usize;
-    while seen.len() < want && steps <= d.slots() {
-        cursor = d.scan(cursor, |k, v| seen.push((k, v)));
-        steps += 1;
-    }
-    if seen.is_empty() {
-        return None;
-    }
-    let i = (rng.next() % seen.len() as u64) as usize;
-    Some(seen[i])
+    d.fair_random(rng)
 }
 
 #[cfg(test)]

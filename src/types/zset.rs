@@ -67,12 +67,61 @@ struct Level {
     span: u32,
 }
 
+/// A node's levels: the first two inline (3 nodes in 4 have one level,
+/// 15 in 16 at most two), the rest in one allocation, so a walk along
+/// the lower levels reads one cache line per node.
+#[derive(Debug, Default)]
+struct Levels {
+    first: [Level; 2],
+    more: Option<Box<[Level]>>,
+}
+
+const NO_LEVEL: Level = Level { fwd: NIL, span: 0 };
+
+impl Levels {
+    fn new(n: usize) -> Levels {
+        Levels {
+            first: [NO_LEVEL; 2],
+            more: (n > 2).then(|| vec![NO_LEVEL; n - 2].into_boxed_slice()),
+        }
+    }
+}
+
+impl std::ops::Index<usize> for Levels {
+    type Output = Level;
+    #[inline]
+    fn index(&self, i: usize) -> &Level {
+        if i < 2 {
+            &self.first[i]
+        } else {
+            &self.more.as_ref().expect("level in range")[i - 2]
+        }
+    }
+}
+
+impl std::ops::IndexMut<usize> for Levels {
+    #[inline]
+    fn index_mut(&mut self, i: usize) -> &mut Level {
+        if i < 2 {
+            &mut self.first[i]
+        } else {
+            &mut self.more.as_mut().expect("level in range")[i - 2]
+        }
+    }
+}
+
+impl Default for Level {
+    fn default() -> Self {
+        NO_LEVEL
+    }
+}
+
 #[derive(Debug)]
 struct Node {
     ele: Box<[u8]>,
     score: f64,
     back: u32,
-    lv: Vec<Level>,
+    lv: Levels,
 }
 
 /// A skiplist whose links carry spans (how many nodes they jump), as
@@ -101,7 +150,7 @@ impl SkipList {
                 ele: Box::new([]),
                 score: 0.0,
                 back: NIL,
-                lv: vec![Level { fwd: NIL, span: 0 }; MAX_LEVEL],
+                lv: Levels::new(MAX_LEVEL),
             }],
             free: Vec::new(),
             tail: NIL,
@@ -173,7 +222,7 @@ impl SkipList {
             ele: ele.into(),
             score,
             back: NIL,
-            lv: vec![Level { fwd: NIL, span: 0 }; lvl],
+            lv: Levels::new(lvl),
         };
         let n = match self.free.pop() {
             Some(i) => {
@@ -259,7 +308,7 @@ impl SkipList {
         self.len -= 1;
         let n = &mut self.nodes[x as usize];
         n.ele = Box::new([]);
-        n.lv = Vec::new();
+        n.lv = Levels::default();
         self.free.push(x);
         true
     }
