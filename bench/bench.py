@@ -439,31 +439,26 @@ def collection_fill(port, kind, key, nelems, batch=10_000, window=4):
     """Adds nelems members to one collection key through one pipelined
     socket (100 members a command, `window` batches in flight)."""
     s = socket.create_connection((HOST, port), timeout=600)
-    sent = read = 0
-    pending = b""
-    errors = []
+    sent = 0
+    st = {"read": 0, "pending": b"", "errors": []}
+
+    def drain_until(n):
+        while st["read"] < n:
+            data = s.recv(1 << 20)
+            if not data:
+                raise ConnectionError("server closed the connection during the fill")
+            lines = (st["pending"] + data).split(b"\r\n")
+            st["pending"] = lines.pop()
+            st["read"] += len(lines)
+            st["errors"] += [ln for ln in lines if ln.startswith(b"-")]
+
     for start in range(0, nelems, batch):
         cnt = min(batch, nelems - start)
         s.sendall(collection_batch(kind, key, start, cnt))
         sent += (cnt + 99) // 100
-        while read < sent - window * (batch // 100):
-            data = s.recv(1 << 20)
-            if not data:
-                raise ConnectionError("server closed the connection during the fill")
-            pending += data
-            lines = pending.split(b"\r\n")
-            pending = lines.pop()
-            read += len(lines)
-            errors += [ln for ln in lines if ln.startswith(b"-")]
-    while read < sent:
-        data = s.recv(1 << 20)
-        if not data:
-            raise ConnectionError("server closed the connection during the fill")
-        pending += data
-        lines = pending.split(b"\r\n")
-        pending = lines.pop()
-        read += len(lines)
-        errors += [ln for ln in lines if ln.startswith(b"-")]
+        drain_until(sent - window * (batch // 100))
+    drain_until(sent)
+    errors = st["errors"]
     s.close()
     if errors:
         raise RuntimeError(f"fill of {kind} {key}: {errors[0][:200]!r}")

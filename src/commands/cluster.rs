@@ -633,7 +633,6 @@ fn lookup_node(c: &Cluster, id: &[u8]) -> Result<(), CmdError> {
 fn help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     node(ctx.st)?;
     const HELP: &[&str] = &[
-        "CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "COUNTKEYSINSLOT <slot>",
         "    Return the number of keys in <slot>.",
         "GETKEYSINSLOT <slot> <count>",
@@ -689,14 +688,8 @@ fn help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         "LINKS",
         "    Return information about all network links between this node and its peers.",
         "    Output format is an array where each array element is a map containing attributes of a link",
-        "HELP",
-        "    Print this help.",
     ];
-    let r = &mut ctx.c.reply;
-    r.array(HELP.len());
-    for l in HELP {
-        r.simple(l);
-    }
+    crate::commands::introspection::reply_help(&mut ctx.c.reply, "CLUSTER", HELP);
     Ok(())
 }
 

@@ -1049,7 +1049,6 @@ fn object_refcount(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// OBJECT HELP
 fn object_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     const HELP: &[&str] = &[
-        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "ENCODING <key>",
         "    Return the kind of internal representation used in order to store the value",
         "    associated with a <key>.",
@@ -1062,14 +1061,8 @@ fn object_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         "REFCOUNT <key>",
         "    Return the number of references of the value associated with the specified",
         "    <key>.",
-        "HELP",
-        "    Print this help.",
     ];
-    let r = &mut ctx.c.reply;
-    r.array(HELP.len());
-    for l in HELP {
-        r.simple(l);
-    }
+    crate::commands::introspection::reply_help(&mut ctx.c.reply, "OBJECT", HELP);
     Ok(())
 }
 
