@@ -127,6 +127,8 @@ pub struct State {
     pub master: Option<crate::replica::MasterLink>,
     pub clients_count: usize,
     pub stat_peak_memory: usize,
+    /// used_memory once the server was set up, before any data.
+    pub startup_memory: usize,
     pub blocked_clients: usize,
     pub repl: crate::repl::ReplState,
     /// WATCHed keys: (db, key) -> ids of the watching clients.
@@ -443,7 +445,7 @@ impl Server {
             dbs[0].enable_slot_index();
         }
         let now = now_ms();
-        let st = State {
+        let mut st = State {
             dbs,
             stats: Stats::default(),
             cmdstats: Default::default(),
@@ -471,6 +473,7 @@ impl Server {
             master: None,
             clients_count: 0,
             stat_peak_memory: 0,
+            startup_memory: 0,
             blocked_clients: 0,
             repl: crate::repl::ReplState::new(),
             watched_keys: HashMap::new(),
@@ -485,6 +488,7 @@ impl Server {
             cluster,
             cfg,
         };
+        st.startup_memory = crate::alloc::used_memory();
         Ok(Server {
             poll,
             listeners,

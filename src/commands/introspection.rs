@@ -462,7 +462,17 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
         } else {
             0.0
         };
-        let dataset: usize = st.dbs.iter().map(|d| d.len() * 64).sum();
+        // Overhead as Redis reckons it: the memory at startup, client and
+        // replication buffers, and the keyspace's hash tables (buckets).
+        let (mut tables, mut rehashing) = (0, 0);
+        for d in &st.dbs {
+            for (t, m) in [d.keys.table_bytes(), d.expires.table_bytes()] {
+                tables += t;
+                rehashing += m;
+            }
+        }
+        let repl_buf = st.repl.out.capacity();
+        let overhead = (st.startup_memory + cf.mem_normal + repl_buf + tables).min(used);
         fields!(s,
             "used_memory" => used,
             "used_memory_human" => bytes_to_human(used as u64),
@@ -471,10 +481,13 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
             "used_memory_peak" => peak,
             "used_memory_peak_human" => bytes_to_human(peak as u64),
             "used_memory_peak_perc" => format!("{:.2}%", used as f64 * 100.0 / peak.max(1) as f64),
-            "used_memory_overhead" => cf.mem_normal,
-            "used_memory_startup" => 0,
-            "used_memory_dataset" => used.saturating_sub(cf.mem_normal),
-            "used_memory_dataset_perc" => format!("{:.2}%", used.saturating_sub(cf.mem_normal) as f64 * 100.0 / used.max(1) as f64),
+            "used_memory_overhead" => overhead,
+            "used_memory_startup" => st.startup_memory,
+            "used_memory_dataset" => used - overhead,
+            "used_memory_dataset_perc" => format!(
+                "{:.2}%",
+                (used - overhead) as f64 * 100.0 / used.saturating_sub(st.startup_memory).max(1) as f64
+            ),
             "allocator_allocated" => used,
             "allocator_active" => used,
             "allocator_resident" => rss,
@@ -507,19 +520,18 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
             "mem_fragmentation_bytes" => rss as i64 - used as i64,
             "mem_not_counted_for_evict" => 0,
             "mem_replication_backlog" => 0,
-            "mem_total_replication_buffers" => 0,
+            "mem_total_replication_buffers" => repl_buf,
             "mem_replica_full_sync_buffer" => 0,
             "mem_clients_slaves" => 0,
             "mem_clients_normal" => cf.mem_normal,
             "mem_cluster_links" => 0,
             "mem_aof_buffer" => 0,
             "mem_allocator" => "libc",
-            "mem_overhead_db_hashtable_rehashing" => 0,
+            "mem_overhead_db_hashtable_rehashing" => rehashing,
             "active_defrag_running" => 0,
             "lazyfree_pending_objects" => 0,
             "lazyfreed_objects" => 0,
         );
-        let _ = dataset;
     }
     if sel.wants("persistence") {
         header(&mut s, "Persistence");

@@ -240,6 +240,18 @@ impl<V> Dict<V> {
         self.rehash_idx.is_some()
     }
 
+    /// Bytes of the bucket arrays: (all tables, the one being emptied by a
+    /// rehash). INFO counts them as overhead, as Redis counts its tables.
+    pub fn table_bytes(&self) -> (usize, usize) {
+        let slot = std::mem::size_of::<Link<V>>();
+        let moving = if self.rehash_idx.is_some() {
+            self.t0.len() * slot
+        } else {
+            0
+        };
+        ((self.t0.len() + self.t1.len()) * slot, moving)
+    }
+
     /// Bytes of one entry's allocation for a key of `klen` bytes (before
     /// the allocator rounds it up), for MEMORY USAGE.
     pub fn entry_size(klen: usize) -> usize {

@@ -238,6 +238,19 @@ impl Expires {
         self.len() == 0
     }
 
+    /// `Dict::table_bytes` over the table(s).
+    pub fn table_bytes(&self) -> (usize, usize) {
+        match self {
+            Expires::Flat(d) => d.table_bytes(),
+            Expires::Slotted(s) => s
+                .slots
+                .iter()
+                .flatten()
+                .map(|d| d.table_bytes())
+                .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1)),
+        }
+    }
+
     pub fn get(&self, key: &[u8]) -> Option<&i64> {
         match self {
             Expires::Flat(d) => d.get(key),
