@@ -117,12 +117,17 @@ impl Default for Level {
 }
 
 #[derive(Debug)]
+// One cache line per node (the struct is exactly 64 bytes): a skiplist
+// walk is a chain of cache misses, and a node straddling two lines costs
+// two of them.
+#[repr(align(64))]
 struct Node {
     ele: Box<[u8]>,
     score: f64,
     back: u32,
     lv: Levels,
 }
+const _: () = assert!(std::mem::size_of::<Node>() == 64);
 
 /// A skiplist whose links carry spans (how many nodes they jump), as
 /// Redis's `zskiplist`: rank of a node and node at a rank in O(log n).
