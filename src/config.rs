@@ -603,6 +603,9 @@ pub struct Hot {
     pub notify_flags: u32,
     pub enable_debug: String,
     pub maxmemory: i64,
+    pub maxmemory_policy: crate::evict::Policy,
+    /// `maxmemory-clients` in bytes (a percentage resolved against maxmemory).
+    pub maxmemory_clients: i64,
     pub slowlog_slower_than: i64,
     pub slowlog_max_len: i64,
     pub latency_threshold: i64,
@@ -1066,6 +1069,11 @@ impl Config {
             notify_flags: notify::parse(self.get("notify-keyspace-events")).unwrap_or(0),
             enable_debug: self.get("enable-debug-command").to_string(),
             maxmemory: self.int("maxmemory"),
+            maxmemory_policy: crate::evict::Policy::parse(self.get("maxmemory-policy")),
+            maxmemory_clients: crate::evict::clients_limit(
+                self.get("maxmemory-clients"),
+                self.int("maxmemory"),
+            ),
             slowlog_slower_than: self.int("slowlog-log-slower-than"),
             slowlog_max_len: self.int("slowlog-max-len"),
             latency_threshold: self.int("latency-monitor-threshold"),
@@ -1074,6 +1082,11 @@ impl Config {
             lazyfree_lazy_expire: self.bool("lazyfree-lazy-expire"),
             latency_tracking: self.bool("latency-tracking"),
         };
+        crate::evict::set_clock_params(
+            h.maxmemory_policy.lfu(),
+            self.int("lfu-log-factor"),
+            self.int("lfu-decay-time"),
+        );
         self.hot = h;
         let lim = |n: &str| self.int(n).max(0) as usize;
         crate::types::set_limits(crate::types::Limits {

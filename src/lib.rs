@@ -20,6 +20,7 @@ pub mod command;
 pub mod commands;
 pub mod config;
 pub mod db;
+pub mod evict;
 pub mod logging;
 pub mod pause;
 pub mod persist;

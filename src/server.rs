@@ -150,6 +150,8 @@ pub struct State {
     pub pause: crate::pause::Pause,
     /// This node's cluster state, in cluster mode (`cluster-enabled yes`).
     pub cluster: Option<Box<crate::cluster::Cluster>>,
+    /// maxmemory: eviction pool, time proc, client eviction stats.
+    pub evict: crate::evict::Evict,
 }
 
 impl State {
@@ -293,7 +295,7 @@ impl State {
         match self.dbs[db].keys.get_mut(key) {
             Some(o) => {
                 if touch {
-                    o.lru = crate::db::value::lru_clock();
+                    crate::evict::touch(&mut o.lru);
                 }
                 if read {
                     self.stats.keyspace_hits += 1;
@@ -486,6 +488,7 @@ impl Server {
             tracking: Default::default(),
             pause: Default::default(),
             cluster,
+            evict: Default::default(),
             cfg,
         };
         st.startup_memory = crate::alloc::used_memory();
@@ -518,7 +521,7 @@ impl Server {
             if let Some(d) = self.st.pause.deadline() {
                 wake = wake.min(d);
             }
-            let timeout = if self.pending_reads.is_empty() {
+            let timeout = if self.pending_reads.is_empty() && !self.st.evict.proc_pending {
                 (wake - now).clamp(0, 1000) as u64
             } else {
                 0
@@ -551,6 +554,12 @@ impl Server {
                 if self.st.shutdown.is_some() && self.try_shutdown() {
                     return Ok(());
                 }
+            }
+            if self.st.evict.proc_pending {
+                crate::evict::time_proc(&mut self.st, &self.clients);
+                self.feed_replicas(usize::MAX);
+                self.deliver_messages(None);
+                self.deliver_invalidations(None);
             }
             self.st.pause.update(now_ms());
             if self.st.pause.resume {
@@ -1024,6 +1033,9 @@ impl Server {
             c.reply_mode = ReplyMode::Skip;
         }
         c.reply.pushed = false;
+        if self.st.cfg.hot.maxmemory_clients != 0 {
+            crate::evict::evict_clients(self, c);
+        }
         self.st.tracking.current = c.id;
         let feed = crate::command::call::call(&mut self.st, c, &self.clients, args);
         self.st.tracking.current = 0;

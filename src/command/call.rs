@@ -151,6 +151,27 @@ pub fn call(
         reject(st, c, err, Some((spec, name.as_ref())));
         return false;
     }
+    // maxmemory (Redis's processCommand): evict before every command, and
+    // refuse one that may grow memory when nothing more can be freed.
+    if st.cfg.hot.maxmemory != 0
+        && !st.in_exec
+        && !c.is_master
+        && out_of_memory(st, c, others, spec)
+    {
+        if spec.name == "exec" {
+            c.multi = None;
+            c.multi_error = false;
+            st.unwatch_all(c);
+            let msg = format!(
+                "EXECABORT Transaction discarded because of: {}",
+                crate::evict::OOM_ERR
+            );
+            reject(st, c, &msg, Some(name.as_ref()));
+        } else {
+            reject(st, c, crate::evict::OOM_ERR, Some(name.as_ref()));
+        }
+        return false;
+    }
     if !st.in_exec {
         if st.tracking.clients() > 0 {
             limit_tracking_table(st, c);
@@ -325,6 +346,42 @@ fn may_replicate(st: &State, c: &Client, spec: &CommandSpec) -> bool {
 fn limit_tracking_table(st: &mut State, c: &mut Client) {
     let max = st.cfg.int("tracking-table-max-keys").max(0) as usize;
     st.tracking.limit(max);
+    flush_own_invalidations(st, c);
+}
+
+/// Runs key eviction; true when memory is still over the limit and `spec`
+/// (or, for EXEC, a queued command) may use more. Invalidations of the
+/// evicted keys for `c` itself go out ahead of its reply.
+fn out_of_memory(
+    st: &mut State,
+    c: &mut Client,
+    others: &slab::Slab<Option<Box<Client>>>,
+    spec: &CommandSpec,
+) -> bool {
+    use super::flags::DENYOOM;
+    let oom = crate::evict::perform(st, others) == crate::evict::Outcome::Fail;
+    flush_own_invalidations(st, c);
+    oom && (spec.has(DENYOOM)
+        || (spec.name == "exec" && c.multi.iter().flatten().any(|a| queued_has(st, a, DENYOOM))))
+}
+
+/// Whether the queued command `a` carries `flag`.
+fn queued_has(st: &State, a: &Args, flag: u32) -> bool {
+    st.commands.get(&a[0]).is_some_and(|s| {
+        let s = match s.subcommands.is_empty() {
+            true => s,
+            false => (a.len() > 1)
+                .then(|| subcommand(s, &a[1]))
+                .flatten()
+                .unwrap_or(s),
+        };
+        s.has(flag)
+    })
+}
+
+/// Writes the pending invalidations meant for `c` itself into its reply
+/// now, so they precede the reply of the command about to run.
+fn flush_own_invalidations(st: &mut State, c: &mut Client) {
     if st.tracking.outbox.is_empty() || c.tracking.as_ref().is_none_or(|t| t.redirect != 0) {
         return;
     }

@@ -363,6 +363,10 @@ pub struct ClientFacts {
     pub pubsub: usize,
     pub watching: usize,
     pub mem_normal: usize,
+    /// Replicas' buffers (`mem_clients_slaves`).
+    pub mem_replicas: usize,
+    /// Memory left out of maxmemory accounting (`mem_not_counted_for_evict`).
+    pub not_counted: usize,
     /// Bytes read from our master but not applied yet (buffered, or held
     /// back by CLIENT PAUSE).
     pub master_unapplied: i64,
@@ -518,11 +522,11 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
             "rss_overhead_bytes" => 0,
             "mem_fragmentation_ratio" => format!("{:.2}", frag),
             "mem_fragmentation_bytes" => rss as i64 - used as i64,
-            "mem_not_counted_for_evict" => 0,
+            "mem_not_counted_for_evict" => cf.not_counted,
             "mem_replication_backlog" => 0,
             "mem_total_replication_buffers" => repl_buf,
             "mem_replica_full_sync_buffer" => 0,
-            "mem_clients_slaves" => 0,
+            "mem_clients_slaves" => cf.mem_replicas,
             "mem_clients_normal" => cf.mem_normal,
             "mem_cluster_links" => 0,
             "mem_aof_buffer" => 0,
@@ -601,10 +605,10 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
             "expired_time_cap_reached_count" => 0,
             "expire_cycle_cpu_milliseconds" => stats.expire_cycle_time_used_us / 1000,
             "evicted_keys" => stats.evicted_keys,
-            "evicted_clients" => 0,
+            "evicted_clients" => st.evict.evicted_clients,
             "evicted_scripts" => 0,
-            "total_eviction_exceeded_time" => 0,
-            "current_eviction_exceeded_time" => 0,
+            "total_eviction_exceeded_time" => st.evict.total_exceeded_ms,
+            "current_eviction_exceeded_time" => st.evict.current_exceeded_ms(),
             "keyspace_hits" => stats.keyspace_hits,
             "keyspace_misses" => stats.keyspace_misses,
             "pubsub_channels" => 0,
@@ -827,6 +831,7 @@ fn client_facts(ctx: &Ctx) -> ClientFacts {
                 .map(|(h, _)| h.to_string())
                 .unwrap_or_default();
             f.replicas.push((ip, c.replica_port));
+            f.mem_replicas += crate::evict::client_memory(c);
             continue;
         }
         f.connected += 1;
@@ -843,6 +848,7 @@ fn client_facts(ctx: &Ctx) -> ClientFacts {
         f.max_out = f.max_out.max(c.reply.buf.capacity());
         f.mem_normal += c.qbuf.capacity() + c.reply.buf.capacity() + c.args.mem();
     }
+    f.not_counted = crate::evict::not_counted(ctx.st, ctx.others);
     f
 }
 

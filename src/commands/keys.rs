@@ -1003,7 +1003,7 @@ fn object_freq(ctx: &mut Ctx, args: &Args) -> CmdResult {
             "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
         ));
     }
-    let f = crate::db::value::lfu_counter(o.lru);
+    let f = crate::evict::lfu_decr_and_return(o.lru);
     ctx.c.reply.int(f as i64);
     Ok(())
 }

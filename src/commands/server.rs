@@ -183,6 +183,9 @@ fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
         if name == "loglevel" {
             crate::logging::set_level(ctx.st.cfg.get("loglevel"));
         }
+        if name == "maxmemory" {
+            crate::evict::maxmemory_changed(ctx.st, ctx.others);
+        }
     }
     ctx.ok()
 }
@@ -191,6 +194,7 @@ fn config_resetstat(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     ctx.st.stats = Default::default();
     ctx.st.cmdstats.clear();
     ctx.st.errstats.clear();
+    ctx.st.evict.reset_stats();
     ctx.ok()
 }
 
@@ -213,6 +217,8 @@ fn flush_mode(args: &Args) -> Result<(), CmdError> {
 /// FLUSHDB [ASYNC | SYNC]
 pub fn flushdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
     flush_mode(args)?;
+    let db = ctx.c.db;
+    ctx.st.touch_watched_in_db(db, None);
     ctx.db().flush();
     ctx.st.tracking.flush();
     ctx.st.dirty += 1;

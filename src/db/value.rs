@@ -261,7 +261,7 @@ impl Obj {
     pub fn new(v: Value) -> Obj {
         Obj {
             v,
-            lru: lru_clock(),
+            lru: crate::evict::new_clock(),
         }
     }
 }
