@@ -245,7 +245,9 @@ impl Client {
         }
         self.reply.buf.clear();
         self.sent = 0;
-        if self.reply.buf.capacity() > 1 << 20 {
+        // Like Redis, which frees reply blocks past its 16KB static buffer
+        // once written, so drained replies stop counting as used memory.
+        if self.reply.buf.capacity() > 16 << 10 {
             self.reply.buf = Vec::with_capacity(1024);
         }
         Ok(true)

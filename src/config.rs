@@ -1086,6 +1086,7 @@ impl Config {
             h.maxmemory_policy.lfu(),
             self.int("lfu-log-factor"),
             self.int("lfu-decay-time"),
+            h.maxmemory,
         );
         self.hot = h;
         let lim = |n: &str| self.int(n).max(0) as usize;

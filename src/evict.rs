@@ -33,7 +33,7 @@ use crate::db::{Db, Key};
 use crate::server::State;
 use crate::util::Rng;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 
 /// Entries in the eviction pool.
 pub const POOL_SIZE: usize = 16;
@@ -100,8 +100,19 @@ static LFU_ON: AtomicBool = AtomicBool::new(false);
 static LFU_LOG_FACTOR: AtomicU32 = AtomicU32::new(10);
 static LFU_DECAY_TIME: AtomicU32 = AtomicU32::new(1);
 
+static MAXMEMORY: AtomicU64 = AtomicU64::new(0);
+
+/// Whether allocating `more` bytes would take memory over `maxmemory`
+/// (tables check before they grow).
+#[inline]
+pub fn over_after_alloc(more: usize) -> bool {
+    let max = MAXMEMORY.load(Relaxed);
+    max != 0 && (crate::alloc::used_memory() + more) as u64 > max
+}
+
 /// Called by the config after every change.
-pub fn set_clock_params(lfu: bool, log_factor: i64, decay_time: i64) {
+pub fn set_clock_params(lfu: bool, log_factor: i64, decay_time: i64, maxmemory: i64) {
+    MAXMEMORY.store(maxmemory.max(0) as u64, Relaxed);
     LFU_ON.store(lfu, Relaxed);
     LFU_LOG_FACTOR.store(log_factor.clamp(0, u32::MAX as i64) as u32, Relaxed);
     LFU_DECAY_TIME.store(decay_time.clamp(0, u32::MAX as i64) as u32, Relaxed);
@@ -344,12 +355,16 @@ fn time_limit_us(tenacity: i64) -> u64 {
 
 /// Collects up to `n` distinct keys of `db` (all keys, or the volatile
 /// ones) from consecutive buckets at a random position, as
-/// `dictGetSomeKeys` does.
+/// `dictGetSomeKeys` does. Finds at least one key if there is any.
 fn sample_keys(db: &Db, allkeys: bool, n: usize, rng: &mut Rng, out: &mut Vec<Key>) {
     out.clear();
     let mut cursor = rng.next();
     let mut wrapped = false;
-    for _ in 0..n.max(1) * 10 {
+    let mut steps = 0;
+    // A sparse table may need more steps than the sampling budget: keep
+    // going (at most one full pass) until at least one key is found.
+    while steps < n.max(1) * 10 || out.is_empty() {
+        steps += 1;
         let mut push = |k: &[u8]| {
             if out.len() < n && !out.iter().any(|o| &o[..] == k) {
                 out.push(k.into());
@@ -450,10 +465,14 @@ fn pick(st: &mut State, policy: Policy) -> Option<(usize, Key)> {
 }
 
 /// Deletes `key` as an eviction: stats, WATCH, tracking, the `evicted`
-/// event and a DEL (UNLINK when lazy) in the replication stream.
-fn evict_key(st: &mut State, db: usize, key: &[u8]) {
+/// event and a DEL (UNLINK when lazy) in the replication stream. Returns
+/// the bytes the deletion itself freed (what it queues for clients and
+/// replicas is not subtracted, as in Redis).
+fn evict_key(st: &mut State, db: usize, key: &[u8]) -> usize {
+    let before = crate::alloc::used_memory();
     st.dbs[db].delete(key);
     st.dbs[db].hfe.remove(key);
+    let freed = before.saturating_sub(crate::alloc::used_memory());
     st.stats.evicted_keys += 1;
     if let Some(ids) = st.watched_keys.get(&(db, key.to_vec())) {
         st.cas_dirty.extend(ids.iter().copied());
@@ -466,6 +485,7 @@ fn evict_key(st: &mut State, db: usize, key: &[u8]) {
         b"DEL"
     };
     st.repl.feed(db, [cmd, key].into_iter());
+    freed
 }
 
 /// Evicts keys until memory is under `maxmemory` (Redis's
@@ -507,10 +527,7 @@ fn evict_loop(st: &mut State, policy: Policy, tofree: usize) -> Outcome {
         let Some((db, key)) = pick(st, policy) else {
             return Outcome::Fail;
         };
-        let before = crate::alloc::used_memory();
-        evict_key(st, db, &key);
-        drop(key);
-        freed += before.saturating_sub(crate::alloc::used_memory());
+        freed += evict_key(st, db, &key);
         keys += 1;
         if keys.is_multiple_of(16) && (crate::util::now_us() - start).max(0) as u64 > limit {
             st.evict.proc_pending = true;
@@ -692,6 +709,29 @@ mod tests {
         let b = score(&db, Policy::VolatileTtl, b"key2").unwrap();
         assert!(a > b);
         assert_eq!(score(&db, Policy::VolatileTtl, b"key1"), None);
+    }
+
+    #[test]
+    fn sampling_finds_the_last_key_of_a_sparse_table() {
+        let mut db = Db::new(0);
+        db.set_resize_allowed(false);
+        for i in 0..5000 {
+            let k = format!("k{i}");
+            db.set(
+                k.as_bytes(),
+                crate::db::Value::Str(crate::db::Str::from_bytes(b"v")),
+                false,
+            );
+        }
+        for i in 1..5000 {
+            db.delete(format!("k{i}").as_bytes());
+        }
+        let mut rng = Rng::new();
+        let mut out = Vec::new();
+        for _ in 0..20 {
+            sample_keys(&db, true, 1, &mut rng, &mut out);
+            assert_eq!(out, vec![Key::from(&b"k0"[..])]);
+        }
     }
 
     #[test]

@@ -22,8 +22,9 @@ pub struct ReplState {
     pub pre: Vec<Vec<Vec<u8>>>,
     /// The running command asked not to be propagated at all.
     pub prevent: bool,
-    /// A MULTI was fed for the running EXEC; EXEC must close it.
-    pub exec_open: bool,
+    /// Commands fed so far (SELECTs aside), so EXEC can tell whether its
+    /// body needs MULTI/EXEC around it.
+    pub fed: u64,
 }
 
 impl ReplState {
@@ -52,6 +53,7 @@ impl ReplState {
             self.stream_db = Some(db);
         }
         encode(&mut self.out, args);
+        self.fed += 1;
         self.offset += (self.out.len() - start) as i64;
     }
 

@@ -135,6 +135,9 @@ pub struct State {
     pub watched_keys: HashMap<(usize, Vec<u8>), Vec<u64>>,
     /// Clients whose watched keys changed: their EXEC fails.
     pub cas_dirty: std::collections::HashSet<u64>,
+    /// WATCHes of keys already logically expired when watched (client id,
+    /// db, key): their deletion by expiry is no change.
+    pub watch_stale: std::collections::HashSet<(u64, usize, Vec<u8>)>,
     /// Running the commands of an EXEC.
     pub in_exec: bool,
     /// A lookup expired a key (queued in its Db's `expired_keys`): the
@@ -213,6 +216,9 @@ impl State {
             }
         }
         self.cas_dirty.remove(&c.id);
+        if !self.watch_stale.is_empty() {
+            self.watch_stale.retain(|(id, _, _)| *id != c.id);
+        }
     }
 
     /// Keyspace notification hook; delivery arrives with pub/sub.
@@ -480,6 +486,7 @@ impl Server {
             repl: crate::repl::ReplState::new(),
             watched_keys: HashMap::new(),
             cas_dirty: Default::default(),
+            watch_stale: Default::default(),
             in_exec: false,
             expired_pending: false,
             last_save_ok: true,
@@ -1403,6 +1410,7 @@ impl Server {
             self.st
                 .notify(crate::config::notify::EXPIRED, "expired", &k, db);
         }
+        crate::commands::multi::touch_expired(&mut self.st);
         let lazy = self.st.cfg.hot.lazyfree_lazy_expire;
         for db in &mut self.st.dbs {
             for k in &db.expired_keys {

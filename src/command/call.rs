@@ -415,6 +415,7 @@ fn protected_allowed(st: &State, c: &Client, spec: &CommandSpec) -> bool {
 /// instead) if it changed the dataset. Several replacement commands are
 /// wrapped in MULTI/EXEC so replicas apply them atomically.
 fn propagate(st: &mut State, db: usize, spec: &CommandSpec, args: &Args, dirty_before: u64) {
+    crate::commands::multi::touch_expired(st);
     let lazy = st.cfg.hot.lazyfree_lazy_expire;
     if std::mem::take(&mut st.expired_pending) {
         for d in st.dbs.iter_mut() {
@@ -444,12 +445,8 @@ fn propagate(st: &mut State, db: usize, spec: &CommandSpec, args: &Args, dirty_b
         }
         also = ops;
     }
-    let will_feed = !also.is_empty()
-        || (st.dirty > dirty_before && spec.has(super::flags::WRITE | super::flags::MAY_REPLICATE));
-    if will_feed && st.in_exec && !st.repl.exec_open && st.repl.active() {
-        st.repl.feed(db, [&b"MULTI"[..]].into_iter());
-        st.repl.exec_open = true;
-    }
+    // Inside EXEC, `multi::exec` wraps what was fed in MULTI/EXEC once it
+    // knows more than one command was.
     if !also.is_empty() {
         let wrap = also.len() > 1 && !st.in_exec;
         if wrap {

@@ -376,6 +376,9 @@ pub struct ClientFacts {
 
 /// Builds the INFO text for `sel`.
 pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
+    // Measured before the reply text is built, so INFO does not count
+    // itself (the maxmemory tests compare this figure with the limit).
+    let used = crate::alloc::used_memory();
     let mut s = String::with_capacity(4096);
     let mut sections = 0;
     let mut header = |s: &mut String, title: &str| {
@@ -453,7 +456,6 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
     }
     if sel.wants("memory") {
         header(&mut s, "Memory");
-        let used = crate::alloc::used_memory();
         if used > st.stat_peak_memory {
             st.stat_peak_memory = used;
         }

@@ -83,7 +83,7 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         return Err(CmdError::msg("ERR EXEC without MULTI"));
     };
     let aborted = std::mem::take(&mut ctx.c.multi_error);
-    let dirty = ctx.st.cas_dirty.contains(&ctx.c.id);
+    let dirty = ctx.st.cas_dirty.contains(&ctx.c.id) || watched_key_expired(ctx);
     ctx.st.unwatch_all(ctx.c);
     if aborted {
         return Err(CmdError::msg(
@@ -95,6 +95,8 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         return Ok(());
     }
     ctx.c.reply.array(queue.len());
+    let mark = ctx.st.repl.out.len();
+    let fed = ctx.st.repl.fed;
     ctx.st.in_exec = true;
     for args in &queue {
         crate::command::call::call(ctx.st, ctx.c, ctx.others, args);
@@ -102,11 +104,50 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     ctx.st.in_exec = false;
     // CLIENT LIST shows EXEC as the last command, not the last queued one.
     ctx.c.last_cmd = "exec".into();
-    if std::mem::take(&mut ctx.st.repl.exec_open) {
-        let db = ctx.c.db;
-        ctx.st.repl.feed(db, [&b"EXEC"[..]].into_iter());
+    // Replicas apply the transaction atomically when it wrote more than
+    // once; a single write goes alone, as in Redis. MULTI precedes the
+    // SELECT of the first write.
+    if ctx.st.repl.fed - fed > 1 {
+        let repl = &mut ctx.st.repl;
+        let mut m = Vec::new();
+        crate::repl::encode(&mut m, [&b"MULTI"[..]].into_iter());
+        let n = m.len();
+        repl.out.splice(mark..mark, m);
+        let end = repl.out.len();
+        crate::repl::encode(&mut repl.out, [&b"EXEC"[..]].into_iter());
+        repl.offset += (n + repl.out.len() - end) as i64;
     }
     Ok(())
+}
+
+/// Whether a key watched while alive has expired since (Redis's
+/// `isWatchedKeyExpired`): EXEC then fails even if nobody deleted it.
+fn watched_key_expired(ctx: &Ctx) -> bool {
+    let now = ctx.st.now_ms;
+    ctx.c.watched.iter().any(|(db, k)| {
+        matches!(ctx.st.dbs[*db].get_expire(k), Some(w) if w <= now)
+            && !ctx.st.watch_stale.contains(&(ctx.c.id, *db, k.to_vec()))
+    })
+}
+
+/// Keys removed by expiry since the last call touch their WATCHers,
+/// except those who watched them already expired (no logical change).
+pub fn touch_expired(st: &mut crate::server::State) {
+    if st.watched_keys.is_empty() {
+        return;
+    }
+    for db in 0..st.dbs.len() {
+        for k in &st.dbs[db].expired_keys {
+            let Some(ids) = st.watched_keys.get(&(db, k.to_vec())) else {
+                continue;
+            };
+            for &id in ids {
+                if !st.watch_stale.remove(&(id, db, k.to_vec())) {
+                    st.cas_dirty.insert(id);
+                }
+            }
+        }
+    }
 }
 
 /// WATCH key [key ...]
@@ -120,6 +161,11 @@ fn watch(ctx: &mut Ctx, args: &Args) -> CmdResult {
             continue;
         }
         ctx.c.watched.push((db, k.into()));
+        let now = ctx.st.now_ms;
+        if matches!(ctx.st.dbs[db].get_expire(k), Some(w) if w <= now) {
+            let id = ctx.c.id;
+            ctx.st.watch_stale.insert((id, db, k.to_vec()));
+        }
         ctx.st
             .watched_keys
             .entry((db, k.to_vec()))

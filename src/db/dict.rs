@@ -388,6 +388,13 @@ impl<V> Dict<V> {
             && (self.resize_allowed || self.len >= self.t0.len() * FORCE_RATIO)
         {
             let n = (self.len + 1).next_power_of_two().max(self.t0.len() * 2);
+            // Under maxmemory a table that is not yet overloaded does not
+            // grow past the limit (Redis's `dictResizeAllowed`).
+            if self.len * 1000 <= self.t0.len() * 1618
+                && crate::evict::over_after_alloc(n * std::mem::size_of::<Link<V>>())
+            {
+                return;
+            }
             self.start_rehash(n);
         }
     }
