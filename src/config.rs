@@ -604,6 +604,9 @@ pub struct Hot {
     pub enable_debug: String,
     pub maxmemory: i64,
     pub maxmemory_policy: crate::evict::Policy,
+    /// min-replicas-to-write, 0 when off (or min-replicas-max-lag is 0).
+    pub min_replicas_to_write: i64,
+    pub replica_serve_stale_data: bool,
     /// `maxmemory-clients` in bytes (a percentage resolved against maxmemory).
     pub maxmemory_clients: i64,
     pub slowlog_slower_than: i64,
@@ -1070,6 +1073,11 @@ impl Config {
             enable_debug: self.get("enable-debug-command").to_string(),
             maxmemory: self.int("maxmemory"),
             maxmemory_policy: crate::evict::Policy::parse(self.get("maxmemory-policy")),
+            min_replicas_to_write: match self.int("min-replicas-max-lag") {
+                0 => 0,
+                _ => self.int("min-replicas-to-write"),
+            },
+            replica_serve_stale_data: self.bool("replica-serve-stale-data"),
             maxmemory_clients: crate::evict::clients_limit(
                 self.get("maxmemory-clients"),
                 self.int("maxmemory"),
@@ -1087,6 +1095,10 @@ impl Config {
             self.int("lfu-log-factor"),
             self.int("lfu-decay-time"),
             h.maxmemory,
+        );
+        crate::db::NOTIFY_NEW.store(
+            h.notify_flags & notify::NEW != 0,
+            std::sync::atomic::Ordering::Relaxed,
         );
         self.hot = h;
         let lim = |n: &str| self.int(n).max(0) as usize;

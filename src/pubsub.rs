@@ -121,6 +121,19 @@ impl PubSub {
     }
 }
 
+/// Sends the `new` keyspace events (class `n`) for the keys added since
+/// the last call, as Redis's `dbAdd` does.
+pub fn notify_new_keys(st: &mut crate::server::State) {
+    for db in 0..st.dbs.len() {
+        if st.dbs[db].new_keys.is_empty() {
+            continue;
+        }
+        for k in std::mem::take(&mut st.dbs[db].new_keys) {
+            st.notify(crate::config::notify::NEW, "new", &k, db);
+        }
+    }
+}
+
 /// Encodes a delivery into a receiver's reply buffer.
 pub fn encode(d: &Delivery, r: &mut crate::resp::ReplyBuf) {
     match d.kind {

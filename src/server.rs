@@ -225,6 +225,10 @@ impl State {
     pub fn notify(&mut self, class: u32, event: &str, key: &[u8], db: usize) {
         use crate::config::notify as n;
         let flags = self.cfg.hot.notify_flags;
+        // A key created by this write is announced before the write.
+        if flags & n::NEW != 0 && class != n::NEW {
+            crate::pubsub::notify_new_keys(self);
+        }
         if flags & class == 0 || self.pubsub.idle() {
             return;
         }

@@ -158,18 +158,40 @@ pub fn call(
         && !c.is_master
         && out_of_memory(st, c, others, spec)
     {
-        if spec.name == "exec" {
-            c.multi = None;
-            c.multi_error = false;
-            st.unwatch_all(c);
-            let msg = format!(
-                "EXECABORT Transaction discarded because of: {}",
-                crate::evict::OOM_ERR
-            );
-            reject(st, c, &msg, Some(name.as_ref()));
-        } else {
-            reject(st, c, crate::evict::OOM_ERR, Some(name.as_ref()));
-        }
+        reject_or_abort(st, c, spec, &name, crate::evict::OOM_ERR);
+        return false;
+    }
+    // min-replicas-to-write: writes need enough replicas attached.
+    if st.cfg.hot.min_replicas_to_write > 0
+        && !st.is_replica
+        && (st.repl.replicas.len() as i64) < st.cfg.hot.min_replicas_to_write
+        && (spec.has(super::flags::WRITE)
+            || (spec.name == "exec"
+                && c.multi
+                    .iter()
+                    .flatten()
+                    .any(|a| queued_has(st, a, super::flags::WRITE))))
+    {
+        let err = "NOREPLICAS Not enough good replicas to write.";
+        reject_or_abort(st, c, spec, &name, err);
+        return false;
+    }
+    // A replica cut off from its master with replica-serve-stale-data no
+    // serves only commands flagged `stale`.
+    if st.is_replica
+        && !st.cfg.hot.replica_serve_stale_data
+        && !c.is_master
+        && !st.master.as_ref().is_some_and(|l| l.link_up())
+        && (!spec.has(super::flags::STALE)
+            || (spec.name == "exec"
+                && c.multi
+                    .iter()
+                    .flatten()
+                    .any(|a| !queued_has(st, a, super::flags::STALE))))
+    {
+        let err =
+            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
+        reject_or_abort(st, c, spec, &name, err);
         return false;
     }
     if !st.in_exec {
@@ -349,6 +371,19 @@ fn limit_tracking_table(st: &mut State, c: &mut Client) {
     flush_own_invalidations(st, c);
 }
 
+/// Refuses the command with `err`; refusing EXEC discards the transaction
+/// with `EXECABORT` (Redis's `rejectCommand`).
+fn reject_or_abort(st: &mut State, c: &mut Client, spec: &CommandSpec, name: &str, err: &str) {
+    if spec.name == "exec" && c.multi.take().is_some() {
+        c.multi_error = false;
+        st.unwatch_all(c);
+        let msg = format!("EXECABORT Transaction discarded because of: {err}");
+        reject(st, c, &msg, Some(name));
+    } else {
+        reject(st, c, err, Some(name));
+    }
+}
+
 /// Runs key eviction; true when memory is still over the limit and `spec`
 /// (or, for EXEC, a queued command) may use more. Invalidations of the
 /// evicted keys for `c` itself go out ahead of its reply.
@@ -416,6 +451,9 @@ fn protected_allowed(st: &State, c: &Client, spec: &CommandSpec) -> bool {
 /// wrapped in MULTI/EXEC so replicas apply them atomically.
 fn propagate(st: &mut State, db: usize, spec: &CommandSpec, args: &Args, dirty_before: u64) {
     crate::commands::multi::touch_expired(st);
+    if st.cfg.hot.notify_flags & crate::config::notify::NEW != 0 {
+        crate::pubsub::notify_new_keys(st);
+    }
     let lazy = st.cfg.hot.lazyfree_lazy_expire;
     if std::mem::take(&mut st.expired_pending) {
         for d in st.dbs.iter_mut() {

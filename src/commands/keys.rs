@@ -581,9 +581,7 @@ pub fn swapdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     let (a, b) = (a as usize, b as usize);
     if a != b {
-        // Watchers of a key that exists on either side see it change.
-        ctx.st.touch_watched_in_db(a, Some(b));
-        ctx.st.touch_watched_in_db(b, Some(a));
+        crate::commands::multi::touch_swapdb(ctx.st, a, b);
         ctx.st.dbs.swap(a, b);
         ctx.st.dbs[a].id = a;
         ctx.st.dbs[b].id = b;

@@ -180,3 +180,52 @@ fn unwatch(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     ctx.st.unwatch_all(ctx.c);
     ctx.ok()
 }
+
+/// SWAPDB `a` `b`: watchers of a key on either side see it change, except
+/// where an expired key stands in for a missing one, or the reverse (no
+/// logical change), as Redis's `touchAllWatchedKeysInDb`.
+pub fn touch_swapdb(st: &mut crate::server::State, a: usize, b: usize) {
+    st.blocking.signal_db(a);
+    st.blocking.signal_db(b);
+    if st.watched_keys.is_empty() {
+        return;
+    }
+    let now = st.now_ms;
+    let mut dirty = Vec::new();
+    let mut stale_set = Vec::new();
+    let mut stale_clear = Vec::new();
+    for (emptied, with) in [(a, b), (b, a)] {
+        let (de, dw) = (&st.dbs[emptied], &st.dbs[with]);
+        let expired = |d: &crate::db::Db, k: &[u8]| matches!(d.get_expire(k), Some(w) if w <= now);
+        for ((db, k), ids) in &st.watched_keys {
+            if *db != emptied {
+                continue;
+            }
+            let in_emptied = de.keys.contains(k);
+            let in_with = dw.keys.contains(k);
+            if !in_emptied && !in_with {
+                continue;
+            }
+            for &id in ids {
+                let e = (id, emptied, k.clone());
+                if st.watch_stale.contains(&e) {
+                    if !in_with {
+                        stale_clear.push(e);
+                        continue;
+                    } else if expired(dw, k) {
+                        continue;
+                    }
+                } else if !in_emptied && expired(dw, k) {
+                    stale_set.push(e);
+                    continue;
+                }
+                dirty.push(id);
+            }
+        }
+    }
+    for e in stale_clear {
+        st.watch_stale.remove(&e);
+    }
+    st.watch_stale.extend(stale_set);
+    st.cas_dirty.extend(dirty);
+}

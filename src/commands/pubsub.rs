@@ -260,6 +260,11 @@ fn sunsubscribe(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// PUBLISH channel message
 fn publish(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let n = ctx.st.pubsub.publish(&args[1], &args[2]);
+    // Replicas get every PUBLISH, dataset change or not (Redis forces its
+    // propagation outside cluster mode).
+    if ctx.st.repl.active() && ctx.st.cluster.is_none() {
+        ctx.propagate_as(args.iter().map(|a| a.to_vec()).collect());
+    }
     ctx.c.reply.int(n as i64);
     Ok(())
 }

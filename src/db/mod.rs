@@ -11,6 +11,11 @@ pub use slots::{Expires, SlotIndex};
 pub use value::{Obj, Str, Value};
 
 use crate::util::Rng;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Whether keyspace notifications of class `n` are on: keys added to the
+/// keyspace are then queued in `Db::new_keys` for the `new` event.
+pub static NOTIFY_NEW: AtomicBool = AtomicBool::new(false);
 
 #[derive(Default)]
 pub struct Db {
@@ -30,6 +35,9 @@ pub struct Db {
     pub hfe: std::collections::HashSet<Vec<u8>>,
     /// Keys by cluster hash slot, in cluster mode only.
     pub slots: Option<Box<SlotIndex>>,
+    /// Keys added since the `new` events were last sent (only while
+    /// `NOTIFY_NEW` is on).
+    pub new_keys: Vec<Key>,
 }
 
 impl Db {
@@ -100,10 +108,13 @@ impl Db {
     /// enters the keyspace through here (or `set`/`add`), so the slot
     /// index sees it.
     pub fn put(&mut self, key: &[u8], o: Obj) {
-        if self.keys.insert(key, o).is_none()
-            && let Some(ix) = &mut self.slots
-        {
-            ix.add(key);
+        if self.keys.insert(key, o).is_none() {
+            if let Some(ix) = &mut self.slots {
+                ix.add(key);
+            }
+            if NOTIFY_NEW.load(Ordering::Relaxed) {
+                self.new_keys.push(key.into());
+            }
         }
     }
 

@@ -66,5 +66,8 @@ pub fn load(st: &mut State) -> Result<usize, String> {
         db.flush();
     }
     let max = st.cfg.hot.proto_max_bulk_len.max(0) as u64;
-    rdb::load(&data, &mut st.dbs, crate::util::now_ms(), max).map_err(|e| e.0)
+    let r = rdb::load(&data, &mut st.dbs, crate::util::now_ms(), max).map_err(|e| e.0);
+    // Loaded keys are not `new` events.
+    st.dbs.iter_mut().for_each(|db| db.new_keys.clear());
+    r
 }
