@@ -45,6 +45,11 @@ impl Param {
     pub fn mutable(&self) -> bool {
         self.flags & IMMUT == 0
     }
+
+    /// Settable only as `enable-protected-configs` allows.
+    pub fn protected(&self) -> bool {
+        self.flags & PROTECTED != 0
+    }
 }
 
 const fn p(
@@ -830,6 +835,15 @@ impl Config {
                         "argument(s) must be one of the following: {}",
                         opts.join(", ")
                     ));
+                }
+                if param.flags & MULTI != 0 {
+                    // Flags print in their declared order, as Redis does.
+                    let set: Vec<&str> = opts
+                        .iter()
+                        .copied()
+                        .filter(|o| words.iter().any(|w| w == o))
+                        .collect();
+                    return Ok(set.join(" "));
                 }
                 Ok(words.join(" "))
             }

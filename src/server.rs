@@ -1073,7 +1073,8 @@ impl Server {
         self.feed_replicas(c.token);
         self.deliver_messages(Some(c));
         self.deliver_invalidations(Some(c));
-        if feed && !self.st.monitors.is_empty() {
+        // A command re-run after blocking was shown when it first came in.
+        if feed && !self.st.monitors.is_empty() && !self.st.blocking.rerun {
             let line = monitor_line(&self.st, c, args);
             let mons: Vec<usize> = self.st.monitors.clone();
             for m in mons {

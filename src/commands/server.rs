@@ -178,6 +178,19 @@ fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
         .step_by(2)
         .map(|i| (args.str_at(i), args.str_at(i + 1)))
         .collect();
+    // `enable-protected-configs local`: protected parameters only from a
+    // local connection ("no" is enforced by the config itself).
+    let c = &ctx.c;
+    if ctx.st.cfg.get("enable-protected-configs") == "local"
+        && !(c.unix || c.addr.starts_with("127.") || c.addr.starts_with("[::1]"))
+        && let Some((name, _)) = pairs
+            .iter()
+            .find(|(n, _)| ctx.st.cfg.param(n).is_some_and(|(_, p)| p.protected()))
+    {
+        return Err(CmdError::Msg(format!(
+            "ERR CONFIG SET failed (possibly related to argument '{name}') - can't set protected config"
+        )));
+    }
     let changed = ctx.st.cfg.set_many(&pairs).map_err(CmdError::Msg)?;
     for name in changed {
         if name == "loglevel" {
