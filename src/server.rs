@@ -1316,6 +1316,11 @@ impl Server {
             }
             if let Some(Some(rc)) = self.clients.get_mut(r) {
                 rc.reply.raw(&out);
+                // A replica whose socket is full is written when it
+                // becomes writable, not tried again per command.
+                if rc.writable_registered {
+                    continue;
+                }
             }
             self.write_client(r);
         }
