@@ -10,7 +10,9 @@
 //! replies through `resp::ReplyBuf`, which speaks RESP2 and RESP3. The cron
 //! in `server` does active expiry and housekeeping. `config` is the single
 //! table of parameters behind redis.conf and CONFIG GET/SET; `logging` writes
-//! Redis's log format; `alloc` counts allocated bytes for INFO memory.
+//! Redis's log format; `alloc` counts allocated bytes for INFO memory, and
+//! `evict` keeps that figure under `maxmemory` (key and client eviction,
+//! LRU/LFU object clocks).
 
 pub mod alloc;
 pub mod blocking;
