@@ -450,12 +450,12 @@ fn protected_allowed(st: &State, c: &Client, spec: &CommandSpec) -> bool {
 /// instead) if it changed the dataset. Several replacement commands are
 /// wrapped in MULTI/EXEC so replicas apply them atomically.
 fn propagate(st: &mut State, db: usize, spec: &CommandSpec, args: &Args, dirty_before: u64) {
-    crate::commands::multi::touch_expired(st);
     if st.cfg.hot.notify_flags & crate::config::notify::NEW != 0 {
         crate::pubsub::notify_new_keys(st);
     }
     let lazy = st.cfg.hot.lazyfree_lazy_expire;
     if std::mem::take(&mut st.expired_pending) {
+        crate::commands::multi::touch_expired(st);
         for d in st.dbs.iter_mut() {
             for k in &d.expired_keys {
                 st.tracking.invalidate(k, 0);
