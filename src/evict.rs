@@ -431,6 +431,7 @@ fn pick(st: &mut State, policy: Policy) -> Option<(usize, Key)> {
     let samples = st.cfg.int("maxmemory-samples").clamp(1, 64) as usize;
     loop {
         let mut total = 0;
+        let mut offered = 0;
         let mut out = std::mem::take(&mut st.evict.samples);
         for (i, db) in st.dbs.iter().enumerate() {
             let n = size(db);
@@ -442,6 +443,7 @@ fn pick(st: &mut State, policy: Policy) -> Option<(usize, Key)> {
             for k in &out {
                 if let Some(s) = score(db, policy, k) {
                     st.evict.pool.offer(s, k, i);
+                    offered += 1;
                 }
             }
         }
@@ -449,6 +451,7 @@ fn pick(st: &mut State, policy: Policy) -> Option<(usize, Key)> {
         if total == 0 {
             return None;
         }
+        let had_candidates = offered > 0 || st.evict.pool.e.iter().any(|e| e.is_some());
         // Best first; a candidate deleted since it was pooled is a ghost.
         while let Some(e) = st.evict.pool.pop_best() {
             let db = &st.dbs[e.db];
@@ -460,6 +463,11 @@ fn pick(st: &mut State, policy: Policy) -> Option<(usize, Key)> {
             if live {
                 return Some((e.db, e.key));
             }
+        }
+        // Keys exist but none could be scored (cannot happen while the
+        // TTL table and the keyspace agree): give up rather than spin.
+        if !had_candidates {
+            return None;
         }
     }
 }
