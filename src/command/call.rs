@@ -373,14 +373,20 @@ fn limit_tracking_table(st: &mut State, c: &mut Client) {
 
 /// Refuses the command with `err`; refusing EXEC discards the transaction
 /// with `EXECABORT` (Redis's `rejectCommand`).
-fn reject_or_abort(st: &mut State, c: &mut Client, spec: &CommandSpec, name: &str, err: &str) {
+fn reject_or_abort(
+    st: &mut State,
+    c: &mut Client,
+    spec: &'static CommandSpec,
+    name: &str,
+    err: &str,
+) {
     if spec.name == "exec" && c.multi.take().is_some() {
         c.multi_error = false;
         st.unwatch_all(c);
         let msg = format!("EXECABORT Transaction discarded because of: {err}");
-        reject(st, c, &msg, Some(name));
+        reject(st, c, &msg, Some((spec, name)));
     } else {
-        reject(st, c, err, Some(name));
+        reject(st, c, err, Some((spec, name)));
     }
 }
 
