@@ -348,18 +348,10 @@ fn may_replicate(st: &State, c: &Client, spec: &CommandSpec) -> bool {
         return true;
     }
     spec.name == "exec"
-        && c.multi.iter().flatten().any(|a| {
-            st.commands.get(&a[0]).is_some_and(|s| {
-                let s = match s.subcommands.is_empty() {
-                    true => s,
-                    false => (a.len() > 1)
-                        .then(|| subcommand(s, &a[1]))
-                        .flatten()
-                        .unwrap_or(s),
-                };
-                s.has(WRITE | MAY_REPLICATE)
-            })
-        })
+        && c.multi
+            .iter()
+            .flatten()
+            .any(|a| queued_has(st, a, WRITE | MAY_REPLICATE))
 }
 
 /// Keeps the tracking table within `tracking-table-max-keys` before a
