@@ -270,12 +270,6 @@ impl<V> Dict<V> {
         ((self.t0.len() + self.t1.len()) * slot, moving)
     }
 
-    /// Bytes of one entry's allocation for a key of `klen` bytes (before
-    /// the allocator rounds it up), for MEMORY USAGE.
-    pub fn entry_size(klen: usize) -> usize {
-        Node::<V>::layout(klen).size()
-    }
-
     #[inline]
     fn hash(&self, k: &[u8]) -> u64 {
         let mut h = self.hasher.build_hasher();
