@@ -23,6 +23,7 @@ Stdlib only. See bench/README.md. Environment:
   BENCH_OUT=PATH  where to write the markdown table
   BENCH_ONLY=RE   only throughput workloads whose label matches RE
   BENCH_PHASES=L  comma list of phases to run (throughput,memory,growth,elements)
+  BENCH_ELEMENTS=L  comma list of collection kinds for elements (hash,set,zset,list)
 """
 
 import csv
@@ -106,7 +107,7 @@ if os.environ.get("BENCH_ONLY"):
     WORKLOADS = [w for w in WORKLOADS if re.search(os.environ["BENCH_ONLY"], w[0])]
 PHASES = set(os.environ.get("BENCH_PHASES", "throughput,memory,growth,elements").split(","))
 ELEM_COUNT = int(1_000_000 * SCALE)
-ELEM_KINDS = ("hash", "set", "zset", "list")
+ELEM_KINDS = tuple(os.environ.get("BENCH_ELEMENTS", "hash,set,zset,list").split(","))
 
 
 def log(*a):

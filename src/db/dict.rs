@@ -338,6 +338,34 @@ impl<V> Dict<V> {
         self.node(k).is_some()
     }
 
+    /// Inserts `k`, which the caller knows is absent, and returns the
+    /// stored copy of the key: its address is stable until the entry is
+    /// removed (rehashing relinks entries, it never moves them), so an
+    /// index over the same members can point at it instead of keeping a
+    /// second copy.
+    pub fn insert_absent(&mut self, k: &[u8], v: V) -> &[u8] {
+        debug_assert!(!self.contains(k));
+        self.rehash_step(1);
+        let h = self.hash(k) as usize;
+        node_ref(self.link_new(k, v, h)).key()
+    }
+
+    /// Adds an entry for a key not in the dict, whose hash is `h`.
+    fn link_new(&mut self, k: &[u8], v: V, h: usize) -> NonNull<Node<V>> {
+        self.expand_if_needed();
+        let slot = if self.rehash_idx.is_some() {
+            let n = self.t1.len();
+            &mut self.t1[h & (n - 1)]
+        } else {
+            let n = self.t0.len();
+            &mut self.t0[h & (n - 1)]
+        };
+        let node = Node::alloc(k, v, *slot);
+        *slot = Some(node);
+        self.len += 1;
+        node
+    }
+
     /// Inserts or replaces; returns the previous value.
     pub fn insert(&mut self, k: &[u8], v: V) -> Option<V> {
         self.rehash_step(1);
@@ -347,16 +375,7 @@ impl<V> Dict<V> {
             // SAFETY: as in get_mut.
             return Some(std::mem::replace(unsafe { &mut (*n.as_ptr()).val }, v));
         }
-        self.expand_if_needed();
-        let slot = if self.rehash_idx.is_some() {
-            let n = self.t1.len();
-            &mut self.t1[h & (n - 1)]
-        } else {
-            let n = self.t0.len();
-            &mut self.t0[h & (n - 1)]
-        };
-        *slot = Some(Node::alloc(k, v, *slot));
-        self.len += 1;
+        self.link_new(k, v, h);
         None
     }
 

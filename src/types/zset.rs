@@ -58,89 +58,93 @@ pub fn cmp_entry(s1: f64, e1: &[u8], s2: f64, e2: &[u8]) -> Ordering {
 // ---------------------------------------------------------------------------
 
 const NIL: u32 = u32::MAX;
+const HEAD: u32 = u32::MAX - 1;
 const MAX_LEVEL: usize = 32;
-const HEAD: u32 = 0;
 
-#[derive(Clone, Copy, Debug)]
+/// A node is `HDR + levels` words in its level's arena: the score's bits,
+/// the member's address, `back | member length << 32`, then one word per
+/// level, `forward | span << 32`.
+const HDR: usize = 3;
+/// A node id is its level (5 bits, less one) over its index in that
+/// level's arena.
+const IDX_BITS: u32 = 27;
+const IDX_MASK: u32 = (1 << IDX_BITS) - 1;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
 struct Level {
     fwd: u32,
     span: u32,
 }
 
-/// A node's levels: the first two inline (3 nodes in 4 have one level,
-/// 15 in 16 at most two), the rest in one allocation, so a walk along
-/// the lower levels reads one cache line per node.
-#[derive(Debug, Default)]
-struct Levels {
-    first: [Level; 2],
-    more: Option<Box<[Level]>>,
-}
-
-const NO_LEVEL: Level = Level { fwd: NIL, span: 0 };
-
-impl Levels {
-    fn new(n: usize) -> Levels {
-        Levels {
-            first: [NO_LEVEL; 2],
-            more: (n > 2).then(|| vec![NO_LEVEL; n - 2].into_boxed_slice()),
-        }
-    }
-}
-
-impl std::ops::Index<usize> for Levels {
-    type Output = Level;
+impl Level {
     #[inline]
-    fn index(&self, i: usize) -> &Level {
-        if i < 2 {
-            &self.first[i]
-        } else {
-            &self.more.as_ref().expect("level in range")[i - 2]
-        }
+    fn word(self) -> u64 {
+        self.fwd as u64 | (self.span as u64) << 32
     }
-}
-
-impl std::ops::IndexMut<usize> for Levels {
     #[inline]
-    fn index_mut(&mut self, i: usize) -> &mut Level {
-        if i < 2 {
-            &mut self.first[i]
-        } else {
-            &mut self.more.as_mut().expect("level in range")[i - 2]
+    fn of(w: u64) -> Level {
+        Level {
+            fwd: w as u32,
+            span: (w >> 32) as u32,
         }
     }
 }
 
-impl Default for Level {
-    fn default() -> Self {
-        NO_LEVEL
+/// Arena chunks double from 16 nodes to 4096, then stay at 4096: a small
+/// sorted set wastes little, a big one grows without copying (or
+/// stalling on) one huge block, and the chunk of an index is two shifts.
+fn chunk_of(idx: u32) -> (usize, usize) {
+    if idx < 16 {
+        (0, idx as usize)
+    } else if idx < 4096 {
+        let j = (32 - (idx >> 4).leading_zeros()) as usize;
+        (j, (idx - (16 << (j - 1))) as usize)
+    } else {
+        (
+            9 + ((idx - 4096) >> 12) as usize,
+            ((idx - 4096) & 4095) as usize,
+        )
     }
 }
 
+fn chunk_len(j: usize) -> usize {
+    match j {
+        0 => 16,
+        1..=8 => 16 << (j - 1),
+        _ => 4096,
+    }
+}
+
+/// The nodes of one height, with a free list threaded through word 0.
 #[derive(Debug)]
-// One cache line per node (the struct is exactly 64 bytes): a skiplist
-// walk is a chain of cache misses, and a node straddling two lines costs
-// two of them.
-#[repr(align(64))]
-struct Node {
-    ele: Box<[u8]>,
-    score: f64,
-    back: u32,
-    lv: Levels,
+struct Arena {
+    chunks: Vec<Box<[u64]>>,
+    used: u32,
+    free: u32,
 }
-const _: () = assert!(std::mem::size_of::<Node>() == 64);
 
 /// A skiplist whose links carry spans (how many nodes they jump), as
 /// Redis's `zskiplist`: rank of a node and node at a rank in O(log n).
-/// Nodes live in an arena indexed by `u32`; node 0 is the header.
+///
+/// Nodes of each height live in their own arena of fixed-size word
+/// records, so a node with one level costs 32 bytes and no malloc header,
+/// and a walk reads a node's score and its links from one place (a
+/// separately allocated tower would cost a second cache miss per step).
+/// Members are not copied: a node points at the bytes its owner keeps
+/// (the member -> score dict's key), which must outlive the node.
 #[derive(Debug)]
 pub struct SkipList {
-    nodes: Vec<Node>,
-    free: Vec<u32>,
+    head: Box<[u64]>,
+    arenas: Vec<Arena>,
     tail: u32,
     len: usize,
     level: usize,
     seed: u64,
 }
+
+// SAFETY: the raw member addresses point into memory owned by whoever
+// owns the skiplist (Big's dict), which moves between threads with it.
+unsafe impl Send for SkipList {}
 
 impl Default for SkipList {
     fn default() -> Self {
@@ -150,14 +154,14 @@ impl Default for SkipList {
 
 impl SkipList {
     pub fn new() -> SkipList {
+        let mut head = vec![0u64; HDR + MAX_LEVEL].into_boxed_slice();
+        head[2] = NIL as u64;
+        for w in &mut head[HDR..] {
+            *w = Level { fwd: NIL, span: 0 }.word();
+        }
         SkipList {
-            nodes: vec![Node {
-                ele: Box::new([]),
-                score: 0.0,
-                back: NIL,
-                lv: Levels::new(MAX_LEVEL),
-            }],
-            free: Vec::new(),
+            head,
+            arenas: Vec::new(),
             tail: NIL,
             len: 0,
             level: 1,
@@ -171,6 +175,105 @@ impl SkipList {
 
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    #[inline]
+    fn node(&self, id: u32) -> &[u64] {
+        if id == HEAD {
+            return &self.head;
+        }
+        let a = (id >> IDX_BITS) as usize;
+        let (j, o) = chunk_of(id & IDX_MASK);
+        let s = HDR + a + 1;
+        &self.arenas[a].chunks[j][o * s..o * s + s]
+    }
+
+    #[inline]
+    fn node_mut(&mut self, id: u32) -> &mut [u64] {
+        if id == HEAD {
+            return &mut self.head;
+        }
+        let a = (id >> IDX_BITS) as usize;
+        let (j, o) = chunk_of(id & IDX_MASK);
+        let s = HDR + a + 1;
+        &mut self.arenas[a].chunks[j][o * s..o * s + s]
+    }
+
+    #[inline]
+    fn score(&self, id: u32) -> f64 {
+        f64::from_bits(self.node(id)[0])
+    }
+
+    #[inline]
+    fn ele(&self, id: u32) -> &[u8] {
+        let n = self.node(id);
+        // SAFETY: insert's contract: the bytes outlive the node.
+        unsafe { std::slice::from_raw_parts(n[1] as usize as *const u8, (n[2] >> 32) as usize) }
+    }
+
+    #[inline]
+    fn back(&self, id: u32) -> u32 {
+        self.node(id)[2] as u32
+    }
+
+    #[inline]
+    fn set_back(&mut self, id: u32, b: u32) {
+        let n = self.node_mut(id);
+        n[2] = (n[2] & !0xFFFF_FFFF) | b as u64;
+    }
+
+    #[inline]
+    fn lv(&self, id: u32, i: usize) -> Level {
+        Level::of(self.node(id)[HDR + i])
+    }
+
+    #[inline]
+    fn set_lv(&mut self, id: u32, i: usize, l: Level) {
+        self.node_mut(id)[HDR + i] = l.word();
+    }
+
+    /// A free node of `lvl` levels (or taller, if that arena is full:
+    /// extra levels cost speed, never correctness).
+    fn alloc_node(&mut self, mut lvl: usize) -> (u32, usize) {
+        loop {
+            let a = lvl - 1;
+            if self.arenas.len() <= a {
+                self.arenas.resize_with(a + 1, || Arena {
+                    chunks: Vec::new(),
+                    used: 0,
+                    free: NIL,
+                });
+            }
+            let s = HDR + lvl;
+            let ar = &mut self.arenas[a];
+            if ar.free != NIL {
+                let idx = ar.free;
+                let (j, o) = chunk_of(idx);
+                ar.free = ar.chunks[j][o * s] as u32;
+                return ((a as u32) << IDX_BITS | idx, lvl);
+            }
+            // The two top ids of the last arena are HEAD and NIL.
+            if ar.used < IDX_MASK - 1 {
+                let idx = ar.used;
+                let (j, _) = chunk_of(idx);
+                if j == ar.chunks.len() {
+                    ar.chunks
+                        .push(vec![0u64; chunk_len(j) * s].into_boxed_slice());
+                }
+                ar.used += 1;
+                return ((a as u32) << IDX_BITS | idx, lvl);
+            }
+            assert!(lvl < MAX_LEVEL, "skiplist arenas exhausted");
+            lvl += 1;
+        }
+    }
+
+    fn free_node(&mut self, id: u32) {
+        let a = (id >> IDX_BITS) as usize;
+        let idx = id & IDX_MASK;
+        let next = self.arenas[a].free;
+        self.node_mut(id)[0] = next as u64;
+        self.arenas[a].free = idx;
     }
 
     fn random_level(&mut self) -> usize {
@@ -192,85 +295,102 @@ impl SkipList {
 
     #[inline]
     fn before(&self, n: u32, score: f64, ele: &[u8]) -> bool {
-        let x = &self.nodes[n as usize];
-        cmp_entry(x.score, &x.ele, score, ele) == Ordering::Less
+        let s = self.score(n);
+        // Equal scores are rare: only then read the member.
+        match s.partial_cmp(&score) {
+            Some(Ordering::Less) => true,
+            Some(Ordering::Greater) => false,
+            _ => self.ele(n) < ele,
+        }
     }
 
     /// Inserts a member known to be absent.
-    pub fn insert(&mut self, score: f64, ele: &[u8]) {
+    ///
+    /// # Safety
+    /// `ele` must stay valid and unchanged until the member is deleted or
+    /// the skiplist dropped: the node keeps its address, not a copy.
+    pub unsafe fn insert(&mut self, score: f64, ele: &[u8]) {
         let mut update = [HEAD; MAX_LEVEL];
         let mut rank = [0u32; MAX_LEVEL];
         let mut x = HEAD;
         for i in (0..self.level).rev() {
             rank[i] = if i == self.level - 1 { 0 } else { rank[i + 1] };
             loop {
-                let f = self.nodes[x as usize].lv[i].fwd;
-                if f != NIL && self.before(f, score, ele) {
-                    rank[i] += self.nodes[x as usize].lv[i].span;
-                    x = f;
+                let l = self.lv(x, i);
+                if l.fwd != NIL && self.before(l.fwd, score, ele) {
+                    rank[i] += l.span;
+                    x = l.fwd;
                 } else {
                     break;
                 }
             }
             update[i] = x;
         }
-        let lvl = self.random_level();
+        let want = self.random_level();
+        let (n, lvl) = self.alloc_node(want);
         if lvl > self.level {
             for i in self.level..lvl {
                 rank[i] = 0;
                 update[i] = HEAD;
-                self.nodes[HEAD as usize].lv[i].span = self.len as u32;
+                self.set_lv(
+                    HEAD,
+                    i,
+                    Level {
+                        fwd: NIL,
+                        span: self.len as u32,
+                    },
+                );
             }
             self.level = lvl;
         }
-        let node = Node {
-            ele: ele.into(),
-            score,
-            back: NIL,
-            lv: Levels::new(lvl),
-        };
-        let n = match self.free.pop() {
-            Some(i) => {
-                self.nodes[i as usize] = node;
-                i
-            }
-            None => {
-                self.nodes.push(node);
-                (self.nodes.len() - 1) as u32
-            }
-        };
+        {
+            let w = self.node_mut(n);
+            w[0] = score.to_bits();
+            w[1] = ele.as_ptr() as usize as u64;
+            w[2] = (ele.len() as u64) << 32 | NIL as u64;
+        }
         for i in 0..lvl {
-            let u = update[i] as usize;
-            let ul = self.nodes[u].lv[i];
-            self.nodes[n as usize].lv[i] = Level {
-                fwd: ul.fwd,
-                span: ul.span - (rank[0] - rank[i]),
-            };
-            self.nodes[u].lv[i] = Level {
-                fwd: n,
-                span: (rank[0] - rank[i]) + 1,
-            };
+            let u = update[i];
+            let ul = self.lv(u, i);
+            self.set_lv(
+                n,
+                i,
+                Level {
+                    fwd: ul.fwd,
+                    span: ul.span - (rank[0] - rank[i]),
+                },
+            );
+            self.set_lv(
+                u,
+                i,
+                Level {
+                    fwd: n,
+                    span: (rank[0] - rank[i]) + 1,
+                },
+            );
         }
         for (i, &u) in update.iter().enumerate().take(self.level).skip(lvl) {
-            self.nodes[u as usize].lv[i].span += 1;
+            let mut l = self.lv(u, i);
+            l.span += 1;
+            self.set_lv(u, i, l);
         }
-        self.nodes[n as usize].back = if update[0] == HEAD { NIL } else { update[0] };
-        let f = self.nodes[n as usize].lv[0].fwd;
+        self.set_back(n, if update[0] == HEAD { NIL } else { update[0] });
+        let f = self.lv(n, 0).fwd;
         if f != NIL {
-            self.nodes[f as usize].back = n;
+            self.set_back(f, n);
         } else {
             self.tail = n;
         }
         self.len += 1;
     }
 
-    /// Removes (score, ele); false when it is not there.
-    pub fn delete(&mut self, score: f64, ele: &[u8]) -> bool {
+    /// The node holding (score, ele) and its predecessor at each level.
+    fn find(&self, score: f64, ele: &[u8]) -> Option<(u32, [u32; MAX_LEVEL])> {
         let mut update = [HEAD; MAX_LEVEL];
         let mut x = HEAD;
         for i in (0..self.level).rev() {
             loop {
-                let f = self.nodes[x as usize].lv[i].fwd;
+                let f = self.lv(x, i).fwd;
                 if f != NIL && self.before(f, score, ele) {
                     x = f;
                 } else {
@@ -279,43 +399,73 @@ impl SkipList {
             }
             update[i] = x;
         }
-        let x = self.nodes[x as usize].lv[0].fwd;
-        if x == NIL {
-            return false;
+        let x = self.lv(x, 0).fwd;
+        if x == NIL || self.score(x) != score || self.ele(x) != ele {
+            return None;
         }
+        Some((x, update))
+    }
+
+    /// Removes (score, ele); false when it is not there.
+    pub fn delete(&mut self, score: f64, ele: &[u8]) -> bool {
+        match self.find(score, ele) {
+            Some((x, update)) => {
+                self.unlink(x, &update);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Redis's `zslUpdateScore`: moves a present member to score `new`,
+    /// in place when its neighbours still bracket it.
+    pub fn update_score(&mut self, cur: f64, ele: &[u8], new: f64) {
+        let Some((x, update)) = self.find(cur, ele) else {
+            debug_assert!(false, "update_score of an absent member");
+            return;
+        };
+        let b = self.back(x);
+        let f = self.lv(x, 0).fwd;
+        if (b == NIL || cmp_entry(self.score(b), self.ele(b), new, ele).is_lt())
+            && (f == NIL || cmp_entry(self.score(f), self.ele(f), new, ele).is_gt())
         {
-            let n = &self.nodes[x as usize];
-            if cmp_entry(n.score, &n.ele, score, ele) != Ordering::Equal || *n.ele != *ele {
-                return false;
-            }
+            self.node_mut(x)[0] = new.to_bits();
+            return;
         }
+        let (p, len) = {
+            let n = self.node(x);
+            (n[1] as usize as *const u8, (n[2] >> 32) as usize)
+        };
+        self.unlink(x, &update);
+        // SAFETY: the node's own member bytes, under the contract the
+        // node was inserted with.
+        unsafe { self.insert(new, std::slice::from_raw_parts(p, len)) }
+    }
+
+    fn unlink(&mut self, x: u32, update: &[u32; MAX_LEVEL]) {
         for (i, &u) in update.iter().enumerate().take(self.level) {
-            let u = u as usize;
-            if self.nodes[u].lv[i].fwd == x {
-                let xl = self.nodes[x as usize].lv[i];
-                self.nodes[u].lv[i].span += xl.span;
-                self.nodes[u].lv[i].span -= 1;
-                self.nodes[u].lv[i].fwd = xl.fwd;
+            let mut ul = self.lv(u, i);
+            if ul.fwd == x {
+                let xl = self.lv(x, i);
+                ul.span = ul.span + xl.span - 1;
+                ul.fwd = xl.fwd;
             } else {
-                self.nodes[u].lv[i].span -= 1;
+                ul.span -= 1;
             }
+            self.set_lv(u, i, ul);
         }
-        let f = self.nodes[x as usize].lv[0].fwd;
-        let b = self.nodes[x as usize].back;
+        let f = self.lv(x, 0).fwd;
+        let b = self.back(x);
         if f != NIL {
-            self.nodes[f as usize].back = b;
+            self.set_back(f, b);
         } else {
             self.tail = b;
         }
-        while self.level > 1 && self.nodes[HEAD as usize].lv[self.level - 1].fwd == NIL {
+        while self.level > 1 && self.lv(HEAD, self.level - 1).fwd == NIL {
             self.level -= 1;
         }
         self.len -= 1;
-        let n = &mut self.nodes[x as usize];
-        n.ele = Box::new([]);
-        n.lv = Levels::default();
-        self.free.push(x);
-        true
+        self.free_node(x);
     }
 
     /// Number of leading nodes for which `pred(score, ele)` holds; `pred`
@@ -325,11 +475,8 @@ impl SkipList {
         let mut rank = 0usize;
         for i in (0..self.level).rev() {
             loop {
-                let l = self.nodes[x as usize].lv[i];
-                if l.fwd != NIL && {
-                    let n = &self.nodes[l.fwd as usize];
-                    pred(n.score, &n.ele)
-                } {
+                let l = self.lv(x, i);
+                if l.fwd != NIL && pred(self.score(l.fwd), self.ele(l.fwd)) {
                     rank += l.span as usize;
                     x = l.fwd;
                 } else {
@@ -346,7 +493,7 @@ impl SkipList {
         let mut traversed = 0usize;
         for i in (0..self.level).rev() {
             loop {
-                let l = self.nodes[x as usize].lv[i];
+                let l = self.lv(x, i);
                 if l.fwd != NIL && traversed + l.span as usize <= rank {
                     traversed += l.span as usize;
                     x = l.fwd;
@@ -382,11 +529,10 @@ impl SkipList {
             if x == NIL || x == HEAD {
                 return;
             }
-            let n = &self.nodes[x as usize];
-            if !f(&n.ele, n.score) {
+            if !f(self.ele(x), self.score(x)) {
                 return;
             }
-            x = if rev { n.back } else { n.lv[0].fwd };
+            x = if rev { self.back(x) } else { self.lv(x, 0).fwd };
         }
     }
 
@@ -394,8 +540,8 @@ impl SkipList {
         if rank >= self.len {
             return None;
         }
-        let n = &self.nodes[self.node_at(rank + 1) as usize];
-        Some((&n.ele, n.score))
+        let n = self.node_at(rank + 1);
+        Some((self.ele(n), self.score(n)))
     }
 }
 
@@ -408,6 +554,24 @@ impl SkipList {
 pub struct Big {
     sl: SkipList,
     dict: Dict<f64>,
+}
+
+impl Big {
+    /// Adds a member known to be absent: the dict keeps the bytes, the
+    /// skiplist node points at them.
+    fn insert_new(&mut self, ele: &[u8], score: f64) {
+        let k = self.dict.insert_absent(ele, score);
+        // SAFETY: the dict entry lives until `remove` (which unlinks the
+        // node first) or until Big is dropped with the skiplist.
+        unsafe { self.sl.insert(score, k) }
+    }
+
+    fn remove(&mut self, ele: &[u8]) -> Option<f64> {
+        let s = *self.dict.get(ele)?;
+        self.sl.delete(s, ele);
+        self.dict.remove(ele);
+        Some(s)
+    }
 }
 
 impl std::fmt::Debug for Big {
@@ -503,8 +667,7 @@ impl ZSet {
             let v = std::mem::take(v);
             let mut b = Box::<Big>::default();
             for (e, s) in v {
-                b.sl.insert(s, &e);
-                b.dict.insert(&e, s);
+                b.insert_new(&e, s);
             }
             *self = ZSet::Skiplist(b);
         }
@@ -578,10 +741,7 @@ impl ZSet {
                 let i = v.partition_point(|(e, s)| cmp_entry(*s, e, score, ele).is_lt());
                 v.insert(i, (ele.into(), score));
             }
-            ZSet::Skiplist(b) => {
-                b.sl.insert(score, ele);
-                b.dict.insert(ele, score);
-            }
+            ZSet::Skiplist(b) => b.insert_new(ele, score),
         }
     }
 
@@ -638,8 +798,7 @@ impl ZSet {
                 }
             }
             ZSet::Skiplist(b) => {
-                b.sl.delete(old, ele);
-                b.sl.insert(new, ele);
+                b.sl.update_score(old, ele, new);
                 if let Some(s) = b.dict.get_mut(ele) {
                     *s = new;
                 }
@@ -657,13 +816,7 @@ impl ZSet {
                 }
                 None => false,
             },
-            ZSet::Skiplist(b) => match b.dict.remove(ele) {
-                Some(s) => {
-                    b.sl.delete(s, ele);
-                    true
-                }
-                None => false,
-            },
+            ZSet::Skiplist(b) => b.remove(ele).is_some(),
         }
     }
 
@@ -748,9 +901,8 @@ impl ZSet {
                     out.push((e.to_vec(), s));
                     true
                 });
-                for (e, s) in &out {
-                    b.sl.delete(*s, e);
-                    b.dict.remove(e);
+                for (e, _) in &out {
+                    b.remove(e);
                 }
                 out
             }
@@ -777,7 +929,7 @@ impl ZSet {
             ZSet::Skiplist(b) => {
                 let mut n = 64;
                 b.sl.for_range(0, b.sl.len(), false, |e, _| {
-                    n += 2 * e.len() + 96;
+                    n += e.len() + 88;
                     true
                 });
                 n
@@ -814,7 +966,9 @@ mod tests {
                 let (s, e) = model.remove(p);
                 assert!(sl.delete(s, &e));
             } else if i % 3 != 0 {
-                sl.insert(score, &ele);
+                // SAFETY: the Vec's heap buffer stays put while the model
+                // holds it, and it is deleted from `sl` before it is freed.
+                unsafe { sl.insert(score, &ele) };
                 model.push((score, ele));
             }
             model.sort_by(|a, b| cmp_entry(a.0, &a.1, b.0, &b.1));
@@ -833,6 +987,49 @@ mod tests {
         let want: Vec<Vec<u8>> = model[3..].iter().rev().map(|(_, e)| e.clone()).collect();
         assert_eq!(rev, want);
         assert!(!sl.delete(1e9, b"nope"));
+    }
+
+    #[test]
+    fn arena_chunks_tile_the_index_space() {
+        let mut prev = chunk_of(0);
+        assert_eq!(prev, (0, 0));
+        for idx in 1..20_000u32 {
+            let (j, o) = chunk_of(idx);
+            assert!(o < chunk_len(j));
+            if o == 0 {
+                assert_eq!((j, prev.1 + 1), (prev.0 + 1, chunk_len(prev.0)));
+            } else {
+                assert_eq!((j, o), (prev.0, prev.1 + 1));
+            }
+            prev = (j, o);
+        }
+    }
+
+    #[test]
+    fn skiplist_updates_and_removals_match_a_model() {
+        let lim = Limits::default();
+        let mut z = ZSet::Skiplist(Box::default());
+        let mut model = std::collections::BTreeMap::new();
+        let mut x: u64 = 99;
+        for _ in 0..20_000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let ele = format!("member:{}", (x >> 40) % 700).into_bytes();
+            let score = ((x >> 20) % 64) as f64;
+            if (x >> 10).is_multiple_of(4) {
+                assert_eq!(z.remove(&ele), model.remove(&ele).is_some());
+            } else {
+                z.add(&ele, score, AddFlags::default(), lim);
+                model.insert(ele, score);
+            }
+        }
+        let mut want: Vec<(Vec<u8>, f64)> = model.into_iter().collect();
+        want.sort_by(|a, b| cmp_entry(a.1, &a.0, b.1, &b.0));
+        assert_eq!(members(&z), want);
+        for (i, (e, s)) in want.iter().enumerate() {
+            assert_eq!(z.rank(e), Some((i, *s)));
+        }
     }
 
     #[test]
