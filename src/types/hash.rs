@@ -7,6 +7,7 @@
 //!
 //! A hash never goes back from hashtable to listpack, except when reloaded.
 
+use super::bytes::SmallBytes;
 use super::{Limits, dict_fair_random, distinct_indexes, pick_distinct};
 use crate::db::Dict;
 use crate::util::Rng;
@@ -14,7 +15,7 @@ use std::collections::HashMap;
 
 enum Data {
     Listpack(Vec<(Vec<u8>, Vec<u8>)>),
-    Hashtable(Dict<Box<[u8]>>),
+    Hashtable(Dict<SmallBytes>),
 }
 
 /// A hash plus the absolute expire times (unix ms) of its volatile fields.
@@ -99,7 +100,7 @@ impl Hash {
         if let Data::Listpack(v) = &mut self.d {
             let mut d = Dict::new();
             for (f, val) in std::mem::take(v) {
-                d.insert(&f, val.into_boxed_slice());
+                d.insert(&f, SmallBytes::new(&val));
             }
             self.d = Data::Hashtable(d);
         }
@@ -160,7 +161,7 @@ impl Hash {
                 }
                 true
             }
-            Data::Hashtable(d) => d.insert(f, v.into()).is_none(),
+            Data::Hashtable(d) => d.insert(f, SmallBytes::new(v)).is_none(),
         }
     }
 
@@ -282,7 +283,7 @@ impl Hash {
                 }
                 Data::Hashtable(d) => {
                     if !d.contains(&f) {
-                        d.insert(&f, v.into_boxed_slice());
+                        d.insert(&f, SmallBytes::new(&v));
                     }
                 }
             }
@@ -450,7 +451,7 @@ impl Hash {
                     .sum::<usize>()
             }
             Data::Hashtable(d) => {
-                64 + d.slots() * 24 + d.iter().map(|(k, v)| 48 + k.len() + v.len()).sum::<usize>()
+                64 + d.slots() * 24 + d.iter().map(|(k, v)| 48 + k.len() + v.heap_size()).sum::<usize>()
             }
         }
     }

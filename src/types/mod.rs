@@ -2,6 +2,7 @@
 //! Each type hides its encodings behind one API, as Redis's `setType*` and
 //! `hashType*` functions do; commands never look at the encoding.
 
+pub mod bytes;
 pub mod hash;
 pub mod list;
 pub mod packed;
