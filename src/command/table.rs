@@ -20,6 +20,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         crate::commands::hash::COMMANDS,
         crate::commands::zset::COMMANDS,
         crate::commands::cluster::COMMANDS,
+        crate::commands::bitops::COMMANDS,
     ];
     FAMILIES
 }
