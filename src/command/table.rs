@@ -21,6 +21,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         crate::commands::zset::COMMANDS,
         crate::commands::cluster::COMMANDS,
         crate::commands::bitops::COMMANDS,
+        crate::commands::geo::COMMANDS,
     ];
     FAMILIES
 }
@@ -37,6 +38,8 @@ pub fn movable_key_positions(name: &str, args: &crate::resp::Args) -> Option<Vec
             Some(crate::commands::list::mpop_key_positions(args, 1))
         }
         "bzmpop" => Some(crate::commands::list::mpop_key_positions(args, 2)),
+        "georadius" => Some(crate::commands::geo::radius_key_positions(args, 6)),
+        "georadiusbymember" => Some(crate::commands::geo::radius_key_positions(args, 5)),
         "zunionstore" | "zinterstore" | "zdiffstore" => {
             let mut v = vec![1];
             v.extend(crate::commands::list::mpop_key_positions(args, 2));

@@ -4,6 +4,7 @@
 pub mod bitops;
 pub mod cluster;
 pub mod connection;
+pub mod geo;
 pub mod hash;
 pub mod introspection;
 pub mod keys;

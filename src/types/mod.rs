@@ -3,6 +3,7 @@
 //! `hashType*` functions do; commands never look at the encoding.
 
 pub mod bytes;
+pub mod geohash;
 pub mod hash;
 pub mod list;
 pub mod packed;
