@@ -22,6 +22,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         crate::commands::cluster::COMMANDS,
         crate::commands::bitops::COMMANDS,
         crate::commands::geo::COMMANDS,
+        crate::commands::hll::COMMANDS,
     ];
     FAMILIES
 }

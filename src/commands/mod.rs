@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod connection;
 pub mod geo;
 pub mod hash;
+pub mod hll;
 pub mod introspection;
 pub mod keys;
 pub mod list;

@@ -5,6 +5,7 @@
 pub mod bytes;
 pub mod geohash;
 pub mod hash;
+pub mod hll;
 pub mod list;
 pub mod packed;
 pub mod set;
