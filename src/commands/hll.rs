@@ -91,7 +91,7 @@ fn hll_bytes(v: &Value) -> Result<&[u8], CmdError> {
 }
 
 /// Validates the HLL at `key` (present) and hands its bytes out mutably.
-fn hll_mut<'a>(o: &'a mut crate::db::Obj) -> Result<&'a mut Vec<u8>, CmdError> {
+fn hll_mut(o: &mut crate::db::Obj) -> Result<&mut Vec<u8>, CmdError> {
     hll_bytes(&o.v)?;
     Ok(o.v.as_str_mut()?.make_raw())
 }

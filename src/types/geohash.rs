@@ -456,8 +456,8 @@ mod tests {
         assert_eq!(score_of(13.361389, 38.115556), Some(3479099956230698));
         assert_eq!(score_of(15.087269, 37.502669), Some(3479447370796909));
         let (lon, lat) = decode_score(3479099956230698.0).unwrap();
-        assert!((lon - 13.36138933897018433).abs() < 1e-12);
-        assert!((lat - 38.11555639549629859).abs() < 1e-12);
+        assert!((lon - 13.361_389_338_970_184).abs() < 1e-12);
+        assert!((lat - 38.115_556_395_496_3).abs() < 1e-12);
     }
 
     #[test]
