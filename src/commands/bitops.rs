@@ -720,7 +720,7 @@ mod tests {
         assert_eq!(bitop_compute(BitOp::Diff1, &[a, b]), vec![0b0010, 0xff]);
         assert_eq!(bitop_compute(BitOp::AndOr, &[a, b]), vec![0b1000, 0]);
         let c: &[u8] = &[0b1001];
-        assert_eq!(bitop_compute(BitOp::One, &[a, b, c]), vec![0b0010, 0xff]);
+        assert_eq!(bitop_compute(BitOp::One, &[a, b, c]), vec![0b0111, 0xff]);
     }
 
     #[test]
