@@ -397,3 +397,62 @@ fn client_pause_write_parks_writers_until_unpause() {
         b"-ERR CLIENT PAUSE mode must be WRITE or ALL\r\n",
     );
 }
+
+#[test]
+fn geo_bitfield_and_hll_match_redis() {
+    // Expected values are what Redis answers to the same commands.
+    let s = Server::start(&[]);
+    let mut c = s.client();
+    let n: i64 = redis::cmd("GEOADD")
+        .arg(&["Sicily", "13.361389", "38.115556", "Palermo"])
+        .arg(&["15.087269", "37.502669", "Catania"])
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(n, 2);
+    let score: String = redis::cmd("ZSCORE")
+        .arg(&["Sicily", "Palermo"])
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(score, "3479099956230698");
+    let d: String = redis::cmd("GEODIST")
+        .arg(&["Sicily", "Palermo", "Catania", "km"])
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(d, "166.2742");
+    let h: Vec<String> = redis::cmd("GEOHASH")
+        .arg(&["Sicily", "Palermo", "Catania"])
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(h, ["sqc8b49rny0", "sqdtr74hyu0"]);
+    let near: Vec<(String, String)> = redis::cmd("GEORADIUS")
+        .arg(&["Sicily", "15", "37", "200", "km", "WITHDIST", "ASC"])
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(
+        near,
+        [
+            ("Catania".to_string(), "56.4413".to_string()),
+            ("Palermo".to_string(), "190.4424".to_string())
+        ]
+    );
+    let bf: Vec<i64> = redis::cmd("BITFIELD")
+        .arg(&["bf", "SET", "i8", "0", "100", "INCRBY", "i8", "0", "100"])
+        .arg(&[
+            "OVERFLOW", "SAT", "INCRBY", "u4", "#3", "20", "GET", "u16", "0",
+        ])
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(bf, [0, -56, 15, 51215]);
+    let n: i64 = redis::cmd("PFADD")
+        .arg(&["h", "a", "b", "c"])
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(n, 1);
+    let n: i64 = redis::cmd("PFCOUNT").arg("h").query(&mut c).unwrap();
+    assert_eq!(n, 3);
+    let v: Vec<u8> = redis::cmd("GET").arg("h").query(&mut c).unwrap();
+    assert_eq!(
+        &v[..27],
+        b"HYLL\x01\x00\x00\x00\x03\x00\x00\x00\x00\x00\x00\x00`\xf3\x80P\xb1\x84K\xfb\x80BZ"
+    );
+}

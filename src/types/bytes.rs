@@ -22,7 +22,10 @@ pub struct SmallBytes {
 }
 
 // The tag is the low bit of the pointer word only where that is byte 0.
-const _: () = assert!(cfg!(target_endian = "little"), "SmallBytes assumes little-endian");
+const _: () = assert!(
+    cfg!(target_endian = "little"),
+    "SmallBytes assumes little-endian"
+);
 
 // SAFETY: SmallBytes owns its heap bytes exclusively and never shares them.
 unsafe impl Send for SmallBytes {}
@@ -38,7 +41,8 @@ impl SmallBytes {
         }
         let layout = Self::layout(b.len());
         // SAFETY: the layout has a non-zero size (len > INLINE).
-        let p = NonNull::new(unsafe { alloc(layout) }).unwrap_or_else(|| handle_alloc_error(layout));
+        let p =
+            NonNull::new(unsafe { alloc(layout) }).unwrap_or_else(|| handle_alloc_error(layout));
         // SAFETY: fresh allocation of b.len() bytes; no overlap.
         unsafe { std::ptr::copy_nonoverlapping(b.as_ptr(), p.as_ptr(), b.len()) };
         let s = SmallBytes { w };

@@ -451,7 +451,10 @@ impl Hash {
                     .sum::<usize>()
             }
             Data::Hashtable(d) => {
-                64 + d.slots() * 24 + d.iter().map(|(k, v)| 48 + k.len() + v.heap_size()).sum::<usize>()
+                64 + d.slots() * 24
+                    + d.iter()
+                        .map(|(k, v)| 48 + k.len() + v.heap_size())
+                        .sum::<usize>()
             }
         }
     }
