@@ -103,6 +103,16 @@ for _t, _r, _label, _f, _pre in [
         if _pre:
             PREFILL[f"{_label} -P {_p}"] = _pre
 
+# PUBLISH rows (issue 5): SUBSCRIBERS[label] connections subscribe to the
+# channel before each run, in a separate process that only drains them.
+SUBSCRIBERS = {}
+for _subs, _f in ((1, 1.0), (50, 0.25)):
+    for _p, _n in ((1, N1), (16, N16)):
+        _label = f"PUBLISH {_subs} sub{'s' if _subs > 1 else ''} -P {_p}"
+        WORKLOADS.append((_label, ["publish", "bench:chan", "hello"], _p, None, None,
+                          max(1000, int(_n * _f * SCALE))))
+        SUBSCRIBERS[_label] = _subs
+
 if os.environ.get("BENCH_ONLY"):
     WORKLOADS = [w for w in WORKLOADS if re.search(os.environ["BENCH_ONLY"], w[0])]
 PHASES = set(os.environ.get("BENCH_PHASES", "throughput,memory,growth,elements").split(","))
@@ -314,6 +324,59 @@ def version_of(server):
     return "?"
 
 
+# Runs in its own process (the benchmark's own Python must not steal the
+# drain's CPU through the GIL): subscribes argv[2] sockets to the channel,
+# prints "ready", drains until stdin closes, then prints how many sockets
+# the server closed meanwhile.
+_DRAIN = r"""
+import selectors, socket, sys
+port, n, chan = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].encode()
+sel = selectors.DefaultSelector()
+socks = []
+for _ in range(n):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"*2\r\n$9\r\nSUBSCRIBE\r\n$%d\r\n%s\r\n" % (len(chan), chan))
+    got = b""
+    while got.count(b"\r\n") < 6:
+        got += s.recv(4096)
+    s.setblocking(False)
+    sel.register(s, selectors.EVENT_READ)
+    socks.append(s)
+sel.register(sys.stdin, selectors.EVENT_READ)
+print("ready", flush=True)
+buf = bytearray(1 << 20)
+closed = 0
+while True:
+    for key, _ in sel.select():
+        if key.fileobj is sys.stdin:
+            print(closed, flush=True)
+            sys.exit(0)
+        try:
+            if key.fileobj.recv_into(buf) == 0:
+                sel.unregister(key.fileobj)
+                closed += 1
+        except BlockingIOError:
+            pass
+"""
+
+
+class Subscribers:
+    """`n` subscribers of bench:chan, drained by a helper process."""
+
+    def __init__(self, port, n):
+        self.p = subprocess.Popen([sys.executable, "-c", _DRAIN, str(port), str(n), "bench:chan"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if self.p.stdout.readline().strip() != "ready":
+            raise RuntimeError("subscriber process failed to start")
+
+    def stop(self):
+        """Stops draining; returns how many subscribers the server dropped."""
+        self.p.stdin.close()
+        out = self.p.stdout.readline().strip()
+        self.p.wait(10)
+        return int(out) if out.isdigit() else None
+
+
 def run_benchmark(server, wl):
     label, test, pipe, size, rnd, n = wl
     argv = ["redis-benchmark", "-h", HOST, "-p", str(server.port), "-c", str(CLIENTS),
@@ -327,6 +390,7 @@ def run_benchmark(server, wl):
     argv[argv.index("--csv") + 1:argv.index("--csv") + 1] = opts
     if label in PREFILL:
         prefill(server.port, PREFILL[label], n)
+    subs = Subscribers(server.port, SUBSCRIBERS[label]) if label in SUBSCRIBERS else None
     t0 = server.cpu_ticks()
     w0 = time.time()
     with tempfile.TemporaryFile("w+") as fo, tempfile.TemporaryFile("w+") as fe:
@@ -345,6 +409,10 @@ def run_benchmark(server, wl):
     if server.proc.poll() is not None:
         raise RuntimeError(f"{server.name} died during {label}; see {server.log}")
     cpu = (server.cpu_ticks() - t0) / CLK_TCK
+    if subs is not None:
+        lost = subs.stop()
+        if lost:
+            log(f"  {server.name} {label}: {lost} subscriber(s) disconnected during the run")
     rows = list(csv.reader(io.StringIO(out)))
     if len(rows) >= 2 and rows[0][:2] == ["test", "rps"]:
         hdr, row = rows[0], rows[1]

@@ -130,6 +130,11 @@ pub struct Client {
     pub is_master: bool,
     /// The last read filled its window: more input may be waiting.
     pub read_pending: bool,
+    /// In the server's `pending_writes` (output from another client's command).
+    pub write_queued: bool,
+    /// When pending output first went over its class's soft limit (ms; 0
+    /// while under it).
+    pub obuf_soft_since: i64,
     /// The port a replica said it listens on (REPLCONF listening-port).
     pub replica_port: u16,
     /// Pub/sub subscriptions: channels, patterns, shard channels.
@@ -205,6 +210,8 @@ impl Client {
             replica: false,
             is_master: false,
             read_pending: false,
+            write_queued: false,
+            obuf_soft_since: 0,
             replica_port: 0,
             subs: Default::default(),
             psubs: Default::default(),
@@ -224,6 +231,43 @@ impl Client {
     }
 
     /// Bytes waiting to be written.
+    /// Whether pending output breaks `client-output-buffer-limit` for this
+    /// client's class (Redis's `checkClientOutputBufferLimits`); tracks
+    /// how long the soft limit has been exceeded.
+    pub fn obuf_limit_reached(&mut self, limits: &[(i64, i64, i64); 3], now: i64) -> bool {
+        let class = if self.replica && !self.monitor {
+            1
+        } else if !self.subs.is_empty() || !self.psubs.is_empty() || !self.ssubs.is_empty() {
+            2
+        } else {
+            0
+        };
+        let (hard, soft, secs) = limits[class];
+        if self.is_master || (hard == 0 && soft == 0) {
+            return false;
+        }
+        let used = self.obuf_usage() as i64;
+        if hard > 0 && used >= hard {
+            return true;
+        }
+        if soft > 0 && used >= soft {
+            if self.obuf_soft_since == 0 {
+                self.obuf_soft_since = now;
+            }
+            return now - self.obuf_soft_since >= secs * 1000;
+        }
+        self.obuf_soft_since = 0;
+        false
+    }
+
+    /// Output memory for limits and CLIENT LIST's `omem`. Redis leaves its
+    /// fixed 16 KB buffer out, but a reply that ever used its block list
+    /// (any deferred length, e.g. KEYS) goes wholly there; counting every
+    /// pending byte is the closer fit for one growable buffer.
+    pub fn obuf_usage(&self) -> usize {
+        self.pending()
+    }
+
     pub fn pending(&self) -> usize {
         self.reply.buf.len() - self.sent
     }
@@ -245,12 +289,24 @@ impl Client {
         }
         self.reply.buf.clear();
         self.sent = 0;
-        // Like Redis, which frees reply blocks past its 16KB static buffer
-        // once written, so drained replies stop counting as used memory.
-        if self.reply.buf.capacity() > 16 << 10 {
+        // Like Redis, which frees reply blocks once written, so drained
+        // replies stop counting as used memory. A buffer of a pipeline's
+        // size (up to 64 KB) stays for the next batch and is trimmed by
+        // the cron when the client goes quiet (`trim_reply_buffer`), or
+        // every batch of 16 1 KB GETs would regrow it from scratch.
+        if self.reply.buf.capacity() > 64 << 10 {
             self.reply.buf = Vec::with_capacity(1024);
         }
         Ok(true)
+    }
+
+    /// Drops a drained reply buffer above 16 KB (the cron's half of
+    /// Redis's reply-buffer resizing).
+    pub fn trim_reply_buffer(&mut self) {
+        if self.pending() == 0 && self.reply.buf.capacity() > 16 << 10 {
+            self.reply.buf = Vec::with_capacity(1024);
+            self.sent = 0;
+        }
     }
 
     /// Input bytes received and not yet run.
@@ -309,7 +365,7 @@ impl Client {
             (self.addr.clone(), self.laddr.clone())
         };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} watch={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={} io-thread=0",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} watch={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={} io-thread=0",
             self.id,
             addr,
             laddr,
@@ -329,7 +385,9 @@ impl Client {
             self.args.mem(),
             self.reply.buf.capacity(),
             self.reply.buf.capacity(),
-            self.pending(),
+            0,
+            usize::from(self.obuf_usage() > 0),
+            self.obuf_usage(),
             self.qbuf.capacity() + self.reply.buf.capacity() + self.args.mem(),
             self.last_cmd,
             self.user,

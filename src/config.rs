@@ -621,6 +621,9 @@ pub struct Hot {
     pub lazyfree_user_flush: bool,
     pub lazyfree_lazy_expire: bool,
     pub latency_tracking: bool,
+    /// `client-output-buffer-limit` per class (normal, replica, pubsub):
+    /// (hard bytes, soft bytes, soft seconds), 0 meaning no limit.
+    pub obuf_limits: [(i64, i64, i64); 3],
 }
 
 #[derive(Clone)]
@@ -1072,6 +1075,21 @@ impl Config {
     }
 
     fn refresh(&mut self) {
+        fn obuf_limits(v: &str) -> [(i64, i64, i64); 3] {
+            let w: Vec<&str> = v.split_whitespace().collect();
+            let mut out = [(0, 0, 0); 3];
+            for ch in w.chunks(4) {
+                let i = match ch[0] {
+                    "normal" => 0,
+                    "slave" => 1,
+                    "pubsub" => 2,
+                    _ => continue,
+                };
+                let n = |j: usize| ch.get(j).and_then(|x| x.parse().ok()).unwrap_or(0);
+                out[i] = (n(1), n(2), n(3));
+            }
+            out
+        }
         let h = Hot {
             hz: self.int("hz").clamp(1, 500),
             proto_max_bulk_len: self.int("proto-max-bulk-len"),
@@ -1096,6 +1114,7 @@ impl Config {
                 self.get("maxmemory-clients"),
                 self.int("maxmemory"),
             ),
+            obuf_limits: obuf_limits(self.get("client-output-buffer-limit")),
             slowlog_slower_than: self.int("slowlog-log-slower-than"),
             slowlog_max_len: self.int("slowlog-max-len"),
             latency_threshold: self.int("latency-monitor-threshold"),

@@ -14,8 +14,10 @@ pub enum Kind {
     SMessage,
 }
 
-pub struct Delivery {
-    pub to: usize,
+/// One published message, as every receiver of one kind sees it; the
+/// outbox addresses it by index, so a message to 50 subscribers is copied
+/// once, not 50 times.
+pub struct Message {
     pub kind: Kind,
     pub pattern: Vec<u8>,
     pub channel: Vec<u8>,
@@ -28,7 +30,9 @@ pub struct PubSub {
     pub channels: HashMap<Vec<u8>, Vec<usize>>,
     pub patterns: HashMap<Vec<u8>, Vec<usize>>,
     pub shard: HashMap<Vec<u8>, Vec<usize>>,
-    pub outbox: Vec<Delivery>,
+    /// (receiver, index into `messages`), in delivery order.
+    pub outbox: Vec<(usize, u32)>,
+    pub messages: Vec<Message>,
 }
 
 /// Which table a (un)subscription is about.
@@ -70,55 +74,51 @@ impl PubSub {
     pub fn publish(&mut self, channel: &[u8], payload: &[u8]) -> usize {
         let mut n = 0;
         if let Some(subs) = self.channels.get(channel) {
-            for &to in subs {
-                self.outbox.push(Delivery {
-                    to,
-                    kind: Kind::Message,
-                    pattern: Vec::new(),
-                    channel: channel.to_vec(),
-                    payload: payload.to_vec(),
-                });
-                n += 1;
-            }
+            n += queue(&mut self.outbox, &mut self.messages, subs, Kind::Message, b"", channel, payload);
         }
         for (pat, subs) in &self.patterns {
             if glob_match(pat, channel, false) {
-                for &to in subs {
-                    self.outbox.push(Delivery {
-                        to,
-                        kind: Kind::PMessage,
-                        pattern: pat.clone(),
-                        channel: channel.to_vec(),
-                        payload: payload.to_vec(),
-                    });
-                    n += 1;
-                }
+                n += queue(&mut self.outbox, &mut self.messages, subs, Kind::PMessage, pat, channel, payload);
             }
         }
         n
     }
 
     pub fn spublish(&mut self, channel: &[u8], payload: &[u8]) -> usize {
-        let mut n = 0;
-        if let Some(subs) = self.shard.get(channel) {
-            for &to in subs {
-                self.outbox.push(Delivery {
-                    to,
-                    kind: Kind::SMessage,
-                    pattern: Vec::new(),
-                    channel: channel.to_vec(),
-                    payload: payload.to_vec(),
-                });
-                n += 1;
-            }
+        match self.shard.get(channel) {
+            Some(subs) => queue(&mut self.outbox, &mut self.messages, subs, Kind::SMessage, b"", channel, payload),
+            None => 0,
         }
-        n
     }
 
     /// True when nobody listens at all: publishing can be skipped.
     pub fn idle(&self) -> bool {
         self.channels.is_empty() && self.patterns.is_empty()
     }
+}
+
+/// Adds one message for `subs` to the outbox; returns `subs.len()`.
+fn queue(
+    outbox: &mut Vec<(usize, u32)>,
+    messages: &mut Vec<Message>,
+    subs: &[usize],
+    kind: Kind,
+    pattern: &[u8],
+    channel: &[u8],
+    payload: &[u8],
+) -> usize {
+    if subs.is_empty() {
+        return 0;
+    }
+    let i = messages.len() as u32;
+    messages.push(Message {
+        kind,
+        pattern: pattern.to_vec(),
+        channel: channel.to_vec(),
+        payload: payload.to_vec(),
+    });
+    outbox.extend(subs.iter().map(|&to| (to, i)));
+    subs.len()
 }
 
 /// Sends the `new` keyspace events (class `n`) for the keys added since
@@ -135,7 +135,7 @@ pub fn notify_new_keys(st: &mut crate::server::State) {
 }
 
 /// Encodes a delivery into a receiver's reply buffer.
-pub fn encode(d: &Delivery, r: &mut crate::resp::ReplyBuf) {
+pub fn encode(d: &Message, r: &mut crate::resp::ReplyBuf) {
     match d.kind {
         Kind::Message | Kind::SMessage => {
             r.push(3);
@@ -169,6 +169,7 @@ mod tests {
         p.add(Table::Pattern, b"n*", 2);
         assert_eq!(p.publish(b"news", b"hi"), 2);
         assert_eq!(p.outbox.len(), 2);
+        assert_eq!(p.messages.len(), 2);
         p.remove(Table::Channel, b"news", 1);
         assert!(!p.channels.contains_key(&b"news"[..]));
         assert_eq!(p.publish(b"other", b"x"), 0);

@@ -353,6 +353,9 @@ pub struct Server {
     /// Clients to read again without waiting for readiness (edge-triggered
     /// polling reports data only once).
     pending_reads: Vec<usize>,
+    /// Clients given output by another client's command (pub/sub
+    /// messages), written at the end of the loop's turn.
+    pending_writes: Vec<usize>,
 }
 
 fn bind_addrs(cfg: &Config) -> Vec<String> {
@@ -512,6 +515,7 @@ impl Server {
             next_cron: now,
             shutdown_client: None,
             pending_reads: Vec::new(),
+            pending_writes: Vec::new(),
         })
     }
 
@@ -524,6 +528,8 @@ impl Server {
                 self.st.tracking.broadcast();
                 self.deliver_invalidations(None);
             }
+            // Messages from the cron, timers or the last events.
+            self.flush_pending_writes();
             let now = now_ms();
             let mut wake = match self.st.blocking.next_deadline() {
                 Some(d) => d.min(self.next_cron),
@@ -822,6 +828,17 @@ impl Server {
         self.write_client(key);
     }
 
+    fn close_for_obuf_limit(&mut self, key: usize) {
+        if let Some(Some(c)) = self.clients.get(key) {
+            log::warn!(
+                "Client {} closed for overcoming of output buffer limits.",
+                c.info_line(now_ms())
+            );
+        }
+        self.st.stats.client_outbuf_limit_disconnections += 1;
+        self.free_client(key);
+    }
+
     fn write_client(&mut self, key: usize) {
         let Some(Some(c)) = self.clients.get_mut(key) else {
             return;
@@ -830,12 +847,17 @@ impl Server {
             self.free_client(key);
             return;
         }
+        // Over its class's limit, a client is closed with its output
+        // unsent, as Redis does when the reply is queued.
+        if c.obuf_limit_reached(&self.st.cfg.hot.obuf_limits, now_ms()) {
+            self.close_for_obuf_limit(key);
+            return;
+        }
         let result = c.flush_output();
         // Unauthenticated clients may not pile up replies they don't read
         // (Redis's checkClientOutputBufferLimits).
         if matches!(result, Ok(false)) && !c.authenticated && c.pending() > 1024 {
-            self.st.stats.client_outbuf_limit_disconnections += 1;
-            self.free_client(key);
+            self.close_for_obuf_limit(key);
             return;
         }
         match result {
@@ -1189,20 +1211,37 @@ impl Server {
         if self.st.pubsub.outbox.is_empty() {
             return;
         }
-        let out = std::mem::take(&mut self.st.pubsub.outbox);
-        let mut touched: Vec<usize> = Vec::new();
-        for d in &out {
-            if let Some(c) = cur.as_deref_mut().filter(|c| c.token == d.to) {
-                crate::pubsub::encode(d, &mut c.reply);
-            } else if let Some(Some(rc)) = self.clients.get_mut(d.to) {
-                crate::pubsub::encode(d, &mut rc.reply);
-                if !touched.contains(&d.to) {
-                    touched.push(d.to);
+        let mut out = std::mem::take(&mut self.st.pubsub.outbox);
+        let mut msgs = std::mem::take(&mut self.st.pubsub.messages);
+        for &(to, i) in &out {
+            let m = &msgs[i as usize];
+            if let Some(c) = cur.as_deref_mut().filter(|c| c.token == to) {
+                crate::pubsub::encode(m, &mut c.reply);
+            } else if let Some(Some(rc)) = self.clients.get_mut(to) {
+                crate::pubsub::encode(m, &mut rc.reply);
+                // Written once per turn of the loop, as Redis writes in
+                // beforeSleep: a pipeline of PUBLISHes costs a subscriber
+                // one write(2), not one per message.
+                if !rc.write_queued {
+                    rc.write_queued = true;
+                    self.pending_writes.push(to);
                 }
             }
         }
-        for t in touched {
-            self.write_client(t);
+        // Keep both buffers' capacity for the next command.
+        out.clear();
+        msgs.clear();
+        self.st.pubsub.outbox = out;
+        self.st.pubsub.messages = msgs;
+    }
+
+    /// Writes the output queued for other clients during this turn.
+    fn flush_pending_writes(&mut self) {
+        for key in std::mem::take(&mut self.pending_writes) {
+            if let Some(Some(c)) = self.clients.get_mut(key) {
+                c.write_queued = false;
+                self.write_client(key);
+            }
         }
     }
 
@@ -1378,6 +1417,20 @@ impl Server {
                 log::debug!("Closing idle client");
                 self.free_client(k);
             }
+        }
+        // A soft output limit also expires while no new output arrives.
+        let limits = self.st.cfg.hot.obuf_limits;
+        let over: Vec<usize> = self
+            .clients
+            .iter_mut()
+            .filter_map(|(k, c)| {
+                let c = c.as_mut()?;
+                c.trim_reply_buffer();
+                (c.pending() > 0 && c.obuf_limit_reached(&limits, now)).then_some(k)
+            })
+            .collect();
+        for k in over {
+            self.close_for_obuf_limit(k);
         }
         let used = crate::alloc::used_memory();
         if used > self.st.stat_peak_memory {

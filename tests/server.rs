@@ -456,3 +456,35 @@ fn geo_bitfield_and_hll_match_redis() {
         b"HYLL\x01\x00\x00\x00\x03\x00\x00\x00\x00\x00\x00\x00`\xf3\x80P\xb1\x84K\xfb\x80BZ"
     );
 }
+
+#[test]
+fn a_subscriber_that_does_not_read_is_cut_off_at_the_pubsub_limit() {
+    let s = Server::start(&["--client-output-buffer-limit", "pubsub 256kb 0 0"]);
+    let mut sub = s.raw();
+    exchange(
+        &mut sub,
+        b"SUBSCRIBE ch\r\n",
+        b"*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n",
+    );
+    // The subscriber stops reading; 64 MB of messages cannot all sit in
+    // the kernel's socket buffers, so the server's copy must pass 256 KB.
+    let mut c = s.client();
+    let payload = vec![b'x'; 64 * 1024];
+    let mut receivers = 1;
+    for _ in 0..1024 {
+        receivers = redis::cmd("PUBLISH")
+            .arg("ch")
+            .arg(&payload[..])
+            .query(&mut c)
+            .unwrap();
+        if receivers == 0 {
+            break;
+        }
+    }
+    assert_eq!(receivers, 0, "the subscriber was never disconnected");
+    let info: String = redis::cmd("INFO").arg("stats").query(&mut c).unwrap();
+    assert!(
+        info.contains("client_output_buffer_limit_disconnections:1"),
+        "{info}"
+    );
+}
