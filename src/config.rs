@@ -924,7 +924,12 @@ impl Config {
                             .unwrap_or(true)
                     })
                 {
-                    return Err("Invalid oom-score-adj-values".into());
+                    return Err(if words.len() != 3 {
+                        "wrong number of arguments".into()
+                    } else {
+                        "Invalid oom-score-adj-values, elements must be between -2000 and 2000."
+                            .into()
+                    });
                 }
                 Ok(words.join(" "))
             }

@@ -24,6 +24,7 @@ pub mod config;
 pub mod db;
 pub mod evict;
 pub mod logging;
+pub mod oom;
 pub mod pause;
 pub mod persist;
 pub mod pubsub;

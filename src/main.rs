@@ -153,6 +153,7 @@ fn main() {
             std::process::exit(1);
         }
     };
+    let _ = server.st.oom.apply(&server.st.cfg, false);
     log::warn!("Server initialized");
     let start = std::time::Instant::now();
     match redis_rust::persist::load(&mut server.st) {

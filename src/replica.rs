@@ -80,6 +80,8 @@ fn cmd_bytes(args: &[&[u8]]) -> Vec<u8> {
 impl Server {
     /// REPLICAOF host port: (re)starts replication; None: become a master.
     pub fn set_master(&mut self, target: Option<(String, u16)>) {
+        // The oom score follows the role (failures are logged).
+        let _ = self.st.oom.apply(&self.st.cfg, target.is_some());
         if let Some(link) = self.st.master.take() {
             if let Some(mut c) = link.conn {
                 let _ = self.poll.registry().deregister(&mut c);

@@ -83,6 +83,9 @@ pub struct Pending {
     pub replicaof: Option<Option<(String, u16)>>,
     /// CLIENT UNBLOCK requests: (client id, reply with an error).
     pub unblock: Vec<(u64, bool)>,
+    /// New TCP listeners bound by CONFIG SET port/bind, to replace the
+    /// current ones.
+    pub listeners: Option<Vec<TcpListener>>,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -111,6 +114,7 @@ pub struct State {
     pub lastsave: i64,
     pub next_client_id: u64,
     pub pending: Pending,
+    pub oom: crate::oom::OomScore,
     pub active_expire: bool,
     pub shutdown: Option<ShutdownFlags>,
     pub monitors: Vec<usize>,
@@ -365,60 +369,73 @@ fn bind_addrs(cfg: &Config) -> Vec<String> {
         .collect()
 }
 
-impl Server {
-    pub fn new(cfg: Config, executable: String) -> io::Result<Server> {
-        let poll = Poll::new()?;
-        let mut listeners = Vec::new();
-        let port = cfg.int("port") as u16;
-        if port != 0 {
-            for a in bind_addrs(&cfg) {
-                let optional = a.starts_with('-');
-                let host = a.trim_start_matches('-');
-                let host = if host == "*" {
-                    "0.0.0.0"
-                } else if host == "::*" {
-                    "::"
-                } else {
-                    host
-                };
-                let sa: std::net::SocketAddr = match host.parse::<std::net::IpAddr>() {
-                    Ok(ip) => std::net::SocketAddr::new(ip, port),
-                    Err(_) => {
-                        log::warn!(
-                            "Warning: Could not create server TCP listening socket {}:{}: bad address",
-                            host,
-                            port
-                        );
-                        if optional {
-                            continue;
-                        }
-                        return Err(io::Error::new(
-                            io::ErrorKind::InvalidInput,
-                            "bad bind address",
-                        ));
+/// The TCP listening sockets `port` and `bind` ask for (none with port 0).
+/// A `-` before an address makes it optional: skipped if unavailable.
+pub fn tcp_listeners(cfg: &Config) -> io::Result<Vec<TcpListener>> {
+    let mut listeners = Vec::new();
+    let port = cfg.int("port") as u16;
+    if port != 0 {
+        for a in bind_addrs(&cfg) {
+            let optional = a.starts_with('-');
+            let host = a.trim_start_matches('-');
+            let host = if host == "*" {
+                "0.0.0.0"
+            } else if host == "::*" {
+                "::"
+            } else {
+                host
+            };
+            let sa: std::net::SocketAddr = match host.parse::<std::net::IpAddr>() {
+                Ok(ip) => std::net::SocketAddr::new(ip, port),
+                Err(_) => {
+                    log::warn!(
+                        "Warning: Could not create server TCP listening socket {}:{}: bad address",
+                        host,
+                        port
+                    );
+                    if optional {
+                        continue;
                     }
-                };
-                match bind_tcp(sa, cfg.int("tcp-backlog") as i32) {
-                    Ok(l) => listeners.push(Listener::Tcp(l)),
-                    Err(e) => {
-                        if optional
-                            && (e.kind() == io::ErrorKind::AddrNotAvailable
-                                || e.raw_os_error() == Some(libc::EAFNOSUPPORT))
-                        {
-                            continue;
-                        }
-                        log::warn!(
-                            "Warning: Could not create server TCP listening socket {}:{}: {}",
-                            host,
-                            port,
-                            crate::util::os_error_text(&e)
-                        );
-                        log::warn!("Failed listening on port {} (tcp), aborting.", port);
-                        return Err(e);
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "bad bind address",
+                    ));
+                }
+            };
+            match bind_tcp(sa, cfg.int("tcp-backlog") as i32) {
+                Ok(l) => listeners.push(l),
+                Err(e) => {
+                    if optional
+                        && (e.kind() == io::ErrorKind::AddrNotAvailable
+                            || e.raw_os_error() == Some(libc::EAFNOSUPPORT))
+                    {
+                        continue;
                     }
+                    log::warn!(
+                        "Warning: Could not create server TCP listening socket {}:{}: {}",
+                        host,
+                        port,
+                        crate::util::os_error_text(&e)
+                    );
+                    return Err(e);
                 }
             }
         }
+    }
+    Ok(listeners)
+}
+
+impl Server {
+    pub fn new(cfg: Config, executable: String) -> io::Result<Server> {
+        let poll = Poll::new()?;
+        let port = cfg.int("port") as u16;
+        let mut listeners: Vec<Listener> = tcp_listeners(&cfg)
+            .inspect_err(|_| {
+                log::warn!("Failed listening on port {} (tcp), aborting.", cfg.int("port"))
+            })?
+            .into_iter()
+            .map(Listener::Tcp)
+            .collect();
         let us = cfg.get("unixsocket").to_string();
         if !us.is_empty() {
             let _ = std::fs::remove_file(&us);
@@ -473,6 +490,7 @@ impl Server {
             lastsave: now / 1000,
             next_client_id: 1,
             pending: Pending::default(),
+            oom: Default::default(),
             active_expire: true,
             shutdown: None,
             monitors: Vec::new(),
@@ -790,8 +808,38 @@ impl Server {
         self.after_commands(key);
     }
 
+    /// Swaps in the TCP listeners CONFIG SET bound; the old sockets close.
+    fn replace_tcp_listeners(&mut self, tcp: Vec<TcpListener>) {
+        let reg = self.poll.registry();
+        for l in &mut self.listeners {
+            let _ = match l {
+                Listener::Tcp(t) => reg.deregister(t),
+                Listener::Unix(u, _) => reg.deregister(u),
+            };
+        }
+        let unix = std::mem::take(&mut self.listeners)
+            .into_iter()
+            .filter(|l| matches!(l, Listener::Unix(..)));
+        self.listeners = tcp.into_iter().map(Listener::Tcp).chain(unix).collect();
+        self.st.port = self.st.cfg.int("port") as u16;
+        self.st.tcp_port_bound = self.st.port;
+        for (i, l) in self.listeners.iter_mut().enumerate() {
+            let tok = Token(LISTENER_BASE + i);
+            let r = match l {
+                Listener::Tcp(t) => reg.register(t, tok, Interest::READABLE),
+                Listener::Unix(u, _) => reg.register(u, tok, Interest::READABLE),
+            };
+            if let Err(e) = r {
+                log::warn!("Could not register a listening socket: {e}");
+            }
+        }
+    }
+
     /// Flushes output and handles kills requested by the commands just run.
     fn after_commands(&mut self, key: usize) {
+        if let Some(tcp) = self.st.pending.listeners.take() {
+            self.replace_tcp_listeners(tcp);
+        }
         if self.st.pause.resume {
             self.resume_postponed();
         }

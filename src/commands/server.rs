@@ -191,7 +191,34 @@ fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
             "ERR CONFIG SET failed (possibly related to argument '{name}') - can't set protected config"
         )));
     }
+    let before = ctx.st.cfg.clone();
     let changed = ctx.st.cfg.set_many(&pairs).map_err(CmdError::Msg)?;
+    // Parameters whose new value acts on the system are applied now; if
+    // one fails, every parameter goes back to its old value (re-applied),
+    // as Redis's CONFIG SET rollback does.
+    let mut failed = None;
+    // Only values that really change are applied (setting the port in
+    // use must not rebind it).
+    let changed: Vec<&'static str> = changed
+        .into_iter()
+        .filter(|n| before.get(n) != ctx.st.cfg.get(n))
+        .collect();
+    for name in &changed {
+        if let Err(m) = apply(ctx, name) {
+            failed = Some((*name, m));
+            break;
+        }
+    }
+    if let Some((name, m)) = failed {
+        ctx.st.cfg = before;
+        ctx.st.pending.listeners = None;
+        for n in &changed {
+            let _ = apply(ctx, n);
+        }
+        return Err(CmdError::Msg(format!(
+            "ERR CONFIG SET failed (possibly related to argument '{name}') - {m}"
+        )));
+    }
     for name in changed {
         if name == "loglevel" {
             crate::logging::set_level(ctx.st.cfg.get("loglevel"));
@@ -201,6 +228,34 @@ fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
     }
     ctx.ok()
+}
+
+/// Makes a changed parameter take effect where that can fail.
+fn apply(ctx: &mut Ctx, name: &str) -> Result<(), String> {
+    match name {
+        "oom-score-adj" | "oom-score-adj-values" => {
+            let replica = ctx.st.master.is_some();
+            ctx.st.oom.apply(&ctx.st.cfg, replica)
+        }
+        "port" | "bind" => {
+            // Bound now, so a port in use fails the command; the reactor
+            // swaps the sockets in once the command returns.
+            let ls = crate::server::tcp_listeners(&ctx.st.cfg).map_err(|e| {
+                log::warn!(
+                    "Failed to bind to specified addresses: {}",
+                    crate::util::os_error_text(&e)
+                );
+                if name == "port" {
+                    "Unable to listen on this port. Check server logs.".to_string()
+                } else {
+                    "Failed to bind to specified addresses.".to_string()
+                }
+            })?;
+            ctx.st.pending.listeners = Some(ls);
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 fn config_resetstat(ctx: &mut Ctx, _args: &Args) -> CmdResult {
