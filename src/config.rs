@@ -624,6 +624,7 @@ pub struct Hot {
     /// `client-output-buffer-limit` per class (normal, replica, pubsub):
     /// (hard bytes, soft bytes, soft seconds), 0 meaning no limit.
     pub obuf_limits: [(i64, i64, i64); 3],
+    pub cluster_compat_ratio: i64,
 }
 
 #[derive(Clone)]
@@ -1120,6 +1121,7 @@ impl Config {
                 self.int("maxmemory"),
             ),
             obuf_limits: obuf_limits(self.get("client-output-buffer-limit")),
+            cluster_compat_ratio: self.int("cluster-compatibility-sample-ratio"),
             slowlog_slower_than: self.int("slowlog-log-slower-than"),
             slowlog_max_len: self.int("slowlog-max-len"),
             latency_threshold: self.int("latency-monitor-threshold"),

@@ -55,6 +55,9 @@ pub struct Stats {
     pub client_outbuf_limit_disconnections: u64,
     pub io_reads: u64,
     pub io_writes: u64,
+    /// Operations a cluster would refuse (cross-slot keys, other dbs):
+    /// Redis 8's cluster-compatibility-sample-ratio report.
+    pub cluster_incompatible_ops: u64,
 }
 
 #[derive(Default, Debug, Clone)]

@@ -370,42 +370,69 @@ fn resolve(st: &State, args: &Args) -> Option<&'static CommandSpec> {
 /// Whether this node may run `args` (Redis's `getNodeByQuery`): all keys
 /// must hash to one slot, served here, while the cluster is up. EXEC
 /// checks every queued command together. Returns the error to reply.
-pub fn redirect(st: &State, c: &Client, spec: &CommandSpec, args: &Args) -> Option<&'static str> {
-    let cluster = st.cluster.as_deref()?;
-    let mut slot: Option<usize> = None;
-    let mut write = false;
-    let mut visit = |spec: &CommandSpec, args: &Args| -> Result<(), &'static str> {
-        let keys = command_keys(spec, args);
-        if keys.is_empty() {
-            return Ok(());
-        }
-        write |= spec.has(WRITE);
-        for p in keys {
-            let s = key_hash_slot(&args[p]);
-            match slot {
-                None => {
-                    if !cluster.owns(s) {
-                        return Err("CLUSTERDOWN Hash slot not served");
-                    }
-                    slot = Some(s);
-                }
-                Some(first) if first != s => {
-                    return Err("CROSSSLOT Keys in request don't hash to the same slot");
-                }
-                _ => {}
-            }
+/// Calls `f(spec, slot)` for every key of the command (of every queued
+/// command, for EXEC), stopping at the first error.
+fn for_each_key_slot<E>(
+    st: &State,
+    c: &Client,
+    spec: &CommandSpec,
+    args: &Args,
+    mut f: impl FnMut(&CommandSpec, usize) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut visit = |spec: &CommandSpec, args: &Args| -> Result<(), E> {
+        for p in command_keys(spec, args) {
+            f(spec, key_hash_slot(&args[p]))?;
         }
         Ok(())
     };
-    let r = if spec.name == "exec" && spec.subcommands.is_empty() {
-        let queue = c.multi.as_ref()?;
+    if spec.name == "exec" && spec.subcommands.is_empty() {
+        let Some(queue) = c.multi.as_ref() else {
+            return Ok(());
+        };
         queue.iter().try_for_each(|q| match resolve(st, q) {
             Some(s) => visit(s, q),
             None => Ok(()),
         })
     } else {
         visit(spec, args)
-    };
+    }
+}
+
+/// Whether all the keys of a request hash to one slot, as a cluster
+/// requires (Redis's `areCommandKeysInSameSlot`).
+pub fn keys_in_one_slot(st: &State, c: &Client, spec: &CommandSpec, args: &Args) -> bool {
+    let mut first = None;
+    for_each_key_slot(st, c, spec, args, |_, s| match first {
+        None => {
+            first = Some(s);
+            Ok(())
+        }
+        Some(f) if f != s => Err(()),
+        _ => Ok(()),
+    })
+    .is_ok()
+}
+
+pub fn redirect(st: &State, c: &Client, spec: &CommandSpec, args: &Args) -> Option<&'static str> {
+    let cluster = st.cluster.as_deref()?;
+    let mut slot: Option<usize> = None;
+    let mut write = false;
+    let r = for_each_key_slot(st, c, spec, args, |spec, s| {
+        write |= spec.has(WRITE);
+        match slot {
+            None => {
+                if !cluster.owns(s) {
+                    return Err("CLUSTERDOWN Hash slot not served");
+                }
+                slot = Some(s);
+            }
+            Some(first) if first != s => {
+                return Err("CROSSSLOT Keys in request don't hash to the same slot");
+            }
+            _ => {}
+        }
+        Ok(())
+    });
     if let Err(e) = r {
         return Some(e);
     }

@@ -316,6 +316,9 @@ pub fn select(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if ctx.st.cluster.is_some() && id != 0 {
         return Err(CmdError::msg("ERR SELECT is not allowed in cluster mode"));
     }
+    if id != 0 {
+        ctx.st.stats.cluster_incompatible_ops += 1;
+    }
     if id < 0 || id as usize >= ctx.st.dbs.len() {
         return Err(CmdError::msg("ERR DB index is out of range"));
     }
@@ -436,6 +439,10 @@ pub fn reset(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     ctx.c.no_touch = false;
     ctx.c.reply_mode = crate::client::ReplyMode::On;
     disable_tracking(ctx);
+    ctx.c.multi = None;
+    ctx.c.multi_error = false;
+    ctx.st.unwatch_all(ctx.c);
+    ctx.st.unsubscribe_all(ctx.c);
     if ctx.c.monitor {
         ctx.c.monitor = false;
         let t = ctx.c.token;

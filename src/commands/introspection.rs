@@ -650,6 +650,9 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
             "acl_access_denied_key" => 0,
             "acl_access_denied_channel" => 0,
         );
+        if st.cluster.is_none() && st.cfg.int("cluster-compatibility-sample-ratio") > 0 {
+            fields!(s, "cluster_incompatible_ops" => stats.cluster_incompatible_ops);
+        }
     }
     if sel.wants("replication") {
         header(&mut s, "Replication");
@@ -815,7 +818,7 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
 }
 
 /// Gathers what INFO reports about the clients.
-fn client_facts(ctx: &Ctx) -> ClientFacts {
+pub fn client_facts(ctx: &Ctx) -> ClientFacts {
     let mut f = ClientFacts::default();
     let all = ctx
         .others

@@ -489,6 +489,7 @@ pub fn move_cmd(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if src == dst {
         return Err(CmdError::msg(SAME_OBJECT));
     }
+    ctx.st.stats.cluster_incompatible_ops += 1;
     if ctx.lookup_write(key).is_none() {
         ctx.c.reply.int(0);
         return Ok(());
@@ -541,6 +542,9 @@ pub fn copy(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if src_db == dst_db && key == newkey {
         return Err(CmdError::msg(SAME_OBJECT));
     }
+    if src_db != 0 || dst_db != 0 {
+        ctx.st.stats.cluster_incompatible_ops += 1;
+    }
     let Some(o) = ctx.lookup(key) else {
         ctx.c.reply.int(0);
         return Ok(());
@@ -587,6 +591,7 @@ pub fn swapdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
         ctx.st.dbs[b].id = b;
     }
     ctx.st.dirty += 1;
+    ctx.st.stats.cluster_incompatible_ops += 1;
     ctx.ok()
 }
 

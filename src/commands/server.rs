@@ -3,7 +3,7 @@
 
 use crate::command::flags::*;
 use crate::command::{ArgExt, CmdError, CmdResult, CommandSpec, Ctx, NO_KEYS, cmd, container};
-use crate::resp::Args;
+use crate::resp::{Args, ReplyBuf};
 use crate::util::eq_ic;
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -1043,16 +1043,186 @@ fn debug_protocol(ctx: &mut Ctx, name: &[u8]) -> CmdResult {
     Ok(())
 }
 
-static MEMORY: &[CommandSpec] = &[cmd(
-    "usage",
-    -3,
-    READONLY,
-    crate::command::keys(2, 2, 1),
-    "server",
-    "4.0.0",
-    "Estimates the memory usage of a key.",
-    memory_usage,
-)];
+static MEMORY: &[CommandSpec] = &[
+    cmd(
+        "usage",
+        -3,
+        READONLY,
+        crate::command::keys(2, 2, 1),
+        "server",
+        "4.0.0",
+        "Estimates the memory usage of a key.",
+        memory_usage,
+    ),
+    cmd(
+        "stats",
+        2,
+        0,
+        NO_KEYS,
+        "server",
+        "4.0.0",
+        "Returns details about memory usage.",
+        memory_stats,
+    ),
+    cmd(
+        "doctor",
+        2,
+        0,
+        NO_KEYS,
+        "server",
+        "4.0.0",
+        "Outputs a memory problems report.",
+        memory_doctor,
+    ),
+    cmd(
+        "malloc-stats",
+        2,
+        0,
+        NO_KEYS,
+        "server",
+        "4.0.0",
+        "Returns the allocator statistics.",
+        memory_malloc_stats,
+    ),
+    cmd(
+        "purge",
+        2,
+        0,
+        NO_KEYS,
+        "server",
+        "4.0.0",
+        "Asks the allocator to release memory.",
+        memory_purge,
+    ),
+    cmd(
+        "help",
+        2,
+        LOADING | STALE,
+        NO_KEYS,
+        "server",
+        "4.0.0",
+        "Returns helpful text about the different subcommands.",
+        memory_help,
+    ),
+];
+
+/// MEMORY HELP
+fn memory_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    const HELP: &[&str] = &[
+        "DOCTOR",
+        "    Return memory problems reports.",
+        "MALLOC-STATS",
+        "    Return internal statistics report from the memory allocator.",
+        "PURGE",
+        "    Attempt to purge dirty pages for reclamation by the allocator.",
+        "STATS",
+        "    Return information about the memory usage of the server.",
+        "USAGE <key> [SAMPLES <count>]",
+        "    Return memory in bytes used by <key> and its value. Nested values are",
+        "    sampled up to <count> times (default: 5, 0 means sample all).",
+    ];
+    crate::commands::introspection::reply_help(&mut ctx.c.reply, "MEMORY", HELP);
+    Ok(())
+}
+
+/// MEMORY STATS: the INFO memory figures as a map, plus each non-empty
+/// db's hash table overhead (`db.N`).
+fn memory_stats(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let cf = crate::commands::introspection::client_facts(ctx);
+    let st = &mut *ctx.st;
+    let used = crate::alloc::used_memory();
+    st.stat_peak_memory = st.stat_peak_memory.max(used);
+    let rss = crate::alloc::rss();
+    let repl_buf = st.repl.out.capacity();
+    let mut dbs = Vec::new();
+    let (mut tables, mut rehashing, mut rehashing_count, mut keys) = (0, 0, 0, 0);
+    for d in &st.dbs {
+        let (main, m1) = d.keys.table_bytes();
+        let (exp, m2) = d.expires.table_bytes();
+        tables += main + exp;
+        rehashing += m1 + m2;
+        rehashing_count += usize::from(m1 > 0) + usize::from(m2 > 0);
+        keys += d.len();
+        if d.len() > 0 {
+            dbs.push((d.id, main, exp));
+        }
+    }
+    let overhead = (st.startup_memory + cf.mem_normal + cf.mem_replicas + repl_buf + tables).min(used);
+    let dataset = used - overhead;
+    let net = used.saturating_sub(st.startup_memory).max(1);
+    let frag = rss as f64 / used.max(1) as f64;
+    let r = &mut ctx.c.reply;
+    r.map(30 + dbs.len());
+    let int = |r: &mut ReplyBuf, k: &str, v: i64| {
+        r.bulk(k.as_bytes());
+        r.int(v);
+    };
+    int(r, "peak.allocated", st.stat_peak_memory as i64);
+    int(r, "total.allocated", used as i64);
+    int(r, "startup.allocated", st.startup_memory as i64);
+    int(r, "replication.backlog", 0);
+    int(r, "replica.fullsync.buffer", 0);
+    int(r, "clients.slaves", cf.mem_replicas as i64);
+    int(r, "clients.normal", cf.mem_normal as i64);
+    int(r, "cluster.links", 0);
+    int(r, "aof.buffer", 0);
+    int(r, "lua.caches", 0);
+    int(r, "functions.caches", 0);
+    for (id, main, exp) in &dbs {
+        r.bulk(format!("db.{id}").as_bytes());
+        r.map(2);
+        int(r, "overhead.hashtable.main", *main as i64);
+        int(r, "overhead.hashtable.expires", *exp as i64);
+    }
+    int(r, "overhead.db.hashtable.lut", tables as i64);
+    int(r, "overhead.db.hashtable.rehashing", rehashing as i64);
+    int(r, "overhead.total", overhead as i64);
+    int(r, "db.dict.rehashing.count", rehashing_count as i64);
+    int(r, "keys.count", keys as i64);
+    int(r, "keys.bytes-per-key", (net / keys.max(1)) as i64);
+    int(r, "dataset.bytes", dataset as i64);
+    let pct = |r: &mut ReplyBuf, k: &str, v: f64| {
+        r.bulk(k.as_bytes());
+        r.double(v);
+    };
+    pct(r, "dataset.percentage", dataset as f64 * 100.0 / net as f64);
+    pct(r, "peak.percentage", used as f64 * 100.0 / st.stat_peak_memory.max(1) as f64);
+    int(r, "allocator.allocated", used as i64);
+    int(r, "allocator.active", used as i64);
+    int(r, "allocator.resident", rss as i64);
+    int(r, "allocator.muzzy", 0);
+    pct(r, "allocator-fragmentation.ratio", 1.0);
+    int(r, "allocator-fragmentation.bytes", 0);
+    pct(r, "allocator.rss-ratio", frag);
+    int(r, "allocator.rss-bytes", rss as i64 - used as i64);
+    pct(r, "fragmentation", frag);
+    int(r, "fragmentation.bytes", rss as i64 - used as i64);
+    Ok(())
+}
+
+/// MEMORY DOCTOR: the short report Redis gives when nothing stands out.
+fn memory_doctor(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    ctx.c.reply.verbatim(
+        b"Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.",
+        "txt",
+    );
+    Ok(())
+}
+
+/// MEMORY MALLOC-STATS: the system allocator keeps no report to give.
+fn memory_malloc_stats(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    ctx.c.reply.verbatim(b"Stats not supported for the current allocator", "txt");
+    Ok(())
+}
+
+/// MEMORY PURGE: glibc's malloc_trim hands free pages back to the OS.
+fn memory_purge(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    // SAFETY: malloc_trim only releases free memory; it is thread-safe.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+    ctx.ok()
+}
 
 /// MEMORY USAGE key [SAMPLES count]: an estimate of the bytes a key and
 /// its value take (null for a missing key).

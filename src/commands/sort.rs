@@ -257,6 +257,21 @@ fn sort_generic(ctx: &mut Ctx, args: &Args, readonly: bool) -> CmdResult {
         .is_some()
         .then(|| crate::cluster::key_hash_slot(&args[1]));
     let mut o = parse(args, readonly, key_slot)?;
+    // Outside cluster mode, patterns that a cluster would refuse count as
+    // incompatible operations (each BY/GET sampled on its own, as Redis).
+    let ratio = ctx.st.cfg.hot.cluster_compat_ratio;
+    if ratio > 0 && ctx.st.cluster.is_none() {
+        let slot = crate::cluster::key_hash_slot(&args[1]);
+        let by = o.by.filter(|_| !o.dontsort);
+        let gets = o.gets.iter().copied().filter(|g| *g != b"#");
+        for pat in by.into_iter().chain(gets) {
+            if (ratio >= 100 || ctx.st.rng.next() % 100 < ratio as u64)
+                && crate::cluster::pattern_hash_slot(pat) != Some(slot)
+            {
+                ctx.st.stats.cluster_incompatible_ops += 1;
+            }
+        }
+    }
     let src = match ctx.lookup(&args[1]) {
         None => Source {
             elems: Vec::new(),
