@@ -32,6 +32,7 @@ pub mod repl;
 pub mod replica;
 pub mod resp;
 pub mod server;
+pub mod slowlog;
 pub mod tracking;
 pub mod types;
 pub mod util;

@@ -320,6 +320,26 @@ pub fn call(
     }
     st.stats.commands_processed += 1;
     c.commands += 1;
+    // The slow log, with the threshold as the command left it (CONFIG
+    // SET of it applies to itself); a blocked command is logged when it
+    // is served.
+    let slower_than = st.cfg.hot.slowlog_slower_than;
+    if slower_than >= 0
+        && dur as i64 >= slower_than
+        && c.blocked.is_none()
+        && !spec.has(super::flags::SKIP_SLOWLOG)
+    {
+        let argv: Vec<&[u8]> = args.iter().collect();
+        let max = st.cfg.hot.slowlog_max_len.max(0) as usize;
+        st.slowlog.push(
+            max,
+            &argv,
+            |i| crate::commands::server::monitor_redacted(args, i),
+            dur,
+            &c.addr,
+            c.name.as_deref().unwrap_or_default(),
+        );
+    }
     match r {
         Ok(()) => {
             // A handler may have written an error reply itself.

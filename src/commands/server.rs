@@ -101,7 +101,217 @@ pub static COMMANDS: &[CommandSpec] = &[
         "A container for memory diagnostics commands.",
         MEMORY,
     ),
+    container(
+        "slowlog",
+        "server",
+        "2.2.12",
+        "A container for slow log commands.",
+        SLOWLOG,
+    ),
+    container(
+        "module",
+        "server",
+        "4.0.0",
+        "A container for module commands.",
+        MODULE,
+    ),
 ];
+
+// No module API: nothing is loaded, and loading fails as it would for a
+// file that is not a module.
+static MODULE: &[CommandSpec] = &[
+    cmd(
+        "list",
+        2,
+        ADMIN | NOSCRIPT,
+        NO_KEYS,
+        "server",
+        "4.0.0",
+        "Returns all loaded modules.",
+        module_list,
+    ),
+    cmd(
+        "load",
+        -3,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING | PROTECTED,
+        NO_KEYS,
+        "server",
+        "4.0.0",
+        "Loads a module.",
+        module_load,
+    ),
+    cmd(
+        "loadex",
+        -3,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING | PROTECTED,
+        NO_KEYS,
+        "server",
+        "7.0.0",
+        "Loads a module using extended parameters.",
+        module_load,
+    ),
+    cmd(
+        "unload",
+        3,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING | PROTECTED,
+        NO_KEYS,
+        "server",
+        "4.0.0",
+        "Unloads a module.",
+        module_unload,
+    ),
+    cmd(
+        "help",
+        2,
+        LOADING | STALE,
+        NO_KEYS,
+        "server",
+        "5.0.0",
+        "Returns helpful text about the different subcommands.",
+        module_help,
+    ),
+];
+
+fn module_list(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    ctx.c.reply.array(0);
+    Ok(())
+}
+
+fn module_load(_ctx: &mut Ctx, args: &Args) -> CmdResult {
+    log::warn!(
+        "Module {} failed to load: modules are not supported by this server",
+        String::from_utf8_lossy(&args[2])
+    );
+    Err(CmdError::msg(
+        "ERR Error loading the extension. Please check the server logs.",
+    ))
+}
+
+fn module_unload(_ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    Err(CmdError::msg(
+        "ERR Error unloading module: no such module with that name",
+    ))
+}
+
+/// MODULE HELP
+fn module_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    const HELP: &[&str] = &[
+        "LIST",
+        "    Return a list of loaded modules.",
+        "LOAD <path> [<arg> ...]",
+        "    Load a module library from <path>, passing to it any optional arguments.",
+        "LOADEX <path> [[CONFIG NAME VALUE] [CONFIG NAME VALUE]] [ARGS ...]",
+        "    Load a module library from <path>, while passing it module configurations and optional arguments.",
+        "UNLOAD <name>",
+        "    Unload a module.",
+    ];
+    crate::commands::introspection::reply_help(&mut ctx.c.reply, "MODULE", HELP);
+    Ok(())
+}
+
+static SLOWLOG: &[CommandSpec] = &[
+    cmd(
+        "get",
+        -2,
+        ADMIN | LOADING | STALE,
+        NO_KEYS,
+        "server",
+        "2.2.12",
+        "Returns the slow log's entries.",
+        slowlog_get,
+    ),
+    cmd(
+        "len",
+        2,
+        ADMIN | LOADING | STALE,
+        NO_KEYS,
+        "server",
+        "2.2.12",
+        "Returns the number of entries in the slow log.",
+        slowlog_len,
+    ),
+    cmd(
+        "reset",
+        2,
+        ADMIN | LOADING | STALE,
+        NO_KEYS,
+        "server",
+        "2.2.12",
+        "Clears all entries from the slow log.",
+        slowlog_reset,
+    ),
+    cmd(
+        "help",
+        2,
+        LOADING | STALE,
+        NO_KEYS,
+        "server",
+        "6.2.0",
+        "Show helpful text about the different subcommands",
+        slowlog_help,
+    ),
+];
+
+/// SLOWLOG GET [count]: the newest `count` entries (10; -1 for all).
+fn slowlog_get(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let count = if args.len() > 2 {
+        let n = args.i64_at(2)?;
+        if n < -1 {
+            return Err(CmdError::msg(
+                "ERR count should be greater than or equal to -1",
+            ));
+        }
+        if n == -1 { usize::MAX } else { n as usize }
+    } else {
+        10
+    };
+    let log = &ctx.st.slowlog.entries;
+    let r = &mut ctx.c.reply;
+    r.array(count.min(log.len()));
+    for e in log.iter().take(count) {
+        r.array(6);
+        r.int(e.id as i64);
+        r.int(e.time);
+        r.int(e.micros as i64);
+        r.array(e.args.len());
+        for a in &e.args {
+            r.bulk(a);
+        }
+        r.bulk(e.addr.as_bytes());
+        r.bulk(&e.name);
+    }
+    Ok(())
+}
+
+/// SLOWLOG LEN
+fn slowlog_len(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let n = ctx.st.slowlog.entries.len() as i64;
+    ctx.c.reply.int(n);
+    Ok(())
+}
+
+/// SLOWLOG RESET
+fn slowlog_reset(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    ctx.st.slowlog.entries.clear();
+    ctx.ok()
+}
+
+/// SLOWLOG HELP
+fn slowlog_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    const HELP: &[&str] = &[
+        "GET [<count>]",
+        "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+        "    Entries are made of:",
+        "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+        "    client name",
+        "LEN",
+        "    Return the length of the slowlog.",
+        "RESET",
+        "    Reset the slowlog.",
+    ];
+    crate::commands::introspection::reply_help(&mut ctx.c.reply, "SLOWLOG", HELP);
+    Ok(())
+}
 
 static CONFIG: &[CommandSpec] = &[
     cmd(
@@ -351,8 +561,10 @@ pub fn monitor(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     ctx.ok()
 }
 
-/// Whether argument `i` of a command fed to MONITOR must be shown as
-/// `(redacted)`: passwords of AUTH, HELLO ... AUTH and MIGRATE ... AUTH/AUTH2.
+/// Whether argument `i` of a command fed to MONITOR or the slow log must
+/// be shown as `(redacted)`: passwords of AUTH, HELLO ... AUTH and
+/// MIGRATE ... AUTH/AUTH2, and the values CONFIG SET gives sensitive
+/// parameters.
 pub fn monitor_redacted(args: &Args, i: usize) -> bool {
     if args.is_empty() || i == 0 {
         return false;
@@ -360,6 +572,16 @@ pub fn monitor_redacted(args: &Args, i: usize) -> bool {
     let name = &args[0];
     if eq_ic(name, "auth") {
         return true;
+    }
+    if eq_ic(name, "config") && args.len() > 1 && eq_ic(&args[1], "set") {
+        const SENSITIVE: &[&str] = &[
+            "masteruser",
+            "masterauth",
+            "requirepass",
+            "tls-key-file-pass",
+            "tls-client-key-file-pass",
+        ];
+        return i >= 3 && i % 2 == 1 && SENSITIVE.iter().any(|p| eq_ic(&args[i - 1], p));
     }
     let after = |kw: &str, n: usize| (1..i).any(|k| eq_ic(&args[k], kw) && i > k && i <= k + n);
     if eq_ic(name, "hello") {
