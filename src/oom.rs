@@ -40,7 +40,10 @@ impl OomScore {
             return Ok(());
         };
         std::fs::write(PROC_FILE, format!("{val}\n")).map_err(|e| {
-            log::warn!("Unable to write oom_score_adj: {}", crate::util::os_error_text(&e));
+            log::warn!(
+                "Unable to write oom_score_adj: {}",
+                crate::util::os_error_text(&e)
+            );
             "Failed to set current oom_score_adj. Check server logs.".to_string()
         })
     }

@@ -74,11 +74,27 @@ impl PubSub {
     pub fn publish(&mut self, channel: &[u8], payload: &[u8]) -> usize {
         let mut n = 0;
         if let Some(subs) = self.channels.get(channel) {
-            n += queue(&mut self.outbox, &mut self.messages, subs, Kind::Message, b"", channel, payload);
+            n += queue(
+                &mut self.outbox,
+                &mut self.messages,
+                subs,
+                Kind::Message,
+                b"",
+                channel,
+                payload,
+            );
         }
         for (pat, subs) in &self.patterns {
             if glob_match(pat, channel, false) {
-                n += queue(&mut self.outbox, &mut self.messages, subs, Kind::PMessage, pat, channel, payload);
+                n += queue(
+                    &mut self.outbox,
+                    &mut self.messages,
+                    subs,
+                    Kind::PMessage,
+                    pat,
+                    channel,
+                    payload,
+                );
             }
         }
         n
@@ -86,7 +102,15 @@ impl PubSub {
 
     pub fn spublish(&mut self, channel: &[u8], payload: &[u8]) -> usize {
         match self.shard.get(channel) {
-            Some(subs) => queue(&mut self.outbox, &mut self.messages, subs, Kind::SMessage, b"", channel, payload),
+            Some(subs) => queue(
+                &mut self.outbox,
+                &mut self.messages,
+                subs,
+                Kind::SMessage,
+                b"",
+                channel,
+                payload,
+            ),
             None => 0,
         }
     }

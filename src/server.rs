@@ -119,6 +119,7 @@ pub struct State {
     pub pending: Pending,
     pub oom: crate::oom::OomScore,
     pub slowlog: crate::slowlog::SlowLog,
+    pub latency: crate::latency::Monitor,
     pub active_expire: bool,
     pub shutdown: Option<ShutdownFlags>,
     pub monitors: Vec<usize>,
@@ -379,7 +380,7 @@ pub fn tcp_listeners(cfg: &Config) -> io::Result<Vec<TcpListener>> {
     let mut listeners = Vec::new();
     let port = cfg.int("port") as u16;
     if port != 0 {
-        for a in bind_addrs(&cfg) {
+        for a in bind_addrs(cfg) {
             let optional = a.starts_with('-');
             let host = a.trim_start_matches('-');
             let host = if host == "*" {
@@ -435,7 +436,10 @@ impl Server {
         let port = cfg.int("port") as u16;
         let mut listeners: Vec<Listener> = tcp_listeners(&cfg)
             .inspect_err(|_| {
-                log::warn!("Failed listening on port {} (tcp), aborting.", cfg.int("port"))
+                log::warn!(
+                    "Failed listening on port {} (tcp), aborting.",
+                    cfg.int("port")
+                )
             })?
             .into_iter()
             .map(Listener::Tcp)
@@ -496,6 +500,7 @@ impl Server {
             pending: Pending::default(),
             oom: Default::default(),
             slowlog: Default::default(),
+            latency: Default::default(),
             active_expire: true,
             shutdown: None,
             monitors: Vec::new(),
@@ -1521,7 +1526,12 @@ impl Server {
             }
         }
         self.st.stats.expired_keys += total_expired;
-        self.st.stats.expire_cycle_time_used_us += (crate::util::now_us() - start) as u64;
+        let took = (crate::util::now_us() - start) as u64;
+        self.st.stats.expire_cycle_time_used_us += took;
+        let threshold = self.st.cfg.hot.latency_threshold;
+        self.st
+            .latency
+            .add_if_needed(threshold, "expire-cycle", took / 1000);
         for (db, k) in notify {
             self.st
                 .notify(crate::config::notify::EXPIRED, "expired", &k, db);

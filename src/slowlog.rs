@@ -44,12 +44,16 @@ impl SlowLog {
         let mut kept = Vec::with_capacity(n);
         for (i, a) in args.iter().take(n).enumerate() {
             if i == n - 1 && args.len() > MAX_ARGS {
-                kept.push(format!("... ({} more arguments)", args.len() - MAX_ARGS + 1).into_bytes());
+                kept.push(
+                    format!("... ({} more arguments)", args.len() - MAX_ARGS + 1).into_bytes(),
+                );
             } else if redacted(i) {
                 kept.push(b"(redacted)".to_vec());
             } else if a.len() > MAX_ARG_BYTES {
                 let mut v = a[..MAX_ARG_BYTES].to_vec();
-                v.extend_from_slice(format!("... ({} more bytes)", a.len() - MAX_ARG_BYTES).as_bytes());
+                v.extend_from_slice(
+                    format!("... ({} more bytes)", a.len() - MAX_ARG_BYTES).as_bytes(),
+                );
                 kept.push(v);
             } else {
                 kept.push(a.to_vec());

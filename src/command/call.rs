@@ -320,6 +320,13 @@ pub fn call(
     }
     st.stats.commands_processed += 1;
     c.commands += 1;
+    let event = if spec.has(super::flags::FAST) {
+        "fast-command"
+    } else {
+        "command"
+    };
+    st.latency
+        .add_if_needed(st.cfg.hot.latency_threshold, event, dur / 1000);
     // The slow log, with the threshold as the command left it (CONFIG
     // SET of it applies to itself); a blocked command is logged when it
     // is served.

@@ -23,6 +23,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         crate::commands::bitops::COMMANDS,
         crate::commands::geo::COMMANDS,
         crate::commands::hll::COMMANDS,
+        crate::commands::latency::COMMANDS,
     ];
     FAMILIES
 }

@@ -303,6 +303,28 @@ impl LatencyHist {
         self.total
     }
 
+    /// Cumulative counts at power-of-two bounds from 1024 ns, in
+    /// microseconds, listing a bound only where the count grew (LATENCY
+    /// HISTOGRAM's `histogram_usec`, from hdr's log iterator).
+    pub fn log_buckets(&self) -> Vec<(u64, u64)> {
+        let mut out = Vec::new();
+        let (mut bound, mut cum, mut i) = (1024u64, 0u64, 0usize);
+        while cum < self.total && bound != 0 {
+            while i < self.counts.len() && {
+                let (lo, w) = Self::bucket(i);
+                lo + w - 1 <= bound
+            } {
+                cum += self.counts[i];
+                i += 1;
+            }
+            if out.last().is_none_or(|&(_, c)| cum > c) && cum > 0 {
+                out.push((bound / 1000, cum));
+            }
+            bound = bound.checked_mul(2).unwrap_or(0);
+        }
+        out
+    }
+
     /// The highest value equivalent to the `p`th percentile, as
     /// `hdr_value_at_percentile` reports it.
     pub fn value_at_percentile(&self, p: f64) -> u64 {

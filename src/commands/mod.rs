@@ -9,6 +9,7 @@ pub mod hash;
 pub mod hll;
 pub mod introspection;
 pub mod keys;
+pub mod latency;
 pub mod list;
 pub mod multi;
 pub mod pubsub;

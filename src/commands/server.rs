@@ -1365,11 +1365,12 @@ fn memory_stats(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         rehashing += m1 + m2;
         rehashing_count += usize::from(m1 > 0) + usize::from(m2 > 0);
         keys += d.len();
-        if d.len() > 0 {
+        if !d.is_empty() {
             dbs.push((d.id, main, exp));
         }
     }
-    let overhead = (st.startup_memory + cf.mem_normal + cf.mem_replicas + repl_buf + tables).min(used);
+    let overhead =
+        (st.startup_memory + cf.mem_normal + cf.mem_replicas + repl_buf + tables).min(used);
     let dataset = used - overhead;
     let net = used.saturating_sub(st.startup_memory).max(1);
     let frag = rss as f64 / used.max(1) as f64;
@@ -1408,7 +1409,11 @@ fn memory_stats(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         r.double(v);
     };
     pct(r, "dataset.percentage", dataset as f64 * 100.0 / net as f64);
-    pct(r, "peak.percentage", used as f64 * 100.0 / st.stat_peak_memory.max(1) as f64);
+    pct(
+        r,
+        "peak.percentage",
+        used as f64 * 100.0 / st.stat_peak_memory.max(1) as f64,
+    );
     int(r, "allocator.allocated", used as i64);
     int(r, "allocator.active", used as i64);
     int(r, "allocator.resident", rss as i64);
@@ -1433,7 +1438,9 @@ fn memory_doctor(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 
 /// MEMORY MALLOC-STATS: the system allocator keeps no report to give.
 fn memory_malloc_stats(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    ctx.c.reply.verbatim(b"Stats not supported for the current allocator", "txt");
+    ctx.c
+        .reply
+        .verbatim(b"Stats not supported for the current allocator", "txt");
     Ok(())
 }
 
