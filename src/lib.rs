@@ -23,6 +23,7 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod evict;
+pub mod instant;
 pub mod latency;
 pub mod logging;
 pub mod oom;

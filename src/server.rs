@@ -58,6 +58,14 @@ pub struct Stats {
     /// Operations a cluster would refuse (cross-slot keys, other dbs):
     /// Redis 8's cluster-compatibility-sample-ratio report.
     pub cluster_incompatible_ops: u64,
+    /// Event loop turns, their total and longest duration (µs), the part
+    /// spent in commands and in the cron, the most commands in one turn.
+    pub el_cycles: u64,
+    pub el_duration_us: u64,
+    pub el_duration_max_us: u64,
+    pub el_cmd_us: u64,
+    pub el_cron_us: u64,
+    pub el_cmd_per_cycle_max: u64,
 }
 
 #[derive(Default, Debug, Clone)]
@@ -120,6 +128,7 @@ pub struct State {
     pub oom: crate::oom::OomScore,
     pub slowlog: crate::slowlog::SlowLog,
     pub latency: crate::latency::Monitor,
+    pub metrics: crate::instant::Metrics,
     pub active_expire: bool,
     pub shutdown: Option<ShutdownFlags>,
     pub monitors: Vec<usize>,
@@ -501,6 +510,7 @@ impl Server {
             oom: Default::default(),
             slowlog: Default::default(),
             latency: Default::default(),
+            metrics: Default::default(),
             active_expire: true,
             shutdown: None,
             monitors: Vec::new(),
@@ -579,6 +589,8 @@ impl Server {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
+            let turn_start = crate::util::now_us();
+            let commands_before = self.st.stats.commands_processed;
             for ev in events.iter() {
                 let t = ev.token().0;
                 if ev.token() == SIGNALS {
@@ -617,13 +629,23 @@ impl Server {
                 self.handle_block_timeouts();
             }
             if now_ms() >= self.next_cron {
+                let cron_start = crate::util::now_us();
                 self.cron();
+                self.st.stats.el_cron_us += (crate::util::now_us() - cron_start).max(0) as u64;
                 let hz = self.st.cfg.hot.hz.max(1);
                 self.next_cron = now_ms() + 1000 / hz;
                 if self.st.shutdown.is_some() && self.try_shutdown() {
                     return Ok(());
                 }
             }
+            let s = &mut self.st.stats;
+            let took = (crate::util::now_us() - turn_start).max(0) as u64;
+            s.el_cycles += 1;
+            s.el_duration_us += took;
+            s.el_duration_max_us = s.el_duration_max_us.max(took);
+            s.el_cmd_per_cycle_max = s
+                .el_cmd_per_cycle_max
+                .max(s.commands_processed - commands_before);
         }
     }
 
@@ -1213,8 +1235,14 @@ impl Server {
         if let Some(b) = c.blocked.take() {
             self.st.blocking.unpark(tok, &b);
             self.st.blocking.count -= 1;
-            c.reply
-                .error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+            const MSG: &str = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+            c.reply.error(MSG);
+            // The blocked command ends here: one call, failed.
+            if let Some(s) = self.st.cmdstats.get_mut(&c.last_stat) {
+                s.calls += 1;
+                s.failed += 1;
+            }
+            crate::command::call::count_error(&mut self.st, MSG);
             keep = self.process_input(&mut c);
         }
         self.clients[tok] = Some(c);
@@ -1430,6 +1458,15 @@ impl Server {
     fn cron(&mut self) {
         self.st.cronloops += 1;
         let now = now_ms();
+        let s = &self.st.stats;
+        let counters = crate::instant::Counters {
+            commands: s.commands_processed,
+            net_input: s.net_input_bytes,
+            net_output: s.net_output_bytes,
+            el_cycles: s.el_cycles,
+            el_duration_us: s.el_duration_us,
+        };
+        self.st.metrics.sample(now, &counters);
         self.st.now_ms = now;
         crate::util::set_cached_ms(now);
         if self.st.cron_paused {

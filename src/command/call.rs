@@ -319,6 +319,7 @@ pub fn call(
         stat.latency.record(dur.saturating_mul(1000));
     }
     st.stats.commands_processed += 1;
+    st.stats.el_cmd_us += dur;
     c.commands += 1;
     let event = if spec.has(super::flags::FAST) {
         "fast-command"
@@ -349,8 +350,10 @@ pub fn call(
     }
     match r {
         Ok(()) => {
-            // A handler may have written an error reply itself.
-            if c.reply.last_error != errors_before
+            // A handler may have written an error reply itself (EXEC's
+            // are its commands' own, counted when they ran).
+            if spec.name != "exec"
+                && c.reply.last_error != errors_before
                 && let Some(at) = c.reply.last_error
             {
                 let line_end = c.reply.buf[at..]

@@ -470,6 +470,7 @@ fn apply(ctx: &mut Ctx, name: &str) -> Result<(), String> {
 
 fn config_resetstat(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     ctx.st.stats = Default::default();
+    ctx.st.metrics = Default::default();
     ctx.st.cmdstats.clear();
     ctx.st.errstats.clear();
     ctx.st.evict.reset_stats();
