@@ -713,10 +713,22 @@ impl Server {
     }
 
     fn accept(&mut self, li: usize) {
+        const PROTECTED_MODE_ERR: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
         loop {
             let (conn, addr, laddr, unix) = match &self.listeners[li] {
                 Listener::Tcp(l) => match l.accept() {
-                    Ok((s, a)) => {
+                    Ok((mut s, a)) => {
+                        // Protected mode: without a password, only
+                        // loopback clients get in.
+                        if !a.ip().is_loopback()
+                            && self.st.cfg.hot.requirepass.is_none()
+                            && self.st.cfg.bool("protected-mode")
+                        {
+                            use std::io::Write;
+                            let _ = s.write_all(PROTECTED_MODE_ERR.as_bytes());
+                            self.st.stats.rejected_conn += 1;
+                            continue;
+                        }
                         let _ = s.set_nodelay(true);
                         let la = s.local_addr().map(|a| a.to_string()).unwrap_or_default();
                         (Conn::Tcp(s), a.to_string(), la, false)
