@@ -127,7 +127,7 @@ impl Server {
                 return;
             }
         };
-        match TcpStream::connect(sa) {
+        match crate::server::connect_from(sa, self.st.cfg.get("bind-source-addr")) {
             Ok(mut s) => {
                 if self
                     .poll

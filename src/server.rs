@@ -1688,14 +1688,29 @@ fn bind_tcp(sa: std::net::SocketAddr, backlog: i32) -> io::Result<TcpListener> {
                 sz,
             );
         }
-        let r = match sa {
+        let r = with_sockaddr(sa, |p, len| libc::bind(fd, p, len));
+        if r < 0 || libc::listen(fd, backlog.max(1)) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(TcpListener::from_std(l))
+    }
+}
+
+/// Calls `f` with `sa` as a C socket address.
+fn with_sockaddr(
+    sa: std::net::SocketAddr,
+    f: impl FnOnce(*const libc::sockaddr, libc::socklen_t) -> libc::c_int,
+) -> libc::c_int {
+    // SAFETY: zeroed sockaddr structs are valid; `f` gets a pointer and the
+    // size of the struct it points to, alive for the call.
+    unsafe {
+        match sa {
             std::net::SocketAddr::V4(a) => {
                 let mut s: libc::sockaddr_in = std::mem::zeroed();
                 s.sin_family = libc::AF_INET as libc::sa_family_t;
                 s.sin_port = a.port().to_be();
                 s.sin_addr.s_addr = u32::from_ne_bytes(a.ip().octets());
-                libc::bind(
-                    fd,
+                f(
                     &s as *const _ as *const libc::sockaddr,
                     std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
                 )
@@ -1705,18 +1720,55 @@ fn bind_tcp(sa: std::net::SocketAddr, backlog: i32) -> io::Result<TcpListener> {
                 s.sin6_family = libc::AF_INET6 as libc::sa_family_t;
                 s.sin6_port = a.port().to_be();
                 s.sin6_addr.s6_addr = a.ip().octets();
-                libc::bind(
-                    fd,
+                f(
                     &s as *const _ as *const libc::sockaddr,
                     std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
                 )
             }
-        };
-        if r < 0 || libc::listen(fd, backlog.max(1)) < 0 {
-            return Err(io::Error::last_os_error());
         }
-        Ok(TcpListener::from_std(l))
     }
+}
+
+/// A non-blocking connection to `sa`, from `source` when that is an
+/// address (`bind-source-addr`).
+pub fn connect_from(sa: std::net::SocketAddr, source: &str) -> io::Result<mio::net::TcpStream> {
+    use std::os::fd::FromRawFd;
+    let Ok(ip) = source.parse::<std::net::IpAddr>() else {
+        return mio::net::TcpStream::connect(sa);
+    };
+    let domain = if sa.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    };
+    // SAFETY: a descriptor we own, handed to std at once so every path
+    // closes it.
+    let fd = unsafe {
+        libc::socket(
+            domain,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            0,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fd is a fresh socket nobody else owns.
+    let s = unsafe { std::net::TcpStream::from_raw_fd(fd) };
+    // SAFETY (both calls): plain socket calls on our descriptor.
+    if with_sockaddr(std::net::SocketAddr::new(ip, 0), |p, l| unsafe {
+        libc::bind(fd, p, l)
+    }) < 0
+    {
+        return Err(io::Error::last_os_error());
+    }
+    if with_sockaddr(sa, |p, l| unsafe { libc::connect(fd, p, l) }) < 0 {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINPROGRESS) {
+            return Err(e);
+        }
+    }
+    Ok(mio::net::TcpStream::from_std(s))
 }
 
 pub fn random_hex(n: usize) -> String {
