@@ -120,6 +120,14 @@ pub fn set_clock_params(lfu: bool, log_factor: i64, decay_time: i64, maxmemory: 
 
 /// The clock of an object just created (Redis's `createObject`).
 #[inline]
+/// The clock of an object given LFU counter `counter` now, when an LFU
+/// policy is in force (RESTORE ... FREQ); None otherwise.
+pub fn lfu_clock(counter: u32) -> Option<u32> {
+    LFU_ON
+        .load(Relaxed)
+        .then(|| (lfu_minutes() << 8) | counter.min(255))
+}
+
 pub fn new_clock() -> u32 {
     if LFU_ON.load(Relaxed) {
         (lfu_minutes() << 8) | LFU_INIT_VAL

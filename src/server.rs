@@ -129,6 +129,7 @@ pub struct State {
     pub slowlog: crate::slowlog::SlowLog,
     pub latency: crate::latency::Monitor,
     pub metrics: crate::instant::Metrics,
+    pub migrate: crate::commands::migrate::Cache,
     pub active_expire: bool,
     pub shutdown: Option<ShutdownFlags>,
     pub monitors: Vec<usize>,
@@ -511,6 +512,7 @@ impl Server {
             slowlog: Default::default(),
             latency: Default::default(),
             metrics: Default::default(),
+            migrate: Default::default(),
             active_expire: true,
             shutdown: None,
             monitors: Vec::new(),
@@ -1479,6 +1481,7 @@ impl Server {
             el_duration_us: s.el_duration_us,
         };
         self.st.metrics.sample(now, &counters);
+        self.st.migrate.close_idle(now);
         self.st.now_ms = now;
         crate::util::set_cached_ms(now);
         if self.st.cron_paused {

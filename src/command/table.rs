@@ -24,6 +24,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         crate::commands::geo::COMMANDS,
         crate::commands::hll::COMMANDS,
         crate::commands::latency::COMMANDS,
+        crate::commands::migrate::COMMANDS,
     ];
     FAMILIES
 }
@@ -40,6 +41,7 @@ pub fn movable_key_positions(name: &str, args: &crate::resp::Args) -> Option<Vec
             Some(crate::commands::list::mpop_key_positions(args, 1))
         }
         "bzmpop" => Some(crate::commands::list::mpop_key_positions(args, 2)),
+        "migrate" => Some(crate::commands::migrate::key_positions(args)),
         "georadius" => Some(crate::commands::geo::radius_key_positions(args, 6)),
         "georadiusbymember" => Some(crate::commands::geo::radius_key_positions(args, 5)),
         "zunionstore" | "zinterstore" | "zdiffstore" => {

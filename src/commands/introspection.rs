@@ -640,7 +640,7 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
             "pubsubshard_channels" => 0,
             "latest_fork_usec" => 0,
             "total_forks" => 0,
-            "migrate_cached_sockets" => 0,
+            "migrate_cached_sockets" => st.migrate.len(),
             "slave_expires_tracked_keys" => 0,
             "active_defrag_hits" => 0,
             "active_defrag_misses" => 0,

@@ -1148,7 +1148,12 @@ pub fn restore(ctx: &mut Ctx, args: &Args) -> CmdResult {
         // Already expired: nothing to create, but an old value is gone.
         if existed {
             ctx.wrote(key, "del", notify::GENERIC);
-            ctx.propagate_as(vec![b"DEL".to_vec(), key.to_vec()]);
+            let del: &[u8] = if ctx.st.cfg.bool("lazyfree-lazy-server-del") {
+                b"UNLINK"
+            } else {
+                b"DEL"
+            };
+            ctx.propagate_as(vec![del.to_vec(), key.to_vec()]);
         } else {
             ctx.prevent_propagation();
         }
@@ -1163,7 +1168,11 @@ pub fn restore(ctx: &mut Ctx, args: &Args) -> CmdResult {
     {
         o.lru = crate::db::value::lru_clock().wrapping_sub(secs.min(0xFF_FFFF) as u32) & 0xFF_FFFF;
     }
-    let _ = freq;
+    if let Some(clock) = freq.and_then(|f| crate::evict::lfu_clock(f as u32))
+        && let Some(o) = ctx.db().keys.get_mut(key)
+    {
+        o.lru = clock;
+    }
     ctx.wrote(key, "restore", notify::GENERIC);
     if let (Some(w), false) = (when, absttl) {
         let mut argv: Vec<Vec<u8>> = args.iter().map(|a| a.to_vec()).collect();
