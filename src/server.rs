@@ -173,6 +173,8 @@ pub struct State {
     pub cluster: Option<Box<crate::cluster::Cluster>>,
     /// maxmemory: eviction pool, time proc, client eviction stats.
     pub evict: crate::evict::Evict,
+    /// Lua scripting: VMs, script cache, function libraries.
+    pub scripts: crate::script::Scripts,
 }
 
 impl State {
@@ -533,6 +535,7 @@ impl Server {
             cas_dirty: Default::default(),
             watch_stale: Default::default(),
             in_exec: false,
+            scripts: Default::default(),
             expired_pending: false,
             last_save_ok: true,
             blocking: Default::default(),
