@@ -137,6 +137,11 @@ pub fn call(
         reject(st, c, &msg, Some((spec, name.as_ref())));
         return false;
     }
+    // A script runs past busy-reply-threshold: only allow-busy commands.
+    if let Some(err) = crate::script::busy_error(st, c, spec) {
+        reject(st, c, err, Some((spec, name.as_ref())));
+        return false;
+    }
     // Cluster routing (Redis's `getNodeByQuery`), before MULTI queuing so
     // a misrouted command flags the transaction; EXEC checks the queue.
     if st.cluster.is_some()

@@ -337,6 +337,7 @@ fn run(
     ro: bool,
     keys: &[&[u8]],
     argv: &[&[u8]],
+    cmd: &[Vec<u8>],
 ) -> CmdResult {
     prepare(ctx, flags, ro)?;
     let vm = if is_eval {
@@ -363,6 +364,7 @@ fn run(
             argv,
             flags,
             read_only: ro,
+            cmd,
         },
     );
     if is_eval {
@@ -404,7 +406,7 @@ fn eval_generic(ctx: &mut Ctx, args: &Args, by_sha: bool, ro: bool) -> CmdResult
     let s = &ctx.st.scripts.eval[&sha];
     let (func, flags) = (s.func.clone(), s.flags);
     let name = format!("f_{sha}");
-    run(ctx, func, &name, flags, true, ro, &keys, &argv)
+    run(ctx, func, &name, flags, true, ro, &keys, &argv, &[])
 }
 
 fn eval(ctx: &mut Ctx, args: &Args) -> CmdResult {
@@ -430,7 +432,8 @@ fn fcall_generic(ctx: &mut Ctx, args: &Args, ro: bool) -> CmdResult {
         return Err(CmdError::msg("ERR Function not found"));
     };
     let (func, flags) = (f.func.clone(), f.flags);
-    run(ctx, func, &name, flags, false, ro, &keys, &argv)
+    let cmd = args.to_vecs();
+    run(ctx, func, &name, flags, false, ro, &keys, &argv, &cmd)
 }
 
 fn fcall(ctx: &mut Ctx, args: &Args) -> CmdResult {
@@ -481,8 +484,9 @@ fn script_flush(ctx: &mut Ctx, args: &Args) -> CmdResult {
     ctx.ok()
 }
 
-fn script_kill(_ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    Err(CmdError::msg("NOTBUSY No scripts in execution right now."))
+fn script_kill(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    script::kill(ctx.st, true).map_err(CmdError::msg)?;
+    ctx.ok()
 }
 
 fn script_debug(_ctx: &mut Ctx, _args: &Args) -> CmdResult {
@@ -841,7 +845,21 @@ fn function_stats(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     let r = &mut ctx.c.reply;
     r.map(2);
     r.bulk(b"running_script");
-    r.null();
+    match &ctx.st.scripts.running {
+        Some((name, false, start)) => {
+            r.map(3);
+            r.bulk(b"name");
+            r.bulk(name.as_bytes());
+            r.bulk(b"command");
+            r.array(ctx.st.scripts.running_cmd.len());
+            for a in &ctx.st.scripts.running_cmd {
+                r.bulk(a);
+            }
+            r.bulk(b"duration_ms");
+            r.int(crate::util::now_ms() - start);
+        }
+        _ => r.null(),
+    }
     r.bulk(b"engines");
     r.map(1);
     r.bulk(b"LUA");
@@ -853,8 +871,9 @@ fn function_stats(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     Ok(())
 }
 
-fn function_kill(_ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    Err(CmdError::msg("NOTBUSY No scripts in execution right now."))
+fn function_kill(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    script::kill(ctx.st, false).map_err(CmdError::msg)?;
+    ctx.ok()
 }
 
 fn function_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {

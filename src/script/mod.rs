@@ -82,7 +82,103 @@ pub struct Scripts {
     pub rand: u64,
     /// A script is running: (function name, is EVAL, start ms).
     pub running: Option<(String, bool, i64)>,
+    /// The command that started the running script (FUNCTION STATS).
+    pub running_cmd: Vec<Vec<u8>>,
+    /// The running script passed busy-reply-threshold.
+    pub busy: bool,
     pub kill_requested: bool,
+}
+
+const BUSY_EVAL: &str =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+const BUSY_FUNCTION: &str =
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+
+/// The -BUSY error for a command `c` sends while a script is busy, unless
+/// the command is allowed then.
+pub fn busy_error(
+    st: &State,
+    c: &Client,
+    spec: &crate::command::CommandSpec,
+) -> Option<&'static str> {
+    if !st.scripts.busy || spec.has(cf::ALLOW_BUSY) || c.id == u64::MAX {
+        return None;
+    }
+    if spec.name == "shutdown" {
+        return None;
+    }
+    match &st.scripts.running {
+        Some((_, true, _)) => Some(BUSY_EVAL),
+        Some((_, false, _)) => Some(BUSY_FUNCTION),
+        None => None,
+    }
+}
+
+/// SCRIPT KILL (`is_eval`) and FUNCTION KILL.
+pub fn kill(st: &mut State, is_eval: bool) -> Result<(), &'static str> {
+    let Some((_, eval, _)) = &st.scripts.running else {
+        return Err("NOTBUSY No scripts in execution right now.");
+    };
+    let eval = *eval;
+    let p = RUN.with(|r| r.get());
+    // SAFETY: see `lua_call`; only flags are read.
+    let (dirty, master) = if p.is_null() {
+        (false, false)
+    } else {
+        unsafe { ((*p).write_dirty, (*p).caller_is_master) }
+    };
+    if master {
+        return Err(
+            "UNKILLABLE The busy script was sent by a master instance in the context of replication and cannot be killed.",
+        );
+    }
+    if dirty {
+        return Err(
+            "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.",
+        );
+    }
+    if is_eval && !eval {
+        return Err(BUSY_FUNCTION);
+    }
+    if !is_eval && eval {
+        return Err(BUSY_EVAL);
+    }
+    st.scripts.kill_requested = true;
+    Ok(())
+}
+
+/// The instruction hook: past busy-reply-threshold, serve other clients,
+/// and abort the script once it was killed.
+fn busy_hook(_lua: &Lua, _dbg: mlua::Debug) -> mlua::Result<mlua::VmState> {
+    let p = RUN.with(|r| r.get());
+    if p.is_null() {
+        return Ok(mlua::VmState::Continue);
+    }
+    // SAFETY: see `lua_call`.
+    let st = unsafe { &mut *(*p).st };
+    let Some((_, _, start)) = &st.scripts.running else {
+        return Ok(mlua::VmState::Continue);
+    };
+    let elapsed = crate::util::now_ms() - *start;
+    let threshold = st.cfg.int("busy-reply-threshold");
+    if threshold > 0 && elapsed >= threshold {
+        if !st.scripts.busy {
+            st.scripts.busy = true;
+            log::warn!(
+                "Slow script detected: still in execution after {elapsed} milliseconds. You can try killing the script using the SCRIPT KILL command."
+            );
+        }
+        crate::server::process_events_while_busy();
+    }
+    // SAFETY: as above, re-derived after serving other clients.
+    let st = unsafe { &mut *(*p).st };
+    if st.scripts.kill_requested {
+        log::info!("Lua script killed by user with SCRIPT KILL.");
+        return Err(mlua::Error::external(RaisedReply(
+            "ERR Script killed by user with SCRIPT KILL...".into(),
+        )));
+    }
+    Ok(mlua::VmState::Continue)
 }
 
 /// Per-run context the callbacks reach through `RUN`.
@@ -814,6 +910,8 @@ pub struct RunSpec<'a> {
     pub argv: &'a [&'a [u8]],
     pub flags: u32,
     pub read_only: bool,
+    /// The command that runs it, as sent.
+    pub cmd: &'a [Vec<u8>],
 }
 
 /// Runs a script or function for `caller`, writing its reply. The VM
@@ -857,7 +955,17 @@ pub fn run_script(
         lua_resp: 2,
         caller_is_master: caller.is_master,
     };
-    st.scripts.running = Some((spec.funcname.to_string(), spec.is_eval, st.now_ms));
+    st.scripts.running = Some((
+        spec.funcname.to_string(),
+        spec.is_eval,
+        crate::util::now_ms(),
+    ));
+    st.scripts.running_cmd = spec.cmd.to_vec();
+    st.scripts.kill_requested = false;
+    lua.set_hook(
+        mlua::HookTriggers::new().every_nth_instruction(100_000),
+        busy_hook,
+    );
     let prev = RUN.with(|r| r.replace(&mut run as *mut RunCtx));
     let was_in_exec = st.in_exec;
     st.in_exec = true;
@@ -876,8 +984,12 @@ pub fn run_script(
             .and_then(|r| r.call::<MultiValue>((spec.func.clone(), keys, argv)))
     };
     RUN.with(|r| r.set(prev));
+    lua.remove_hook();
     st.in_exec = was_in_exec;
     st.scripts.running = None;
+    st.scripts.running_cmd.clear();
+    st.scripts.busy = false;
+    st.scripts.kill_requested = false;
     let lua_resp = run.lua_resp;
     st.scripts.fake = Some(fake);
     let r = &mut caller.reply;

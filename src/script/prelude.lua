@@ -22,6 +22,10 @@ end
 local function from_rust(err)
   if type_(err) == 'userdata' then
     local s = tostring_(err)
+    local cut = find(s, '\nstack traceback:', 1, true)
+    if cut then
+      s = sub(s, 1, cut - 1)
+    end
     if byte(s, 1) == 1 then
       return { err = sub(s, 2) }
     end
@@ -271,6 +275,21 @@ real.pcall = function(f, ...)
   end
   return unpack_(r, 1, table.maxn(r))
 end
+-- Lua 5.1's unpack overflows on huge ranges; refuse them as Redis's
+-- patched one does.
+real.unpack = function(t, i, e)
+  local a, b = tonumber(i or 1), tonumber(e or (type_(t) == 'table' and #t or 0))
+  if a and b then
+    a, b = math.floor(a), math.floor(b)
+    if a > b then
+      return
+    end
+    if b - a >= 7999 then
+      error_('too many results to unpack', 0)
+    end
+  end
+  return unpack_(t, i, e)
+end
 local function no_bytecode(s)
   return type_(s) == 'string' and byte(s, 1) == 27
 end
@@ -300,9 +319,7 @@ real.load = function(fn, name)
 end
 local str = {}
 for k, v in pairs(string) do
-  if k ~= 'dump' then
-    str[k] = v
-  end
+  str[k] = v
 end
 real.string = readonly(str)
 real.table = readonly(table)
