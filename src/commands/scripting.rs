@@ -426,12 +426,15 @@ fn evalsha_ro(ctx: &mut Ctx, args: &Args) -> CmdResult {
 }
 
 fn fcall_generic(ctx: &mut Ctx, args: &Args, ro: bool) -> CmdResult {
+    if crate::util::parse_i64(&args[2]).is_none() {
+        return Err(CmdError::msg("ERR Bad number of keys provided"));
+    }
     let (keys, argv) = split_keys(args)?;
-    let name = String::from_utf8_lossy(&args[1]).into_owned();
+    let name = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
     let Some(f) = ctx.st.scripts.functions.get(&name) else {
         return Err(CmdError::msg("ERR Function not found"));
     };
-    let (func, flags) = (f.func.clone(), f.flags);
+    let (func, flags, name) = (f.func.clone(), f.flags, f.name.clone());
     let cmd = args.to_vecs();
     run(ctx, func, &name, flags, false, ro, &keys, &argv, &cmd)
 }
@@ -582,7 +585,7 @@ fn load_library(
         return Err("No functions registered".into());
     }
     for d in &defs {
-        if let Some(existing) = st.scripts.functions.get(&d.name)
+        if let Some(existing) = st.scripts.functions.get(&d.name.to_ascii_lowercase())
             && existing.lib != name
         {
             return Err(format!("Function {} already exists", d.name));
@@ -592,7 +595,7 @@ fn load_library(
     let mut names: Vec<String> = defs.iter().map(|d| d.name.clone()).collect();
     names.sort();
     for d in defs {
-        st.scripts.functions.insert(d.name.clone(), d);
+        st.scripts.functions.insert(d.name.to_ascii_lowercase(), d);
     }
     st.scripts.libraries.insert(
         name.clone(),
@@ -610,7 +613,7 @@ fn remove_library(st: &mut crate::server::State, name: &str) -> bool {
         return false;
     };
     for f in &lib.functions {
-        st.scripts.functions.remove(f);
+        st.scripts.functions.remove(&f.to_ascii_lowercase());
     }
     true
 }
@@ -647,7 +650,19 @@ fn function_delete(ctx: &mut Ctx, args: &Args) -> CmdResult {
     ctx.ok()
 }
 
+/// Redis's `addReplySubcommandSyntaxError`.
+fn subcommand_syntax(args: &Args) -> CmdError {
+    CmdError::msg(format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+        String::from_utf8_lossy(&args[1]),
+        String::from_utf8_lossy(&args[0]).to_uppercase()
+    ))
+}
+
 fn function_flush(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if args.len() > 3 {
+        return Err(subcommand_syntax(args));
+    }
     flush_mode(args, "ERR FUNCTION FLUSH only supports SYNC|ASYNC option")?;
     ctx.st.scripts.flush_functions();
     ctx.st.dirty += 1;
@@ -696,7 +711,7 @@ fn function_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
         r.bulk(b"functions");
         r.array(l.functions.len());
         for f in &l.functions {
-            let d = &scripts.functions[f];
+            let d = &scripts.functions[&f.to_ascii_lowercase()];
             r.map(3);
             r.bulk(b"name");
             r.bulk(d.name.as_bytes());
@@ -771,7 +786,7 @@ fn parse_dump(p: &[u8]) -> Option<Vec<Vec<u8>>> {
 
 fn function_restore(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if args.len() > 4 {
-        return Err(CmdError::Syntax);
+        return Err(subcommand_syntax(args));
     }
     let policy = if args.len() == 4 {
         let p = args[3].to_ascii_lowercase();
@@ -821,7 +836,7 @@ fn function_restore(ctx: &mut Ctx, args: &Args) -> CmdResult {
                     return Err(CmdError::msg(format!("ERR Library {name} already exists")));
                 }
                 for f in &lib.functions {
-                    if let Some(e) = st.scripts.functions.get(f)
+                    if let Some(e) = st.scripts.functions.get(&f.to_ascii_lowercase())
                         && (e.lib != *name || !replace)
                     {
                         return Err(CmdError::msg(format!("ERR Function {f} already exists")));

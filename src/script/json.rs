@@ -2,9 +2,17 @@
 //! documented behaviour of Lua CJSON (numbers with 14 significant digits,
 //! arrays for tables whose keys are 1..n, `cjson.null` for JSON null).
 
-use mlua::{LightUserData, Lua, Table, Value};
+use mlua::{LightUserData, Lua, MultiValue, Table, Value};
+
+use std::cell::Cell;
 
 const MAX_DEPTH: usize = 1000;
+
+thread_local! {
+    static ENC_DEPTH: Cell<usize> = const { Cell::new(MAX_DEPTH) };
+    static DEC_DEPTH: Cell<usize> = const { Cell::new(MAX_DEPTH) };
+    static INVALID_NUMS: Cell<bool> = const { Cell::new(false) };
+}
 
 fn null() -> Value {
     Value::LightUserData(LightUserData(std::ptr::null_mut()))
@@ -12,7 +20,18 @@ fn null() -> Value {
 
 fn fmt_num(n: f64, out: &mut Vec<u8>) -> Result<(), String> {
     if n.is_nan() || n.is_infinite() {
-        return Err("Cannot serialise number: must not be NaN or Inf".into());
+        if !INVALID_NUMS.with(|c| c.get()) {
+            return Err("Cannot serialise number: must not be NaN or Inf".into());
+        }
+        let s: &[u8] = if n.is_nan() {
+            b"nan"
+        } else if n > 0.0 {
+            b"inf"
+        } else {
+            b"-inf"
+        };
+        out.extend_from_slice(s);
+        return Ok(());
     }
     if n.fract() == 0.0 && n.abs() < 1e14 {
         out.extend_from_slice((n as i64).to_string().as_bytes());
@@ -72,8 +91,9 @@ fn encode_str(s: &[u8], out: &mut Vec<u8>) {
 }
 
 fn encode(v: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), String> {
-    if depth > MAX_DEPTH {
-        return Err("Cannot serialise, excessive nesting (1001)".into());
+    let max = ENC_DEPTH.with(|c| c.get());
+    if depth > max {
+        return Err(format!("Cannot serialise, excessive nesting ({depth})"));
     }
     match v {
         Value::Nil => out.extend_from_slice(b"null"),
@@ -82,7 +102,7 @@ fn encode(v: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), String> {
         Value::Integer(i) => out.extend_from_slice(i.to_string().as_bytes()),
         Value::Number(n) => fmt_num(*n, out)?,
         Value::String(s) => encode_str(&s.as_bytes(), out),
-        Value::Table(t) => encode_table(t, out, depth)?,
+        Value::Table(t) => encode_table(t, out, depth + 1)?,
         other => {
             return Err(format!(
                 "Cannot serialise {}: type not supported",
@@ -123,7 +143,7 @@ fn encode_table(t: &Table, out: &mut Vec<u8>, depth: usize) -> Result<(), String
                 out.push(b',');
             }
             let v: Value = t.raw_get(i).unwrap_or(Value::Nil);
-            encode(&v, out, depth + 1)?;
+            encode(&v, out, depth)?;
         }
         out.push(b']');
         return Ok(());
@@ -149,7 +169,7 @@ fn encode_table(t: &Table, out: &mut Vec<u8>, depth: usize) -> Result<(), String
             _ => return Err("Cannot serialise table: table key must be a number or string".into()),
         }
         out.push(b':');
-        encode(&v, out, depth + 1)?;
+        encode(&v, out, depth)?;
     }
     out.push(b'}');
     Ok(())
@@ -175,7 +195,7 @@ impl Decoder<'_> {
     }
 
     fn value(&mut self, lua: &Lua, depth: usize) -> Result<Value, String> {
-        if depth > MAX_DEPTH {
+        if depth > DEC_DEPTH.with(|c| c.get()) {
             return Err(format!(
                 "Found too many nested data structures ({depth}) at character {}",
                 self.pos + 1
@@ -188,6 +208,13 @@ impl Decoder<'_> {
         let lerr = |e: mlua::Error| e.to_string();
         match c {
             b'{' => {
+                if depth + 1 > DEC_DEPTH.with(|c| c.get()) {
+                    return Err(format!(
+                        "Found too many nested data structures ({}) at character {}",
+                        depth + 1,
+                        self.pos + 1
+                    ));
+                }
                 self.pos += 1;
                 let t = lua.create_table().map_err(lerr)?;
                 self.ws();
@@ -220,6 +247,13 @@ impl Decoder<'_> {
                 }
             }
             b'[' => {
+                if depth + 1 > DEC_DEPTH.with(|c| c.get()) {
+                    return Err(format!(
+                        "Found too many nested data structures ({}) at character {}",
+                        depth + 1,
+                        self.pos + 1
+                    ));
+                }
                 self.pos += 1;
                 let t = lua.create_table().map_err(lerr)?;
                 self.ws();
@@ -367,6 +401,41 @@ pub fn lib(lua: &Lua) -> mlua::Result<Table> {
         })?,
     )?;
     t.set("null", null())?;
+    type Setter = fn(Option<Value>) -> mlua::Result<Value>;
+    let setters: [(&str, Setter); 6] = [
+        ("encode_max_depth", |v| {
+            if let Some(Value::Number(n)) = v {
+                ENC_DEPTH.with(|c| c.set(n.max(1.0) as usize));
+            } else if let Some(Value::Integer(n)) = v {
+                ENC_DEPTH.with(|c| c.set(n.max(1) as usize));
+            }
+            Ok(Value::Number(ENC_DEPTH.with(|c| c.get()) as f64))
+        }),
+        ("decode_max_depth", |v| {
+            if let Some(Value::Number(n)) = v {
+                DEC_DEPTH.with(|c| c.set(n.max(1.0) as usize));
+            } else if let Some(Value::Integer(n)) = v {
+                DEC_DEPTH.with(|c| c.set(n.max(1) as usize));
+            }
+            Ok(Value::Number(DEC_DEPTH.with(|c| c.get()) as f64))
+        }),
+        ("encode_invalid_numbers", |v| {
+            if let Some(Value::Boolean(b)) = v {
+                INVALID_NUMS.with(|c| c.set(b));
+            }
+            Ok(Value::Boolean(INVALID_NUMS.with(|c| c.get())))
+        }),
+        ("decode_invalid_numbers", |_| Ok(Value::Boolean(true))),
+        ("encode_keep_buffer", |_| Ok(Value::Boolean(true))),
+        ("encode_number_precision", |_| Ok(Value::Number(14.0))),
+    ];
+    for (name, f) in setters {
+        t.set(name, lua.create_function(move |_, v: Option<Value>| f(v))?)?;
+    }
+    t.set(
+        "encode_sparse_array",
+        lua.create_function(|_, _: MultiValue| Ok(()))?,
+    )?;
     Ok(t)
 }
 

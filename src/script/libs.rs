@@ -86,7 +86,7 @@ pub fn create(lua: &Lua) -> mlua::Result<Table> {
     let libs = lua.create_table()?;
     libs.set("bit", bit_lib(lua)?)?;
     libs.set("cjson", super::json::lib(lua)?)?;
-    libs.set("cmsgpack", lua.create_table()?)?;
+    libs.set("cmsgpack", super::msgpack::lib(lua)?)?;
     libs.set("struct", lua.create_table()?)?;
     Ok(libs)
 }

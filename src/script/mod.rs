@@ -9,6 +9,7 @@
 
 pub mod json;
 pub mod libs;
+pub mod msgpack;
 
 use crate::client::Client;
 use crate::command::flags as cf;
@@ -174,6 +175,13 @@ fn busy_hook(_lua: &Lua, _dbg: mlua::Debug) -> mlua::Result<mlua::VmState> {
     let st = unsafe { &mut *(*p).st };
     if st.scripts.kill_requested {
         log::info!("Lua script killed by user with SCRIPT KILL.");
+        // From now on on every line, so pcall cannot keep the script alive.
+        _lua.set_hook(
+            mlua::HookTriggers::new()
+                .every_line()
+                .every_nth_instruction(1000),
+            busy_hook,
+        );
         return Err(mlua::Error::external(RaisedReply(
             "ERR Script killed by user with SCRIPT KILL...".into(),
         )));
@@ -713,7 +721,7 @@ pub fn new_vm(cfg_deprecated: bool) -> mlua::Result<Vm> {
             let b = name.as_bytes();
             if b.is_empty() || !b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_') {
                 return Ok(Some(
-                    "Function names can only contain letters, numbers, or underscores(_) and must be at least one character long".to_string(),
+                    "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long".to_string(),
                 ));
             }
             if seen.raw_get::<Option<bool>>(name)?.is_some() {

@@ -12,6 +12,8 @@ local setfenv_, loadstring_, load_, next_ = setfenv, loadstring, load, next
 local sub, find, byte = string.sub, string.find, string.byte
 
 local protected = setmetatable_({}, { __mode = 'k' })
+-- proxy -> the table it shows, so pairs/next can see through it.
+local shows = setmetatable_({}, { __mode = 'k' })
 
 local function ro_error(_, _, _, level)
   error_('Attempt to modify a readonly table', level or 2)
@@ -44,7 +46,8 @@ local function readonly(real)
   mt.__metatable = shown
   setmetatable_(p, mt)
   protected[p] = true
-  return p
+  shows[p] = real
+  return p, mt
 end
 
 local function internal(n)
@@ -180,7 +183,7 @@ local function check_flags(flags)
   end
   return out
 end
-redis.register_function = function(...)
+local register_function = function(...)
   if pending == nil then
     error_('redis.register_function can only be called on FUNCTION LOAD command', 2)
   end
@@ -277,7 +280,8 @@ real.pcall = function(f, ...)
 end
 -- Lua 5.1's unpack overflows on huge ranges; refuse them as Redis's
 -- patched one does.
-real.unpack = function(t, i, e)
+real.unpack = function(...)
+  local t, i, e = ...
   local a, b = tonumber(i or 1), tonumber(e or (type_(t) == 'table' and #t or 0))
   if a and b then
     a, b = math.floor(a), math.floor(b)
@@ -288,7 +292,17 @@ real.unpack = function(t, i, e)
       error_('too many results to unpack', 0)
     end
   end
-  return unpack_(t, i, e)
+  return unpack_(...)
+end
+real.next = function(t, k)
+  return next_(shows[t] or t, k)
+end
+real.pairs = function(t)
+  local r = shows[t]
+  if r then
+    return next_, r, nil
+  end
+  return pairs(t)
 end
 local function no_bytecode(s)
   return type_(s) == 'string' and byte(s, 1) == 27
@@ -336,7 +350,8 @@ for k, v in pairs(rs.libs) do
   real[k] = readonly(v)
 end
 real.__redis__err__handler = err_handler
-real._G = readonly(real)
+local gproxy, gmt = readonly(real)
+real._G = gproxy
 local deprecated = {
   setfenv = function(f, t)
     if protected[t] == nil and type_(f) ~= 'function' then
@@ -378,10 +393,28 @@ api.run_fn = function(f, keys, args)
     return f(keys, args)
   end, err_handler)
 end
+-- FUNCTION LOAD runs the library code against a reduced API.
+local function strict(t)
+  return setmetatable_(t, {
+    __index = function(_, k)
+      error_("Script attempted to access nonexistent global variable '" .. tostring_(k) .. "'", 0)
+    end,
+  })
+end
+local load_redis = strict({
+  register_function = register_function,
+  log = redis.log,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+  REDIS_VERSION = redis.REDIS_VERSION,
+  REDIS_VERSION_NUM = redis.REDIS_VERSION_NUM,
+})
+local load_env = strict({ redis = readonly(load_redis) })
 api.begin_load = function()
   pending = { names = {}, list = {} }
+  gmt.__index = load_env
 end
 api.end_load = function()
+  gmt.__index = real
   local p = pending
   pending = nil
   return p and p.list or {}
