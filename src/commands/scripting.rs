@@ -551,7 +551,31 @@ fn load_library(
         let list: mlua::Table = api.get::<mlua::Function>("end_load")?.call(())?;
         Ok((ok, err, list))
     };
-    let (ok, err, list) = step().map_err(|e| script::lua_err_text(&e))?;
+    // Loading only registers functions: past 500ms it is aborted.
+    let start = crate::util::now_ms();
+    vm.lua.set_hook(
+        mlua::HookTriggers::new().every_nth_instruction(100_000),
+        move |lua, dbg| {
+            if crate::util::now_ms() - start > 500 && !script::in_prelude(&dbg) {
+                lua.set_hook(
+                    mlua::HookTriggers::new()
+                        .every_line()
+                        .every_nth_instruction(1000),
+                    |_, dbg| {
+                        if script::in_prelude(&dbg) {
+                            return Ok(mlua::VmState::Continue);
+                        }
+                        Err(script::raised("ERR FUNCTION LOAD timeout"))
+                    },
+                );
+                return Err(script::raised("ERR FUNCTION LOAD timeout"));
+            }
+            Ok(mlua::VmState::Continue)
+        },
+    );
+    let res = step();
+    vm.lua.remove_hook();
+    let (ok, err, list) = res.map_err(|e| script::lua_err_text(&e))?;
     if !ok {
         return Err(format!(
             "Error registering functions: {}",
@@ -606,6 +630,19 @@ fn load_library(
         },
     );
     Ok(name)
+}
+
+/// Registers libraries read from an RDB; a clash with an existing library
+/// replaces it with `replace`, else fails the load.
+pub fn load_libraries(
+    st: &mut crate::server::State,
+    codes: &[Vec<u8>],
+    replace: bool,
+) -> Result<(), String> {
+    for code in codes {
+        load_library(st, code, replace)?;
+    }
+    Ok(())
 }
 
 fn remove_library(st: &mut crate::server::State, name: &str) -> bool {

@@ -1175,10 +1175,11 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save the RDB, empty the
 /// dataset and load the file back, as a restart would.
 fn debug_reload(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let (mut flush, mut save) = (true, true);
+    let (mut flush, mut save, mut merge) = (true, true, false);
     for a in args.iter().skip(2) {
         if eq_ic(a, "noflush") || eq_ic(a, "merge") {
             flush = false;
+            merge |= eq_ic(a, "merge");
         } else if eq_ic(a, "nosave") {
             save = false;
         } else {
@@ -1194,7 +1195,7 @@ fn debug_reload(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let now = crate::util::now_ms();
     ctx.st.now_ms = now;
     crate::util::set_cached_ms(now);
-    match crate::persist::load(ctx.st) {
+    match crate::persist::load_opts(ctx.st, flush, merge) {
         Ok(n) => {
             log::info!("DB reloaded by DEBUG RELOAD ({n} keys)");
             ctx.ok()

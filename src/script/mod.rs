@@ -150,7 +150,13 @@ pub fn kill(st: &mut State, is_eval: bool) -> Result<(), &'static str> {
 
 /// The instruction hook: past busy-reply-threshold, serve other clients,
 /// and abort the script once it was killed.
-fn busy_hook(_lua: &Lua, _dbg: mlua::Debug) -> mlua::Result<mlua::VmState> {
+/// Whether the hook fired inside our own prelude code (the error handler,
+/// wrappers), where raising would break error reporting.
+pub fn in_prelude(dbg: &mlua::Debug) -> bool {
+    dbg.source().source.as_deref() == Some("=redis")
+}
+
+fn busy_hook(_lua: &Lua, dbg: mlua::Debug) -> mlua::Result<mlua::VmState> {
     let p = RUN.with(|r| r.get());
     if p.is_null() {
         return Ok(mlua::VmState::Continue);
@@ -173,7 +179,7 @@ fn busy_hook(_lua: &Lua, _dbg: mlua::Debug) -> mlua::Result<mlua::VmState> {
     }
     // SAFETY: as above, re-derived after serving other clients.
     let st = unsafe { &mut *(*p).st };
-    if st.scripts.kill_requested {
+    if st.scripts.kill_requested && !in_prelude(&dbg) {
         log::info!("Lua script killed by user with SCRIPT KILL.");
         // From now on on every line, so pcall cannot keep the script alive.
         _lua.set_hook(
@@ -267,6 +273,11 @@ impl std::fmt::Display for RaisedReply {
 }
 
 impl std::error::Error for RaisedReply {}
+
+/// An error raised from Rust that scripts see as `{err=msg}`.
+pub fn raised(msg: &str) -> mlua::Error {
+    mlua::Error::external(RaisedReply(msg.to_string()))
+}
 
 /// redis.call: the reply, or an error raised with the error reply's text.
 fn lua_call_raise(lua: &Lua, args: MultiValue) -> mlua::Result<Value> {
@@ -831,6 +842,11 @@ impl Scripts {
             self.func_vm = Some(new_vm(deprecated).expect("Lua VM setup"));
         }
         self.func_vm.as_mut().expect("vm")
+    }
+
+    /// The code of every function library, for RDB snapshots.
+    pub fn library_codes(&self) -> Vec<&[u8]> {
+        self.libraries.values().map(|l| &l.code[..]).collect()
     }
 
     /// SCRIPT FLUSH: a new VM and no cached scripts.
