@@ -712,14 +712,11 @@ fn function_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut i = 2;
     while i < args.len() {
         let a = &args[i];
-        if a.eq_ignore_ascii_case(b"withcode") {
+        if !withcode && a.eq_ignore_ascii_case(b"withcode") {
             withcode = true;
-        } else if a.eq_ignore_ascii_case(b"libraryname") {
+        } else if pattern.is_none() && a.eq_ignore_ascii_case(b"libraryname") {
             if i + 1 >= args.len() {
                 return Err(CmdError::msg("ERR library name argument was not given"));
-            }
-            if pattern.is_some() {
-                return Err(CmdError::msg("ERR library name can be given once"));
             }
             i += 1;
             pattern = Some(&args[i]);

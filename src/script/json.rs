@@ -8,6 +8,7 @@ use std::cell::Cell;
 
 const MAX_DEPTH: usize = 1000;
 
+// Depth settings are capped at MAX_DEPTH: the encoder and decoder recurse.
 thread_local! {
     static ENC_DEPTH: Cell<usize> = const { Cell::new(MAX_DEPTH) };
     static DEC_DEPTH: Cell<usize> = const { Cell::new(MAX_DEPTH) };
@@ -405,17 +406,17 @@ pub fn lib(lua: &Lua) -> mlua::Result<Table> {
     let setters: [(&str, Setter); 6] = [
         ("encode_max_depth", |v| {
             if let Some(Value::Number(n)) = v {
-                ENC_DEPTH.with(|c| c.set(n.max(1.0) as usize));
+                ENC_DEPTH.with(|c| c.set(n.clamp(1.0, MAX_DEPTH as f64) as usize));
             } else if let Some(Value::Integer(n)) = v {
-                ENC_DEPTH.with(|c| c.set(n.max(1) as usize));
+                ENC_DEPTH.with(|c| c.set(n.clamp(1, MAX_DEPTH as i64) as usize));
             }
             Ok(Value::Number(ENC_DEPTH.with(|c| c.get()) as f64))
         }),
         ("decode_max_depth", |v| {
             if let Some(Value::Number(n)) = v {
-                DEC_DEPTH.with(|c| c.set(n.max(1.0) as usize));
+                DEC_DEPTH.with(|c| c.set(n.clamp(1.0, MAX_DEPTH as f64) as usize));
             } else if let Some(Value::Integer(n)) = v {
-                DEC_DEPTH.with(|c| c.set(n.max(1) as usize));
+                DEC_DEPTH.with(|c| c.set(n.clamp(1, MAX_DEPTH as i64) as usize));
             }
             Ok(Value::Number(DEC_DEPTH.with(|c| c.get()) as f64))
         }),

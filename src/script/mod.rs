@@ -382,6 +382,13 @@ fn check_script_command(st: &mut State, run: &mut RunCtx, argv: &Args) -> Result
     if spec.has(cf::NOSCRIPT) {
         return Err("This Redis command is not allowed from script".into());
     }
+    if st.is_replica
+        && !st.cfg.hot.replica_serve_stale_data
+        && !st.master.as_ref().is_some_and(|l| l.link_up())
+        && !spec.has(cf::STALE)
+    {
+        return Err("Can not execute the command on a stale replica".into());
+    }
     if run.read_only && spec.has(cf::WRITE | cf::MAY_REPLICATE) {
         return Err("Write commands are not allowed from read-only scripts.".into());
     }

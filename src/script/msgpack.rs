@@ -101,9 +101,11 @@ fn encode(v: &Value, out: &mut Vec<u8>, level: usize) {
                     encode(&v, out, level + 1);
                 }
             } else {
-                let pairs: Vec<(Value, Value)> = t.pairs::<Value, Value>().flatten().collect();
-                enc_len(out, pairs.len(), (0x80, 16), None, 0xde, 0xdf);
-                for (k, v) in pairs {
+                // Counted first, then encoded pair by pair: holding every
+                // pair at once would exhaust mlua's reference slots.
+                let n = t.pairs::<Value, Value>().count();
+                enc_len(out, n, (0x80, 16), None, 0xde, 0xdf);
+                for (k, v) in t.pairs::<Value, Value>().flatten() {
                     encode(&k, out, level + 1);
                     encode(&v, out, level + 1);
                 }
