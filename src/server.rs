@@ -433,6 +433,20 @@ impl Server {
                 std::process::exit(0);
             }
         }
+        // Readiness the main loop polled before the script started is not
+        // reported again (edge-triggered): try every other client too.
+        let keys: Vec<usize> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| c.as_ref().is_some_and(|c| !c.replica && !c.is_master))
+            .map(|(k, _)| k)
+            .collect();
+        for key in keys {
+            self.handle_readable(key);
+            if self.st.shutdown.is_some() && self.try_shutdown() {
+                std::process::exit(0);
+            }
+        }
     }
 }
 

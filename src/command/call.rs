@@ -370,7 +370,11 @@ pub fn call(
                 if let Some(s) = st.cmdstats.get_mut(&c.last_stat) {
                     s.failed += 1;
                 }
-                count_error(st, &text);
+                // A script's error that a command inside it already
+                // counted is not counted twice.
+                if !std::mem::take(&mut st.scripts.error_counted) {
+                    count_error(st, &text);
+                }
             }
         }
         Err(e) => {

@@ -492,8 +492,17 @@ fn script_kill(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     ctx.ok()
 }
 
-fn script_debug(_ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    Err(CmdError::msg("ERR SCRIPT DEBUG is not supported"))
+/// SCRIPT DEBUG: the Lua debugger is not available; the modes are
+/// accepted and scripts keep running normally.
+fn script_debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let m = &args[2];
+    if !m.eq_ignore_ascii_case(b"yes")
+        && !m.eq_ignore_ascii_case(b"sync")
+        && !m.eq_ignore_ascii_case(b"no")
+    {
+        return Err(CmdError::msg("ERR Use SCRIPT DEBUG YES/SYNC/NO"));
+    }
+    ctx.ok()
 }
 
 fn script_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {

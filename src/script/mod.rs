@@ -88,6 +88,9 @@ pub struct Scripts {
     /// The running script passed busy-reply-threshold.
     pub busy: bool,
     pub kill_requested: bool,
+    /// The error reply just written by a script was already counted in
+    /// the error stats (it came from a command the script ran).
+    pub error_counted: bool,
 }
 
 const BUSY_EVAL: &str =
@@ -345,10 +348,19 @@ fn lua_call(lua: &Lua, args: MultiValue) -> mlua::Result<(Value, bool)> {
     let st = unsafe { &mut *run.st };
     let others = unsafe { &*run.others };
     let fake = unsafe { &mut *run.fake };
-    if let Err(e) = check_script_command(st, run, &argv) {
-        let t = err_table(lua, &e)?;
-        crate::command::call::count_error(st, &format!("ERR {e}"));
-        return Ok((t, true));
+    if let Err((e, spec)) = check_script_command(st, run, &argv) {
+        let Value::Table(t) = err_table(lua, &e)? else {
+            return Err(mlua::Error::runtime("error table"));
+        };
+        if let Ok(Value::String(m)) = t.raw_get::<Value>("err") {
+            crate::command::call::count_error(st, &String::from_utf8_lossy(&m.as_bytes()));
+        }
+        if let Some(spec) = spec {
+            let name = spec.name;
+            st.cmdstat(spec, name).rejected += 1;
+        }
+        t.raw_set("ignore_error_stats_update", true)?;
+        return Ok((Value::Table(t), true));
     }
     fake.reply.buf.clear();
     fake.reply.resp = run.lua_resp;
@@ -360,15 +372,32 @@ fn lua_call(lua: &Lua, args: MultiValue) -> mlua::Result<(Value, bool)> {
     let is_err = buf.first() == Some(&b'-');
     fake.reply.buf = buf;
     fake.reply.buf.clear();
-    Ok((r?, is_err))
+    let r = r?;
+    if is_err && let Value::Table(t) = &r {
+        t.raw_set("ignore_error_stats_update", true)?;
+    }
+    Ok((r, is_err))
 }
 
 /// The checks Redis's `scriptCall` makes before running a command from a
 /// script; Err carries the message (without code).
-fn check_script_command(st: &mut State, run: &mut RunCtx, argv: &Args) -> Result<(), String> {
-    let Some(mut spec) = st.commands.get(&argv[0]) else {
-        return Err("Unknown Redis command called from script".into());
+fn check_script_command(
+    st: &mut State,
+    run: &mut RunCtx,
+    argv: &Args,
+) -> Result<(), (String, Option<&'static crate::command::CommandSpec>)> {
+    let Some(spec) = st.commands.get(&argv[0]) else {
+        return Err(("Unknown Redis command called from script".into(), None));
     };
+    check_spec(st, run, argv, spec).map_err(|e| (e, Some(spec)))
+}
+
+fn check_spec(
+    st: &mut State,
+    run: &mut RunCtx,
+    argv: &Args,
+    mut spec: &'static crate::command::CommandSpec,
+) -> Result<(), String> {
     if !spec.subcommands.is_empty()
         && argv.len() >= 2
         && let Some(s) = crate::command::table::subcommand(spec, &argv[1])
@@ -802,34 +831,42 @@ pub fn eval_shebang(body: &[u8]) -> Result<(u32, usize), String> {
     Ok((flags, end))
 }
 
-/// Parses a FUNCTION LOAD shebang: (library name, bytes to skip).
+/// Parses a FUNCTION LOAD shebang (`#!lua name=lib`, split as Redis's
+/// `sdssplitargs`): (library name, bytes to skip).
 pub fn library_shebang(code: &[u8]) -> Result<(String, usize), String> {
     if !code.starts_with(b"#!") {
         return Err("Missing library metadata".into());
     }
-    let end = memchr::memchr(b'\n', code).unwrap_or(code.len());
-    let line = String::from_utf8_lossy(&code[2..end]).into_owned();
-    let mut parts = line.split_ascii_whitespace();
-    let engine = parts.next().unwrap_or("");
-    if engine.is_empty() {
+    let Some(end) = memchr::memchr(b'\n', code) else {
         return Err("Invalid library metadata".into());
-    }
+    };
+    let parts = match crate::resp::parse::split_args(&code[..end]) {
+        Some(p) if !p.is_empty() => p,
+        _ => return Err("Invalid library metadata".into()),
+    };
+    let engine = String::from_utf8_lossy(&parts[0][2.min(parts[0].len())..]).into_owned();
     let mut name = None;
-    for p in parts {
-        let Some(n) = p.strip_prefix("name=") else {
-            return Err(format!("Invalid metadata value given: {p}"));
-        };
-        if name.is_some() {
-            return Err("Invalid metadata value, name argument was given multiple times".into());
+    for p in &parts[1..] {
+        if p.len() >= 5 && p[..5].eq_ignore_ascii_case(b"name=") {
+            if name.is_some() {
+                return Err(
+                    "Invalid metadata value, name argument was given multiple times".into(),
+                );
+            }
+            name = Some(String::from_utf8_lossy(&p[5..]).into_owned());
+            continue;
         }
-        name = Some(n.to_string());
-    }
-    if !engine.eq_ignore_ascii_case("lua") {
-        return Err(format!("Engine '{engine}' not found"));
+        return Err(format!(
+            "Invalid metadata value given: {}",
+            String::from_utf8_lossy(p)
+        ));
     }
     let Some(name) = name else {
         return Err("Library name was not given".into());
     };
+    if !engine.eq_ignore_ascii_case("lua") {
+        return Err(format!("Engine '{engine}' not found"));
+    }
     if name.is_empty() || !name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
         return Err("Library names can only contain letters, numbers, or underscores(_) and must be at least one character long".into());
     }
@@ -1028,6 +1065,12 @@ pub fn run_script(
         Ok(mv) => {
             let ok = matches!(mv.front(), Some(Value::Boolean(true)));
             let v = mv.get(1).cloned().unwrap_or(Value::Nil);
+            let ignore = |v: &Value| {
+                matches!(v, Value::Table(t)
+                    if t.raw_get::<Option<bool>>("ignore_error_stats_update").ok().flatten() == Some(true)
+                        && matches!(t.raw_get::<Value>("err"), Ok(Value::String(_))))
+            };
+            st.scripts.error_counted = ignore(&v);
             if ok {
                 lua_to_reply(&v, r, lua_resp, 0);
             } else if let Value::Table(t) = &v {
@@ -1101,6 +1144,7 @@ mod tests {
     fn library_metadata() {
         assert_eq!(library_shebang(b"#!lua name=lib1\nx").unwrap().0, "lib1");
         assert!(library_shebang(b"x").is_err());
+        assert!(library_shebang(b"#!lua name=a").is_err());
         assert!(
             library_shebang(b"#!lua\n")
                 .unwrap_err()

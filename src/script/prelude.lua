@@ -29,7 +29,7 @@ local function from_rust(err)
       s = sub(s, 1, cut - 1)
     end
     if byte(s, 1) == 1 then
-      return { err = sub(s, 2) }
+      return { err = sub(s, 2), ignore_error_stats_update = true }
     end
     return s
   end
