@@ -1275,12 +1275,21 @@ impl Server {
                     mc.reply.simple(&line);
                 }
             }
+            // Then the commands a script ran, as Redis shows them.
+            for line in std::mem::take(&mut self.st.scripts.monitor_lines) {
+                for &m in &self.st.monitors {
+                    if let Some(Some(mc)) = self.clients.get_mut(m) {
+                        mc.reply.simple(&line);
+                    }
+                }
+            }
             for m in self.st.monitors.clone() {
                 if m != c.token {
                     self.write_client(m);
                 }
             }
         }
+        self.st.scripts.monitor_lines.clear();
     }
 
     /// Re-runs the commands of clients waiting on keys written by the
@@ -1692,7 +1701,7 @@ fn pick<'a>(
     }
 }
 
-fn monitor_line(st: &State, c: &Client, args: &crate::resp::Args) -> String {
+pub(crate) fn monitor_line(st: &State, c: &Client, args: &crate::resp::Args) -> String {
     let now = crate::util::now_us();
     let mut s = format!(
         "{}.{:06} [{} {}]",

@@ -178,7 +178,9 @@ pub fn call(
         return false;
     }
     // min-replicas-to-write: writes need enough replicas attached.
+    // (A script's commands were checked by the script engine.)
     if st.cfg.hot.min_replicas_to_write > 0
+        && c.token != usize::MAX
         && !st.is_replica
         && (st.repl.replicas.len() as i64) < st.cfg.hot.min_replicas_to_write
         && (spec.has(super::flags::WRITE)
@@ -216,7 +218,10 @@ pub fn call(
         }
         // CLIENT PAUSE parks the client with this command (replicas
         // attached to us are never paused).
-        if !c.replica && st.pause.blocks(may_replicate(st, c, spec)) {
+        let may = st.pause.active()
+            && crate::script::may_write(st, spec, args)
+                .unwrap_or_else(|| may_replicate(st, c, spec));
+        if !c.replica && st.pause.blocks(may) {
             c.postponed = Some((Args::from_iter(args.iter()), 0));
             st.pause.postponed.push(c.token);
             return false;

@@ -7,8 +7,8 @@ use crate::commands::introspection::reply_help;
 use crate::resp::Args;
 use crate::script::{self, RunSpec, sflags};
 
-const EVAL_FLAGS: u32 = NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | STALE;
-const EVAL_RO_FLAGS: u32 = NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY;
+const EVAL_FLAGS: u32 = NOSCRIPT | MAY_REPLICATE | NO_MANDATORY_KEYS | STALE;
+const EVAL_RO_FLAGS: u32 = NOSCRIPT | NO_MANDATORY_KEYS | STALE | READONLY;
 
 pub static COMMANDS: &[CommandSpec] = &[
     cmd(
@@ -296,7 +296,7 @@ fn prepare(ctx: &Ctx, flags: u32, ro: bool) -> CmdResult {
     if flags & sflags::NO_WRITES == 0 {
         if st.is_replica && !ctx.c.is_master && st.cfg.bool("replica-read-only") {
             return Err(CmdError::msg(
-                "READONLY Can not run script with write flag on readonly replica",
+                "READONLY You can't write against a read only replica.",
             ));
         }
         if ro {

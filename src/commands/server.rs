@@ -1164,6 +1164,10 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
             ))
         }
         "protocol" if argc == 3 => debug_protocol(ctx, &args[2]),
+        "set-disable-deny-scripts" if argc == 3 => {
+            ctx.st.scripts.disable_deny = ctx.st.scripts.disable_deny_arg(&args[2]);
+            ctx.ok()
+        }
         "reload" => debug_reload(ctx, args),
         "loadaof" => Err(CmdError::msg(
             "ERR DEBUG LOADAOF is not supported yet: AOF is not implemented",

@@ -91,6 +91,39 @@ pub struct Scripts {
     /// The error reply just written by a script was already counted in
     /// the error stats (it came from a command the script ran).
     pub error_counted: bool,
+    /// MONITOR lines of the commands the running script ran, shown after
+    /// the script's own line.
+    pub monitor_lines: Vec<String>,
+    /// DEBUG SET-DISABLE-DENY-SCRIPTS: noscript commands allowed.
+    pub disable_deny: bool,
+}
+
+/// For EVAL*/FCALL*: whether the script may write (CLIENT PAUSE WRITE
+/// holds it back), from its flags as Redis's `evalGetCommandFlags` does;
+/// None for other commands.
+pub fn may_write(st: &State, spec: &crate::command::CommandSpec, args: &Args) -> Option<bool> {
+    let flags = match spec.name {
+        "eval_ro" | "evalsha_ro" | "fcall_ro" => return Some(false),
+        "eval" => match st.scripts.eval.get(&sha1hex(&args[1])) {
+            Some(s) => s.flags,
+            None => eval_shebang(&args[1])
+                .map(|f| f.0)
+                .unwrap_or(sflags::EVAL_COMPAT),
+        },
+        "evalsha" => {
+            let sha = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+            st.scripts
+                .eval
+                .get(&sha)
+                .map_or(sflags::EVAL_COMPAT, |s| s.flags)
+        }
+        "fcall" => {
+            let name = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+            st.scripts.functions.get(&name).map_or(0, |f| f.flags)
+        }
+        _ => return None,
+    };
+    Some(flags & sflags::NO_WRITES == 0)
 }
 
 const BUSY_EVAL: &str =
@@ -105,7 +138,7 @@ pub fn busy_error(
     c: &Client,
     spec: &crate::command::CommandSpec,
 ) -> Option<&'static str> {
-    if !st.scripts.busy || spec.has(cf::ALLOW_BUSY) || c.id == u64::MAX {
+    if !st.scripts.busy || spec.has(cf::ALLOW_BUSY) || c.token == usize::MAX {
         return None;
     }
     if spec.name == "shutdown" {
@@ -365,7 +398,11 @@ fn lua_call(lua: &Lua, args: MultiValue) -> mlua::Result<(Value, bool)> {
     fake.reply.buf.clear();
     fake.reply.resp = run.lua_resp;
     fake.user = run.caller_user.clone();
-    crate::command::call::call(st, fake, others, &argv);
+    let feed = crate::command::call::call(st, fake, others, &argv);
+    if feed && !st.monitors.is_empty() {
+        let line = crate::server::monitor_line(st, fake, &argv);
+        st.scripts.monitor_lines.push(line);
+    }
     let buf = std::mem::take(&mut fake.reply.buf);
     let mut pos = 0;
     let r = parse_reply(lua, &buf, &mut pos, 0);
@@ -408,7 +445,7 @@ fn check_spec(
     if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
         return Err("Wrong number of args calling Redis command from script".into());
     }
-    if spec.has(cf::NOSCRIPT) {
+    if spec.has(cf::NOSCRIPT) && !st.scripts.disable_deny {
         return Err("This Redis command is not allowed from script".into());
     }
     if st.is_replica
@@ -888,6 +925,11 @@ impl Scripts {
         self.func_vm.as_mut().expect("vm")
     }
 
+    /// The argument of DEBUG SET-DISABLE-DENY-SCRIPTS (0 or not).
+    pub fn disable_deny_arg(&self, a: &[u8]) -> bool {
+        crate::util::parse_i64(a).is_some_and(|v| v != 0)
+    }
+
     /// The code of every function library, for RDB snapshots.
     pub fn library_codes(&self) -> Vec<&[u8]> {
         self.libraries.values().map(|l| &l.code[..]).collect()
@@ -955,6 +997,9 @@ impl Scripts {
             2,
         ));
         c.authenticated = true;
+        // MONITOR shows its commands as `[db lua]`.
+        c.unix = false;
+        c.addr = "lua".into();
         c
     }
 }
@@ -1008,6 +1053,9 @@ pub fn run_script(
     };
     let mut fake = st.scripts.take_fake();
     fake.db = caller.db;
+    // Keys the script reads are tracked for the caller.
+    fake.tracking = caller.tracking.take();
+    fake.id = caller.id;
     fake.reply.resp = 2;
     let oom = st.cfg.hot.maxmemory != 0
         && crate::alloc::used_memory() as i64 > st.cfg.hot.maxmemory as i64;
@@ -1059,6 +1107,8 @@ pub fn run_script(
     st.scripts.busy = false;
     st.scripts.kill_requested = false;
     let lua_resp = run.lua_resp;
+    caller.tracking = fake.tracking.take();
+    fake.id = u64::MAX;
     st.scripts.fake = Some(fake);
     let r = &mut caller.reply;
     match result {
