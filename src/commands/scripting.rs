@@ -253,7 +253,10 @@ fn deprecated(ctx: &Ctx) -> bool {
 }
 
 /// Parses `numkeys` (args[2]) and splits keys from arguments.
-fn split_keys(args: &Args) -> Result<(Vec<&[u8]>, Vec<&[u8]>), CmdError> {
+/// Keys and arguments of EVAL-like commands.
+type KeysArgs<'a> = (Vec<&'a [u8]>, Vec<&'a [u8]>);
+
+fn split_keys(args: &Args) -> Result<KeysArgs<'_>, CmdError> {
     let n = args.i64_at(2)?;
     if n > args.len() as i64 - 3 {
         return Err(CmdError::msg(
@@ -316,7 +319,7 @@ fn prepare(ctx: &Ctx, flags: u32, ro: bool) -> CmdResult {
     if st.cfg.hot.maxmemory != 0
         && !ctx.c.is_master
         && flags & (sflags::ALLOW_OOM | sflags::NO_WRITES) == 0
-        && crate::alloc::used_memory() as i64 > st.cfg.hot.maxmemory as i64
+        && crate::alloc::used_memory() as i64 > st.cfg.hot.maxmemory
     {
         return Err(CmdError::msg(
             "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'",

@@ -503,6 +503,9 @@ fn parse_reply(lua: &Lua, buf: &[u8], pos: &mut usize, depth: usize) -> mlua::Re
     if *pos >= buf.len() {
         return Ok(Value::Nil);
     }
+    if depth > MAX_DEPTH {
+        return Err(mlua::Error::runtime("reached lua stack limit"));
+    }
     let (t, l) = line(buf, pos)?;
     let kv = |k: &str, v: Value| -> mlua::Result<Value> {
         let t = lua.create_table()?;
@@ -1057,8 +1060,8 @@ pub fn run_script(
     fake.tracking = caller.tracking.take();
     fake.id = caller.id;
     fake.reply.resp = 2;
-    let oom = st.cfg.hot.maxmemory != 0
-        && crate::alloc::used_memory() as i64 > st.cfg.hot.maxmemory as i64;
+    let oom =
+        st.cfg.hot.maxmemory != 0 && crate::alloc::used_memory() as i64 > st.cfg.hot.maxmemory;
     let mut run = RunCtx {
         st: st as *mut State,
         others: others as *const _,
@@ -1115,12 +1118,9 @@ pub fn run_script(
         Ok(mv) => {
             let ok = matches!(mv.front(), Some(Value::Boolean(true)));
             let v = mv.get(1).cloned().unwrap_or(Value::Nil);
-            let ignore = |v: &Value| {
-                matches!(v, Value::Table(t)
-                    if t.raw_get::<Option<bool>>("ignore_error_stats_update").ok().flatten() == Some(true)
-                        && matches!(t.raw_get::<Value>("err"), Ok(Value::String(_))))
-            };
-            st.scripts.error_counted = ignore(&v);
+            st.scripts.error_counted = matches!(&v, Value::Table(t)
+                if t.raw_get::<Option<bool>>("ignore_error_stats_update").ok().flatten() == Some(true)
+                    && matches!(t.raw_get::<Value>("err"), Ok(Value::String(_))));
             if ok {
                 lua_to_reply(&v, r, lua_resp, 0);
             } else if let Value::Table(t) = &v {
