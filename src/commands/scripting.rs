@@ -403,11 +403,19 @@ fn eval_generic(ctx: &mut Ctx, args: &Args, by_sha: bool, ro: bool) -> CmdResult
         let dep = deprecated(ctx);
         ctx.st
             .scripts
-            .create_eval(&args[1], dep)
+            .create_eval(&args[1], dep, true)
             .map_err(CmdError::msg)?
     };
+    if by_sha {
+        ctx.st.scripts.touch_eval(&sha);
+    }
     let s = &ctx.st.scripts.eval[&sha];
-    let (func, flags) = (s.func.clone(), s.flags);
+    let flags = s.flags;
+    let func = match ctx.st.scripts.eval_vm.as_ref() {
+        Some(vm) => vm.lua.registry_value::<mlua::Function>(&s.func),
+        None => return Err(CmdError::msg("ERR script engine not ready")),
+    }
+    .map_err(|e| CmdError::msg(format!("ERR {e}")))?;
     let name = format!("f_{sha}");
     run(ctx, func, &name, flags, true, ro, &keys, &argv, &[])
 }
@@ -437,7 +445,12 @@ fn fcall_generic(ctx: &mut Ctx, args: &Args, ro: bool) -> CmdResult {
     let Some(f) = ctx.st.scripts.functions.get(&name) else {
         return Err(CmdError::msg("ERR Function not found"));
     };
-    let (func, flags, name) = (f.func.clone(), f.flags, f.name.clone());
+    let (flags, name) = (f.flags, f.name.clone());
+    let func = match ctx.st.scripts.func_vm.as_ref() {
+        Some(vm) => vm.lua.registry_value::<mlua::Function>(&f.func),
+        None => return Err(CmdError::msg("ERR script engine not ready")),
+    }
+    .map_err(|e| CmdError::msg(format!("ERR {e}")))?;
     let cmd = args.to_vecs();
     run(ctx, func, &name, flags, false, ro, &keys, &argv, &cmd)
 }
@@ -455,7 +468,7 @@ fn script_load(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let sha = ctx
         .st
         .scripts
-        .create_eval(&args[2], dep)
+        .create_eval(&args[2], dep, false)
         .map_err(CmdError::msg)?;
     ctx.c.reply.bulk(sha.as_bytes());
     Ok(())
@@ -555,6 +568,7 @@ fn load_library(
         .into_function()
         .map_err(|e| format!("Error compiling function: {}", script::lua_err_text(&e)))?;
     let api = vm.api.clone();
+    let vm_lua = &vm.lua;
     let step = || -> mlua::Result<(bool, Option<String>, mlua::Table)> {
         let sandbox: mlua::Function = api.get("sandbox")?;
         let f: mlua::Function = sandbox.call(f)?;
@@ -599,6 +613,9 @@ fn load_library(
         let entry = entry.map_err(|e| e.to_string())?;
         let fname: String = entry.raw_get(1).map_err(|e| e.to_string())?;
         let func: mlua::Function = entry.raw_get(2).map_err(|e| e.to_string())?;
+        let func = vm_lua
+            .create_registry_value(func)
+            .map_err(|e| e.to_string())?;
         let desc: mlua::Value = entry.raw_get(3).map_err(|e| e.to_string())?;
         let desc = match desc {
             mlua::Value::String(s) => Some(String::from_utf8_lossy(&s.as_bytes()).into_owned()),

@@ -474,6 +474,7 @@ fn config_resetstat(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     ctx.st.cmdstats.clear();
     ctx.st.errstats.clear();
     ctx.st.evict.reset_stats();
+    ctx.st.scripts.evicted = 0;
     ctx.ok()
 }
 

@@ -48,16 +48,23 @@ pub struct Vm {
     pub api: Table,
 }
 
+/// Compiled scripts and functions live in the Lua registry (mlua keeps
+/// only a few thousand direct references).
 pub struct EvalScript {
     pub body: Vec<u8>,
-    pub func: Function,
+    pub func: mlua::RegistryKey,
     pub flags: u32,
+    /// Added by EVAL (not SCRIPT LOAD): subject to eviction.
+    pub evictable: bool,
 }
+
+/// At most this many EVAL-created scripts are kept (LRU), as in Redis.
+pub const EVAL_SCRIPTS_MAX: usize = 500;
 
 pub struct FunctionDef {
     pub name: String,
     pub lib: String,
-    pub func: Function,
+    pub func: mlua::RegistryKey,
     pub desc: Option<String>,
     pub flags: u32,
 }
@@ -74,6 +81,10 @@ pub struct Library {
 pub struct Scripts {
     pub eval_vm: Option<Vm>,
     pub eval: HashMap<String, EvalScript>,
+    /// EVAL-created scripts, least recently used first.
+    pub eval_lru: std::collections::VecDeque<String>,
+    /// Scripts evicted from the cache (INFO evicted_scripts).
+    pub evicted: u64,
     pub func_vm: Option<Vm>,
     pub libraries: BTreeMap<String, Library>,
     pub functions: HashMap<String, FunctionDef>,
@@ -941,6 +952,7 @@ impl Scripts {
     /// SCRIPT FLUSH: a new VM and no cached scripts.
     pub fn flush_eval(&mut self) {
         self.eval.clear();
+        self.eval_lru.clear();
         self.eval_vm = None;
     }
 
@@ -950,10 +962,25 @@ impl Scripts {
         self.func_vm = None;
     }
 
-    /// Compiles an EVAL body into the eval VM; returns its sha.
-    pub fn create_eval(&mut self, body: &[u8], deprecated: bool) -> Result<String, String> {
+    /// Compiles an EVAL body into the eval VM; returns its sha. Scripts
+    /// EVAL creates (`evictable`) are kept in an LRU of EVAL_SCRIPTS_MAX;
+    /// SCRIPT LOAD makes a script permanent.
+    pub fn create_eval(
+        &mut self,
+        body: &[u8],
+        deprecated: bool,
+        evictable: bool,
+    ) -> Result<String, String> {
         let sha = sha1hex(body);
-        if self.eval.contains_key(&sha) {
+        if let Some(s) = self.eval.get_mut(&sha) {
+            if s.evictable {
+                if evictable {
+                    touch_lru(&mut self.eval_lru, &sha);
+                } else {
+                    s.evictable = false;
+                    self.eval_lru.retain(|x| *x != sha);
+                }
+            }
             return Ok(sha);
         }
         let (flags, skip) = eval_shebang(body)?;
@@ -972,15 +999,33 @@ impl Scripts {
             })?;
         let sandbox: Function = vm.api.get("sandbox").map_err(|e| e.to_string())?;
         let f: Function = sandbox.call(f).map_err(|e| e.to_string())?;
+        let key = vm.lua.create_registry_value(f).map_err(|e| e.to_string())?;
+        if evictable {
+            if self.eval_lru.len() >= EVAL_SCRIPTS_MAX
+                && let Some(old) = self.eval_lru.pop_front()
+            {
+                self.eval.remove(&old);
+                self.evicted += 1;
+            }
+            self.eval_lru.push_back(sha.clone());
+        }
         self.eval.insert(
             sha.clone(),
             EvalScript {
                 body: body.to_vec(),
-                func: f,
+                func: key,
                 flags,
+                evictable,
             },
         );
         Ok(sha)
+    }
+
+    /// EVALSHA of a cached script: it becomes the most recently used.
+    pub fn touch_eval(&mut self, sha: &str) {
+        if self.eval.get(sha).is_some_and(|s| s.evictable) {
+            touch_lru(&mut self.eval_lru, sha);
+        }
     }
 
     /// Takes the script client out (creating it the first time).
@@ -1004,6 +1049,16 @@ impl Scripts {
         c.unix = false;
         c.addr = "lua".into();
         c
+    }
+}
+
+fn touch_lru(lru: &mut std::collections::VecDeque<String>, sha: &str) {
+    if lru.back().is_some_and(|b| b == sha) {
+        return;
+    }
+    if let Some(i) = lru.iter().position(|x| x == sha) {
+        let s = lru.remove(i).expect("index");
+        lru.push_back(s);
     }
 }
 
