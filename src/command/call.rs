@@ -139,7 +139,7 @@ pub fn call(
     }
     // A script runs past busy-reply-threshold: only allow-busy commands.
     if let Some(err) = crate::script::busy_error(st, c, spec) {
-        reject(st, c, err, Some((spec, name.as_ref())));
+        reject_or_abort(st, c, spec, &name, err);
         return false;
     }
     // Cluster routing (Redis's `getNodeByQuery`), before MULTI queuing so
