@@ -180,7 +180,7 @@ pub fn call(
     // min-replicas-to-write: writes need enough replicas attached.
     // (A script's commands were checked by the script engine.)
     if st.cfg.hot.min_replicas_to_write > 0
-        && c.token != usize::MAX
+        && !crate::script::is_script_client(c)
         && !st.is_replica
         && (st.repl.replicas.len() as i64) < st.cfg.hot.min_replicas_to_write
         && (spec.has(super::flags::WRITE)

@@ -149,7 +149,7 @@ pub fn busy_error(
     c: &Client,
     spec: &crate::command::CommandSpec,
 ) -> Option<&'static str> {
-    if !st.scripts.busy || spec.has(cf::ALLOW_BUSY) || c.token == usize::MAX {
+    if !st.scripts.busy || spec.has(cf::ALLOW_BUSY) || is_script_client(c) {
         return None;
     }
     if spec.name == "shutdown" {
@@ -240,6 +240,15 @@ fn busy_hook(_lua: &Lua, dbg: mlua::Debug) -> mlua::Result<mlua::VmState> {
         )));
     }
     Ok(mlua::VmState::Continue)
+}
+
+/// The slab token of the client scripts run their commands as.
+pub const SCRIPT_CLIENT_TOKEN: usize = usize::MAX;
+
+/// Whether `c` is the scripts' own client (its commands were checked by
+/// the script engine; SORT BY a constant orders its output).
+pub fn is_script_client(c: &Client) -> bool {
+    c.token == SCRIPT_CLIENT_TOKEN
 }
 
 /// Per-run context the callbacks reach through `RUN`.
@@ -1036,7 +1045,7 @@ impl Scripts {
         let (a, _b) = mio::net::UnixStream::pair().expect("socketpair");
         let mut c = Box::new(Client::new(
             u64::MAX,
-            usize::MAX,
+            SCRIPT_CLIENT_TOKEN,
             crate::client::Conn::Unix(a),
             String::new(),
             String::new(),
