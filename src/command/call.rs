@@ -299,8 +299,9 @@ pub fn call(
         (spec.run)(&mut ctx, args)
     };
     let dur = (crate::util::now_us() - start).max(0) as u64;
+    // (Read-only scripts track only the keys their commands read.)
     if spec.has(super::flags::READONLY)
-        && !spec.has(super::flags::PUBSUB)
+        && !spec.has(super::flags::PUBSUB | super::flags::NO_MANDATORY_KEYS)
         && c.tracking.as_ref().is_some_and(|t| t.remembers_keys())
     {
         let pos = super::table::movable_key_positions(spec.name, args)
@@ -403,10 +404,13 @@ fn may_replicate(st: &State, c: &Client, spec: &CommandSpec) -> bool {
         return true;
     }
     spec.name == "exec"
-        && c.multi
-            .iter()
-            .flatten()
-            .any(|a| queued_has(st, a, WRITE | MAY_REPLICATE))
+        && c.multi.iter().flatten().any(|a| {
+            // A queued script may write unless its flags say otherwise.
+            st.commands
+                .get(&a[0])
+                .and_then(|s| crate::script::may_write(st, s, a))
+                .unwrap_or_else(|| queued_has(st, a, WRITE | MAY_REPLICATE))
+        })
 }
 
 /// Keeps the tracking table within `tracking-table-max-keys` before a
