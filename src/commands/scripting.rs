@@ -292,8 +292,9 @@ fn prepare(ctx: &Ctx, flags: u32, ro: bool) -> CmdResult {
         ));
     }
     if stale && flags & sflags::ALLOW_STALE == 0 {
+        // Redis's command gate refuses it first, with the usual text.
         return Err(CmdError::msg(
-            "MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and 'allow-stale' flag is not set on the script.",
+            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
         ));
     }
     if flags & sflags::NO_WRITES == 0 {
