@@ -263,6 +263,8 @@ pub struct RunCtx {
     pub write_dirty: bool,
     pub lua_resp: u8,
     pub caller_is_master: bool,
+    /// redis.set_repl flags (REPL_REPLICA = 2 lets commands propagate).
+    pub repl_flags: i64,
 }
 
 thread_local! {
@@ -418,7 +420,15 @@ fn lua_call(lua: &Lua, args: MultiValue) -> mlua::Result<(Value, bool)> {
     fake.reply.buf.clear();
     fake.reply.resp = run.lua_resp;
     fake.user = run.caller_user.clone();
+    // redis.set_repl without REPL_REPLICA keeps the command off replicas.
+    let unreplicated = run.repl_flags & 2 == 0;
+    if unreplicated {
+        st.repl.prevent = true;
+    }
     let feed = crate::command::call::call(st, fake, others, &argv);
+    if unreplicated {
+        st.repl.prevent = false;
+    }
     if feed && !st.monitors.is_empty() {
         let line = crate::server::monitor_line(st, fake, &argv);
         st.scripts.monitor_lines.push(line);
@@ -742,7 +752,17 @@ pub fn new_vm(cfg_deprecated: bool) -> mlua::Result<Vm> {
             Ok(())
         })?,
     )?;
-    rs.set("set_repl", lua.create_function(|_, _v: i64| Ok(()))?)?;
+    rs.set(
+        "set_repl",
+        lua.create_function(|_, v: i64| {
+            let p = RUN.with(|r| r.get());
+            if !p.is_null() {
+                // SAFETY: see `lua_call`.
+                unsafe { (*p).repl_flags = v };
+            }
+            Ok(())
+        })?,
+    )?;
     rs.set(
         "acl_check_cmd",
         lua.create_function(|lua, args: MultiValue| {
@@ -1137,6 +1157,7 @@ pub fn run_script(
         write_dirty: false,
         lua_resp: 2,
         caller_is_master: caller.is_master,
+        repl_flags: 3,
     };
     st.scripts.running = Some((
         spec.funcname.to_string(),
