@@ -359,6 +359,7 @@ pub fn call(
             c.name.as_deref().unwrap_or_default(),
         );
     }
+    let counted = std::mem::take(&mut st.scripts.error_counted);
     match r {
         Ok(()) => {
             // A handler may have written an error reply itself (EXEC's
@@ -378,7 +379,7 @@ pub fn call(
                 }
                 // A script's error that a command inside it already
                 // counted is not counted twice.
-                if !std::mem::take(&mut st.scripts.error_counted) {
+                if !counted {
                     count_error(st, &text);
                 }
             }

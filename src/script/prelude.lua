@@ -81,6 +81,9 @@ local function err_table(s)
     s = sub(s, 2)
   end
   s = string.gsub(s, '[\r\n]+$', '')
+  if s == '' then
+    return { err = 'ERR' }
+  end
   if not find(s, ' ', 1, true) then
     s = 'ERR ' .. s
   end
