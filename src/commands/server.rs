@@ -1052,11 +1052,7 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
             }
             ctx.ok()
         }
-        "set-skip-checksum-validation" | "set-disable-deny-scripts" | "aof-flush-sleep"
-            if argc == 3 =>
-        {
-            ctx.ok()
-        }
+        "set-skip-checksum-validation" | "aof-flush-sleep" if argc == 3 => ctx.ok(),
         "replybuffer" if argc == 4 => ctx.ok(),
         "object" if argc == 3 => {
             let db = ctx.c.db;
