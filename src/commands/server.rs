@@ -514,7 +514,12 @@ pub fn dbsize(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 
 /// TIME
 pub fn time(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    let us = crate::util::now_us();
+    // Time stands still while a script runs, as in Redis.
+    let us = if crate::script::is_script_client(ctx.c) {
+        ctx.st.scripts.start_us
+    } else {
+        crate::util::now_us()
+    };
     let r = &mut ctx.c.reply;
     r.array(2);
     r.bulk(format!("{}", us / 1_000_000).as_bytes());

@@ -107,6 +107,8 @@ pub struct Scripts {
     pub monitor_lines: Vec<String>,
     /// DEBUG SET-DISABLE-DENY-SCRIPTS: noscript commands allowed.
     pub disable_deny: bool,
+    /// When the running script started (µs): TIME inside it.
+    pub start_us: i64,
 }
 
 /// For EVAL*/FCALL*: whether the script may write (CLIENT PAUSE WRITE
@@ -1165,6 +1167,7 @@ pub fn run_script(
         crate::util::now_ms(),
     ));
     st.scripts.running_cmd = spec.cmd.to_vec();
+    st.scripts.start_us = crate::util::now_us();
     st.scripts.kill_requested = false;
     lua.set_hook(
         mlua::HookTriggers::new().every_nth_instruction(100_000),
