@@ -33,6 +33,7 @@ pub mod pubsub;
 pub mod repl;
 pub mod replica;
 pub mod resp;
+pub mod script;
 pub mod server;
 pub mod slowlog;
 pub mod tracking;

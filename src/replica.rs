@@ -395,7 +395,20 @@ impl Server {
         }
         log::info!("MASTER <-> REPLICA sync: Loading DB in memory");
         let max = self.st.cfg.hot.proto_max_bulk_len.max(0) as u64;
-        if let Err(e) = crate::persist::rdb::load(&rdb, &mut self.st.dbs, i64::MIN, max) {
+        let mut libs = Vec::new();
+        let loaded = crate::persist::rdb::load_with_functions(
+            &rdb,
+            &mut self.st.dbs,
+            i64::MIN,
+            max,
+            &mut libs,
+        )
+        .and_then(|_| {
+            self.st.scripts.flush_functions();
+            crate::commands::scripting::load_libraries(&mut self.st, &libs, true)
+                .map_err(crate::persist::rdb::LoadError)
+        });
+        if let Err(e) = loaded {
             self.st.master = Some(link);
             return Err(io::Error::other(format!(
                 "Failed trying to load the MASTER synchronization DB from socket: {}",

@@ -174,6 +174,8 @@ pub struct State {
     pub cluster: Option<Box<crate::cluster::Cluster>>,
     /// maxmemory: eviction pool, time proc, client eviction stats.
     pub evict: crate::evict::Evict,
+    /// Lua scripting: VMs, script cache, function libraries.
+    pub scripts: crate::script::Scripts,
 }
 
 impl State {
@@ -377,6 +379,78 @@ pub struct Server {
     pending_writes: Vec<usize>,
 }
 
+thread_local! {
+    /// The running server, for `process_events_while_busy`.
+    static BUSY_SERVER: std::cell::Cell<*mut Server> = const { std::cell::Cell::new(std::ptr::null_mut()) };
+}
+
+/// Serves other clients while a script runs past busy-reply-threshold
+/// (Redis's `processEventsWhileBlocked`): they get -BUSY except for the
+/// commands flagged allow-busy (SCRIPT KILL, FUNCTION KILL, SHUTDOWN...).
+/// Called from the script engine's instruction hook.
+pub fn process_events_while_busy() {
+    let p = BUSY_SERVER.with(|s| s.get());
+    if p.is_null() {
+        return;
+    }
+    // SAFETY: the server lives for the whole of `run`, on this thread; the
+    // script's caller is out of the client slab while it runs, and the
+    // frames below only resume once this returns.
+    let srv = unsafe { &mut *p };
+    srv.busy_turn();
+}
+
+impl Server {
+    fn busy_turn(&mut self) {
+        let mut events = Events::with_capacity(256);
+        if self.poll.poll(&mut events, Some(Duration::ZERO)).is_err() {
+            return;
+        }
+        for ev in events.iter() {
+            let t = ev.token().0;
+            if ev.token() == SIGNALS {
+                self.handle_signals();
+            } else if ev.token() == crate::replica::MASTER_LINK {
+                continue;
+            } else if t < CLIENT_BASE {
+                self.accept(t - LISTENER_BASE);
+            } else {
+                let key = t - CLIENT_BASE;
+                // The script's own client: read it once the script is done.
+                if matches!(self.clients.get(key), Some(None)) {
+                    if !self.pending_reads.contains(&key) {
+                        self.pending_reads.push(key);
+                    }
+                    continue;
+                }
+                if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                    self.handle_readable(key);
+                }
+                if ev.is_writable() {
+                    self.handle_writable(key);
+                }
+            }
+            if self.st.shutdown.is_some() && self.try_shutdown() {
+                std::process::exit(0);
+            }
+        }
+        // Readiness the main loop polled before the script started is not
+        // reported again (edge-triggered): try every other client too.
+        let keys: Vec<usize> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| c.as_ref().is_some_and(|c| !c.replica && !c.is_master))
+            .map(|(k, _)| k)
+            .collect();
+        for key in keys {
+            self.handle_readable(key);
+            if self.st.shutdown.is_some() && self.try_shutdown() {
+                std::process::exit(0);
+            }
+        }
+    }
+}
+
 fn bind_addrs(cfg: &Config) -> Vec<String> {
     cfg.get("bind")
         .split_whitespace()
@@ -535,6 +609,7 @@ impl Server {
             cas_dirty: Default::default(),
             watch_stale: Default::default(),
             in_exec: false,
+            scripts: Default::default(),
             expired_pending: false,
             last_save_ok: true,
             blocking: Default::default(),
@@ -562,6 +637,7 @@ impl Server {
     /// Runs until SHUTDOWN or a signal.
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
+        BUSY_SERVER.with(|p| p.set(self as *mut Server));
         loop {
             // Redis's beforeSleep: BCAST invalidations collected this turn.
             if self.st.tracking.has_broadcasts() {
@@ -1201,17 +1277,30 @@ impl Server {
                     mc.reply.simple(&line);
                 }
             }
+            // Then the commands a script ran, as Redis shows them.
+            for line in std::mem::take(&mut self.st.scripts.monitor_lines) {
+                for &m in &self.st.monitors {
+                    if let Some(Some(mc)) = self.clients.get_mut(m) {
+                        mc.reply.simple(&line);
+                    }
+                }
+            }
             for m in self.st.monitors.clone() {
                 if m != c.token {
                     self.write_client(m);
                 }
             }
         }
+        self.st.scripts.monitor_lines.clear();
     }
 
     /// Re-runs the commands of clients waiting on keys written by the
     /// command that just ran, oldest waiter first.
     fn handle_ready_keys(&mut self) {
+        // A busy script is still running: its writes are not visible yet.
+        if self.st.scripts.running.is_some() {
+            return;
+        }
         while let Some(k) = self.st.blocking.pop_ready() {
             let waiters: Vec<usize> = match self.st.blocking.waiting.get(&k) {
                 Some(q) => q.iter().copied().collect(),
@@ -1615,7 +1704,7 @@ fn pick<'a>(
     }
 }
 
-fn monitor_line(st: &State, c: &Client, args: &crate::resp::Args) -> String {
+pub(crate) fn monitor_line(st: &State, c: &Client, args: &crate::resp::Args) -> String {
     let now = crate::util::now_us();
     let mut s = format!(
         "{}.{:06} [{} {}]",

@@ -137,6 +137,11 @@ pub fn call(
         reject(st, c, &msg, Some((spec, name.as_ref())));
         return false;
     }
+    // A script runs past busy-reply-threshold: only allow-busy commands.
+    if let Some(err) = crate::script::busy_error(st, c, spec) {
+        reject_or_abort(st, c, spec, &name, err);
+        return false;
+    }
     // Cluster routing (Redis's `getNodeByQuery`), before MULTI queuing so
     // a misrouted command flags the transaction; EXEC checks the queue.
     if st.cluster.is_some()
@@ -173,7 +178,9 @@ pub fn call(
         return false;
     }
     // min-replicas-to-write: writes need enough replicas attached.
+    // (A script's commands were checked by the script engine.)
     if st.cfg.hot.min_replicas_to_write > 0
+        && !crate::script::is_script_client(c)
         && !st.is_replica
         && (st.repl.replicas.len() as i64) < st.cfg.hot.min_replicas_to_write
         && (spec.has(super::flags::WRITE)
@@ -211,7 +218,10 @@ pub fn call(
         }
         // CLIENT PAUSE parks the client with this command (replicas
         // attached to us are never paused).
-        if !c.replica && st.pause.blocks(may_replicate(st, c, spec)) {
+        let may = st.pause.active()
+            && crate::script::may_write(st, spec, args)
+                .unwrap_or_else(|| may_replicate(st, c, spec));
+        if !c.replica && st.pause.blocks(may) {
             c.postponed = Some((Args::from_iter(args.iter()), 0));
             st.pause.postponed.push(c.token);
             return false;
@@ -289,8 +299,9 @@ pub fn call(
         (spec.run)(&mut ctx, args)
     };
     let dur = (crate::util::now_us() - start).max(0) as u64;
+    // (Read-only scripts track only the keys their commands read.)
     if spec.has(super::flags::READONLY)
-        && !spec.has(super::flags::PUBSUB)
+        && !spec.has(super::flags::PUBSUB | super::flags::NO_MANDATORY_KEYS)
         && c.tracking.as_ref().is_some_and(|t| t.remembers_keys())
     {
         let pos = super::table::movable_key_positions(spec.name, args)
@@ -348,6 +359,7 @@ pub fn call(
             c.name.as_deref().unwrap_or_default(),
         );
     }
+    let counted = std::mem::take(&mut st.scripts.error_counted);
     match r {
         Ok(()) => {
             // A handler may have written an error reply itself (EXEC's
@@ -365,7 +377,11 @@ pub fn call(
                 if let Some(s) = st.cmdstats.get_mut(&c.last_stat) {
                     s.failed += 1;
                 }
-                count_error(st, &text);
+                // A script's error that a command inside it already
+                // counted is not counted twice.
+                if !counted {
+                    count_error(st, &text);
+                }
             }
         }
         Err(e) => {
@@ -389,10 +405,13 @@ fn may_replicate(st: &State, c: &Client, spec: &CommandSpec) -> bool {
         return true;
     }
     spec.name == "exec"
-        && c.multi
-            .iter()
-            .flatten()
-            .any(|a| queued_has(st, a, WRITE | MAY_REPLICATE))
+        && c.multi.iter().flatten().any(|a| {
+            // A queued script may write unless its flags say otherwise.
+            st.commands
+                .get(&a[0])
+                .and_then(|s| crate::script::may_write(st, s, a))
+                .unwrap_or_else(|| queued_has(st, a, WRITE | MAY_REPLICATE))
+        })
 }
 
 /// Keeps the tracking table within `tracking-table-max-keys` before a

@@ -25,6 +25,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         crate::commands::hll::COMMANDS,
         crate::commands::latency::COMMANDS,
         crate::commands::migrate::COMMANDS,
+        crate::commands::scripting::COMMANDS,
     ];
     FAMILIES
 }
@@ -39,6 +40,9 @@ pub fn movable_key_positions(name: &str, args: &crate::resp::Args) -> Option<Vec
         // `numkeys key [key ...]`, after a destination for the STORE forms.
         "zmpop" | "zunion" | "zinter" | "zdiff" | "zintercard" | "sintercard" => {
             Some(crate::commands::list::mpop_key_positions(args, 1))
+        }
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro" => {
+            Some(crate::commands::scripting::key_positions(args))
         }
         "bzmpop" => Some(crate::commands::list::mpop_key_positions(args, 2)),
         "migrate" => Some(crate::commands::migrate::key_positions(args)),

@@ -61,10 +61,12 @@ pub static COMMANDS: &[CommandSpec] = &[
 /// Sends a full snapshot and turns the client into a replica fed by the
 /// replication stream.
 fn full_sync(ctx: &mut Ctx) {
-    let img = crate::persist::rdb::save(
+    let libs = ctx.st.scripts.library_codes();
+    let img = crate::persist::rdb::save_with_functions(
         &ctx.st.dbs,
         ctx.st.cfg.bool("rdbcompression"),
         ctx.st.now_ms,
+        &libs,
     );
     let r = &mut ctx.c.reply;
     r.raw(b"$");

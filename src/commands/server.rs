@@ -474,6 +474,7 @@ fn config_resetstat(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     ctx.st.cmdstats.clear();
     ctx.st.errstats.clear();
     ctx.st.evict.reset_stats();
+    ctx.st.scripts.evicted = 0;
     ctx.ok()
 }
 
@@ -513,7 +514,12 @@ pub fn dbsize(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 
 /// TIME
 pub fn time(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    let us = crate::util::now_us();
+    // Time stands still while a script runs, as in Redis.
+    let us = if crate::script::is_script_client(ctx.c) {
+        ctx.st.scripts.start_us
+    } else {
+        crate::util::now_us()
+    };
     let r = &mut ctx.c.reply;
     r.array(2);
     r.bulk(format!("{}", us / 1_000_000).as_bytes());
@@ -750,7 +756,7 @@ pub fn rewrite_config(
 }
 
 /// SHA-1 (FIPS 180-1), for DEBUG DIGEST.
-fn sha1(data: &[u8]) -> [u8; 20] {
+pub fn sha1(data: &[u8]) -> [u8; 20] {
     let mut h: [u32; 5] = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0];
     let mut msg = data.to_vec();
     let bits = (data.len() as u64).wrapping_mul(8);
@@ -1051,11 +1057,7 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
             }
             ctx.ok()
         }
-        "set-skip-checksum-validation" | "set-disable-deny-scripts" | "aof-flush-sleep"
-            if argc == 3 =>
-        {
-            ctx.ok()
-        }
+        "set-skip-checksum-validation" | "aof-flush-sleep" if argc == 3 => ctx.ok(),
         "replybuffer" if argc == 4 => ctx.ok(),
         "object" if argc == 3 => {
             let db = ctx.c.db;
@@ -1164,6 +1166,10 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
             ))
         }
         "protocol" if argc == 3 => debug_protocol(ctx, &args[2]),
+        "set-disable-deny-scripts" if argc == 3 => {
+            ctx.st.scripts.disable_deny = ctx.st.scripts.disable_deny_arg(&args[2]);
+            ctx.ok()
+        }
         "reload" => debug_reload(ctx, args),
         "loadaof" => Err(CmdError::msg(
             "ERR DEBUG LOADAOF is not supported yet: AOF is not implemented",
@@ -1175,10 +1181,11 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save the RDB, empty the
 /// dataset and load the file back, as a restart would.
 fn debug_reload(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let (mut flush, mut save) = (true, true);
+    let (mut flush, mut save, mut merge) = (true, true, false);
     for a in args.iter().skip(2) {
         if eq_ic(a, "noflush") || eq_ic(a, "merge") {
             flush = false;
+            merge |= eq_ic(a, "merge");
         } else if eq_ic(a, "nosave") {
             save = false;
         } else {
@@ -1194,7 +1201,7 @@ fn debug_reload(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let now = crate::util::now_ms();
     ctx.st.now_ms = now;
     crate::util::set_cached_ms(now);
-    match crate::persist::load(ctx.st) {
+    match crate::persist::load_opts(ctx.st, flush, merge) {
         Ok(n) => {
             log::info!("DB reloaded by DEBUG RELOAD ({n} keys)");
             ctx.ok()

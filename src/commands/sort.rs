@@ -281,7 +281,7 @@ fn sort_generic(ctx: &mut Ctx, args: &Args, readonly: bool) -> CmdResult {
     };
     // A set has no order to keep: sort it when storing, so the result is
     // the same on replicas (as Redis does for STORE and scripts).
-    if o.dontsort && !src.ordered && o.store.is_some() {
+    if o.dontsort && !src.ordered && (o.store.is_some() || crate::script::is_script_client(ctx.c)) {
         o.dontsort = false;
         o.alpha = true;
         o.by = None;

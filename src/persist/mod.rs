@@ -15,10 +15,12 @@ pub fn rdb_path(st: &State) -> std::path::PathBuf {
 /// Writes the dataset to the RDB file: a temp file, fsync, then rename,
 /// so a crash never leaves a half-written dump in place.
 pub fn save(st: &mut State) -> std::io::Result<()> {
-    let img = rdb::save(
+    let libs = st.scripts.library_codes();
+    let img = rdb::save_with_functions(
         &st.dbs,
         st.cfg.bool("rdbcompression"),
         crate::util::now_ms(),
+        &libs,
     );
     let tmp = format!("temp-{}.rdb", std::process::id());
     let r = (|| {
@@ -51,6 +53,12 @@ pub fn save(st: &mut State) -> std::io::Result<()> {
 
 /// Loads the RDB file if there is one. Returns the number of keys.
 pub fn load(st: &mut State) -> Result<usize, String> {
+    load_opts(st, true, false)
+}
+
+/// `load`; function libraries are first dropped (`flush_functions`) or
+/// kept, and on a name clash replaced (`merge`) or refused.
+pub fn load_opts(st: &mut State, flush_functions: bool, merge: bool) -> Result<usize, String> {
     let path = rdb_path(st);
     let data = match std::fs::read(&path) {
         Ok(d) => d,
@@ -66,8 +74,14 @@ pub fn load(st: &mut State) -> Result<usize, String> {
         db.flush();
     }
     let max = st.cfg.hot.proto_max_bulk_len.max(0) as u64;
-    let r = rdb::load(&data, &mut st.dbs, crate::util::now_ms(), max).map_err(|e| e.0);
+    let mut libs = Vec::new();
+    let r = rdb::load_with_functions(&data, &mut st.dbs, crate::util::now_ms(), max, &mut libs)
+        .map_err(|e| e.0);
     // Loaded keys are not `new` events.
     st.dbs.iter_mut().for_each(|db| db.new_keys.clear());
+    if flush_functions {
+        st.scripts.flush_functions();
+    }
+    crate::commands::scripting::load_libraries(st, &libs, merge)?;
     r
 }

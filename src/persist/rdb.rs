@@ -220,6 +220,12 @@ impl Writer {
 
 /// Serializes the whole dataset.
 pub fn save(dbs: &[Db], compress: bool, now_ms: i64) -> Vec<u8> {
+    save_with_functions(dbs, compress, now_ms, &[])
+}
+
+/// `save` with the function libraries (their code, one `FUNCTION2`
+/// record each, ahead of the keys as Redis writes them).
+pub fn save_with_functions(dbs: &[Db], compress: bool, now_ms: i64, libs: &[&[u8]]) -> Vec<u8> {
     let mut w = Writer::new(compress);
     w.buf
         .extend_from_slice(format!("REDIS{:04}", RDB_VERSION).as_bytes());
@@ -228,6 +234,10 @@ pub fn save(dbs: &[Db], compress: bool, now_ms: i64) -> Vec<u8> {
     w.aux("ctime", &(now_ms / 1000).to_string());
     w.aux("used-mem", &crate::alloc::used_memory().to_string());
     w.aux("aof-base", "0");
+    for code in libs {
+        w.buf.push(OP_FUNCTION2);
+        w.string(code);
+    }
     for db in dbs {
         if db.is_empty() {
             continue;
@@ -831,6 +841,17 @@ pub fn ziplist_entries(zl: &[u8], out: &mut VecDeque<Vec<u8>>) -> Result<(), Loa
 /// Loads an RDB image into `dbs` (which should be empty). Keys already
 /// expired at `now_ms` are skipped, as a master does when loading.
 pub fn load(data: &[u8], dbs: &mut [Db], now_ms: i64, max_len: u64) -> Result<usize, LoadError> {
+    load_with_functions(data, dbs, now_ms, max_len, &mut Vec::new())
+}
+
+/// `load` that also hands back the code of the function libraries found.
+pub fn load_with_functions(
+    data: &[u8],
+    dbs: &mut [Db],
+    now_ms: i64,
+    max_len: u64,
+    libs: &mut Vec<Vec<u8>>,
+) -> Result<usize, LoadError> {
     if data.len() < 9 || &data[..5] != b"REDIS" {
         return err("wrong signature trying to load DB from file");
     }
@@ -877,8 +898,9 @@ pub fn load(data: &[u8], dbs: &mut [Db], now_ms: i64, max_len: u64) -> Result<us
             OP_FREQ => {
                 r.u8()?;
             }
-            OP_MODULE_AUX | OP_FUNCTION2 => {
-                return err("modules and functions in RDB are not supported yet");
+            OP_FUNCTION2 => libs.push(r.string()?),
+            OP_MODULE_AUX => {
+                return err("modules in RDB are not supported yet");
             }
             _ => {
                 let key = r.string()?;

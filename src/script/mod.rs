@@ -1,0 +1,1301 @@
+//! The scripting engine: Lua 5.1 VMs (one for EVAL scripts, one for
+//! FUNCTION libraries), their sandbox (`prelude.lua`), the bridge that runs
+//! `redis.call` through `command::call` with a script-owned client, and the
+//! conversions between Lua values and RESP replies.
+//!
+//! While a script runs, the VM is taken out of `State` and a `RunCtx`
+//! (raw pointers to the state and the clients) is installed for the
+//! callbacks; everything happens on the reactor thread.
+
+pub mod json;
+pub mod libs;
+pub mod msgpack;
+
+use crate::client::Client;
+use crate::command::flags as cf;
+use crate::resp::{Args, ReplyBuf};
+use crate::server::State;
+use mlua::{Function, Lua, MultiValue, Table, Value};
+use std::cell::Cell;
+use std::collections::{BTreeMap, HashMap};
+
+/// Script flags (shebang `flags=` and function flags).
+pub mod sflags {
+    pub const NO_WRITES: u32 = 1;
+    pub const ALLOW_OOM: u32 = 2;
+    pub const ALLOW_STALE: u32 = 4;
+    pub const NO_CLUSTER: u32 = 8;
+    pub const ALLOW_CROSS_SLOT: u32 = 16;
+    /// An EVAL script without a shebang: Redis 6 rules.
+    pub const EVAL_COMPAT: u32 = 32;
+
+    pub const NAMES: &[(u32, &str)] = &[
+        (NO_WRITES, "no-writes"),
+        (ALLOW_OOM, "allow-oom"),
+        (ALLOW_STALE, "allow-stale"),
+        (NO_CLUSTER, "no-cluster"),
+        (ALLOW_CROSS_SLOT, "allow-cross-slot-keys"),
+    ];
+
+    pub fn parse(name: &str) -> Option<u32> {
+        NAMES.iter().find(|(_, n)| *n == name).map(|(f, _)| *f)
+    }
+}
+
+/// One Lua VM and the API table its prelude returned.
+pub struct Vm {
+    pub lua: Lua,
+    pub api: Table,
+}
+
+/// Compiled scripts and functions live in the Lua registry (mlua keeps
+/// only a few thousand direct references).
+pub struct EvalScript {
+    pub body: Vec<u8>,
+    pub func: mlua::RegistryKey,
+    pub flags: u32,
+    /// Added by EVAL (not SCRIPT LOAD): subject to eviction.
+    pub evictable: bool,
+}
+
+/// At most this many EVAL-created scripts are kept (LRU), as in Redis.
+pub const EVAL_SCRIPTS_MAX: usize = 500;
+
+pub struct FunctionDef {
+    pub name: String,
+    pub lib: String,
+    pub func: mlua::RegistryKey,
+    pub desc: Option<String>,
+    pub flags: u32,
+}
+
+pub struct Library {
+    pub name: String,
+    pub code: Vec<u8>,
+    /// Names of its functions, sorted.
+    pub functions: Vec<String>,
+}
+
+/// What `State` keeps of scripting.
+#[derive(Default)]
+pub struct Scripts {
+    pub eval_vm: Option<Vm>,
+    pub eval: HashMap<String, EvalScript>,
+    /// EVAL-created scripts, least recently used first.
+    pub eval_lru: std::collections::VecDeque<String>,
+    /// Scripts evicted from the cache (INFO evicted_scripts).
+    pub evicted: u64,
+    pub func_vm: Option<Vm>,
+    pub libraries: BTreeMap<String, Library>,
+    pub functions: HashMap<String, FunctionDef>,
+    /// The client scripts run their commands as.
+    pub fake: Option<Box<Client>>,
+    /// The lrand48 state behind `math.random`.
+    pub rand: u64,
+    /// A script is running: (function name, is EVAL, start ms).
+    pub running: Option<(String, bool, i64)>,
+    /// The command that started the running script (FUNCTION STATS).
+    pub running_cmd: Vec<Vec<u8>>,
+    /// The running script passed busy-reply-threshold.
+    pub busy: bool,
+    pub kill_requested: bool,
+    /// The error reply just written by a script was already counted in
+    /// the error stats (it came from a command the script ran).
+    pub error_counted: bool,
+    /// MONITOR lines of the commands the running script ran, shown after
+    /// the script's own line.
+    pub monitor_lines: Vec<String>,
+    /// DEBUG SET-DISABLE-DENY-SCRIPTS: noscript commands allowed.
+    pub disable_deny: bool,
+    /// When the running script started (µs): TIME inside it.
+    pub start_us: i64,
+}
+
+/// For EVAL*/FCALL*: whether the script may write (CLIENT PAUSE WRITE
+/// holds it back), from its flags as Redis's `evalGetCommandFlags` does;
+/// None for other commands.
+pub fn may_write(st: &State, spec: &crate::command::CommandSpec, args: &Args) -> Option<bool> {
+    let flags = match spec.name {
+        "eval_ro" | "evalsha_ro" | "fcall_ro" => return Some(false),
+        "eval" => match st.scripts.eval.get(&sha1hex(&args[1])) {
+            Some(s) => s.flags,
+            None => eval_shebang(&args[1])
+                .map(|f| f.0)
+                .unwrap_or(sflags::EVAL_COMPAT),
+        },
+        "evalsha" => {
+            let sha = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+            st.scripts
+                .eval
+                .get(&sha)
+                .map_or(sflags::EVAL_COMPAT, |s| s.flags)
+        }
+        "fcall" => {
+            let name = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+            st.scripts.functions.get(&name).map_or(0, |f| f.flags)
+        }
+        _ => return None,
+    };
+    Some(flags & sflags::NO_WRITES == 0)
+}
+
+const BUSY_EVAL: &str =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+const BUSY_FUNCTION: &str =
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+
+/// The -BUSY error for a command `c` sends while a script is busy, unless
+/// the command is allowed then.
+pub fn busy_error(
+    st: &State,
+    c: &Client,
+    spec: &crate::command::CommandSpec,
+) -> Option<&'static str> {
+    if !st.scripts.busy || spec.has(cf::ALLOW_BUSY) || is_script_client(c) {
+        return None;
+    }
+    if spec.name == "shutdown" {
+        return None;
+    }
+    match &st.scripts.running {
+        Some((_, true, _)) => Some(BUSY_EVAL),
+        Some((_, false, _)) => Some(BUSY_FUNCTION),
+        None => None,
+    }
+}
+
+/// SCRIPT KILL (`is_eval`) and FUNCTION KILL.
+pub fn kill(st: &mut State, is_eval: bool) -> Result<(), &'static str> {
+    let Some((_, eval, _)) = &st.scripts.running else {
+        return Err("NOTBUSY No scripts in execution right now.");
+    };
+    let eval = *eval;
+    let p = RUN.with(|r| r.get());
+    // SAFETY: see `lua_call`; only flags are read.
+    let (dirty, master) = if p.is_null() {
+        (false, false)
+    } else {
+        unsafe { ((*p).write_dirty, (*p).caller_is_master) }
+    };
+    if master {
+        return Err(
+            "UNKILLABLE The busy script was sent by a master instance in the context of replication and cannot be killed.",
+        );
+    }
+    if dirty {
+        return Err(
+            "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.",
+        );
+    }
+    if is_eval && !eval {
+        return Err(BUSY_FUNCTION);
+    }
+    if !is_eval && eval {
+        return Err(BUSY_EVAL);
+    }
+    st.scripts.kill_requested = true;
+    Ok(())
+}
+
+/// The instruction hook: past busy-reply-threshold, serve other clients,
+/// and abort the script once it was killed.
+/// Whether the hook fired inside our own prelude code (the error handler,
+/// wrappers), where raising would break error reporting.
+pub fn in_prelude(dbg: &mlua::Debug) -> bool {
+    dbg.source().source.as_deref() == Some("=redis")
+}
+
+fn busy_hook(_lua: &Lua, dbg: mlua::Debug) -> mlua::Result<mlua::VmState> {
+    let p = RUN.with(|r| r.get());
+    if p.is_null() {
+        return Ok(mlua::VmState::Continue);
+    }
+    // SAFETY: see `lua_call`.
+    let st = unsafe { &mut *(*p).st };
+    let Some((_, _, start)) = &st.scripts.running else {
+        return Ok(mlua::VmState::Continue);
+    };
+    let elapsed = crate::util::now_ms() - *start;
+    let threshold = st.cfg.int("busy-reply-threshold");
+    if threshold > 0 && elapsed >= threshold {
+        if !st.scripts.busy {
+            st.scripts.busy = true;
+            log::warn!(
+                "Slow script detected: still in execution after {elapsed} milliseconds. You can try killing the script using the SCRIPT KILL command."
+            );
+        }
+        crate::server::process_events_while_busy();
+    }
+    // SAFETY: as above, re-derived after serving other clients.
+    let st = unsafe { &mut *(*p).st };
+    if st.scripts.kill_requested && !in_prelude(&dbg) {
+        log::info!("Lua script killed by user with SCRIPT KILL.");
+        // From now on on every line, so pcall cannot keep the script alive.
+        _lua.set_hook(
+            mlua::HookTriggers::new()
+                .every_line()
+                .every_nth_instruction(1000),
+            busy_hook,
+        );
+        return Err(mlua::Error::external(RaisedReply(
+            "ERR Script killed by user with SCRIPT KILL...".into(),
+        )));
+    }
+    Ok(mlua::VmState::Continue)
+}
+
+/// The slab token of the client scripts run their commands as.
+pub const SCRIPT_CLIENT_TOKEN: usize = usize::MAX;
+
+/// Whether `c` is the scripts' own client (its commands were checked by
+/// the script engine; SORT BY a constant orders its output).
+pub fn is_script_client(c: &Client) -> bool {
+    c.token == SCRIPT_CLIENT_TOKEN
+}
+
+/// Per-run context the callbacks reach through `RUN`.
+pub struct RunCtx {
+    pub st: *mut State,
+    pub others: *const slab::Slab<Option<Box<Client>>>,
+    pub fake: *mut Client,
+    pub caller_user: String,
+    pub read_only: bool,
+    pub allow_oom: bool,
+    pub oom_at_start: bool,
+    pub write_dirty: bool,
+    pub lua_resp: u8,
+    pub caller_is_master: bool,
+    /// redis.set_repl flags (REPL_REPLICA = 2 lets commands propagate).
+    pub repl_flags: i64,
+}
+
+thread_local! {
+    static RUN: Cell<*mut RunCtx> = const { Cell::new(std::ptr::null_mut()) };
+    static RAND: Cell<u64> = const { Cell::new(0x1234_ABCD_330E) };
+}
+
+pub fn sha1hex(data: &[u8]) -> String {
+    let d = crate::commands::server::sha1(data);
+    let mut s = String::with_capacity(40);
+    for b in d {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+fn lrand48() -> i32 {
+    RAND.with(|r| {
+        let x = r.get().wrapping_mul(0x5_DEEC_E66D).wrapping_add(0xB) & 0xFFFF_FFFF_FFFF;
+        r.set(x);
+        (x >> 17) as i32
+    })
+}
+
+fn srand48(seed: i32) {
+    RAND.with(|r| r.set((((seed as u32) as u64) << 16) | 0x330E));
+}
+
+fn err_table(lua: &Lua, msg: &str) -> mlua::Result<Value> {
+    let t = lua.create_table()?;
+    let mut s = msg.trim_end_matches(['\r', '\n']).to_string();
+    if let Some(rest) = s.strip_prefix('-') {
+        s = rest.to_string();
+        if !s.contains(' ') {
+            s = format!("ERR {s}");
+        }
+    } else {
+        s = format!("ERR {s}");
+    }
+    t.raw_set("err", s)?;
+    Ok(Value::Table(t))
+}
+
+/// Formats a Lua number as a command argument: integers plainly, other
+/// values with the shortest round-trip representation.
+fn num_arg(n: f64, out: &mut Vec<u8>) {
+    if n.fract() == 0.0 && n.abs() < 9.2e18 {
+        out.extend_from_slice((n as i64).to_string().as_bytes());
+    } else {
+        out.extend_from_slice(crate::util::fmt_double(n).as_bytes());
+    }
+}
+
+/// An error `redis.call` raises: shown to Lua as a userdata whose text
+/// starts with `\x01`, which the prelude's error handler and `pcall` turn
+/// back into Redis's `{err=...}` form.
+#[derive(Debug)]
+struct RaisedReply(String);
+
+impl std::fmt::Display for RaisedReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "\x01{}", self.0)
+    }
+}
+
+impl std::error::Error for RaisedReply {}
+
+/// An error raised from Rust that scripts see as `{err=msg}`.
+pub fn raised(msg: &str) -> mlua::Error {
+    mlua::Error::external(RaisedReply(msg.to_string()))
+}
+
+/// redis.call: the reply, or an error raised with the error reply's text.
+fn lua_call_raise(lua: &Lua, args: MultiValue) -> mlua::Result<Value> {
+    let (v, is_err) = lua_call(lua, args)?;
+    if is_err && let Value::Table(t) = &v {
+        let msg: String = t.raw_get("err").unwrap_or_default();
+        return Err(mlua::Error::external(RaisedReply(msg)));
+    }
+    Ok(v)
+}
+
+/// redis.pcall: the reply, errors included as `{err=...}` tables.
+fn lua_pcall(lua: &Lua, args: MultiValue) -> mlua::Result<Value> {
+    Ok(lua_call(lua, args)?.0)
+}
+
+/// The common core of redis.call and redis.pcall: (reply, is_error).
+fn lua_call(lua: &Lua, args: MultiValue) -> mlua::Result<(Value, bool)> {
+    let p = RUN.with(|r| r.get());
+    if p.is_null() {
+        return Ok((
+            err_table(
+                lua,
+                "redis.call/pcall can only be called inside a script invocation",
+            )?,
+            true,
+        ));
+    }
+    // SAFETY: `RUN` is set only while `run_script` executes on this thread,
+    // and points at a context that outlives the run; the state and clients
+    // it points at are not otherwise borrowed while Lua code runs.
+    let run = unsafe { &mut *p };
+    if args.is_empty() {
+        return Ok((
+            err_table(
+                lua,
+                "Please specify at least one argument for this redis lib call",
+            )?,
+            true,
+        ));
+    }
+    let mut argv = Args::default();
+    let mut tmp = Vec::new();
+    for v in args.iter() {
+        match v {
+            Value::String(s) => argv.push(&s.as_bytes()),
+            Value::Number(n) => {
+                tmp.clear();
+                num_arg(*n, &mut tmp);
+                argv.push(&tmp);
+            }
+            Value::Integer(i) => argv.push(i.to_string().as_bytes()),
+            _ => {
+                return Ok((
+                    err_table(
+                        lua,
+                        "Lua redis lib command arguments must be strings or integers",
+                    )?,
+                    true,
+                ));
+            }
+        }
+    }
+    // SAFETY: see above.
+    let st = unsafe { &mut *run.st };
+    let others = unsafe { &*run.others };
+    let fake = unsafe { &mut *run.fake };
+    if let Err((e, spec)) = check_script_command(st, run, &argv) {
+        let Value::Table(t) = err_table(lua, &e)? else {
+            return Err(mlua::Error::runtime("error table"));
+        };
+        if let Ok(Value::String(m)) = t.raw_get::<Value>("err") {
+            crate::command::call::count_error(st, &String::from_utf8_lossy(&m.as_bytes()));
+        }
+        if let Some(spec) = spec {
+            let name = spec.name;
+            st.cmdstat(spec, name).rejected += 1;
+        }
+        t.raw_set("ignore_error_stats_update", true)?;
+        return Ok((Value::Table(t), true));
+    }
+    fake.reply.buf.clear();
+    fake.reply.resp = run.lua_resp;
+    fake.user = run.caller_user.clone();
+    // redis.set_repl without REPL_REPLICA keeps the command off replicas.
+    let unreplicated = run.repl_flags & 2 == 0;
+    if unreplicated {
+        st.repl.prevent = true;
+    }
+    let feed = crate::command::call::call(st, fake, others, &argv);
+    if unreplicated {
+        st.repl.prevent = false;
+    }
+    if feed && !st.monitors.is_empty() {
+        let line = crate::server::monitor_line(st, fake, &argv);
+        st.scripts.monitor_lines.push(line);
+    }
+    let buf = std::mem::take(&mut fake.reply.buf);
+    let mut pos = 0;
+    let r = parse_reply(lua, &buf, &mut pos, 0);
+    let is_err = buf.first() == Some(&b'-');
+    fake.reply.buf = buf;
+    fake.reply.buf.clear();
+    let r = r?;
+    if is_err && let Value::Table(t) = &r {
+        t.raw_set("ignore_error_stats_update", true)?;
+    }
+    Ok((r, is_err))
+}
+
+/// The checks Redis's `scriptCall` makes before running a command from a
+/// script; Err carries the message (without code).
+fn check_script_command(
+    st: &mut State,
+    run: &mut RunCtx,
+    argv: &Args,
+) -> Result<(), (String, Option<&'static crate::command::CommandSpec>)> {
+    let Some(spec) = st.commands.get(&argv[0]) else {
+        return Err(("Unknown Redis command called from script".into(), None));
+    };
+    check_spec(st, run, argv, spec).map_err(|e| (e, Some(spec)))
+}
+
+fn check_spec(
+    st: &mut State,
+    run: &mut RunCtx,
+    argv: &Args,
+    mut spec: &'static crate::command::CommandSpec,
+) -> Result<(), String> {
+    if !spec.subcommands.is_empty()
+        && argv.len() >= 2
+        && let Some(s) = crate::command::table::subcommand(spec, &argv[1])
+    {
+        spec = s;
+    }
+    let argc = argv.len() as i32;
+    if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
+        return Err("Wrong number of args calling Redis command from script".into());
+    }
+    if spec.has(cf::NOSCRIPT) && !st.scripts.disable_deny {
+        return Err("This Redis command is not allowed from script".into());
+    }
+    if st.is_replica
+        && !st.cfg.hot.replica_serve_stale_data
+        && !st.master.as_ref().is_some_and(|l| l.link_up())
+        && !spec.has(cf::STALE)
+    {
+        return Err("Can not execute the command on a stale replica".into());
+    }
+    if run.read_only && spec.has(cf::WRITE | cf::MAY_REPLICATE) {
+        return Err("Write commands are not allowed from read-only scripts.".into());
+    }
+    if spec.has(cf::WRITE) && !run.write_dirty {
+        if st.is_replica && !run.caller_is_master && st.cfg.bool("replica-read-only") {
+            return Err("-READONLY You can't write against a read only replica.".into());
+        }
+        if st.cfg.hot.min_replicas_to_write > 0
+            && !st.is_replica
+            && (st.repl.replicas.len() as i64) < st.cfg.hot.min_replicas_to_write
+        {
+            return Err("-NOREPLICAS Not enough good replicas to write.".into());
+        }
+    }
+    if !run.allow_oom
+        && st.cfg.hot.maxmemory != 0
+        && !run.write_dirty
+        && run.oom_at_start
+        && !run.caller_is_master
+        && spec.has(cf::DENYOOM)
+    {
+        return Err(format!("-{}", crate::evict::OOM_ERR));
+    }
+    if spec.has(cf::WRITE) {
+        run.write_dirty = true;
+    }
+    Ok(())
+}
+
+fn line(buf: &[u8], pos: &mut usize) -> mlua::Result<(u8, Vec<u8>)> {
+    let start = *pos;
+    let end = memchr::memchr(b'\r', &buf[start..])
+        .map(|i| start + i)
+        .ok_or_else(|| mlua::Error::runtime("bad reply"))?;
+    *pos = end + 2;
+    Ok((buf[start], buf[start + 1..end].to_vec()))
+}
+
+fn int_of(b: &[u8]) -> i64 {
+    crate::util::parse_i64(b).unwrap_or(0)
+}
+
+/// Converts one RESP reply (RESP2 or RESP3) into a Lua value, as Redis's
+/// `redisProtocolToLuaType`.
+fn parse_reply(lua: &Lua, buf: &[u8], pos: &mut usize, depth: usize) -> mlua::Result<Value> {
+    if *pos >= buf.len() {
+        return Ok(Value::Nil);
+    }
+    if depth > MAX_DEPTH {
+        return Err(mlua::Error::runtime("reached lua stack limit"));
+    }
+    let (t, l) = line(buf, pos)?;
+    let kv = |k: &str, v: Value| -> mlua::Result<Value> {
+        let t = lua.create_table()?;
+        t.raw_set(k, v)?;
+        Ok(Value::Table(t))
+    };
+    Ok(match t {
+        b':' => Value::Number(int_of(&l) as f64),
+        b'$' => {
+            let n = int_of(&l);
+            if n < 0 {
+                Value::Boolean(false)
+            } else {
+                let n = n as usize;
+                let s = lua.create_string(&buf[*pos..*pos + n])?;
+                *pos += n + 2;
+                Value::String(s)
+            }
+        }
+        b'+' => kv("ok", Value::String(lua.create_string(&l)?))?,
+        b'-' => kv("err", Value::String(lua.create_string(&l)?))?,
+        b'*' | b'~' | b'>' => {
+            let n = int_of(&l);
+            if n < 0 {
+                return Ok(Value::Boolean(false));
+            }
+            let tbl = lua.create_table_with_capacity(n as usize, 0)?;
+            for i in 0..n {
+                let v = parse_reply(lua, buf, pos, depth + 1)?;
+                if t == b'~' {
+                    tbl.raw_set(v, true)?;
+                } else {
+                    tbl.raw_set(i + 1, v)?;
+                }
+            }
+            if t == b'~' {
+                kv("set", Value::Table(tbl))?
+            } else {
+                Value::Table(tbl)
+            }
+        }
+        b'%' => {
+            let n = int_of(&l);
+            let tbl = lua.create_table()?;
+            for _ in 0..n.max(0) {
+                let k = parse_reply(lua, buf, pos, depth + 1)?;
+                let v = parse_reply(lua, buf, pos, depth + 1)?;
+                tbl.raw_set(k, v)?;
+            }
+            kv("map", Value::Table(tbl))?
+        }
+        b'_' => Value::Nil,
+        b'#' => Value::Boolean(l.first() == Some(&b't')),
+        b',' => {
+            let d = crate::util::parse_f64(&l).unwrap_or(0.0);
+            kv("double", Value::Number(d))?
+        }
+        b'(' => kv("big_number", Value::String(lua.create_string(&l)?))?,
+        b'=' => {
+            let n = int_of(&l).max(0) as usize;
+            let body = &buf[*pos..*pos + n];
+            *pos += n + 2;
+            let vt = lua.create_table()?;
+            vt.raw_set("format", lua.create_string(&body[..3.min(n)])?)?;
+            vt.raw_set("string", lua.create_string(&body[4.min(n)..])?)?;
+            kv("verbatim_string", Value::Table(vt))?
+        }
+        b'|' => {
+            // Attributes are skipped; the reply follows.
+            let n = int_of(&l);
+            for _ in 0..n.max(0) * 2 {
+                parse_reply(lua, buf, pos, depth + 1)?;
+            }
+            parse_reply(lua, buf, pos, depth)?
+        }
+        _ => Value::Nil,
+    })
+}
+
+const MAX_DEPTH: usize = 1000;
+
+/// Writes a script's return value as a reply, as Redis's
+/// `luaReplyToRedisReply`.
+pub fn lua_to_reply(v: &Value, r: &mut ReplyBuf, lua_resp: u8, depth: usize) {
+    if depth > MAX_DEPTH {
+        r.error("ERR reached lua stack limit");
+        return;
+    }
+    match v {
+        Value::String(s) => r.bulk(&s.as_bytes()),
+        Value::Boolean(b) => {
+            if lua_resp == 2 {
+                if *b {
+                    r.int(1);
+                } else {
+                    r.null();
+                }
+            } else {
+                r.boolean(*b);
+            }
+        }
+        Value::Number(n) => r.int(f64_to_i64(*n)),
+        Value::Integer(i) => r.int(*i),
+        Value::Table(t) => {
+            if let Ok(Value::String(e)) = t.raw_get::<Value>("err") {
+                let msg = String::from_utf8_lossy(&e.as_bytes()).into_owned();
+                r.error(&format!("-{msg}"));
+                return;
+            }
+            if let Ok(Value::String(s)) = t.raw_get::<Value>("ok") {
+                r.simple(&String::from_utf8_lossy(&s.as_bytes()));
+                return;
+            }
+            if let Ok(Value::Number(d)) = t.raw_get::<Value>("double") {
+                r.double(d);
+                return;
+            }
+            if let Ok(Value::Integer(d)) = t.raw_get::<Value>("double") {
+                r.double(d as f64);
+                return;
+            }
+            if let Ok(Value::String(s)) = t.raw_get::<Value>("big_number") {
+                let s = String::from_utf8_lossy(&s.as_bytes()).replace(['\r', '\n'], " ");
+                r.bignum(&s);
+                return;
+            }
+            if let Ok(Value::Table(vt)) = t.raw_get::<Value>("verbatim_string")
+                && let Ok(Value::String(f)) = vt.raw_get::<Value>("format")
+                && let Ok(Value::String(s)) = vt.raw_get::<Value>("string")
+            {
+                r.verbatim(&s.as_bytes(), &String::from_utf8_lossy(&f.as_bytes()));
+                return;
+            }
+            if let Ok(Value::Table(m)) = t.raw_get::<Value>("map") {
+                let mark = r.deferred();
+                let mut n = 0;
+                for (k, v) in m.pairs::<Value, Value>().flatten() {
+                    lua_to_reply(&k, r, lua_resp, depth + 1);
+                    lua_to_reply(&v, r, lua_resp, depth + 1);
+                    n += 1;
+                }
+                r.set_deferred(mark, b'%', n);
+                return;
+            }
+            if let Ok(Value::Table(m)) = t.raw_get::<Value>("set") {
+                let mark = r.deferred();
+                let mut n = 0;
+                for (k, _) in m.pairs::<Value, Value>().flatten() {
+                    lua_to_reply(&k, r, lua_resp, depth + 1);
+                    n += 1;
+                }
+                r.set_deferred(mark, b'~', n);
+                return;
+            }
+            let mark = r.deferred();
+            let mut n = 0;
+            loop {
+                let v: Value = t.raw_get(n + 1).unwrap_or(Value::Nil);
+                if v.is_nil() {
+                    break;
+                }
+                lua_to_reply(&v, r, lua_resp, depth + 1);
+                n += 1;
+            }
+            r.set_deferred(mark, b'*', n);
+        }
+        _ => r.null(),
+    }
+}
+
+fn f64_to_i64(n: f64) -> i64 {
+    if n.is_nan() { i64::MIN } else { n as i64 }
+}
+
+/// Builds a VM: the standard libraries Redis loads, our library tables,
+/// the Rust callbacks and the sandbox.
+pub fn new_vm(cfg_deprecated: bool) -> mlua::Result<Vm> {
+    use mlua::StdLib;
+    // SAFETY: the debug library is needed by the prelude's error handler;
+    // the prelude keeps it private and scripts never see it.
+    let lua = unsafe {
+        Lua::unsafe_new_with(
+            StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::OS | StdLib::DEBUG,
+            mlua::LuaOptions::default(),
+        )
+    };
+    let rs = lua.create_table()?;
+    rs.set("call", lua.create_function(lua_call_raise)?)?;
+    rs.set("pcall", lua.create_function(lua_pcall)?)?;
+    rs.set(
+        "sha1hex",
+        lua.create_function(|_, s: mlua::String| Ok(sha1hex(&s.as_bytes())))?,
+    )?;
+    rs.set(
+        "log",
+        lua.create_function(|_, (level, msg): (i64, String)| {
+            match level {
+                0 => log::debug!("{msg}"),
+                1 => log::debug!("{msg}"),
+                2 => log::info!("{msg}"),
+                _ => log::warn!("{msg}"),
+            }
+            Ok(())
+        })?,
+    )?;
+    rs.set(
+        "setresp",
+        lua.create_function(|_, v: u8| {
+            let p = RUN.with(|r| r.get());
+            if !p.is_null() {
+                // SAFETY: see `lua_call`.
+                unsafe { (*p).lua_resp = v };
+            }
+            Ok(())
+        })?,
+    )?;
+    rs.set(
+        "set_repl",
+        lua.create_function(|_, v: i64| {
+            let p = RUN.with(|r| r.get());
+            if !p.is_null() {
+                // SAFETY: see `lua_call`.
+                unsafe { (*p).repl_flags = v };
+            }
+            Ok(())
+        })?,
+    )?;
+    rs.set(
+        "acl_check_cmd",
+        lua.create_function(|lua, args: MultiValue| {
+            let Some(Value::String(name)) = args.front() else {
+                return Ok((
+                    err_table(
+                        lua,
+                        "Please specify at least one argument for this redis lib call",
+                    )?,
+                    true,
+                ));
+            };
+            let p = RUN.with(|r| r.get());
+            if p.is_null() {
+                return Ok((Value::Boolean(true), false));
+            }
+            // SAFETY: see `lua_call`.
+            let st = unsafe { &*(*p).st };
+            if st.commands.get(&name.as_bytes()).is_none() {
+                return Ok((
+                    err_table(lua, "Invalid command passed to redis.acl_check_cmd()")?,
+                    true,
+                ));
+            }
+            Ok((Value::Boolean(true), false))
+        })?,
+    )?;
+    rs.set(
+        "random",
+        lua.create_function(|_, args: MultiValue| {
+            let r = (lrand48() % i32::MAX) as f64 / i32::MAX as f64;
+            let num = |v: &Value| match v {
+                Value::Number(n) => Ok(*n),
+                Value::Integer(i) => Ok(*i as f64),
+                Value::String(s) => crate::util::parse_f64(&s.as_bytes()).ok_or_else(|| {
+                    mlua::Error::runtime("bad argument to 'random' (number expected)")
+                }),
+                _ => Err(mlua::Error::runtime(
+                    "bad argument to 'random' (number expected)",
+                )),
+            };
+            match args.len() {
+                0 => Ok(r),
+                1 => {
+                    let u = num(&args[0])?.floor();
+                    if u < 1.0 {
+                        return Err(mlua::Error::runtime(
+                            "bad argument #1 to 'random' (interval is empty)",
+                        ));
+                    }
+                    Ok((r * u).floor() + 1.0)
+                }
+                2 => {
+                    let l = num(&args[0])?.floor();
+                    let u = num(&args[1])?.floor();
+                    if l > u {
+                        return Err(mlua::Error::runtime(
+                            "bad argument #2 to 'random' (interval is empty)",
+                        ));
+                    }
+                    Ok((r * (u - l + 1.0)).floor() + l)
+                }
+                _ => Err(mlua::Error::runtime("wrong number of arguments")),
+            }
+        })?,
+    )?;
+    rs.set(
+        "randomseed",
+        lua.create_function(|_, v: Value| {
+            let n = match v {
+                Value::Number(n) => n as i64,
+                Value::Integer(i) => i,
+                Value::String(s) => crate::util::parse_f64(&s.as_bytes()).unwrap_or(0.0) as i64,
+                _ => 0,
+            };
+            srand48(n as i32);
+            Ok(())
+        })?,
+    )?;
+    rs.set(
+        "check_function_name",
+        lua.create_function(|_, (name, seen): (mlua::String, Table)| {
+            let b = name.as_bytes();
+            if b.is_empty() || !b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_') {
+                return Ok(Some(
+                    "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long".to_string(),
+                ));
+            }
+            if seen.raw_get::<Option<bool>>(name)?.is_some() {
+                return Ok(Some("Function already exists in the library".to_string()));
+            }
+            Ok(None)
+        })?,
+    )?;
+    rs.set("version", crate::REDIS_VERSION)?;
+    rs.set("version_num", version_num())?;
+    rs.set("libs", libs::create(&lua)?)?;
+    let api: Table = lua
+        .load(include_str!("prelude.lua"))
+        .set_name("=redis")
+        .call(rs)?;
+    let enable: Function = api.get("enable_deprecated")?;
+    enable.call::<()>(cfg_deprecated)?;
+    Ok(Vm { lua, api })
+}
+
+fn version_num() -> i64 {
+    let mut n = 0i64;
+    for p in crate::REDIS_VERSION.split('.') {
+        n = n * 256 + p.parse::<i64>().unwrap_or(0);
+    }
+    n
+}
+
+/// Parses an EVAL shebang line; returns (flags, bytes to skip).
+pub fn eval_shebang(body: &[u8]) -> Result<(u32, usize), String> {
+    if !body.starts_with(b"#!") {
+        return Ok((sflags::EVAL_COMPAT, 0));
+    }
+    let Some(end) = memchr::memchr(b'\n', body) else {
+        return Err("Invalid script shebang".into());
+    };
+    let line = String::from_utf8_lossy(&body[..end]).into_owned();
+    let parts: Vec<&str> = line.split_ascii_whitespace().collect();
+    if parts.is_empty() {
+        return Err("Invalid engine in script shebang".into());
+    }
+    if parts[0] != "#!lua" {
+        return Err(format!("Unexpected engine in script shebang: {}", parts[0]));
+    }
+    let mut flags = 0;
+    for p in &parts[1..] {
+        let Some(list) = p.strip_prefix("flags=") else {
+            return Err(format!("Unknown lua shebang option: {p}"));
+        };
+        for f in list.split(',') {
+            if f.is_empty() {
+                continue;
+            }
+            match sflags::parse(f) {
+                Some(v) => flags |= v,
+                None => return Err(format!("Unexpected flag in script shebang: {f}")),
+            }
+        }
+    }
+    Ok((flags, end))
+}
+
+/// Parses a FUNCTION LOAD shebang (`#!lua name=lib`, split as Redis's
+/// `sdssplitargs`): (library name, bytes to skip).
+pub fn library_shebang(code: &[u8]) -> Result<(String, usize), String> {
+    if !code.starts_with(b"#!") {
+        return Err("Missing library metadata".into());
+    }
+    let Some(end) = memchr::memchr(b'\n', code) else {
+        return Err("Invalid library metadata".into());
+    };
+    let parts = match crate::resp::parse::split_args(&code[..end]) {
+        Some(p) if !p.is_empty() => p,
+        _ => return Err("Invalid library metadata".into()),
+    };
+    let engine = String::from_utf8_lossy(&parts[0][2.min(parts[0].len())..]).into_owned();
+    let mut name = None;
+    for p in &parts[1..] {
+        if p.len() >= 5 && p[..5].eq_ignore_ascii_case(b"name=") {
+            if name.is_some() {
+                return Err(
+                    "Invalid metadata value, name argument was given multiple times".into(),
+                );
+            }
+            name = Some(String::from_utf8_lossy(&p[5..]).into_owned());
+            continue;
+        }
+        return Err(format!(
+            "Invalid metadata value given: {}",
+            String::from_utf8_lossy(p)
+        ));
+    }
+    let Some(name) = name else {
+        return Err("Library name was not given".into());
+    };
+    if !engine.eq_ignore_ascii_case("lua") {
+        return Err(format!("Engine '{engine}' not found"));
+    }
+    if name.is_empty() || !name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
+        return Err("Library names can only contain letters, numbers, or underscores(_) and must be at least one character long".into());
+    }
+    Ok((name, end))
+}
+
+impl Scripts {
+    pub fn eval_vm(&mut self, deprecated: bool) -> &mut Vm {
+        if self.eval_vm.is_none() {
+            self.eval_vm = Some(new_vm(deprecated).expect("Lua VM setup"));
+        }
+        self.eval_vm.as_mut().expect("vm")
+    }
+
+    pub fn func_vm(&mut self, deprecated: bool) -> &mut Vm {
+        if self.func_vm.is_none() {
+            self.func_vm = Some(new_vm(deprecated).expect("Lua VM setup"));
+        }
+        self.func_vm.as_mut().expect("vm")
+    }
+
+    /// The argument of DEBUG SET-DISABLE-DENY-SCRIPTS (0 or not).
+    pub fn disable_deny_arg(&self, a: &[u8]) -> bool {
+        crate::util::parse_i64(a).is_some_and(|v| v != 0)
+    }
+
+    /// The code of every function library, for RDB snapshots.
+    pub fn library_codes(&self) -> Vec<&[u8]> {
+        self.libraries.values().map(|l| &l.code[..]).collect()
+    }
+
+    /// SCRIPT FLUSH: a new VM and no cached scripts.
+    pub fn flush_eval(&mut self) {
+        self.eval.clear();
+        self.eval_lru.clear();
+        self.eval_vm = None;
+    }
+
+    pub fn flush_functions(&mut self) {
+        self.functions.clear();
+        self.libraries.clear();
+        self.func_vm = None;
+    }
+
+    /// Compiles an EVAL body into the eval VM; returns its sha. Scripts
+    /// EVAL creates (`evictable`) are kept in an LRU of EVAL_SCRIPTS_MAX;
+    /// SCRIPT LOAD makes a script permanent.
+    pub fn create_eval(
+        &mut self,
+        body: &[u8],
+        deprecated: bool,
+        evictable: bool,
+    ) -> Result<String, String> {
+        let sha = sha1hex(body);
+        if let Some(s) = self.eval.get_mut(&sha) {
+            if s.evictable {
+                if evictable {
+                    touch_lru(&mut self.eval_lru, &sha);
+                } else {
+                    s.evictable = false;
+                    self.eval_lru.retain(|x| *x != sha);
+                }
+            }
+            return Ok(sha);
+        }
+        let (flags, skip) = eval_shebang(body)?;
+        let vm = self.eval_vm(deprecated);
+        let f = vm
+            .lua
+            .load(&body[skip..])
+            .set_name("@user_script")
+            .set_mode(mlua::ChunkMode::Text)
+            .into_function()
+            .map_err(|e| {
+                format!(
+                    "Error compiling script (new function): {}",
+                    lua_err_text(&e)
+                )
+            })?;
+        let sandbox: Function = vm.api.get("sandbox").map_err(|e| e.to_string())?;
+        let f: Function = sandbox.call(f).map_err(|e| e.to_string())?;
+        let key = vm.lua.create_registry_value(f).map_err(|e| e.to_string())?;
+        if evictable {
+            if self.eval_lru.len() >= EVAL_SCRIPTS_MAX
+                && let Some(old) = self.eval_lru.pop_front()
+            {
+                self.eval.remove(&old);
+                self.evicted += 1;
+            }
+            self.eval_lru.push_back(sha.clone());
+        }
+        self.eval.insert(
+            sha.clone(),
+            EvalScript {
+                body: body.to_vec(),
+                func: key,
+                flags,
+                evictable,
+            },
+        );
+        Ok(sha)
+    }
+
+    /// EVALSHA of a cached script: it becomes the most recently used.
+    pub fn touch_eval(&mut self, sha: &str) {
+        if self.eval.get(sha).is_some_and(|s| s.evictable) {
+            touch_lru(&mut self.eval_lru, sha);
+        }
+    }
+
+    /// Takes the script client out (creating it the first time).
+    pub fn take_fake(&mut self) -> Box<Client> {
+        if let Some(c) = self.fake.take() {
+            return c;
+        }
+        let (a, _b) = mio::net::UnixStream::pair().expect("socketpair");
+        let mut c = Box::new(Client::new(
+            u64::MAX,
+            SCRIPT_CLIENT_TOKEN,
+            crate::client::Conn::Unix(a),
+            String::new(),
+            String::new(),
+            true,
+            crate::util::now_ms(),
+            2,
+        ));
+        c.authenticated = true;
+        // MONITOR shows its commands as `[db lua]`.
+        c.unix = false;
+        c.addr = "lua".into();
+        c
+    }
+}
+
+fn touch_lru(lru: &mut std::collections::VecDeque<String>, sha: &str) {
+    if lru.back().is_some_and(|b| b == sha) {
+        return;
+    }
+    if let Some(i) = lru.iter().position(|x| x == sha) {
+        let s = lru.remove(i).expect("index");
+        lru.push_back(s);
+    }
+}
+
+/// The message of a Lua error, without mlua's decorations.
+pub fn lua_err_text(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        mlua::Error::RuntimeError(m) => m.clone(),
+        mlua::Error::CallbackError { cause, .. } => lua_err_text(cause),
+        other => other.to_string(),
+    }
+}
+
+/// What a run needs to know about its caller and script.
+pub struct RunSpec<'a> {
+    pub func: &'a Function,
+    pub funcname: &'a str,
+    pub is_eval: bool,
+    pub keys: &'a [&'a [u8]],
+    pub argv: &'a [&'a [u8]],
+    pub flags: u32,
+    pub read_only: bool,
+    /// The command that runs it, as sent.
+    pub cmd: &'a [Vec<u8>],
+}
+
+/// Runs a script or function for `caller`, writing its reply. The VM
+/// (`vm`) has been taken out of `st` by the caller.
+pub fn run_script(
+    st: &mut State,
+    caller: &mut Client,
+    others: &slab::Slab<Option<Box<Client>>>,
+    vm: &Vm,
+    spec: RunSpec,
+) {
+    let lua = &vm.lua;
+    let make = |items: &[&[u8]]| -> mlua::Result<Table> {
+        let t = lua.create_table_with_capacity(items.len(), 0)?;
+        for (i, k) in items.iter().enumerate() {
+            t.raw_set(i + 1, lua.create_string(k)?)?;
+        }
+        Ok(t)
+    };
+    let (keys, argv) = match (make(spec.keys), make(spec.argv)) {
+        (Ok(k), Ok(a)) => (k, a),
+        _ => {
+            caller.reply.error("ERR Lua out of memory");
+            return;
+        }
+    };
+    let mut fake = st.scripts.take_fake();
+    fake.db = caller.db;
+    // Keys the script reads are tracked for the caller.
+    fake.tracking = caller.tracking.take();
+    fake.id = caller.id;
+    fake.reply.resp = 2;
+    let oom =
+        st.cfg.hot.maxmemory != 0 && crate::alloc::used_memory() as i64 > st.cfg.hot.maxmemory;
+    let mut run = RunCtx {
+        st: st as *mut State,
+        others: others as *const _,
+        fake: &mut *fake as *mut Client,
+        caller_user: caller.user.clone(),
+        read_only: spec.read_only || spec.flags & sflags::NO_WRITES != 0,
+        allow_oom: spec.flags & sflags::ALLOW_OOM != 0,
+        oom_at_start: oom,
+        write_dirty: false,
+        lua_resp: 2,
+        caller_is_master: caller.is_master,
+        repl_flags: 3,
+    };
+    st.scripts.running = Some((
+        spec.funcname.to_string(),
+        spec.is_eval,
+        crate::util::now_ms(),
+    ));
+    st.scripts.running_cmd = spec.cmd.to_vec();
+    st.scripts.start_us = crate::util::now_us();
+    st.scripts.kill_requested = false;
+    lua.set_hook(
+        mlua::HookTriggers::new().every_nth_instruction(100_000),
+        busy_hook,
+    );
+    let prev = RUN.with(|r| r.replace(&mut run as *mut RunCtx));
+    let was_in_exec = st.in_exec;
+    st.in_exec = true;
+    let result: mlua::Result<MultiValue> = if spec.is_eval {
+        let set = |k: &str, v: Table| -> mlua::Result<()> {
+            let f: Function = vm.api.get("set_global")?;
+            f.call::<()>((k, v))
+        };
+        set("KEYS", keys)
+            .and_then(|_| set("ARGV", argv))
+            .and_then(|_| vm.api.get::<Function>("run"))
+            .and_then(|r| r.call::<MultiValue>(spec.func.clone()))
+    } else {
+        vm.api
+            .get::<Function>("run_fn")
+            .and_then(|r| r.call::<MultiValue>((spec.func.clone(), keys, argv)))
+    };
+    RUN.with(|r| r.set(prev));
+    lua.remove_hook();
+    st.in_exec = was_in_exec;
+    st.scripts.running = None;
+    st.scripts.running_cmd.clear();
+    st.scripts.busy = false;
+    st.scripts.kill_requested = false;
+    let lua_resp = run.lua_resp;
+    caller.tracking = fake.tracking.take();
+    fake.id = u64::MAX;
+    st.scripts.fake = Some(fake);
+    let r = &mut caller.reply;
+    match result {
+        Ok(mv) => {
+            let ok = matches!(mv.front(), Some(Value::Boolean(true)));
+            let v = mv.get(1).cloned().unwrap_or(Value::Nil);
+            st.scripts.error_counted = matches!(&v, Value::Table(t)
+                if t.raw_get::<Option<bool>>("ignore_error_stats_update").ok().flatten() == Some(true)
+                    && matches!(t.raw_get::<Value>("err"), Ok(Value::String(_))));
+            if ok {
+                lua_to_reply(&v, r, lua_resp, 0);
+            } else if let Value::Table(t) = &v {
+                let msg = match t.raw_get::<Value>("err") {
+                    Ok(Value::String(s)) => String::from_utf8_lossy(&s.as_bytes()).into_owned(),
+                    _ => "ERR unknown error".into(),
+                };
+                let src: Option<String> = t.raw_get("source").ok().flatten();
+                let line: Option<Value> = t.raw_get("line").ok();
+                let mut out = format!("-{msg}");
+                if let (Some(src), Some(l)) = (src, line) {
+                    let l = match l {
+                        Value::Number(n) => format!("{}", n as i64),
+                        Value::Integer(i) => i.to_string(),
+                        _ => String::new(),
+                    };
+                    if !l.is_empty() {
+                        out.push_str(&format!(" script: {}, on {}:{}.", spec.funcname, src, l));
+                    }
+                }
+                r.error(&out);
+            } else {
+                r.error(&format!(
+                    "ERR Error running script {}, {}",
+                    spec.funcname,
+                    lua_value_text(&v)
+                ));
+            }
+        }
+        Err(e) => {
+            r.error(&format!(
+                "ERR Error running script {}, {:.100}",
+                spec.funcname,
+                lua_err_text(&e)
+            ));
+        }
+    }
+}
+
+fn lua_value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => String::from_utf8_lossy(&s.as_bytes()).into_owned(),
+        _ => "execution failure".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shebang_flags() {
+        assert_eq!(eval_shebang(b"return 1").unwrap().0, sflags::EVAL_COMPAT);
+        let (f, skip) = eval_shebang(b"#!lua flags=no-writes,allow-oom\nreturn 1").unwrap();
+        assert_eq!(f, sflags::NO_WRITES | sflags::ALLOW_OOM);
+        assert_eq!(skip, 31);
+        assert!(eval_shebang(b"#!lua").is_err());
+        assert!(
+            eval_shebang(b"#!py\n")
+                .unwrap_err()
+                .contains("Unexpected engine")
+        );
+        assert!(
+            eval_shebang(b"#!lua flags=bad\n")
+                .unwrap_err()
+                .contains("Unexpected flag")
+        );
+    }
+
+    #[test]
+    fn library_metadata() {
+        assert_eq!(library_shebang(b"#!lua name=lib1\nx").unwrap().0, "lib1");
+        assert!(library_shebang(b"x").is_err());
+        assert!(library_shebang(b"#!lua name=a").is_err());
+        assert!(
+            library_shebang(b"#!lua\n")
+                .unwrap_err()
+                .contains("not given")
+        );
+        assert!(library_shebang(b"#!lua name=a-b\n").is_err());
+    }
+
+    #[test]
+    fn lrand48_matches_reference_sequence() {
+        srand48(0);
+        // lrand48() after srand48(0) in glibc starts with these.
+        assert_eq!(lrand48(), 366850414);
+        assert_eq!(lrand48(), 1610402240);
+    }
+}
