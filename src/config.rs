@@ -1153,6 +1153,10 @@ impl Config {
         });
         crate::types::list::set_fill(self.int("list-max-listpack-size"));
         crate::types::list::set_compress_depth(self.int("list-compress-depth"));
+        crate::types::stream::set_node_limits(
+            lim("stream-node-max-entries"),
+            lim("stream-node-max-bytes"),
+        );
     }
 
     /// Parses redis.conf text. `path` is used for `include` resolution and

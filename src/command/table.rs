@@ -26,6 +26,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         crate::commands::latency::COMMANDS,
         crate::commands::migrate::COMMANDS,
         crate::commands::scripting::COMMANDS,
+        crate::commands::stream::COMMANDS,
     ];
     FAMILIES
 }
@@ -44,6 +45,7 @@ pub fn movable_key_positions(name: &str, args: &crate::resp::Args) -> Option<Vec
         "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro" => {
             Some(crate::commands::scripting::key_positions(args))
         }
+        "xread" | "xreadgroup" => Some(crate::commands::stream::read_key_positions(args)),
         "bzmpop" => Some(crate::commands::list::mpop_key_positions(args, 2)),
         "migrate" => Some(crate::commands::migrate::key_positions(args)),
         "georadius" => Some(crate::commands::geo::radius_key_positions(args, 6)),

@@ -143,6 +143,7 @@ pub enum Value {
     Set(Box<crate::types::set::Set>),
     Hash(Box<crate::types::hash::Hash>),
     ZSet(Box<crate::types::zset::ZSet>),
+    Stream(Box<crate::types::stream::Stream>),
 }
 
 impl Value {
@@ -153,6 +154,7 @@ impl Value {
             Value::Set(_) => "set",
             Value::Hash(_) => "hash",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -163,6 +165,7 @@ impl Value {
             Value::Set(s) => s.encoding(),
             Value::Hash(h) => h.encoding(),
             Value::ZSet(z) => z.encoding(),
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -236,6 +239,20 @@ impl Value {
         }
     }
 
+    pub fn as_stream(&self) -> Result<&crate::types::stream::Stream, CmdError> {
+        match self {
+            Value::Stream(x) => Ok(x),
+            _ => Err(CmdError::WrongType),
+        }
+    }
+
+    pub fn as_stream_mut(&mut self) -> Result<&mut crate::types::stream::Stream, CmdError> {
+        match self {
+            Value::Stream(x) => Ok(x),
+            _ => Err(CmdError::WrongType),
+        }
+    }
+
     /// Approximate heap footprint, for MEMORY USAGE and eviction.
     pub fn mem_usage(&self) -> usize {
         match self {
@@ -244,6 +261,7 @@ impl Value {
             Value::Set(s) => s.mem_usage(),
             Value::Hash(h) => h.mem_usage(),
             Value::ZSet(z) => z.mem_usage(),
+            Value::Stream(x) => x.mem_usage(),
         }
     }
 }

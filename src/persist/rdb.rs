@@ -47,6 +47,7 @@ const T_ZSET: u8 = 3;
 const T_ZSET_2: u8 = 5;
 const T_ZSET_ZIPLIST: u8 = 12;
 const T_ZSET_LISTPACK: u8 = 17;
+const T_STREAM_LISTPACKS_3: u8 = 21;
 
 const ENC_INT8: u8 = 0;
 const ENC_INT16: u8 = 1;
@@ -65,6 +66,7 @@ pub fn type_byte(v: &Value) -> u8 {
         Value::Hash(h) if h.as_listpack().is_some() => T_HASH_LISTPACK,
         Value::Hash(_) => T_HASH,
         Value::ZSet(_) => T_ZSET_2,
+        Value::Stream(_) => T_STREAM_LISTPACKS_3,
     }
 }
 
@@ -207,6 +209,7 @@ impl Writer {
                     true
                 });
             }
+            Value::Stream(x) => crate::types::stream::rdb_save(self, x),
         }
     }
 

@@ -9,6 +9,7 @@ pub mod hll;
 pub mod list;
 pub mod packed;
 pub mod set;
+pub mod stream;
 pub mod zset;
 
 use std::sync::RwLock;

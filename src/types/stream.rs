@@ -1,0 +1,765 @@
+//! Streams: an append-only log of entries keyed by `<ms>-<seq>` IDs, plus
+//! consumer groups with their pending entries lists (PEL).
+//!
+//! Layout, after Redis's radix tree of listpacks: entries live in nodes of
+//! up to `stream-node-max-entries` entries (and about
+//! `stream-node-max-bytes`), kept in a `BTreeMap` keyed by each node's first
+//! ID. An entry's fields and values are packed into one byte buffer. A
+//! deleted entry is only flagged in its node (a tombstone) until the whole
+//! node is empty, which is what makes approximate (`~`) trimming remove
+//! whole nodes only, as Redis does.
+//!
+//! Everything here is pure: no replies, no keyspace.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static NODE_MAX_ENTRIES: AtomicUsize = AtomicUsize::new(100);
+static NODE_MAX_BYTES: AtomicUsize = AtomicUsize::new(4096);
+
+/// `stream-node-max-entries` / `stream-node-max-bytes` (0: no limit).
+pub fn set_node_limits(entries: usize, bytes: usize) {
+    NODE_MAX_ENTRIES.store(entries, Ordering::Relaxed);
+    NODE_MAX_BYTES.store(bytes, Ordering::Relaxed);
+}
+
+pub fn node_max_entries() -> usize {
+    NODE_MAX_ENTRIES.load(Ordering::Relaxed)
+}
+
+/// Largest total size of one entry's fields and values (Redis's
+/// `STREAM_LISTPACK_MAX_SIZE`).
+pub const MAX_ENTRY_BYTES: usize = 1 << 30;
+
+/// A stream entry ID.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StreamId {
+    pub ms: u64,
+    pub seq: u64,
+}
+
+impl StreamId {
+    pub const MIN: StreamId = StreamId { ms: 0, seq: 0 };
+    pub const MAX: StreamId = StreamId {
+        ms: u64::MAX,
+        seq: u64::MAX,
+    };
+
+    pub const fn new(ms: u64, seq: u64) -> StreamId {
+        StreamId { ms, seq }
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.ms == 0 && self.seq == 0
+    }
+
+    /// The next ID, or None at the maximum.
+    pub fn incr(&self) -> Option<StreamId> {
+        if self.seq == u64::MAX {
+            if self.ms == u64::MAX {
+                return None;
+            }
+            Some(StreamId::new(self.ms + 1, 0))
+        } else {
+            Some(StreamId::new(self.ms, self.seq + 1))
+        }
+    }
+
+    /// The previous ID, or None at 0-0.
+    pub fn decr(&self) -> Option<StreamId> {
+        if self.seq == 0 {
+            if self.ms == 0 {
+                return None;
+            }
+            Some(StreamId::new(self.ms - 1, u64::MAX))
+        } else {
+            Some(StreamId::new(self.ms, self.seq - 1))
+        }
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        format!("{}-{}", self.ms, self.seq).into_bytes()
+    }
+
+    /// Parses `ms[-seq]`; a missing sequence is `missing_seq`. `-` and `+`
+    /// are the extremes unless `strict`. With `allow_star`, `ms-*` parses
+    /// with `seq_given` false. Returns (id, seq_given).
+    pub fn parse(
+        b: &[u8],
+        missing_seq: u64,
+        strict: bool,
+        allow_star: bool,
+    ) -> Option<(StreamId, bool)> {
+        if b.len() > 127 {
+            return None;
+        }
+        match b {
+            b"-" if !strict => return Some((StreamId::MIN, true)),
+            b"+" if !strict => return Some((StreamId::MAX, true)),
+            _ => {}
+        }
+        let (ms, seq) = match b.iter().position(|&c| c == b'-') {
+            Some(p) => (&b[..p], Some(&b[p + 1..])),
+            None => (b, None),
+        };
+        let ms = parse_u64(ms)?;
+        match seq {
+            None => Some((StreamId::new(ms, missing_seq), true)),
+            Some(b"*") if allow_star => Some((StreamId::new(ms, 0), false)),
+            Some(s) => Some((StreamId::new(ms, parse_u64(s)?), true)),
+        }
+    }
+}
+
+/// Redis's `string2ull`: plain decimal digits, no sign, no overflow.
+fn parse_u64(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 20 || !b.iter().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    if b.len() > 1 && b[0] == b'0' {
+        // string2ull accepts leading zeros through strtoull.
+        return std::str::from_utf8(b).ok()?.parse().ok();
+    }
+    std::str::from_utf8(b).ok()?.parse().ok()
+}
+
+/// One entry's fields and values, packed as length-prefixed strings.
+#[derive(Clone, Debug)]
+struct Entry {
+    id: StreamId,
+    deleted: bool,
+    data: Box<[u8]>,
+}
+
+fn pack(fields: &[&[u8]]) -> Box<[u8]> {
+    let total: usize = fields.iter().map(|f| f.len() + 4).sum();
+    let mut v = Vec::with_capacity(total);
+    for f in fields {
+        v.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        v.extend_from_slice(f);
+    }
+    v.into_boxed_slice()
+}
+
+/// Splits a packed entry back into its fields and values.
+pub fn unpack(data: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 4 <= data.len() {
+        let n = u32::from_le_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]]) as usize;
+        i += 4;
+        out.push(&data[i..i + n]);
+        i += n;
+    }
+    out
+}
+
+#[derive(Clone, Debug, Default)]
+struct Node {
+    entries: Vec<Entry>,
+    live: usize,
+    bytes: usize,
+}
+
+/// A pending entry: delivered to `consumer`, not yet acknowledged.
+#[derive(Clone, Debug)]
+pub struct Nack {
+    pub consumer: Vec<u8>,
+    pub delivery_time: i64,
+    pub delivery_count: u64,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Consumer {
+    pub seen_time: i64,
+    /// -1 until the consumer first reads or claims something.
+    pub active_time: i64,
+    pub pel: BTreeSet<StreamId>,
+}
+
+impl Consumer {
+    pub fn new(now: i64) -> Consumer {
+        Consumer {
+            seen_time: now,
+            active_time: -1,
+            pel: BTreeSet::new(),
+        }
+    }
+}
+
+/// `entries_read` value meaning "unknown".
+pub const INVALID_ENTRIES_READ: i64 = -1;
+
+#[derive(Clone, Debug, Default)]
+pub struct Group {
+    pub last_id: StreamId,
+    pub entries_read: i64,
+    pub pel: BTreeMap<StreamId, Nack>,
+    pub consumers: BTreeMap<Vec<u8>, Consumer>,
+}
+
+impl Group {
+    /// Assigns (or reassigns) pending entry `id` to `consumer`, as a fresh
+    /// delivery at `now`. The consumer must exist.
+    pub fn deliver(&mut self, id: StreamId, consumer: &[u8], now: i64) {
+        if let Some(old) = self.pel.get(&id)
+            && let Some(c) = self.consumers.get_mut(&old.consumer)
+        {
+            c.pel.remove(&id);
+        }
+        self.pel.insert(
+            id,
+            Nack {
+                consumer: consumer.to_vec(),
+                delivery_time: now,
+                delivery_count: 1,
+            },
+        );
+        if let Some(c) = self.consumers.get_mut(consumer) {
+            c.pel.insert(id);
+        }
+    }
+
+    /// Removes `id` from the PEL; true if it was pending.
+    pub fn ack(&mut self, id: StreamId) -> bool {
+        match self.pel.remove(&id) {
+            Some(n) => {
+                if let Some(c) = self.consumers.get_mut(&n.consumer) {
+                    c.pel.remove(&id);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Deletes a consumer and its pending entries; returns how many were
+    /// pending, or None if there was no such consumer.
+    pub fn del_consumer(&mut self, name: &[u8]) -> Option<usize> {
+        let c = self.consumers.remove(name)?;
+        for id in &c.pel {
+            self.pel.remove(id);
+        }
+        Some(c.pel.len())
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Stream {
+    nodes: BTreeMap<StreamId, Node>,
+    length: u64,
+    pub last_id: StreamId,
+    pub first_id: StreamId,
+    pub max_deleted_id: StreamId,
+    pub entries_added: u64,
+    pub groups: BTreeMap<Vec<u8>, Group>,
+}
+
+/// Why XADD could not append.
+#[derive(Debug, PartialEq)]
+pub enum AddError {
+    /// The ID is not greater than the last one (or would overflow).
+    IdTooSmall,
+    TooLarge,
+}
+
+/// How to trim: by length or by minimal ID.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Trim {
+    MaxLen(u64),
+    MinId(StreamId),
+}
+
+impl Stream {
+    pub fn new() -> Stream {
+        Stream::default()
+    }
+
+    pub fn len(&self) -> u64 {
+        self.length
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.length == 0
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Appends an entry. `id` None is an automatic ID; Some((id, false))
+    /// is `ms-*` (sequence chosen here).
+    pub fn add(
+        &mut self,
+        id: Option<(StreamId, bool)>,
+        now_ms: u64,
+        fields: &[&[u8]],
+    ) -> Result<StreamId, AddError> {
+        let id = match id {
+            Some((id, true)) => id,
+            Some((id, false)) => {
+                if self.last_id.ms == id.ms {
+                    if self.last_id.seq == u64::MAX {
+                        return Err(AddError::IdTooSmall);
+                    }
+                    StreamId::new(id.ms, self.last_id.seq + 1)
+                } else {
+                    id
+                }
+            }
+            None => {
+                if now_ms > self.last_id.ms {
+                    StreamId::new(now_ms, 0)
+                } else {
+                    self.last_id.incr().ok_or(AddError::IdTooSmall)?
+                }
+            }
+        };
+        if id <= self.last_id {
+            return Err(AddError::IdTooSmall);
+        }
+        let tot: usize = fields.iter().map(|f| f.len()).sum();
+        if tot > MAX_ENTRY_BYTES {
+            return Err(AddError::TooLarge);
+        }
+        let data = pack(fields);
+        let max_entries = node_max_entries();
+        let mut max_bytes = NODE_MAX_BYTES.load(Ordering::Relaxed);
+        if max_bytes == 0 || max_bytes > MAX_ENTRY_BYTES {
+            max_bytes = MAX_ENTRY_BYTES;
+        }
+        let need_new = match self.nodes.iter().next_back() {
+            None => true,
+            Some((_, n)) => {
+                n.bytes + tot >= max_bytes || (max_entries != 0 && n.entries.len() >= max_entries)
+            }
+        };
+        if need_new {
+            self.nodes.insert(id, Node::default());
+        }
+        let node = self.nodes.values_mut().next_back().expect("a tail node");
+        // Rough listpack footprint: the values, their headers, the ID deltas.
+        node.bytes += data.len() + 8;
+        node.entries.push(Entry {
+            id,
+            deleted: false,
+            data,
+        });
+        node.live += 1;
+        self.length += 1;
+        self.entries_added += 1;
+        self.last_id = id;
+        if self.length == 1 {
+            self.first_id = id;
+        }
+        Ok(id)
+    }
+
+    /// Live entries with `start <= id <= end`, in order (reversed with
+    /// `rev`), at most `count` of them (0: all).
+    pub fn range(
+        &self,
+        start: StreamId,
+        end: StreamId,
+        rev: bool,
+        count: usize,
+    ) -> Vec<(StreamId, &[u8])> {
+        let mut out = Vec::new();
+        if start > end {
+            return out;
+        }
+        let first_node = self
+            .nodes
+            .range(..=start)
+            .next_back()
+            .map(|(k, _)| *k)
+            .unwrap_or(StreamId::MIN);
+        let nodes = self.nodes.range(first_node..=end);
+        let full = |out: &Vec<(StreamId, &[u8])>| count != 0 && out.len() >= count;
+        let want = |e: &Entry| !e.deleted && e.id >= start && e.id <= end;
+        if rev {
+            for (_, n) in nodes.rev() {
+                for e in n.entries.iter().rev() {
+                    if want(e) {
+                        out.push((e.id, &e.data[..]));
+                        if full(&out) {
+                            return out;
+                        }
+                    }
+                }
+            }
+        } else {
+            for (_, n) in nodes {
+                for e in &n.entries {
+                    if want(e) {
+                        out.push((e.id, &e.data[..]));
+                        if full(&out) {
+                            return out;
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The fields of live entry `id`.
+    pub fn get(&self, id: StreamId) -> Option<&[u8]> {
+        let (_, n) = self.nodes.range(..=id).next_back()?;
+        let i = n.entries.binary_search_by(|e| e.id.cmp(&id)).ok()?;
+        let e = &n.entries[i];
+        (!e.deleted).then_some(&e.data[..])
+    }
+
+    pub fn contains(&self, id: StreamId) -> bool {
+        self.get(id).is_some()
+    }
+
+    /// The first or last live ID (0-0 when empty).
+    pub fn edge_id(&self, first: bool) -> StreamId {
+        let r = if first {
+            self.range(StreamId::MIN, StreamId::MAX, false, 1)
+        } else {
+            self.range(StreamId::MIN, StreamId::MAX, true, 1)
+        };
+        r.first().map(|e| e.0).unwrap_or_default()
+    }
+
+    /// XDEL of one entry: true if it existed.
+    pub fn delete(&mut self, id: StreamId) -> bool {
+        let Some((&key, n)) = self.nodes.range_mut(..=id).next_back() else {
+            return false;
+        };
+        let Ok(i) = n.entries.binary_search_by(|e| e.id.cmp(&id)) else {
+            return false;
+        };
+        if n.entries[i].deleted {
+            return false;
+        }
+        n.entries[i].deleted = true;
+        n.live -= 1;
+        if n.live == 0 {
+            self.nodes.remove(&key);
+        }
+        self.length -= 1;
+        if id > self.max_deleted_id {
+            self.max_deleted_id = id;
+        }
+        true
+    }
+
+    /// After deletions: the first ID is recomputed, as Redis does.
+    pub fn refresh_first_id(&mut self) {
+        self.first_id = if self.length == 0 {
+            StreamId::MIN
+        } else {
+            self.edge_id(true)
+        };
+    }
+
+    /// Trims from the head. `approx` removes whole nodes only; `limit`
+    /// (0: none) caps the entries removed. Returns how many went.
+    pub fn trim(&mut self, how: Trim, approx: bool, limit: u64) -> u64 {
+        let mut deleted = 0u64;
+        loop {
+            if let Trim::MaxLen(m) = how
+                && self.length <= m
+            {
+                break;
+            }
+            let Some((&key, node)) = self.nodes.iter_mut().next() else {
+                break;
+            };
+            let entries = node.live as u64;
+            if limit != 0 && deleted + entries > limit {
+                break;
+            }
+            let remove_node = match how {
+                Trim::MaxLen(m) => self.length - entries >= m,
+                Trim::MinId(min) => node.entries.last().is_some_and(|e| e.id < min),
+            };
+            if remove_node {
+                self.nodes.remove(&key);
+                self.length -= entries;
+                deleted += entries;
+                continue;
+            }
+            if approx {
+                break;
+            }
+            let mut from_node = 0;
+            for e in node.entries.iter_mut() {
+                let stop = match how {
+                    Trim::MaxLen(m) => self.length <= m,
+                    Trim::MinId(min) => e.id >= min,
+                };
+                if stop {
+                    break;
+                }
+                if !e.deleted {
+                    e.deleted = true;
+                    from_node += 1;
+                    self.length -= 1;
+                }
+            }
+            node.live -= from_node;
+            deleted += from_node as u64;
+            if node.live == 0 {
+                self.nodes.remove(&key);
+            }
+            break;
+        }
+        if self.length == 0 {
+            self.first_id = StreamId::MIN;
+        } else if deleted > 0 {
+            self.first_id = self.edge_id(true);
+        }
+        deleted
+    }
+
+    /// Whether `start..=end` (None: open) may hold a tombstone
+    /// (`streamRangeHasTombstones`).
+    pub fn range_has_tombstones(&self, start: Option<StreamId>, end: Option<StreamId>) -> bool {
+        if self.length == 0 || self.max_deleted_id.is_zero() {
+            return false;
+        }
+        let s = start.unwrap_or(StreamId::MIN);
+        let e = end.unwrap_or(StreamId::MAX);
+        s <= self.max_deleted_id && self.max_deleted_id <= e
+    }
+
+    /// The logical read counter of `id` when it can be known
+    /// (`streamEstimateDistanceFromFirstEverEntry`).
+    pub fn estimate_distance(&self, id: StreamId) -> i64 {
+        if self.entries_added == 0 {
+            return 0;
+        }
+        if self.length == 0 && id <= self.last_id {
+            return self.entries_added as i64;
+        }
+        if !id.is_zero() && id < self.max_deleted_id {
+            return INVALID_ENTRIES_READ;
+        }
+        if id == self.last_id {
+            return self.entries_added as i64;
+        } else if id > self.last_id {
+            return INVALID_ENTRIES_READ;
+        }
+        if self.max_deleted_id.is_zero() || self.max_deleted_id < self.first_id {
+            if id < self.first_id {
+                return (self.entries_added - self.length) as i64;
+            } else if id == self.first_id {
+                return (self.entries_added - self.length + 1) as i64;
+            }
+        }
+        INVALID_ENTRIES_READ
+    }
+
+    /// A group's lag, None when it cannot be computed.
+    pub fn group_lag(&self, g: &Group) -> Option<i64> {
+        if self.entries_added == 0 || self.length == 0 {
+            return Some(0);
+        }
+        if g.last_id < self.first_id && self.max_deleted_id < self.first_id {
+            return Some(self.length as i64);
+        }
+        if g.entries_read != INVALID_ENTRIES_READ
+            && !self.range_has_tombstones(Some(g.last_id), None)
+        {
+            return Some(self.entries_added as i64 - g.entries_read);
+        }
+        let er = self.estimate_distance(g.last_id);
+        (er != INVALID_ENTRIES_READ).then(|| self.entries_added as i64 - er)
+    }
+
+    /// A group delivered `id` (greater than its last ID): its read counter
+    /// and last ID advance as in `streamReplyWithRange`.
+    pub fn advance_group(&mut self, group: &[u8], id: StreamId) {
+        let Some(g) = self.groups.get(group) else {
+            return;
+        };
+        let (last, er) = (g.last_id, g.entries_read);
+        let new_er = if er != INVALID_ENTRIES_READ
+            && last >= self.first_id
+            && !self.range_has_tombstones(Some(last), None)
+        {
+            er + 1
+        } else if self.entries_added != 0 {
+            self.estimate_distance(id)
+        } else {
+            er
+        };
+        if let Some(g) = self.groups.get_mut(group) {
+            g.entries_read = new_er;
+            g.last_id = id;
+        }
+    }
+
+    /// Approximate memory footprint.
+    pub fn mem_usage(&self) -> usize {
+        let mut n = 64;
+        for node in self.nodes.values() {
+            n += 48 + node.entries.capacity() * std::mem::size_of::<Entry>();
+            n += node.entries.iter().map(|e| e.data.len()).sum::<usize>();
+        }
+        for (name, g) in &self.groups {
+            n += 96 + name.len() + g.pel.len() * 64;
+            n += g.consumers.keys().map(|k| k.len() + 64).sum::<usize>();
+        }
+        n
+    }
+}
+
+/// Writes a stream in RDB_TYPE_STREAM_LISTPACKS_3 layout. The entry nodes
+/// are not yet encoded as listpacks: none is written (TODO), the metadata
+/// and consumer groups are.
+pub fn rdb_save(w: &mut crate::persist::rdb::Writer, s: &Stream) {
+    w.len(0);
+    w.len(s.length);
+    w.len(s.last_id.ms);
+    w.len(s.last_id.seq);
+    w.len(s.first_id.ms);
+    w.len(s.first_id.seq);
+    w.len(s.max_deleted_id.ms);
+    w.len(s.max_deleted_id.seq);
+    w.len(s.entries_added);
+    w.len(s.groups.len() as u64);
+    for (name, g) in &s.groups {
+        w.string(name);
+        w.len(g.last_id.ms);
+        w.len(g.last_id.seq);
+        w.len(g.entries_read as u64);
+        w.len(g.pel.len() as u64);
+        for (id, n) in &g.pel {
+            w.buf.extend_from_slice(&id.ms.to_be_bytes());
+            w.buf.extend_from_slice(&id.seq.to_be_bytes());
+            w.buf.extend_from_slice(&n.delivery_time.to_le_bytes());
+            w.len(n.delivery_count);
+        }
+        w.len(g.consumers.len() as u64);
+        for (cname, c) in &g.consumers {
+            w.string(cname);
+            w.buf.extend_from_slice(&c.seen_time.to_le_bytes());
+            w.buf.extend_from_slice(&c.active_time.to_le_bytes());
+            w.len(c.pel.len() as u64);
+            for id in &c.pel {
+                w.buf.extend_from_slice(&id.ms.to_be_bytes());
+                w.buf.extend_from_slice(&id.seq.to_be_bytes());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fill(s: &mut Stream, n: u64) {
+        for i in 1..=n {
+            s.add(Some((StreamId::new(i, 0), true)), 0, &[b"f", b"v"])
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn ids_parse_and_step() {
+        assert_eq!(
+            StreamId::parse(b"1-2", 0, true, false),
+            Some((StreamId::new(1, 2), true))
+        );
+        assert_eq!(
+            StreamId::parse(b"5", 9, true, false),
+            Some((StreamId::new(5, 9), true))
+        );
+        assert_eq!(
+            StreamId::parse(b"5-*", 0, true, true),
+            Some((StreamId::new(5, 0), false))
+        );
+        assert_eq!(StreamId::parse(b"5-*", 0, true, false), None);
+        assert_eq!(StreamId::parse(b"-", 0, true, false), None);
+        assert_eq!(
+            StreamId::parse(b"+", 0, false, false),
+            Some((StreamId::MAX, true))
+        );
+        assert_eq!(StreamId::parse(b"1-x", 0, false, false), None);
+        assert_eq!(StreamId::parse(b"-1", 0, false, false), None);
+        assert_eq!(StreamId::MAX.incr(), None);
+        assert_eq!(StreamId::new(1, u64::MAX).incr(), Some(StreamId::new(2, 0)));
+        assert_eq!(StreamId::new(2, 0).decr(), Some(StreamId::new(1, u64::MAX)));
+    }
+
+    #[test]
+    fn add_ids_and_range() {
+        let mut s = Stream::new();
+        assert_eq!(
+            s.add(None, 10, &[b"a", b"1"]).unwrap(),
+            StreamId::new(10, 0)
+        );
+        assert_eq!(s.add(None, 5, &[b"a", b"2"]).unwrap(), StreamId::new(10, 1));
+        assert_eq!(
+            s.add(Some((StreamId::new(10, 0), false)), 0, &[b"a", b"3"])
+                .unwrap(),
+            StreamId::new(10, 2)
+        );
+        assert_eq!(
+            s.add(Some((StreamId::new(3, 0), true)), 0, &[b"a", b"3"]),
+            Err(AddError::IdTooSmall)
+        );
+        let r = s.range(StreamId::MIN, StreamId::MAX, true, 2);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].0, StreamId::new(10, 2));
+        assert_eq!(unpack(r[0].1), vec![&b"a"[..], b"3"]);
+    }
+
+    #[test]
+    fn nodes_delete_and_trim() {
+        set_node_limits(10, 0);
+        let mut s = Stream::new();
+        fill(&mut s, 25);
+        assert_eq!(s.node_count(), 3);
+        assert!(s.delete(StreamId::new(3, 0)));
+        assert!(!s.delete(StreamId::new(3, 0)));
+        assert_eq!(s.len(), 24);
+        assert_eq!(s.max_deleted_id, StreamId::new(3, 0));
+        // Approximate: only whole nodes go.
+        assert_eq!(s.trim(Trim::MaxLen(20), true, 0), 0);
+        assert_eq!(s.trim(Trim::MaxLen(10), true, 0), 9);
+        assert_eq!(s.first_id, StreamId::new(11, 0));
+        assert_eq!(s.trim(Trim::MaxLen(12), false, 0), 3);
+        assert_eq!(s.len(), 12);
+        assert_eq!(s.trim(Trim::MinId(StreamId::new(20, 0)), false, 0), 6);
+        assert_eq!(s.first_id, StreamId::new(20, 0));
+        set_node_limits(100, 4096);
+    }
+
+    #[test]
+    fn groups_pel_and_lag() {
+        let mut s = Stream::new();
+        fill(&mut s, 5);
+        let mut g = Group {
+            last_id: StreamId::MIN,
+            entries_read: 0,
+            ..Default::default()
+        };
+        g.consumers.insert(b"a".to_vec(), Consumer::new(0));
+        g.consumers.insert(b"b".to_vec(), Consumer::new(0));
+        s.groups.insert(b"g".to_vec(), g);
+        assert_eq!(s.group_lag(&s.groups[&b"g".to_vec()]), Some(5));
+        s.advance_group(b"g", StreamId::new(1, 0));
+        let g = s.groups.get_mut(&b"g".to_vec()).unwrap();
+        assert_eq!(g.entries_read, 1);
+        g.deliver(StreamId::new(1, 0), b"a", 7);
+        g.deliver(StreamId::new(1, 0), b"b", 8);
+        assert!(g.consumers[&b"a".to_vec()].pel.is_empty());
+        assert_eq!(g.del_consumer(b"b"), Some(1));
+        assert!(g.pel.is_empty());
+        assert!(!g.ack(StreamId::new(1, 0)));
+        assert_eq!(s.group_lag(&s.groups[&b"g".to_vec()]), Some(4));
+        s.delete(StreamId::new(4, 0));
+        assert_eq!(
+            s.estimate_distance(StreamId::new(2, 0)),
+            INVALID_ENTRIES_READ
+        );
+        assert_eq!(s.estimate_distance(StreamId::new(5, 0)), 5);
+    }
+}
