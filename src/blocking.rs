@@ -19,6 +19,9 @@ pub struct Blocked {
     pub deadline: Option<i64>,
     /// The command to re-run.
     pub args: Args,
+    /// Also woken when a key is deleted or changes type (XREADGROUP),
+    /// Redis's `unblock_on_nokey`.
+    pub nokey: bool,
 }
 
 #[derive(Default)]
@@ -32,6 +35,8 @@ pub struct BlockState {
     pub timeouts: BTreeSet<(i64, usize)>,
     /// Parked clients.
     pub count: usize,
+    /// (db, key) -> how many of its waiters are `nokey` ones.
+    pub nokey: HashMap<(usize, Vec<u8>), usize>,
     /// Set while a parked client's command is re-run because it timed out.
     pub timed_out: bool,
     /// Set while a parked client's command is re-run for a ready key.
@@ -74,6 +79,9 @@ impl BlockState {
             let q = self.waiting.entry(k.clone()).or_default();
             if !q.contains(&client) {
                 q.push_back(client);
+                if b.nokey {
+                    *self.nokey.entry(k.clone()).or_default() += 1;
+                }
             }
         }
         if let Some(d) = b.deadline {
@@ -85,7 +93,17 @@ impl BlockState {
     pub fn unpark(&mut self, client: usize, b: &Blocked) {
         for k in &b.keys {
             if let Some(q) = self.waiting.get_mut(k) {
+                let before = q.len();
                 q.retain(|&c| c != client);
+                if b.nokey
+                    && q.len() < before
+                    && let Some(n) = self.nokey.get_mut(k)
+                {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.nokey.remove(k);
+                    }
+                }
                 if q.is_empty() {
                     self.waiting.remove(k);
                 }
@@ -113,6 +131,7 @@ mod tests {
             keys: vec![(0, b"k".to_vec())],
             deadline: Some(100),
             args: Args::default(),
+            nokey: false,
         };
         s.park(7, &b);
         s.park(3, &b);

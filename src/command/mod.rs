@@ -306,6 +306,7 @@ impl<'a> Ctx<'a> {
             keys: keys.iter().map(|k| (db, k.to_vec())).collect(),
             deadline,
             args: Args::from_iter(args.iter()),
+            nokey: false,
         };
         self.c.blocked = Some(b);
         true

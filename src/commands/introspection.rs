@@ -472,8 +472,8 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
             "watching_clients" => cf.watching,
             "clients_in_timeout_table" => 0,
             "total_watched_keys" => st.watched_keys.len(),
-            "total_blocking_keys" => 0,
-            "total_blocking_keys_on_nokey" => 0,
+            "total_blocking_keys" => st.blocking.waiting.len(),
+            "total_blocking_keys_on_nokey" => st.blocking.nokey.len(),
         );
     }
     if sel.wants("memory") {

@@ -1061,6 +1061,9 @@ fn read_generic(ctx: &mut Ctx, args: &Args, group_mode: bool) -> CmdResult {
         let nargs = Args::from_iter(v.iter().map(|a| &a[..]));
         let keys: Vec<&[u8]> = (0..n).map(|k| &args[streams_arg + k][..]).collect();
         if ctx.block(&nargs, &keys, t) {
+            if let Some(b) = ctx.c.blocked.as_mut() {
+                b.nokey = group_mode;
+            }
             return Ok(());
         }
     }

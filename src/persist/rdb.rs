@@ -47,6 +47,8 @@ const T_ZSET: u8 = 3;
 const T_ZSET_2: u8 = 5;
 const T_ZSET_ZIPLIST: u8 = 12;
 const T_ZSET_LISTPACK: u8 = 17;
+const T_STREAM_LISTPACKS: u8 = 15;
+const T_STREAM_LISTPACKS_2: u8 = 19;
 const T_STREAM_LISTPACKS_3: u8 = 21;
 
 const ENC_INT8: u8 = 0;
@@ -330,7 +332,7 @@ impl<'a> Reader<'a> {
         self.b.len() - self.pos
     }
 
-    fn bytes(&mut self, n: usize) -> Result<&'a [u8], LoadError> {
+    pub fn bytes(&mut self, n: usize) -> Result<&'a [u8], LoadError> {
         if n > self.left() {
             return err("unexpected end of file");
         }
@@ -601,6 +603,14 @@ impl<'a> Reader<'a> {
                 }
                 zset_from_pairs(v)
             }
+            T_STREAM_LISTPACKS | T_STREAM_LISTPACKS_2 | T_STREAM_LISTPACKS_3 => {
+                let v = match t {
+                    T_STREAM_LISTPACKS => 1,
+                    T_STREAM_LISTPACKS_2 => 2,
+                    _ => 3,
+                };
+                Ok(Value::Stream(Box::new(crate::types::stream::rdb_load(self, v)?)))
+            }
             _ => err(&format!("unsupported value type {t}")),
         }
     }
@@ -628,7 +638,7 @@ pub fn intset_blob(v: &[i64]) -> Vec<u8> {
 /// A listpack entry's back length (its encoded size), as Redis's
 /// `lpEncodeBacklen` lays it out: the most significant 7-bit group first,
 /// the continuation bit set on every byte after the first.
-fn listpack_backlen(l: u64) -> Vec<u8> {
+pub fn listpack_backlen(l: u64) -> Vec<u8> {
     let n = match l {
         0..=127 => 1,
         128..=16382 => 2,

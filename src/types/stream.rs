@@ -610,11 +610,89 @@ impl Stream {
     }
 }
 
-/// Writes a stream in RDB_TYPE_STREAM_LISTPACKS_3 layout. The entry nodes
-/// are not yet encoded as listpacks: none is written (TODO), the metadata
-/// and consumer groups are.
+/// Listpack element encodings used for stream nodes: small unsigned ints
+/// (7 bit), 64-bit ints and strings.
+fn lp_int(b: &mut Vec<u8>, v: i64) {
+    if (0..128).contains(&v) {
+        b.push(v as u8);
+        b.push(1);
+    } else {
+        b.push(0xF4);
+        b.extend_from_slice(&v.to_le_bytes());
+        b.push(9);
+    }
+}
+
+fn lp_str(b: &mut Vec<u8>, e: &[u8]) {
+    let start = b.len();
+    let l = e.len();
+    if l < 64 {
+        b.push(0x80 | l as u8);
+    } else if l < 4096 {
+        b.push(0xE0 | (l >> 8) as u8);
+        b.push(l as u8);
+    } else {
+        b.push(0xF0);
+        b.extend_from_slice(&(l as u32).to_le_bytes());
+    }
+    b.extend_from_slice(e);
+    let enc = (b.len() - start) as u64;
+    b.extend_from_slice(&crate::persist::rdb::listpack_backlen(enc));
+}
+
+/// One node as a Redis stream listpack: a master entry with no fields,
+/// then every live entry with its own fields (flags 0).
+fn node_listpack(master: StreamId, entries: &[&Entry]) -> Vec<u8> {
+    let mut b = vec![0u8; 6];
+    let mut n = 0usize;
+    lp_int(&mut b, entries.len() as i64);
+    lp_int(&mut b, 0);
+    lp_int(&mut b, 0);
+    lp_int(&mut b, 0);
+    n += 4;
+    for e in entries {
+        let f = unpack(&e.data);
+        let nf = (f.len() / 2) as i64;
+        lp_int(&mut b, 0);
+        lp_int(&mut b, (e.id.ms - master.ms) as i64);
+        lp_int(&mut b, e.id.seq.wrapping_sub(master.seq) as i64);
+        lp_int(&mut b, nf);
+        for x in &f {
+            lp_str(&mut b, x);
+        }
+        lp_int(&mut b, 2 * nf + 4);
+        n += 5 + f.len();
+    }
+    b.push(0xFF);
+    let total = b.len() as u32;
+    b[0..4].copy_from_slice(&total.to_le_bytes());
+    b[4..6].copy_from_slice(&(n.min(65535) as u16).to_le_bytes());
+    b
+}
+
+fn id_raw(id: StreamId) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    k[..8].copy_from_slice(&id.ms.to_be_bytes());
+    k[8..].copy_from_slice(&id.seq.to_be_bytes());
+    k
+}
+
+/// Writes a stream in RDB_TYPE_STREAM_LISTPACKS_3 layout.
 pub fn rdb_save(w: &mut crate::persist::rdb::Writer, s: &Stream) {
-    w.len(0);
+    let nodes: Vec<(StreamId, Vec<&Entry>)> = s
+        .nodes
+        .values()
+        .map(|n| {
+            let live: Vec<&Entry> = n.entries.iter().filter(|e| !e.deleted).collect();
+            (live.first().map(|e| e.id).unwrap_or_default(), live)
+        })
+        .filter(|(_, l)| !l.is_empty())
+        .collect();
+    w.len(nodes.len() as u64);
+    for (master, es) in &nodes {
+        w.string(&id_raw(*master));
+        w.string(&node_listpack(*master, es));
+    }
     w.len(s.length);
     w.len(s.last_id.ms);
     w.len(s.last_id.seq);
@@ -631,8 +709,7 @@ pub fn rdb_save(w: &mut crate::persist::rdb::Writer, s: &Stream) {
         w.len(g.entries_read as u64);
         w.len(g.pel.len() as u64);
         for (id, n) in &g.pel {
-            w.buf.extend_from_slice(&id.ms.to_be_bytes());
-            w.buf.extend_from_slice(&id.seq.to_be_bytes());
+            w.buf.extend_from_slice(&id_raw(*id));
             w.buf.extend_from_slice(&n.delivery_time.to_le_bytes());
             w.len(n.delivery_count);
         }
@@ -643,11 +720,180 @@ pub fn rdb_save(w: &mut crate::persist::rdb::Writer, s: &Stream) {
             w.buf.extend_from_slice(&c.active_time.to_le_bytes());
             w.len(c.pel.len() as u64);
             for id in &c.pel {
-                w.buf.extend_from_slice(&id.ms.to_be_bytes());
-                w.buf.extend_from_slice(&id.seq.to_be_bytes());
+                w.buf.extend_from_slice(&id_raw(*id));
             }
         }
     }
+}
+
+use crate::persist::rdb::{LoadError, Reader};
+
+fn bad<T>(m: &str) -> Result<T, LoadError> {
+    Err(LoadError(m.to_string()))
+}
+
+fn read_raw_id(r: &mut Reader) -> Result<StreamId, LoadError> {
+    let b = r.bytes(16)?;
+    Ok(StreamId::new(
+        u64::from_be_bytes(b[..8].try_into().expect("8 bytes")),
+        u64::from_be_bytes(b[8..].try_into().expect("8 bytes")),
+    ))
+}
+
+fn read_ms(r: &mut Reader) -> Result<i64, LoadError> {
+    Ok(i64::from_le_bytes(r.bytes(8)?.try_into().expect("8 bytes")))
+}
+
+fn as_int(e: &[u8]) -> Result<i64, LoadError> {
+    crate::util::parse_i64(e).ok_or_else(|| LoadError("stream listpack: integer expected".into()))
+}
+
+/// Reads one node listpack into `s` (live entries only).
+fn load_node(s: &mut Stream, master: StreamId, lp: &[u8]) -> Result<(), LoadError> {
+    let mut items = std::collections::VecDeque::new();
+    crate::persist::rdb::listpack_entries(lp, &mut items)?;
+    let mut it = items.into_iter();
+    let mut next = || it.next().ok_or_else(|| LoadError("truncated stream listpack".into()));
+    let count = as_int(&next()?)?;
+    let deleted = as_int(&next()?)?;
+    let mfields = as_int(&next()?)?;
+    if count < 0 || deleted < 0 || !(0..=1 << 20).contains(&mfields) {
+        return bad("bad stream master entry");
+    }
+    let mut master_fields = Vec::new();
+    for _ in 0..mfields {
+        master_fields.push(next()?);
+    }
+    if as_int(&next()?)? != 0 {
+        return bad("bad stream master entry terminator");
+    }
+    for _ in 0..count + deleted {
+        let flags = as_int(&next()?)?;
+        let ms = master.ms.wrapping_add(as_int(&next()?)? as u64);
+        let seq = master.seq.wrapping_add(as_int(&next()?)? as u64);
+        let mut fields: Vec<Vec<u8>> = Vec::new();
+        if flags & 2 != 0 {
+            for f in &master_fields {
+                fields.push(f.clone());
+                fields.push(next()?);
+            }
+        } else {
+            let nf = as_int(&next()?)?;
+            if !(0..=1 << 30).contains(&nf) {
+                return bad("bad stream entry field count");
+            }
+            for _ in 0..nf * 2 {
+                fields.push(next()?);
+            }
+        }
+        next()?; // lp-count
+        if flags & 1 != 0 {
+            continue;
+        }
+        let id = StreamId::new(ms, seq);
+        if id <= s.last_id && s.length > 0 {
+            return bad("stream entries out of order");
+        }
+        let refs: Vec<&[u8]> = fields.iter().map(|f| &f[..]).collect();
+        s.add(Some((id, true)), 0, &refs).map_err(|_| LoadError("bad stream entry".into()))?;
+    }
+    Ok(())
+}
+
+/// Reads a stream value of RDB_TYPE_STREAM_LISTPACKS (`ver` 1), _2 or _3.
+pub fn rdb_load(r: &mut Reader, ver: u8) -> Result<Stream, LoadError> {
+    let mut s = Stream::new();
+    let nodes = r.len()?;
+    for _ in 0..nodes {
+        let key = r.string()?;
+        if key.len() != 16 {
+            return bad("stream node key is not a 128 bit ID");
+        }
+        let master = StreamId::new(
+            u64::from_be_bytes(key[..8].try_into().expect("8 bytes")),
+            u64::from_be_bytes(key[8..].try_into().expect("8 bytes")),
+        );
+        let lp = r.string()?;
+        load_node(&mut s, master, &lp)?;
+    }
+    let length = r.len()?;
+    if length != s.length {
+        return bad("stream length mismatch");
+    }
+    s.last_id = StreamId::new(r.len()?, r.len()?);
+    if ver >= 2 {
+        s.first_id = StreamId::new(r.len()?, r.len()?);
+        s.max_deleted_id = StreamId::new(r.len()?, r.len()?);
+        s.entries_added = r.len()?;
+    } else {
+        s.entries_added = s.length;
+        s.first_id = s.edge_id(true);
+    }
+    if s.length > 0 && s.edge_id(false) > s.last_id {
+        return bad("stream last ID smaller than its top entry");
+    }
+    let ngroups = r.len()?;
+    for _ in 0..ngroups {
+        let name = r.string()?;
+        let last_id = StreamId::new(r.len()?, r.len()?);
+        let entries_read = if ver >= 2 {
+            r.len()? as i64
+        } else {
+            s.estimate_distance(last_id)
+        };
+        let mut g = Group {
+            last_id,
+            entries_read,
+            ..Default::default()
+        };
+        let npel = r.len()?;
+        for _ in 0..npel {
+            let id = read_raw_id(r)?;
+            let t = read_ms(r)?;
+            let cnt = r.len()?;
+            g.pel.insert(
+                id,
+                Nack {
+                    consumer: Vec::new(),
+                    delivery_time: t,
+                    delivery_count: cnt,
+                },
+            );
+        }
+        let ncons = r.len()?;
+        for _ in 0..ncons {
+            let cname = r.string()?;
+            let seen = read_ms(r)?;
+            let active = if ver >= 3 { read_ms(r)? } else { seen };
+            let mut c = Consumer {
+                seen_time: seen,
+                active_time: active,
+                pel: BTreeSet::new(),
+            };
+            let n = r.len()?;
+            for _ in 0..n {
+                let id = read_raw_id(r)?;
+                let Some(nk) = g.pel.get_mut(&id) else {
+                    return bad("consumer PEL entry not in the group PEL");
+                };
+                if !nk.consumer.is_empty() {
+                    return bad("PEL entry owned twice");
+                }
+                nk.consumer = cname.clone();
+                c.pel.insert(id);
+            }
+            if g.consumers.insert(cname, c).is_some() {
+                return bad("duplicate consumer");
+            }
+        }
+        if g.pel.values().any(|n| n.consumer.is_empty()) {
+            return bad("group PEL entry without consumer");
+        }
+        if s.groups.insert(name, g).is_some() {
+            return bad("duplicate consumer group");
+        }
+    }
+    Ok(s)
 }
 
 #[cfg(test)]
@@ -730,6 +976,26 @@ mod tests {
         assert_eq!(s.trim(Trim::MinId(StreamId::new(20, 0)), false, 0), 6);
         assert_eq!(s.first_id, StreamId::new(20, 0));
         set_node_limits(100, 4096);
+    }
+
+    #[test]
+    fn rdb_roundtrip() {
+        let mut s = Stream::new();
+        fill(&mut s, 3);
+        s.add(Some((StreamId::new(9, 1), true)), 0, &[&[b'x'; 300][..], b"123456789012"]).unwrap();
+        s.delete(StreamId::new(2, 0));
+        let mut g = Group::default();
+        g.consumers.insert(b"c".to_vec(), Consumer::new(5));
+        g.deliver(StreamId::new(1, 0), b"c", 7);
+        s.groups.insert(b"g".to_vec(), g);
+        let mut w = crate::persist::rdb::Writer::new(false);
+        rdb_save(&mut w, &s);
+        let mut r = Reader::new(&w.buf, 1 << 20);
+        let t = rdb_load(&mut r, 3).unwrap();
+        assert_eq!(t.len(), 3);
+        assert_eq!(t.max_deleted_id, StreamId::new(2, 0));
+        assert_eq!(unpack(t.get(StreamId::new(9, 1)).unwrap())[1], b"123456789012");
+        assert_eq!(t.groups[&b"g".to_vec()].pel[&StreamId::new(1, 0)].consumer, b"c");
     }
 
     #[test]
