@@ -408,7 +408,7 @@ fn parse_add_trim(ctx: &Ctx, args: &Args, xadd: bool) -> Result<AddTrim, CmdErro
     while i < args.len() {
         let more = args.len() - 1 - i;
         let a = &args[i];
-        if xadd && &a[..] == b"*" {
+        if xadd && a == b"*" {
             break;
         } else if (eq(a, "maxlen") || eq(a, "minid")) && more > 0 {
             if o.trim.is_some() {
@@ -417,10 +417,10 @@ fn parse_add_trim(ctx: &Ctx, args: &Args, xadd: bool) -> Result<AddTrim, CmdErro
             let maxlen = eq(a, "maxlen");
             o.approx = false;
             let next = &args[i + 1];
-            if more >= 2 && &next[..] == b"~" {
+            if more >= 2 && next == b"~" {
                 o.approx = true;
                 i += 1;
-            } else if more >= 2 && &next[..] == b"=" {
+            } else if more >= 2 && next == b"=" {
                 i += 1;
             }
             if maxlen {
@@ -718,7 +718,7 @@ pub fn xsetid(ctx: &mut Ctx, args: &Args) -> CmdResult {
             "ERR The ID specified in XSETID is smaller than current max_deleted_entry_id",
         ));
     }
-    if s.len() > 0 {
+    if !s.is_empty() {
         if id < s.edge_id(false) {
             return Err(CmdError::msg(
                 "ERR The ID specified in XSETID is smaller than the target stream top item",
@@ -793,7 +793,7 @@ fn read_generic(ctx: &mut Ctx, args: &Args, group_mode: bool) -> CmdResult {
             count = args.i64_at(i)?.max(0) as usize;
         } else if eq(a, "streams") && more > 0 {
             streams_arg = i + 1;
-            if (args.len() - streams_arg) % 2 != 0 {
+            if !(args.len() - streams_arg).is_multiple_of(2) {
                 let sym = if group_mode {
                     "ID or '>'"
                 } else {
@@ -854,7 +854,7 @@ fn read_generic(ctx: &mut Ctx, args: &Args, group_mode: bool) -> CmdResult {
                 String::from_utf8_lossy(g)
             )));
         }
-        let id = match &ida[..] {
+        let id = match ida {
             b"$" => {
                 if group_mode {
                     return Err(CmdError::msg(
@@ -871,7 +871,7 @@ fn read_generic(ctx: &mut Ctx, args: &Args, group_mode: bool) -> CmdResult {
                     ));
                 }
                 match st {
-                    Some(s) if s.len() > 0 => {
+                    Some(s) if !s.is_empty() => {
                         ReadId::After(s.edge_id(false).decr().unwrap_or_default())
                     }
                     _ => ReadId::After(StreamId::MIN),
@@ -901,7 +901,7 @@ fn read_generic(ctx: &mut Ctx, args: &Args, group_mode: bool) -> CmdResult {
     for k in 0..n {
         let key = &args[streams_arg + k];
         let db = ctx.c.db;
-        let Some(o) = ctx.st.dbs[db].keys.get_mut(&key[..]) else {
+        let Some(o) = ctx.st.dbs[db].keys.get_mut(key) else {
             continue;
         };
         let Ok(s) = o.v.as_stream_mut() else {
@@ -910,7 +910,7 @@ fn read_generic(ctx: &mut Ctx, args: &Args, group_mode: bool) -> CmdResult {
         match group {
             None => {
                 let ReadId::After(gt) = ids[k] else { continue };
-                if s.len() == 0 || s.edge_id(false) <= gt {
+                if s.is_empty() || s.edge_id(false) <= gt {
                     continue;
                 }
                 let Some(start) = gt.incr() else { continue };
@@ -924,11 +924,12 @@ fn read_generic(ctx: &mut Ctx, args: &Args, group_mode: bool) -> CmdResult {
                 reply_entries(r, &es);
             }
             Some((gname, cname)) => {
+                let props_before = props.len();
                 let (sync, history) = match ids[k] {
                     ReadId::After(_) => (true, true),
                     ReadId::New => {
                         let last = s.groups.get(gname).map(|g| g.last_id).unwrap_or_default();
-                        (s.len() > 0 && s.edge_id(false) > last, false)
+                        (!s.is_empty() && s.edge_id(false) > last, false)
                     }
                 };
                 let Some(g) = s.groups.get_mut(gname) else {
@@ -1024,7 +1025,7 @@ fn read_generic(ctx: &mut Ctx, args: &Args, group_mode: bool) -> CmdResult {
                         props.push(setid_argv(key, gname, g));
                     }
                 }
-                if !props.is_empty() {
+                if props.len() > props_before {
                     dirty += 1;
                 }
             }
@@ -1186,7 +1187,7 @@ pub fn xgroup(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let exists = match ctx.lookup_write(key) {
         Some(o) => {
             let s = o.v.as_stream()?;
-            Some(s.groups.contains_key(&gname[..]))
+            Some(s.groups.contains_key(gname))
         }
         None => None,
     };
@@ -1224,7 +1225,7 @@ pub fn xgroup(ctx: &mut Ctx, args: &Args) -> CmdResult {
                 ctx.st.key_modified(db, key);
             }
             let s = stream_mut(ctx, key)?;
-            if s.groups.contains_key(&gname[..]) {
+            if s.groups.contains_key(gname) {
                 return Err(CmdError::msg(
                     "BUSYGROUP Consumer Group name already exists",
                 ));
@@ -1245,12 +1246,12 @@ pub fn xgroup(ctx: &mut Ctx, args: &Args) -> CmdResult {
         b"setid" => {
             let id_arg = &args[4];
             let s = stream_mut(ctx, key)?;
-            let id = if &id_arg[..] == b"$" {
+            let id = if id_arg == b"$" {
                 s.last_id
             } else {
                 parse_id(id_arg, 0)?
             };
-            if let Some(g) = s.groups.get_mut(&gname[..]) {
+            if let Some(g) = s.groups.get_mut(gname) {
                 g.last_id = id;
                 g.entries_read = entries_read;
             }
@@ -1260,7 +1261,7 @@ pub fn xgroup(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
         b"destroy" => {
             let s = stream_mut(ctx, key)?;
-            if s.groups.remove(&gname[..]).is_some() {
+            if s.groups.remove(gname).is_some() {
                 ctx.c.reply.int(1);
                 ctx.st.dirty += 1;
                 ctx.st.notify(notify::STREAM, "xgroup-destroy", key, db);
@@ -1274,9 +1275,9 @@ pub fn xgroup(ctx: &mut Ctx, args: &Args) -> CmdResult {
             let s = stream_mut(ctx, key)?;
             let g = s
                 .groups
-                .get_mut(&gname[..])
+                .get_mut(gname)
                 .ok_or_else(|| nogroup_for_key(gname, key))?;
-            if g.consumers.contains_key(&cname[..]) {
+            if g.consumers.contains_key(cname) {
                 ctx.c.reply.int(0);
             } else {
                 g.consumers.insert(cname.to_vec(), Consumer::new(now));
@@ -1291,7 +1292,7 @@ pub fn xgroup(ctx: &mut Ctx, args: &Args) -> CmdResult {
             let s = stream_mut(ctx, key)?;
             let g = s
                 .groups
-                .get_mut(&gname[..])
+                .get_mut(gname)
                 .ok_or_else(|| nogroup_for_key(gname, key))?;
             match g.del_consumer(cname) {
                 Some(n) => {
@@ -1384,10 +1385,7 @@ pub fn xpending(ctx: &mut Ctx, args: &Args) -> CmdResult {
         Some(o) => o.v.as_stream()?,
         None => return Err(nogroup_key(key, gname)),
     };
-    let g = s
-        .groups
-        .get(&gname[..])
-        .ok_or_else(|| nogroup_key(key, gname))?;
+    let g = s.groups.get(gname).ok_or_else(|| nogroup_key(key, gname))?;
     if justinfo {
         r.array(4);
         r.int(g.pel.len() as i64);
@@ -1466,7 +1464,7 @@ pub fn xclaim(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let cname = &args[3];
     match ctx.lookup(key) {
         Some(o) => {
-            if !o.v.as_stream()?.groups.contains_key(&gname[..]) {
+            if !o.v.as_stream()?.groups.contains_key(gname) {
                 return Err(nogroup_key(key, gname));
             }
         }
@@ -1519,7 +1517,7 @@ pub fn xclaim(ctx: &mut Ctx, args: &Args) -> CmdResult {
         deliverytime = now;
     }
     let db = ctx.c.db;
-    let Some(o) = ctx.st.dbs[db].keys.get_mut(&key[..]) else {
+    let Some(o) = ctx.st.dbs[db].keys.get_mut(key) else {
         return Ok(());
     };
     let s = o.v.as_stream_mut()?;
@@ -1528,24 +1526,24 @@ pub fn xclaim(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut propagate_last = false;
     let mut created = false;
     {
-        let g = s.groups.get_mut(&gname[..]).expect("checked");
+        let g = s.groups.get_mut(gname).expect("checked");
         if last_id > g.last_id {
             g.last_id = last_id;
             propagate_last = true;
         }
-        if !g.consumers.contains_key(&cname[..]) {
+        if !g.consumers.contains_key(cname) {
             g.consumers.insert(cname.to_vec(), Consumer::new(now));
             created = true;
             dirty += 1;
         }
-        if let Some(c) = g.consumers.get_mut(&cname[..]) {
+        if let Some(c) = g.consumers.get_mut(cname) {
             c.seen_time = now;
         }
     }
     let mut claimed: Vec<StreamId> = Vec::new();
     for (id, _) in ids {
         let exists = s.contains(id);
-        let g = s.groups.get_mut(&gname[..]).expect("checked");
+        let g = s.groups.get_mut(gname).expect("checked");
         if !exists {
             if let Some(nk) = g.pel.get(&id) {
                 props.push(xclaim_argv(
@@ -1595,7 +1593,7 @@ pub fn xclaim(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
         nk.consumer = cname.to_vec();
         let (t, cnt) = (nk.delivery_time, nk.delivery_count);
-        if let Some(c) = g.consumers.get_mut(&cname[..]) {
+        if let Some(c) = g.consumers.get_mut(cname) {
             c.pel.insert(id);
             c.active_time = now;
         }
@@ -1605,7 +1603,7 @@ pub fn xclaim(ctx: &mut Ctx, args: &Args) -> CmdResult {
         dirty += 1;
     }
     if propagate_last {
-        props.push(setid_argv(key, gname, &s.groups[&gname[..]]));
+        props.push(setid_argv(key, gname, &s.groups[gname]));
         dirty += 1;
     }
     let r = &mut ctx.c.reply;
@@ -1654,7 +1652,7 @@ pub fn xautoclaim(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     match ctx.lookup(key) {
         Some(o) => {
-            if !o.v.as_stream()?.groups.contains_key(&gname[..]) {
+            if !o.v.as_stream()?.groups.contains_key(gname) {
                 return Err(nogroup_key(key, gname));
             }
         }
@@ -1662,20 +1660,20 @@ pub fn xautoclaim(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     let now = ctx.now();
     let db = ctx.c.db;
-    let Some(o) = ctx.st.dbs[db].keys.get_mut(&key[..]) else {
+    let Some(o) = ctx.st.dbs[db].keys.get_mut(key) else {
         return Ok(());
     };
     let s = o.v.as_stream_mut()?;
     let mut created = false;
     let mut dirty = 0u64;
     {
-        let g = s.groups.get_mut(&gname[..]).expect("checked");
-        if !g.consumers.contains_key(&cname[..]) {
+        let g = s.groups.get_mut(gname).expect("checked");
+        if !g.consumers.contains_key(cname) {
             g.consumers.insert(cname.to_vec(), Consumer::new(now));
             created = true;
             dirty += 1;
         }
-        if let Some(c) = g.consumers.get_mut(&cname[..]) {
+        if let Some(c) = g.consumers.get_mut(cname) {
             c.seen_time = now;
         }
     }
@@ -1686,7 +1684,7 @@ pub fn xautoclaim(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut cursor = Some(start);
     let mut next_id = StreamId::MIN;
     while let Some(from) = cursor {
-        let g = &s.groups[&gname[..]];
+        let g = &s.groups[gname];
         let Some((&id, _)) = g.pel.range(from..).next() else {
             cursor = None;
             break;
@@ -1698,7 +1696,7 @@ pub fn xautoclaim(ctx: &mut Ctx, args: &Args) -> CmdResult {
         attempts -= 1;
         cursor = id.incr();
         let exists = s.contains(id);
-        let g = s.groups.get_mut(&gname[..]).expect("checked");
+        let g = s.groups.get_mut(gname).expect("checked");
         if !exists {
             let nk = &g.pel[&id];
             props.push(xclaim_argv(
@@ -1733,7 +1731,7 @@ pub fn xautoclaim(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
         nk.consumer = cname.to_vec();
         let (t, cnt) = (nk.delivery_time, nk.delivery_count);
-        if let Some(c) = g.consumers.get_mut(&cname[..]) {
+        if let Some(c) = g.consumers.get_mut(cname) {
             c.pel.insert(id);
             c.active_time = now;
         }
@@ -1888,7 +1886,7 @@ pub fn xinfo(ctx: &mut Ctx, args: &Args) -> CmdResult {
             r.bulk(b"radix-tree-keys");
             r.int(s.node_count() as i64);
             r.bulk(b"radix-tree-nodes");
-            r.int(s.node_count() as i64 * 2 + 1);
+            r.int(s.node_count() as i64 + 1);
             r.bulk(b"last-generated-id");
             reply_id(r, s.last_id);
             r.bulk(b"max-deleted-entry-id");

@@ -609,7 +609,9 @@ impl<'a> Reader<'a> {
                     T_STREAM_LISTPACKS_2 => 2,
                     _ => 3,
                 };
-                Ok(Value::Stream(Box::new(crate::types::stream::rdb_load(self, v)?)))
+                Ok(Value::Stream(Box::new(crate::types::stream::rdb_load(
+                    self, v,
+                )?)))
             }
             _ => err(&format!("unsupported value type {t}")),
         }

@@ -753,7 +753,10 @@ fn load_node(s: &mut Stream, master: StreamId, lp: &[u8]) -> Result<(), LoadErro
     let mut items = std::collections::VecDeque::new();
     crate::persist::rdb::listpack_entries(lp, &mut items)?;
     let mut it = items.into_iter();
-    let mut next = || it.next().ok_or_else(|| LoadError("truncated stream listpack".into()));
+    let mut next = || {
+        it.next()
+            .ok_or_else(|| LoadError("truncated stream listpack".into()))
+    };
     let count = as_int(&next()?)?;
     let deleted = as_int(&next()?)?;
     let mfields = as_int(&next()?)?;
@@ -795,7 +798,8 @@ fn load_node(s: &mut Stream, master: StreamId, lp: &[u8]) -> Result<(), LoadErro
             return bad("stream entries out of order");
         }
         let refs: Vec<&[u8]> = fields.iter().map(|f| &f[..]).collect();
-        s.add(Some((id, true)), 0, &refs).map_err(|_| LoadError("bad stream entry".into()))?;
+        s.add(Some((id, true)), 0, &refs)
+            .map_err(|_| LoadError("bad stream entry".into()))?;
     }
     Ok(())
 }
@@ -982,7 +986,12 @@ mod tests {
     fn rdb_roundtrip() {
         let mut s = Stream::new();
         fill(&mut s, 3);
-        s.add(Some((StreamId::new(9, 1), true)), 0, &[&[b'x'; 300][..], b"123456789012"]).unwrap();
+        s.add(
+            Some((StreamId::new(9, 1), true)),
+            0,
+            &[&[b'x'; 300][..], b"123456789012"],
+        )
+        .unwrap();
         s.delete(StreamId::new(2, 0));
         let mut g = Group::default();
         g.consumers.insert(b"c".to_vec(), Consumer::new(5));
@@ -994,8 +1003,14 @@ mod tests {
         let t = rdb_load(&mut r, 3).unwrap();
         assert_eq!(t.len(), 3);
         assert_eq!(t.max_deleted_id, StreamId::new(2, 0));
-        assert_eq!(unpack(t.get(StreamId::new(9, 1)).unwrap())[1], b"123456789012");
-        assert_eq!(t.groups[&b"g".to_vec()].pel[&StreamId::new(1, 0)].consumer, b"c");
+        assert_eq!(
+            unpack(t.get(StreamId::new(9, 1)).unwrap())[1],
+            b"123456789012"
+        );
+        assert_eq!(
+            t.groups[&b"g".to_vec()].pel[&StreamId::new(1, 0)].consumer,
+            b"c"
+        );
     }
 
     #[test]
@@ -1012,7 +1027,7 @@ mod tests {
         s.groups.insert(b"g".to_vec(), g);
         assert_eq!(s.group_lag(&s.groups[&b"g".to_vec()]), Some(5));
         s.advance_group(b"g", StreamId::new(1, 0));
-        let g = s.groups.get_mut(&b"g".to_vec()).unwrap();
+        let g = s.groups.get_mut(b"g".as_slice()).unwrap();
         assert_eq!(g.entries_read, 1);
         g.deliver(StreamId::new(1, 0), b"a", 7);
         g.deliver(StreamId::new(1, 0), b"b", 8);
