@@ -59,6 +59,32 @@ pub fn movable_key_positions(name: &str, args: &crate::resp::Args) -> Option<Vec
     }
 }
 
+/// Whether COMMAND INFO flags `name` with `movablekeys`: its keys are found
+/// by `movable_key_positions` (or, for SORT_RO, a getkeys proc in Redis).
+pub fn has_movable_keys(name: &str) -> bool {
+    matches!(
+        name,
+        "sort"
+            | "sort_ro"
+            | "lmpop"
+            | "blmpop"
+            | "zmpop"
+            | "zunion"
+            | "zinter"
+            | "zdiff"
+            | "zintercard"
+            | "sintercard"
+            | "bzmpop"
+            | "georadius"
+            | "georadiusbymember"
+            | "zunionstore"
+            | "zinterstore"
+            | "zdiffstore"
+            | "xread"
+            | "xreadgroup"
+    )
+}
+
 pub struct CommandTable {
     map: crate::util::FxHashMap<Vec<u8>, &'static CommandSpec>,
     /// Every command answers to its own name (no rename-command), so a

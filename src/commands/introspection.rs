@@ -955,11 +955,15 @@ pub fn acl_categories(spec: &CommandSpec, parent: Option<&CommandSpec>) -> Vec<&
 }
 
 fn flag_names(spec: &CommandSpec) -> Vec<&'static str> {
-    NAMES
+    let mut v: Vec<&'static str> = NAMES
         .iter()
         .filter(|(f, _)| spec.has(*f))
         .map(|(_, n)| *n)
-        .collect()
+        .collect();
+    if crate::command::table::has_movable_keys(spec.name) {
+        v.push("movablekeys");
+    }
+    v
 }
 
 /// One `COMMAND INFO` entry.
