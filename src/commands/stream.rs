@@ -338,17 +338,16 @@ fn reply_id(r: &mut ReplyBuf, id: StreamId) {
 }
 
 /// One entry: `[id, [field, value, ...]]`.
-fn reply_entry(r: &mut ReplyBuf, id: StreamId, data: &[u8]) {
+fn reply_entry(r: &mut ReplyBuf, id: StreamId, f: &[&[u8]]) {
     r.array(2);
     reply_id(r, id);
-    let f = stream::unpack(data);
     r.array(f.len());
     for x in f {
         r.bulk(x);
     }
 }
 
-fn reply_entries(r: &mut ReplyBuf, es: &[(StreamId, &[u8])]) {
+fn reply_entries(r: &mut ReplyBuf, es: &[(StreamId, stream::Fields)]) {
     r.array(es.len());
     for (id, d) in es {
         reply_entry(r, *id, d);
@@ -976,7 +975,7 @@ fn read_generic(ctx: &mut Ctx, args: &Args, group_mode: bool) -> CmdResult {
                     for id in pel {
                         match s.get(id) {
                             Some(d) => {
-                                reply_entry(r, id, d);
+                                reply_entry(r, id, &d);
                                 let g = s.groups.get_mut(gname).expect("group checked above");
                                 if let Some(nk) = g.pel.get_mut(&id) {
                                     nk.delivery_time = now;
@@ -993,15 +992,11 @@ fn read_generic(ctx: &mut Ctx, args: &Args, group_mode: bool) -> CmdResult {
                 } else {
                     let last = s.groups[gname].last_id;
                     let start = last.incr().unwrap_or(StreamId::MAX);
-                    let es: Vec<(StreamId, Vec<u8>)> = s
-                        .range(start, StreamId::MAX, false, count)
-                        .into_iter()
-                        .map(|(id, d)| (id, d.to_vec()))
-                        .collect();
-                    r.array(es.len());
-                    for (id, d) in &es {
+                    let es = s.range(start, StreamId::MAX, false, count);
+                    reply_entries(r, &es);
+                    let es: Vec<StreamId> = es.into_iter().map(|e| e.0).collect();
+                    for id in &es {
                         s.advance_group(gname, *id);
-                        reply_entry(r, *id, d);
                         if !noack {
                             let g = s.groups.get_mut(gname).expect("group checked above");
                             g.deliver(*id, cname, now);
@@ -1612,7 +1607,7 @@ pub fn xclaim(ctx: &mut Ctx, args: &Args) -> CmdResult {
         if justid {
             reply_id(r, id);
         } else if let Some(d) = s.get(id) {
-            reply_entry(r, id, d);
+            reply_entry(r, id, &d);
         }
     }
     ctx.st.dirty += dirty;
@@ -1749,7 +1744,7 @@ pub fn xautoclaim(ctx: &mut Ctx, args: &Args) -> CmdResult {
         if justid {
             reply_id(r, id);
         } else if let Some(d) = s.get(id) {
-            reply_entry(r, id, d);
+            reply_entry(r, id, &d);
         }
     }
     r.array(deleted.len());

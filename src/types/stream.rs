@@ -124,41 +124,181 @@ fn parse_u64(b: &[u8]) -> Option<u64> {
 }
 
 /// One entry's fields and values, packed as length-prefixed strings.
-#[derive(Clone, Debug)]
-struct Entry {
-    id: StreamId,
-    deleted: bool,
-    data: Box<[u8]>,
-}
+/// The fields and values of one entry, borrowed from its node.
+pub type Fields<'a> = Vec<&'a [u8]>;
 
-fn pack(fields: &[&[u8]]) -> Box<[u8]> {
-    let total: usize = fields.iter().map(|f| f.len() + 4).sum();
-    let mut v = Vec::with_capacity(total);
-    for f in fields {
-        v.extend_from_slice(&(f.len() as u32).to_le_bytes());
-        v.extend_from_slice(f);
+const F_DELETED: u8 = 1;
+const F_SAMEFIELDS: u8 = 2;
+
+fn put_varint(b: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        b.push((v as u8) | 0x80);
+        v >>= 7;
     }
-    v.into_boxed_slice()
+    b.push(v as u8);
 }
 
-/// Splits a packed entry back into its fields and values.
-pub fn unpack(data: &[u8]) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i + 4 <= data.len() {
-        let n = u32::from_le_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]]) as usize;
-        i += 4;
-        out.push(&data[i..i + n]);
-        i += n;
+fn get_varint(b: &[u8], p: &mut usize) -> u64 {
+    let mut v = 0u64;
+    let mut shift = 0;
+    while let Some(&x) = b.get(*p) {
+        *p += 1;
+        v |= ((x & 0x7F) as u64) << shift;
+        if x & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
     }
-    out
+    v
 }
 
+fn get_str<'a>(b: &'a [u8], p: &mut usize) -> &'a [u8] {
+    let n = get_varint(b, p) as usize;
+    let s = &b[*p..*p + n];
+    *p += n;
+    s
+}
+
+/// A node: up to `stream-node-max-entries` entries packed in one buffer,
+/// as a Redis listpack node is. The first entry's field names are kept
+/// once (the "master" fields); an entry with the same field names stores
+/// only its values. Each entry is: flags byte, ms delta and seq (varints,
+/// the seq relative to the node's first ID when the ms is the same), then
+/// either the values or a field count and the field/value pairs, each a
+/// varint length and the bytes.
 #[derive(Clone, Debug, Default)]
 struct Node {
-    entries: Vec<Entry>,
+    master: Vec<Box<[u8]>>,
+    buf: Vec<u8>,
+    /// Entries in `buf`, deleted ones included.
+    total: usize,
     live: usize,
-    bytes: usize,
+    last: StreamId,
+}
+
+/// Collects the live entries of node `n` (first ID `k`) within `range`
+/// into `out`; true once `out` holds `count` (0: no limit) entries.
+fn visit_node<'a>(
+    k: StreamId,
+    n: &'a Node,
+    range: (StreamId, StreamId),
+    rev: bool,
+    count: usize,
+    out: &mut Vec<(StreamId, Fields<'a>)>,
+) -> bool {
+    let (start, end) = range;
+    if n.last < start {
+        return false;
+    }
+    let mut es = n.decode(k);
+    if rev {
+        es.reverse();
+    }
+    for e in es {
+        if !e.deleted && e.id >= start && e.id <= end {
+            out.push((e.id, e.fields));
+            if count != 0 && out.len() >= count {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// One decoded entry of a node.
+struct Decoded<'a> {
+    id: StreamId,
+    /// Offset of the flags byte in the node buffer.
+    at: usize,
+    deleted: bool,
+    fields: Fields<'a>,
+}
+
+impl Node {
+    fn push(&mut self, first: StreamId, id: StreamId, fields: &[&[u8]]) {
+        if self.total == 0 {
+            self.master = fields.iter().step_by(2).map(|f| (*f).into()).collect();
+        }
+        let same = fields.len() == self.master.len() * 2
+            && fields
+                .iter()
+                .step_by(2)
+                .zip(&self.master)
+                .all(|(a, b)| *a == &b[..]);
+        self.buf.push(if same { F_SAMEFIELDS } else { 0 });
+        put_varint(&mut self.buf, id.ms - first.ms);
+        put_varint(
+            &mut self.buf,
+            if id.ms == first.ms {
+                id.seq - first.seq
+            } else {
+                id.seq
+            },
+        );
+        if same {
+            for v in fields.iter().skip(1).step_by(2) {
+                put_varint(&mut self.buf, v.len() as u64);
+                self.buf.extend_from_slice(v);
+            }
+        } else {
+            put_varint(&mut self.buf, (fields.len() / 2) as u64);
+            for f in fields {
+                put_varint(&mut self.buf, f.len() as u64);
+                self.buf.extend_from_slice(f);
+            }
+        }
+        self.total += 1;
+        self.live += 1;
+        self.last = id;
+    }
+
+    /// Every entry, deleted ones included, in order.
+    fn decode(&self, first: StreamId) -> Vec<Decoded<'_>> {
+        let b = &self.buf[..];
+        let mut out = Vec::with_capacity(self.total);
+        let mut p = 0;
+        while p < b.len() {
+            let at = p;
+            let flags = b[p];
+            p += 1;
+            let msd = get_varint(b, &mut p);
+            let seq = get_varint(b, &mut p);
+            let id = if msd == 0 {
+                StreamId::new(first.ms, first.seq + seq)
+            } else {
+                StreamId::new(first.ms + msd, seq)
+            };
+            let mut fields = Vec::new();
+            if flags & F_SAMEFIELDS != 0 {
+                for m in &self.master {
+                    fields.push(&m[..]);
+                    fields.push(get_str(b, &mut p));
+                }
+            } else {
+                let n = get_varint(b, &mut p);
+                for _ in 0..n * 2 {
+                    fields.push(get_str(b, &mut p));
+                }
+            }
+            out.push(Decoded {
+                id,
+                at,
+                deleted: flags & F_DELETED != 0,
+                fields,
+            });
+        }
+        out
+    }
+
+    /// Flags the entry at offset `at` deleted; true if it was live.
+    fn mark_deleted(&mut self, at: usize) -> bool {
+        if self.buf[at] & F_DELETED != 0 {
+            return false;
+        }
+        self.buf[at] |= F_DELETED;
+        self.live -= 1;
+        true
+    }
 }
 
 /// A pending entry: delivered to `consumer`, not yet acknowledged.
@@ -322,7 +462,6 @@ impl Stream {
         if tot > MAX_ENTRY_BYTES {
             return Err(AddError::TooLarge);
         }
-        let data = pack(fields);
         let max_entries = node_max_entries();
         let mut max_bytes = NODE_MAX_BYTES.load(Ordering::Relaxed);
         if max_bytes == 0 || max_bytes > MAX_ENTRY_BYTES {
@@ -331,21 +470,14 @@ impl Stream {
         let need_new = match self.nodes.iter().next_back() {
             None => true,
             Some((_, n)) => {
-                n.bytes + tot >= max_bytes || (max_entries != 0 && n.entries.len() >= max_entries)
+                n.buf.len() + tot >= max_bytes || (max_entries != 0 && n.total >= max_entries)
             }
         };
         if need_new {
             self.nodes.insert(id, Node::default());
         }
-        let node = self.nodes.values_mut().next_back().expect("a tail node");
-        // Rough listpack footprint: the values, their headers, the ID deltas.
-        node.bytes += data.len() + 8;
-        node.entries.push(Entry {
-            id,
-            deleted: false,
-            data,
-        });
-        node.live += 1;
+        let (&first, node) = self.nodes.iter_mut().next_back().expect("a tail node");
+        node.push(first, id, fields);
         self.length += 1;
         self.entries_added += 1;
         self.last_id = id;
@@ -363,7 +495,7 @@ impl Stream {
         end: StreamId,
         rev: bool,
         count: usize,
-    ) -> Vec<(StreamId, &[u8])> {
+    ) -> Vec<(StreamId, Fields<'_>)> {
         let mut out = Vec::new();
         if start > end {
             return out;
@@ -375,28 +507,16 @@ impl Stream {
             .map(|(k, _)| *k)
             .unwrap_or(StreamId::MIN);
         let nodes = self.nodes.range(first_node..=end);
-        let full = |out: &Vec<(StreamId, &[u8])>| count != 0 && out.len() >= count;
-        let want = |e: &Entry| !e.deleted && e.id >= start && e.id <= end;
         if rev {
-            for (_, n) in nodes.rev() {
-                for e in n.entries.iter().rev() {
-                    if want(e) {
-                        out.push((e.id, &e.data[..]));
-                        if full(&out) {
-                            return out;
-                        }
-                    }
+            for (k, n) in nodes.rev() {
+                if visit_node(*k, n, (start, end), rev, count, &mut out) {
+                    break;
                 }
             }
         } else {
-            for (_, n) in nodes {
-                for e in &n.entries {
-                    if want(e) {
-                        out.push((e.id, &e.data[..]));
-                        if full(&out) {
-                            return out;
-                        }
-                    }
+            for (k, n) in nodes {
+                if visit_node(*k, n, (start, end), rev, count, &mut out) {
+                    break;
                 }
             }
         }
@@ -404,11 +524,12 @@ impl Stream {
     }
 
     /// The fields of live entry `id`.
-    pub fn get(&self, id: StreamId) -> Option<&[u8]> {
-        let (_, n) = self.nodes.range(..=id).next_back()?;
-        let i = n.entries.binary_search_by(|e| e.id.cmp(&id)).ok()?;
-        let e = &n.entries[i];
-        (!e.deleted).then_some(&e.data[..])
+    pub fn get(&self, id: StreamId) -> Option<Fields<'_>> {
+        let (k, n) = self.nodes.range(..=id).next_back()?;
+        n.decode(*k)
+            .into_iter()
+            .find(|e| e.id == id && !e.deleted)
+            .map(|e| e.fields)
     }
 
     pub fn contains(&self, id: StreamId) -> bool {
@@ -430,14 +551,12 @@ impl Stream {
         let Some((&key, n)) = self.nodes.range_mut(..=id).next_back() else {
             return false;
         };
-        let Ok(i) = n.entries.binary_search_by(|e| e.id.cmp(&id)) else {
+        let Some(at) = n.decode(key).into_iter().find(|e| e.id == id).map(|e| e.at) else {
             return false;
         };
-        if n.entries[i].deleted {
+        if !n.mark_deleted(at) {
             return false;
         }
-        n.entries[i].deleted = true;
-        n.live -= 1;
         if n.live == 0 {
             self.nodes.remove(&key);
         }
@@ -476,7 +595,7 @@ impl Stream {
             }
             let remove_node = match how {
                 Trim::MaxLen(m) => self.length - entries >= m,
-                Trim::MinId(min) => node.entries.last().is_some_and(|e| e.id < min),
+                Trim::MinId(min) => node.last < min,
             };
             if remove_node {
                 self.nodes.remove(&key);
@@ -487,22 +606,22 @@ impl Stream {
             if approx {
                 break;
             }
+            let es: Vec<(StreamId, usize)> =
+                node.decode(key).iter().map(|e| (e.id, e.at)).collect();
             let mut from_node = 0;
-            for e in node.entries.iter_mut() {
+            for (id, at) in es {
                 let stop = match how {
                     Trim::MaxLen(m) => self.length <= m,
-                    Trim::MinId(min) => e.id >= min,
+                    Trim::MinId(min) => id >= min,
                 };
                 if stop {
                     break;
                 }
-                if !e.deleted {
-                    e.deleted = true;
+                if node.mark_deleted(at) {
                     from_node += 1;
                     self.length -= 1;
                 }
             }
-            node.live -= from_node;
             deleted += from_node as u64;
             if node.live == 0 {
                 self.nodes.remove(&key);
@@ -599,8 +718,8 @@ impl Stream {
     pub fn mem_usage(&self) -> usize {
         let mut n = 64;
         for node in self.nodes.values() {
-            n += 48 + node.entries.capacity() * std::mem::size_of::<Entry>();
-            n += node.entries.iter().map(|e| e.data.len()).sum::<usize>();
+            n += 64 + node.buf.capacity();
+            n += node.master.iter().map(|f| f.len() + 16).sum::<usize>();
         }
         for (name, g) in &self.groups {
             n += 96 + name.len() + g.pel.len() * 64;
@@ -642,7 +761,7 @@ fn lp_str(b: &mut Vec<u8>, e: &[u8]) {
 
 /// One node as a Redis stream listpack: a master entry with no fields,
 /// then every live entry with its own fields (flags 0).
-fn node_listpack(master: StreamId, entries: &[&Entry]) -> Vec<u8> {
+fn node_listpack(master: StreamId, entries: &[(StreamId, Fields)]) -> Vec<u8> {
     let mut b = vec![0u8; 6];
     let mut n = 0usize;
     lp_int(&mut b, entries.len() as i64);
@@ -650,14 +769,13 @@ fn node_listpack(master: StreamId, entries: &[&Entry]) -> Vec<u8> {
     lp_int(&mut b, 0);
     lp_int(&mut b, 0);
     n += 4;
-    for e in entries {
-        let f = unpack(&e.data);
+    for (id, f) in entries {
         let nf = (f.len() / 2) as i64;
         lp_int(&mut b, 0);
-        lp_int(&mut b, (e.id.ms - master.ms) as i64);
-        lp_int(&mut b, e.id.seq.wrapping_sub(master.seq) as i64);
+        lp_int(&mut b, (id.ms - master.ms) as i64);
+        lp_int(&mut b, id.seq.wrapping_sub(master.seq) as i64);
         lp_int(&mut b, nf);
-        for x in &f {
+        for x in f.iter() {
             lp_str(&mut b, x);
         }
         lp_int(&mut b, 2 * nf + 4);
@@ -679,12 +797,17 @@ fn id_raw(id: StreamId) -> [u8; 16] {
 
 /// Writes a stream in RDB_TYPE_STREAM_LISTPACKS_3 layout.
 pub fn rdb_save(w: &mut crate::persist::rdb::Writer, s: &Stream) {
-    let nodes: Vec<(StreamId, Vec<&Entry>)> = s
+    let nodes: Vec<(StreamId, Vec<(StreamId, Fields)>)> = s
         .nodes
-        .values()
-        .map(|n| {
-            let live: Vec<&Entry> = n.entries.iter().filter(|e| !e.deleted).collect();
-            (live.first().map(|e| e.id).unwrap_or_default(), live)
+        .iter()
+        .map(|(k, n)| {
+            let live: Vec<(StreamId, Fields)> = n
+                .decode(*k)
+                .into_iter()
+                .filter(|e| !e.deleted)
+                .map(|e| (e.id, e.fields))
+                .collect();
+            (live.first().map(|e| e.0).unwrap_or_default(), live)
         })
         .filter(|(_, l)| !l.is_empty())
         .collect();
@@ -958,7 +1081,7 @@ mod tests {
         let r = s.range(StreamId::MIN, StreamId::MAX, true, 2);
         assert_eq!(r.len(), 2);
         assert_eq!(r[0].0, StreamId::new(10, 2));
-        assert_eq!(unpack(r[0].1), vec![&b"a"[..], b"3"]);
+        assert_eq!(r[0].1, vec![&b"a"[..], b"3"]);
     }
 
     #[test]
@@ -1003,10 +1126,7 @@ mod tests {
         let t = rdb_load(&mut r, 3).unwrap();
         assert_eq!(t.len(), 3);
         assert_eq!(t.max_deleted_id, StreamId::new(2, 0));
-        assert_eq!(
-            unpack(t.get(StreamId::new(9, 1)).unwrap())[1],
-            b"123456789012"
-        );
+        assert_eq!(t.get(StreamId::new(9, 1)).unwrap()[1], b"123456789012");
         assert_eq!(
             t.groups[&b"g".to_vec()].pel[&StreamId::new(1, 0)].consumer,
             b"c"
