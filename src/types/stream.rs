@@ -666,9 +666,9 @@ impl Stream {
         }
         if self.max_deleted_id.is_zero() || self.max_deleted_id < self.first_id {
             if id < self.first_id {
-                return (self.entries_added - self.length) as i64;
+                return self.entries_added.saturating_sub(self.length) as i64;
             } else if id == self.first_id {
-                return (self.entries_added - self.length + 1) as i64;
+                return (self.entries_added.saturating_sub(self.length) + 1) as i64;
             }
         }
         INVALID_ENTRIES_READ
@@ -685,10 +685,10 @@ impl Stream {
         if g.entries_read != INVALID_ENTRIES_READ
             && !self.range_has_tombstones(Some(g.last_id), None)
         {
-            return Some(self.entries_added as i64 - g.entries_read);
+            return Some((self.entries_added as i64).saturating_sub(g.entries_read));
         }
         let er = self.estimate_distance(g.last_id);
-        (er != INVALID_ENTRIES_READ).then(|| self.entries_added as i64 - er)
+        (er != INVALID_ENTRIES_READ).then(|| (self.entries_added as i64).saturating_sub(er))
     }
 
     /// A group delivered `id` (greater than its last ID): its read counter
@@ -702,7 +702,7 @@ impl Stream {
             && last >= self.first_id
             && !self.range_has_tombstones(Some(last), None)
         {
-            er + 1
+            er.saturating_add(1)
         } else if self.entries_added != 0 {
             self.estimate_distance(id)
         } else {
@@ -952,6 +952,9 @@ pub fn rdb_load(r: &mut Reader, ver: u8) -> Result<Stream, LoadError> {
         s.first_id = StreamId::new(r.len()?, r.len()?);
         s.max_deleted_id = StreamId::new(r.len()?, r.len()?);
         s.entries_added = r.len()?;
+        if s.entries_added < s.length {
+            return bad("stream entries-added smaller than its length");
+        }
     } else {
         s.entries_added = s.length;
         s.first_id = s.edge_id(true);
