@@ -82,6 +82,7 @@ pub fn has_movable_keys(name: &str) -> bool {
             | "zdiffstore"
             | "xread"
             | "xreadgroup"
+            | "migrate"
     )
 }
 
