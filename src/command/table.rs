@@ -83,6 +83,12 @@ pub fn has_movable_keys(name: &str) -> bool {
             | "xread"
             | "xreadgroup"
             | "migrate"
+            | "eval"
+            | "evalsha"
+            | "eval_ro"
+            | "evalsha_ro"
+            | "fcall"
+            | "fcall_ro"
     )
 }
 
