@@ -28,6 +28,7 @@ Stdlib only. See bench/README.md. Environment:
 
 import csv
 import datetime
+import hashlib
 import io
 import json
 import os
@@ -112,6 +113,19 @@ for _subs, _f in ((1, 1.0), (50, 0.25)):
         WORKLOADS.append((_label, ["publish", "bench:chan", "hello"], _p, None, None,
                           max(1000, int(_n * _f * SCALE))))
         SUBSCRIBERS[_label] = _subs
+
+# EVALSHA row (issue 8): a 3-command script, loaded with SCRIPT LOAD
+# before each run (its SHA1 is the same on both servers).
+EVAL_SCRIPT = ("redis.call('SET', KEYS[1], ARGV[1]) "
+               "redis.call('INCR', KEYS[2]) "
+               "return redis.call('GET', KEYS[1])")
+EVAL_SHA = hashlib.sha1(EVAL_SCRIPT.encode()).hexdigest()
+SCRIPTS = {}
+for _p, _n in ((1, N1), (16, N16)):
+    _label = f"EVALSHA (3 commands) -P {_p}"
+    WORKLOADS.append((_label, ["evalsha", EVAL_SHA, "2", "bench:{s}k", "bench:{s}n", "v"],
+                      _p, None, None, max(1000, int(_n * 0.5 * SCALE))))
+    SCRIPTS[_label] = EVAL_SCRIPT
 
 if os.environ.get("BENCH_ONLY"):
     WORKLOADS = [w for w in WORKLOADS if re.search(os.environ["BENCH_ONLY"], w[0])]
@@ -390,6 +404,12 @@ def run_benchmark(server, wl):
     argv[argv.index("--csv") + 1:argv.index("--csv") + 1] = opts
     if label in PREFILL:
         prefill(server.port, PREFILL[label], n)
+    if label in SCRIPTS:
+        c = Client(server.port)
+        sha = c.call("SCRIPT", "LOAD", SCRIPTS[label])
+        c.close()
+        if sha != EVAL_SHA:
+            log(f"  {server.name} {label}: SCRIPT LOAD answered {sha!r}")
     subs = Subscribers(server.port, SUBSCRIBERS[label]) if label in SUBSCRIBERS else None
     t0 = server.cpu_ticks()
     w0 = time.time()
