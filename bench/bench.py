@@ -104,6 +104,21 @@ for _t, _r, _label, _f, _pre in [
         if _pre:
             PREFILL[f"{_label} -P {_p}"] = _pre
 
+# Issue 6 rows: streams, HyperLogLog, bitmaps, geo.
+for _t, _r, _label, _f, _pre in [
+    (["xadd", "bench:stream", "*", "field", "value"], None, "XADD", 1.0, None),
+    (["xread", "count", "10", "streams", "bench:stream", "0"], None, "XREAD (10 entries)", 0.5,
+     ("stream", "bench:stream", 100)),
+    (["pfadd", "bench:hll", "__rand_int__"], 1_000_000, "PFADD", 1.0, None),
+    (["setbit", "bench:bits", "__rand_int__", "1"], 1_000_000, "SETBIT", 1.0, None),
+    (["geoadd", "bench:geo", "13.361389", "38.115556", "member:__rand_int__"], 1_000_000,
+     "GEOADD", 1.0, None),
+]:
+    for _p, _n in ((1, N1), (16, N16)):
+        WORKLOADS.append((f"{_label} -P {_p}", _t, _p, None, _r, max(1000, int(_n * _f * SCALE))))
+        if _pre:
+            PREFILL[f"{_label} -P {_p}"] = _pre
+
 # PUBLISH rows (issue 5): SUBSCRIBERS[label] connections subscribe to the
 # channel before each run, in a separate process that only drains them.
 SUBSCRIBERS = {}
@@ -558,6 +573,11 @@ def prefill(port, spec, n):
     kind, key, count = spec
     c = Client(port)
     c.call("FLUSHALL")
+    if kind == "stream":
+        for i in range(n if count == "n" else count):
+            c.call("XADD", key, "*", "field", "value:%d" % i)
+        c.close()
+        return
     c.close()
     collection_fill(port, kind, key.encode(), n if count == "n" else count)
 

@@ -374,8 +374,8 @@ pub struct Server {
     /// Clients to read again without waiting for readiness (edge-triggered
     /// polling reports data only once).
     pending_reads: Vec<usize>,
-    /// Clients given output by another client's command (pub/sub
-    /// messages), written at the end of the loop's turn.
+    /// Clients with output to write at the end of the loop's turn: their
+    /// own replies and what other clients' commands sent them (pub/sub).
     pending_writes: Vec<usize>,
 }
 
@@ -995,7 +995,21 @@ impl Server {
                 }
             }
         }
-        self.write_client(key);
+        self.queue_write(key);
+    }
+
+    /// Replies are written once per loop turn, before the poll (Redis's
+    /// handleClientsWithPendingWrites in beforeSleep): a client whose next
+    /// request is already in hand answers both with one write, and a
+    /// benchmark or client library waiting on 50 connections wakes once
+    /// for all of this turn's replies instead of once per reply.
+    fn queue_write(&mut self, key: usize) {
+        if let Some(Some(c)) = self.clients.get_mut(key)
+            && !c.write_queued
+        {
+            c.write_queued = true;
+            self.pending_writes.push(key);
+        }
     }
 
     fn close_for_obuf_limit(&mut self, key: usize) {
