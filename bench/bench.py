@@ -110,7 +110,9 @@ for _t, _r, _label, _f, _pre in [
     (["xread", "count", "10", "streams", "bench:stream", "0"], None, "XREAD (10 entries)", 0.5,
      ("stream", "bench:stream", 100)),
     (["pfadd", "bench:hll", "__rand_int__"], 1_000_000, "PFADD", 1.0, None),
-    (["setbit", "bench:bits", "__rand_int__", "1"], 1_000_000, "SETBIT", 1.0, None),
+    # redis-benchmark pads __rand_int__ with zeros, which a bit offset may
+    # not have: a fixed offset past the first megabit.
+    (["setbit", "bench:bits", "1048577", "1"], None, "SETBIT", 1.0, None),
     (["geoadd", "bench:geo", "13.361389", "38.115556", "member:__rand_int__"], 1_000_000,
      "GEOADD", 1.0, None),
 ]:
