@@ -448,6 +448,8 @@ impl Server {
                 std::process::exit(0);
             }
         }
+        // The main loop's turn is on hold: send the -BUSY replies now.
+        self.flush_pending_writes();
     }
 }
 
@@ -1441,9 +1443,15 @@ impl Server {
     /// Writes the output queued for other clients during this turn.
     fn flush_pending_writes(&mut self) {
         for key in std::mem::take(&mut self.pending_writes) {
-            if let Some(Some(c)) = self.clients.get_mut(key) {
-                c.write_queued = false;
-                self.write_client(key);
+            match self.clients.get_mut(key) {
+                Some(Some(c)) => {
+                    c.write_queued = false;
+                    self.write_client(key);
+                }
+                // Out of the slab while its command runs (a busy script's
+                // caller): written on a later turn.
+                Some(None) => self.pending_writes.push(key),
+                None => {}
             }
         }
     }
