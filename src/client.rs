@@ -289,24 +289,14 @@ impl Client {
         }
         self.reply.buf.clear();
         self.sent = 0;
-        // Like Redis, which frees reply blocks once written, so drained
-        // replies stop counting as used memory. A buffer of a pipeline's
-        // size (up to 64 KB) stays for the next batch and is trimmed by
-        // the cron when the client goes quiet (`trim_reply_buffer`), or
-        // every batch of 16 1 KB GETs would regrow it from scratch.
-        if self.reply.buf.capacity() > 64 << 10 {
+        // Like Redis, which frees reply blocks past its 16KB static buffer
+        // once written, so drained replies stop counting as used memory
+        // (keeping more lets invalidation messages to tracking clients
+        // feed eviction under maxmemory).
+        if self.reply.buf.capacity() > 16 << 10 {
             self.reply.buf = Vec::with_capacity(1024);
         }
         Ok(true)
-    }
-
-    /// Drops a drained reply buffer above 16 KB (the cron's half of
-    /// Redis's reply-buffer resizing).
-    pub fn trim_reply_buffer(&mut self) {
-        if self.pending() == 0 && self.reply.buf.capacity() > 16 << 10 {
-            self.reply.buf = Vec::with_capacity(1024);
-            self.sent = 0;
-        }
     }
 
     /// Input bytes received and not yet run.

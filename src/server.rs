@@ -1646,7 +1646,6 @@ impl Server {
             .iter_mut()
             .filter_map(|(k, c)| {
                 let c = c.as_mut()?;
-                c.trim_reply_buffer();
                 (c.pending() > 0 && c.obuf_limit_reached(&limits, now)).then_some(k)
             })
             .collect();
