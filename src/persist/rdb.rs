@@ -680,24 +680,29 @@ pub fn intset_entries(b: &[u8]) -> Result<Vec<i64>, LoadError> {
     Ok(out)
 }
 
+/// Appends one listpack string entry (encoding, bytes, back-length).
+pub fn listpack_push_str(b: &mut Vec<u8>, e: &[u8]) {
+    let start = b.len();
+    let l = e.len();
+    if l < 64 {
+        b.push(0x80 | l as u8);
+    } else if l < 4096 {
+        b.push(0xE0 | (l >> 8) as u8);
+        b.push(l as u8);
+    } else {
+        b.push(0xF0);
+        b.extend_from_slice(&(l as u32).to_le_bytes());
+    }
+    b.extend_from_slice(e);
+    let enc = (b.len() - start) as u64;
+    b.extend_from_slice(&listpack_backlen(enc));
+}
+
 /// Encodes `entries` (`n` of them) as a listpack blob of string entries.
 pub fn listpack_blob<'a>(entries: impl Iterator<Item = &'a [u8]>, n: usize) -> Vec<u8> {
     let mut b = vec![0u8; 6];
     for e in entries {
-        let start = b.len();
-        let l = e.len();
-        if l < 64 {
-            b.push(0x80 | l as u8);
-        } else if l < 4096 {
-            b.push(0xE0 | (l >> 8) as u8);
-            b.push(l as u8);
-        } else {
-            b.push(0xF0);
-            b.extend_from_slice(&(l as u32).to_le_bytes());
-        }
-        b.extend_from_slice(e);
-        let enc = (b.len() - start) as u64;
-        b.extend_from_slice(&listpack_backlen(enc));
+        listpack_push_str(&mut b, e);
     }
     b.push(0xFF);
     let total = b.len() as u32;

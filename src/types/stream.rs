@@ -742,23 +742,6 @@ fn lp_int(b: &mut Vec<u8>, v: i64) {
     }
 }
 
-fn lp_str(b: &mut Vec<u8>, e: &[u8]) {
-    let start = b.len();
-    let l = e.len();
-    if l < 64 {
-        b.push(0x80 | l as u8);
-    } else if l < 4096 {
-        b.push(0xE0 | (l >> 8) as u8);
-        b.push(l as u8);
-    } else {
-        b.push(0xF0);
-        b.extend_from_slice(&(l as u32).to_le_bytes());
-    }
-    b.extend_from_slice(e);
-    let enc = (b.len() - start) as u64;
-    b.extend_from_slice(&crate::persist::rdb::listpack_backlen(enc));
-}
-
 /// One node as a Redis stream listpack: a master entry with no fields,
 /// then every live entry with its own fields (flags 0).
 fn node_listpack(master: StreamId, entries: &[(StreamId, Fields)]) -> Vec<u8> {
@@ -776,7 +759,7 @@ fn node_listpack(master: StreamId, entries: &[(StreamId, Fields)]) -> Vec<u8> {
         lp_int(&mut b, id.seq.wrapping_sub(master.seq) as i64);
         lp_int(&mut b, nf);
         for x in f.iter() {
-            lp_str(&mut b, x);
+            crate::persist::rdb::listpack_push_str(&mut b, x);
         }
         lp_int(&mut b, 2 * nf + 4);
         n += 5 + f.len();
