@@ -485,6 +485,7 @@ fn pick(st: &mut State, policy: Policy) -> Option<(usize, Key)> {
 /// the bytes the deletion itself freed (what it queues for clients and
 /// replicas is not subtracted, as in Redis).
 fn evict_key(st: &mut State, db: usize, key: &[u8]) -> usize {
+    crate::persist::snapshot::before_write(st, db, key);
     let before = crate::alloc::used_memory();
     st.dbs[db].delete(key);
     st.dbs[db].hfe.remove(key);

@@ -162,8 +162,13 @@ pub struct State {
     /// A lookup expired a key (queued in its Db's `expired_keys`): the
     /// replication stream must get its DEL before the command.
     pub expired_pending: bool,
-    /// Whether the last SAVE succeeded (INFO rdb_last_bgsave_status).
+    /// Whether the last SAVE or BGSAVE succeeded (INFO
+    /// rdb_last_bgsave_status; writes are refused while it is false and
+    /// stop-writes-on-bgsave-error is on).
     pub last_save_ok: bool,
+    /// The background save or AOF rewrite in progress.
+    pub snapshot: Option<Box<crate::persist::snapshot::Snapshot>>,
+    pub bgsave: crate::persist::BgStats,
     pub blocking: crate::blocking::BlockState,
     pub pubsub: crate::pubsub::PubSub,
     /// Client-side caching tables and pending invalidations.
@@ -614,6 +619,8 @@ impl Server {
             scripts: Default::default(),
             expired_pending: false,
             last_save_ok: true,
+            snapshot: None,
+            bgsave: Default::default(),
             blocking: Default::default(),
             pubsub: Default::default(),
             tracking: Default::default(),
@@ -656,8 +663,17 @@ impl Server {
             if let Some(d) = self.st.pause.deadline() {
                 wake = wake.min(d);
             }
-            let timeout = if self.pending_reads.is_empty() && !self.st.evict.proc_pending {
-                (wake - now).clamp(0, 1000) as u64
+            let timeout = if self.pending_reads.is_empty()
+                && !self.st.evict.proc_pending
+                && !crate::persist::snapshot::wants_cpu(&self.st)
+            {
+                let t = (wake - now).clamp(0, 1000) as u64;
+                // The save thread's result is checked every turn.
+                if self.st.snapshot.is_some() {
+                    t.min(10)
+                } else {
+                    t
+                }
             } else {
                 0
             };
@@ -707,6 +723,12 @@ impl Server {
             }
             if !self.st.blocking.timeouts.is_empty() {
                 self.handle_block_timeouts();
+            }
+            if self.st.snapshot.is_some() {
+                crate::persist::snapshot::step(&mut self.st, crate::persist::snapshot::STEP_US);
+                if let Some(d) = crate::persist::snapshot::poll(&mut self.st) {
+                    crate::persist::snapshot_done(&mut self.st, d);
+                }
             }
             if now_ms() >= self.next_cron {
                 let cron_start = crate::util::now_us();
@@ -759,6 +781,9 @@ impl Server {
         let f = self.st.shutdown.take().unwrap_or_default();
         log::warn!("User requested shutdown...");
         let save = f.save || (!f.nosave && !self.st.cfg.get("save").is_empty());
+        if crate::persist::snapshot::abort(&mut self.st).is_some() {
+            log::warn!("There is a child saving an .rdb. Killing it!");
+        }
         if save {
             log::info!("Saving the final RDB snapshot before exiting.");
             if crate::persist::save(&mut self.st).is_err() && !f.force {
@@ -1598,6 +1623,7 @@ impl Server {
         if self.st.cron_paused {
             return;
         }
+        crate::persist::cron(&mut self.st);
         crate::cluster::cron(&mut self.st);
         if self.st.tracking.clients() > 0 {
             let max = self.st.cfg.int("tracking-table-max-keys").max(0) as usize;

@@ -194,6 +194,22 @@ pub fn call(
         reject_or_abort(st, c, spec, &name, err);
         return false;
     }
+    // A failed save with stop-writes-on-bgsave-error: writes (and PING,
+    // so monitoring notices) are refused until a save succeeds.
+    if !c.is_master
+        && !st.in_exec
+        && (spec.has(super::flags::WRITE)
+            || spec.name == "ping"
+            || (spec.name == "exec"
+                && c.multi
+                    .iter()
+                    .flatten()
+                    .any(|a| queued_has(st, a, super::flags::WRITE))))
+        && let Some(err) = crate::persist::write_denied(st)
+    {
+        reject_or_abort(st, c, spec, &name, err);
+        return false;
+    }
     // A replica cut off from its master with replica-serve-stale-data no
     // serves only commands flagged `stale`.
     if st.is_replica
@@ -294,6 +310,15 @@ pub fn call(
         crate::util::set_cached_ms(st.now_ms);
     }
     let errors_before = c.reply.last_error;
+    // A background save in progress keeps the keys' values as they were
+    // when it started: whatever this command may change is saved first.
+    if st.snapshot.is_some() && spec.has(super::flags::WRITE) {
+        let pos = super::table::movable_key_positions(spec.name, args)
+            .unwrap_or_else(|| spec.key_positions(args.len()));
+        for i in pos {
+            crate::persist::snapshot::before_write(st, c.db, &args[i]);
+        }
+    }
     let r = {
         let mut ctx = Ctx { st, c, others };
         (spec.run)(&mut ctx, args)

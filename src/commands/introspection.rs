@@ -562,6 +562,8 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
         );
     }
     if sel.wants("persistence") {
+        let bg = st.snapshot.as_deref();
+        let rdb_bg = bg.filter(|s| s.purpose == crate::persist::snapshot::Purpose::Rdb);
         header(&mut s, "Persistence");
         fields!(s,
             "loading" => 0,
@@ -570,15 +572,15 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
             "current_cow_size" => 0,
             "current_cow_size_age" => 0,
             "current_fork_perc" => "0.00",
-            "current_save_keys_processed" => 0,
-            "current_save_keys_total" => 0,
+            "current_save_keys_processed" => bg.map_or(0, crate::persist::snapshot::keys_processed),
+            "current_save_keys_total" => bg.map_or(0, |s| s.keys_total),
             "rdb_changes_since_last_save" => st.dirty,
-            "rdb_bgsave_in_progress" => 0,
+            "rdb_bgsave_in_progress" => rdb_bg.is_some() as i32,
             "rdb_last_save_time" => st.lastsave,
-            "rdb_last_bgsave_status" => "ok",
-            "rdb_last_bgsave_time_sec" => -1,
-            "rdb_current_bgsave_time_sec" => -1,
-            "rdb_saves" => 0,
+            "rdb_last_bgsave_status" => if st.last_save_ok { "ok" } else { "err" },
+            "rdb_last_bgsave_time_sec" => st.bgsave.last_time_sec,
+            "rdb_current_bgsave_time_sec" => rdb_bg.map_or(-1, |s| (crate::util::now_ms() - s.started_ms) / 1000),
+            "rdb_saves" => st.bgsave.saves,
             "rdb_last_cow_size" => 0,
             "rdb_last_load_keys_expired" => 0,
             "rdb_last_load_keys_loaded" => 0,

@@ -499,6 +499,7 @@ pub fn move_cmd(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Ok(());
     }
     let expire = ctx.st.dbs[src].get_expire(key);
+    crate::persist::snapshot::before_write(ctx.st, dst, key);
     let Some(obj) = ctx.st.dbs[src].unlink(key) else {
         ctx.c.reply.int(0);
         return Ok(());
@@ -552,6 +553,7 @@ pub fn copy(ctx: &mut Ctx, args: &Args) -> CmdResult {
     // A deep copy: values share nothing, so later writes stay independent.
     let v = o.v.clone();
     let expire = ctx.st.dbs[src_db].get_expire(key);
+    crate::persist::snapshot::before_write(ctx.st, dst_db, newkey);
     if ctx.st.lookup(dst_db, newkey, false, true).is_some() {
         if !replace {
             ctx.c.reply.int(0);
@@ -585,6 +587,7 @@ pub fn swapdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     let (a, b) = (a as usize, b as usize);
     if a != b {
+        crate::persist::snapshot::finish_now(ctx.st);
         crate::commands::multi::touch_swapdb(ctx.st, a, b);
         ctx.st.dbs.swap(a, b);
         ctx.st.dbs[a].id = a;

@@ -65,6 +65,26 @@ pub static COMMANDS: &[CommandSpec] = &[
         shutdown,
     ),
     cmd(
+        "save",
+        1,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI,
+        NO_KEYS,
+        "server",
+        "1.0.0",
+        "Synchronously saves the database(s) to disk.",
+        save,
+    ),
+    cmd(
+        "bgsave",
+        -1,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
+        NO_KEYS,
+        "server",
+        "1.0.0",
+        "Asynchronously saves the database(s) to disk.",
+        bgsave,
+    ),
+    cmd(
         "lastsave",
         1,
         LOADING | STALE | FAST,
@@ -481,7 +501,18 @@ fn config_resetstat(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 /// FLUSHALL [ASYNC | SYNC]
 pub fn flushall(ctx: &mut Ctx, args: &Args) -> CmdResult {
     flush_mode(args)?;
+    let keys: usize = ctx.st.dbs.iter().map(|d| d.len()).sum();
     ctx.st.flushall();
+    ctx.st.dirty += keys as u64;
+    // As Redis: a running background save is cancelled, and with save
+    // rules configured the empty dataset is saved right away.
+    if crate::persist::snapshot::abort(ctx.st) == Some(crate::persist::snapshot::Purpose::Rdb) {
+        ctx.st.last_save_ok = false;
+        log::warn!("Background saving terminated by FLUSHALL");
+    }
+    if !ctx.st.cfg.get("save").is_empty() {
+        let _ = crate::persist::save(ctx.st);
+    }
     ctx.st.dirty += 1;
     ctx.ok()
 }
@@ -498,6 +529,8 @@ fn flush_mode(args: &Args) -> Result<(), CmdError> {
 pub fn flushdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
     flush_mode(args)?;
     let db = ctx.c.db;
+    // A running save still needs what the database held.
+    crate::persist::snapshot::finish_now(ctx.st);
     ctx.st.touch_watched_in_db(db, None);
     ctx.db().flush();
     ctx.st.tracking.flush();
@@ -550,6 +583,47 @@ pub fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     ctx.st.shutdown = Some(f);
     Ok(())
+}
+
+/// SAVE
+pub fn save(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    if ctx
+        .st
+        .snapshot
+        .as_ref()
+        .is_some_and(|s| s.purpose == crate::persist::snapshot::Purpose::Rdb)
+    {
+        return Err(CmdError::msg("ERR Background save already in progress"));
+    }
+    match crate::persist::save(ctx.st) {
+        Ok(()) => ctx.ok(),
+        Err(_) => Err(CmdError::msg("ERR")),
+    }
+}
+
+/// BGSAVE [SCHEDULE]
+pub fn bgsave(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let schedule = match args.len() {
+        1 => false,
+        2 if eq_ic(&args[1], "schedule") => true,
+        _ => return Err(CmdError::Syntax),
+    };
+    let running = ctx.st.snapshot.as_ref().map(|s| s.purpose);
+    if schedule && running == Some(crate::persist::snapshot::Purpose::AofBase) {
+        ctx.st.bgsave.scheduled = true;
+        ctx.c.reply.simple("Background saving scheduled");
+        return Ok(());
+    }
+    if let Some(e) = crate::persist::bgsave_refusal(ctx.st) {
+        return Err(CmdError::msg(e));
+    }
+    match crate::persist::bgsave(ctx.st) {
+        Ok(()) => {
+            ctx.c.reply.simple("Background saving started");
+            Ok(())
+        }
+        Err(_) => Err(CmdError::msg("ERR")),
+    }
 }
 
 /// LASTSAVE
@@ -1194,6 +1268,7 @@ fn debug_reload(ctx: &mut Ctx, args: &Args) -> CmdResult {
             ));
         }
     }
+    crate::persist::snapshot::finish_now(ctx.st);
     if save && crate::persist::save(ctx.st).is_err() {
         return Err(CmdError::msg("ERR Error trying to save the DB"));
     }

@@ -273,13 +273,24 @@ pub struct Obj {
     pub v: Value,
     /// Seconds-resolution access clock (LRU) or LFU counter state.
     pub lru: u32,
+    /// The background-save epoch that already holds this entry (see
+    /// `persist::snapshot`). It sits in padding: no extra bytes per key.
+    pub snap: std::cell::Cell<u8>,
 }
+
+/// The epoch of the latest background save. Entries created while one
+/// runs carry it, so that save skips them: they did not exist when it
+/// started.
+pub static SNAP_EPOCH: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+const _: () = assert!(std::mem::size_of::<Obj>() <= 32);
 
 impl Obj {
     pub fn new(v: Value) -> Obj {
         Obj {
             v,
             lru: crate::evict::new_clock(),
+            snap: std::cell::Cell::new(SNAP_EPOCH.load(std::sync::atomic::Ordering::Relaxed)),
         }
     }
 }

@@ -1,7 +1,11 @@
-//! Persistence: RDB snapshots on disk (SAVE, shutdown, startup load) and
-//! the RDB format itself (`rdb`), which is also a full sync's payload.
+//! Persistence: RDB snapshots on disk (SAVE, BGSAVE, `save` schedules,
+//! shutdown, startup load), the RDB format itself (`rdb`), which is also a
+//! full sync's payload, and background snapshots (`snapshot`).
 
 pub mod rdb;
+pub mod snapshot;
+
+use snapshot::Purpose;
 
 use crate::server::State;
 use std::io::Write;
@@ -10,6 +14,138 @@ use std::io::Write;
 /// changes it).
 pub fn rdb_path(st: &State) -> std::path::PathBuf {
     std::path::PathBuf::from(st.cfg.get("dbfilename"))
+}
+
+/// Background-save bookkeeping for INFO persistence and the schedule.
+#[derive(Debug)]
+pub struct BgStats {
+    /// BGSAVE SCHEDULE while another snapshot ran.
+    pub scheduled: bool,
+    /// Duration of the last background save, -1 before the first.
+    pub last_time_sec: i64,
+    pub saves: u64,
+    /// When the last background save was attempted (a failed one is
+    /// retried by the schedule only after `RETRY_DELAY_S`).
+    pub last_try_s: i64,
+}
+
+impl Default for BgStats {
+    fn default() -> Self {
+        BgStats {
+            scheduled: false,
+            last_time_sec: -1,
+            saves: 0,
+            last_try_s: 0,
+        }
+    }
+}
+
+/// Redis's CONFIG_BGSAVE_RETRY_DELAY.
+const RETRY_DELAY_S: i64 = 5;
+
+/// Why BGSAVE cannot start now, in Redis's words.
+pub fn bgsave_refusal(st: &State) -> Option<&'static str> {
+    match st.snapshot.as_ref().map(|s| s.purpose) {
+        Some(Purpose::Rdb) => Some("ERR Background save already in progress"),
+        Some(Purpose::AofBase) => Some(
+            "ERR An AOF log rewriting in progress: can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.",
+        ),
+        None => None,
+    }
+}
+
+/// The error write commands get while the last save failed and
+/// stop-writes-on-bgsave-error is on (Redis's
+/// `writeCommandsDeniedByDiskError`).
+pub fn write_denied(st: &State) -> Option<&'static str> {
+    if !st.last_save_ok
+        && st.cfg.bool("stop-writes-on-bgsave-error")
+        && !st.cfg.get("save").is_empty()
+    {
+        return Some(
+            "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.",
+        );
+    }
+    None
+}
+
+/// Starts a background save of the RDB file.
+pub fn bgsave(st: &mut State) -> Result<(), String> {
+    st.bgsave.last_try_s = crate::util::now_ms() / 1000;
+    let path = rdb_path(st);
+    match snapshot::start(st, Purpose::Rdb, path) {
+        Ok(()) => {
+            log::info!("Background saving started");
+            Ok(())
+        }
+        Err(e) => {
+            st.last_save_ok = false;
+            log::warn!("Can't save in background: {e}");
+            Err(e)
+        }
+    }
+}
+
+/// What the reactor does with a finished snapshot (Redis's
+/// `backgroundSaveDoneHandler`).
+pub fn snapshot_done(st: &mut State, d: snapshot::Done) {
+    let now = crate::util::now_ms();
+    match d.purpose {
+        Purpose::Rdb => {
+            st.bgsave.last_time_sec = (now - d.started_ms) / 1000;
+            match d.result {
+                Ok(()) => {
+                    log::info!("Background saving terminated with success");
+                    st.dirty = st.dirty.saturating_sub(d.dirty_before);
+                    st.lastsave = now / 1000;
+                    st.last_save_ok = true;
+                    st.bgsave.saves += 1;
+                }
+                Err(e) => {
+                    log::warn!("Background saving error: {e}");
+                    st.last_save_ok = false;
+                }
+            }
+        }
+        Purpose::AofBase => {
+            if let Err(e) = &d.result {
+                log::warn!("Background AOF rewrite error: {e}");
+            }
+        }
+    }
+}
+
+/// Cron work (Redis's serverCron part): a due `save <seconds> <changes>`
+/// rule or a scheduled BGSAVE starts a background save.
+pub fn cron(st: &mut State) {
+    if st.snapshot.is_some() {
+        return;
+    }
+    let now_s = crate::util::now_ms() / 1000;
+    if st.bgsave.scheduled {
+        st.bgsave.scheduled = false;
+        let _ = bgsave(st);
+        return;
+    }
+    if st.dirty == 0 {
+        return;
+    }
+    let rules = st.cfg.get("save").to_string();
+    let words: Vec<i64> = rules
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    for r in words.chunks(2) {
+        let [secs, changes] = r else { continue };
+        if st.dirty >= *changes as u64
+            && now_s - st.lastsave > *secs
+            && (st.last_save_ok || now_s - st.bgsave.last_try_s > RETRY_DELAY_S)
+        {
+            log::info!("{changes} changes in {secs} seconds. Saving...");
+            let _ = bgsave(st);
+            return;
+        }
+    }
 }
 
 /// Writes the dataset to the RDB file: a temp file, fsync, then rename,

@@ -232,35 +232,59 @@ pub fn save(dbs: &[Db], compress: bool, now_ms: i64) -> Vec<u8> {
 /// record each, ahead of the keys as Redis writes them).
 pub fn save_with_functions(dbs: &[Db], compress: bool, now_ms: i64, libs: &[&[u8]]) -> Vec<u8> {
     let mut w = Writer::new(compress);
-    w.buf
-        .extend_from_slice(format!("REDIS{:04}", RDB_VERSION).as_bytes());
-    w.aux("redis-ver", crate::REDIS_VERSION);
-    w.aux("redis-bits", "64");
-    w.aux("ctime", &(now_ms / 1000).to_string());
-    w.aux("used-mem", &crate::alloc::used_memory().to_string());
-    w.aux("aof-base", "0");
-    for code in libs {
-        w.buf.push(OP_FUNCTION2);
-        w.string(code);
-    }
+    w.header(now_ms, false, libs);
     for db in dbs {
         if db.is_empty() {
             continue;
         }
-        w.buf.push(OP_SELECTDB);
-        w.len(db.id as u64);
-        w.buf.push(OP_RESIZEDB);
-        w.len(db.len() as u64);
-        w.len(db.expires.len() as u64);
+        w.select_db(db.id, db.len(), db.expires.len());
         for (k, o) in db.keys.iter() {
-            if let Some(when) = db.get_expire(k) {
-                w.buf.push(OP_EXPIRETIME_MS);
-                w.buf.extend_from_slice(&when.to_le_bytes());
-            }
-            w.entry(k, &o.v);
+            w.keyval(k, &o.v, db.get_expire(k));
         }
     }
     w.finish()
+}
+
+impl Writer {
+    /// The magic, version, aux fields and function libraries: everything
+    /// before the first database. `aof_base` marks an AOF's RDB preamble.
+    pub fn header(&mut self, now_ms: i64, aof_base: bool, libs: &[&[u8]]) {
+        self.buf
+            .extend_from_slice(format!("REDIS{:04}", RDB_VERSION).as_bytes());
+        self.aux("redis-ver", crate::REDIS_VERSION);
+        self.aux("redis-bits", "64");
+        self.aux("ctime", &(now_ms / 1000).to_string());
+        self.aux("used-mem", &crate::alloc::used_memory().to_string());
+        self.aux("aof-base", if aof_base { "1" } else { "0" });
+        for code in libs {
+            self.buf.push(OP_FUNCTION2);
+            self.string(code);
+        }
+    }
+
+    /// Switches to database `id`, with its size hints.
+    pub fn select_db(&mut self, id: usize, keys: usize, expires: usize) {
+        self.buf.push(OP_SELECTDB);
+        self.len(id as u64);
+        self.buf.push(OP_RESIZEDB);
+        self.len(keys as u64);
+        self.len(expires as u64);
+    }
+
+    /// One key with its expire time, if any.
+    pub fn keyval(&mut self, key: &[u8], v: &Value, expire: Option<i64>) {
+        if let Some(when) = expire {
+            self.buf.push(OP_EXPIRETIME_MS);
+            self.buf.extend_from_slice(&when.to_le_bytes());
+        }
+        self.entry(key, v);
+    }
+
+    /// The EOF opcode, without the checksum (a streamed save computes that
+    /// as the bytes go out).
+    pub fn eof(&mut self) {
+        self.buf.push(OP_EOF);
+    }
 }
 
 /// DUMP's payload: type byte, value, RDB version (2 bytes LE) and a
