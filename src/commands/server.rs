@@ -506,14 +506,16 @@ pub fn flushall(ctx: &mut Ctx, args: &Args) -> CmdResult {
     ctx.st.dirty += keys as u64;
     // As Redis: a running background save is cancelled, and with save
     // rules configured the empty dataset is saved right away.
+    // (A save killed this way is not a failed save: Redis kills its child
+    // with SIGUSR1, which leaves rdb_last_bgsave_status alone.)
     if crate::persist::snapshot::abort(ctx.st) == Some(crate::persist::snapshot::Purpose::Rdb) {
-        ctx.st.last_save_ok = false;
         log::warn!("Background saving terminated by FLUSHALL");
     }
     if !ctx.st.cfg.get("save").is_empty() {
         let _ = crate::persist::save(ctx.st);
     }
-    ctx.st.dirty += 1;
+    // Propagated even when nothing was flushed or the save reset `dirty`.
+    ctx.propagate_as(args.iter().map(|a| a.to_vec()).collect());
     ctx.ok()
 }
 
@@ -532,9 +534,11 @@ pub fn flushdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
     // A running save still needs what the database held.
     crate::persist::snapshot::finish_now(ctx.st);
     ctx.st.touch_watched_in_db(db, None);
+    let keys = ctx.db().len() as u64;
     ctx.db().flush();
     ctx.st.tracking.flush();
-    ctx.st.dirty += 1;
+    ctx.st.dirty += keys;
+    ctx.propagate_as(args.iter().map(|a| a.to_vec()).collect());
     ctx.ok()
 }
 

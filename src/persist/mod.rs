@@ -27,6 +27,9 @@ pub struct BgStats {
     /// When the last background save was attempted (a failed one is
     /// retried by the schedule only after `RETRY_DELAY_S`).
     pub last_try_s: i64,
+    /// Keys the last RDB load added, and skipped as already expired.
+    pub last_load_loaded: u64,
+    pub last_load_expired: u64,
 }
 
 impl Default for BgStats {
@@ -36,6 +39,8 @@ impl Default for BgStats {
             last_time_sec: -1,
             saves: 0,
             last_try_s: 0,
+            last_load_loaded: 0,
+            last_load_expired: 0,
         }
     }
 }
@@ -211,8 +216,11 @@ pub fn load_opts(st: &mut State, flush_functions: bool, merge: bool) -> Result<u
     }
     let max = st.cfg.hot.proto_max_bulk_len.max(0) as u64;
     let mut libs = Vec::new();
-    let r = rdb::load_with_functions(&data, &mut st.dbs, crate::util::now_ms(), max, &mut libs)
+    let mut expired = 0;
+    let r = rdb::load_counting(&data, &mut st.dbs, crate::util::now_ms(), max, &mut libs, &mut expired)
         .map_err(|e| e.0);
+    st.bgsave.last_load_expired = expired;
+    st.bgsave.last_load_loaded = *r.as_ref().unwrap_or(&0) as u64;
     // Loaded keys are not `new` events.
     st.dbs.iter_mut().for_each(|db| db.new_keys.clear());
     if flush_functions {

@@ -896,6 +896,20 @@ pub fn load_with_functions(
     max_len: u64,
     libs: &mut Vec<Vec<u8>>,
 ) -> Result<usize, LoadError> {
+    let mut expired = 0;
+    load_counting(data, dbs, now_ms, max_len, libs, &mut expired)
+}
+
+/// `load_with_functions`, also counting the keys skipped because they
+/// had expired (INFO rdb_last_load_keys_expired).
+pub fn load_counting(
+    data: &[u8],
+    dbs: &mut [Db],
+    now_ms: i64,
+    max_len: u64,
+    libs: &mut Vec<Vec<u8>>,
+    expired: &mut u64,
+) -> Result<usize, LoadError> {
     if data.len() < 9 || &data[..5] != b"REDIS" {
         return err("wrong signature trying to load DB from file");
     }
@@ -951,6 +965,7 @@ pub fn load_with_functions(
                 let v = r.value(t)?;
                 let when = expire.take();
                 if matches!(when, Some(w) if w <= now_ms) {
+                    *expired += 1;
                     continue;
                 }
                 let d = &mut dbs[db];
