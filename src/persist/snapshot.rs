@@ -187,8 +187,14 @@ fn start_with(
     let (tx, rx) = mpsc::channel();
     let (done_tx, done) = mpsc::channel();
     let tmp = match purpose {
-        Purpose::Rdb => path.with_file_name(format!("temp-bgsave-{}.rdb", std::process::id())),
-        Purpose::AofBase => path.with_extension("tmp"),
+        // Unique per save: an aborted save's helper may still be
+        // removing its own temp file.
+        Purpose::Rdb => path.with_file_name(format!(
+            "temp-bgsave-{}-{}.rdb",
+            std::process::id(),
+            epoch
+        )),
+        Purpose::AofBase => path.with_extension(format!("tmp{epoch}")),
     };
     let sh = shared.clone();
     std::thread::Builder::new()
