@@ -797,16 +797,19 @@ impl Server {
                 return false;
             }
         }
+        // Listeners close first: a client that sees its connection end
+        // must find the port closed, not a backlog nobody accepts from.
+        for l in &self.listeners {
+            if let Listener::Unix(_, path) = l {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        self.listeners.clear();
         // Flush what we can to clients so they see the connection close
         // cleanly.
         for (_, c) in self.clients.iter_mut() {
             if let Some(c) = c {
                 let _ = c.flush_output();
-            }
-        }
-        for l in &self.listeners {
-            if let Listener::Unix(_, path) = l {
-                let _ = std::fs::remove_file(path);
             }
         }
         let pf = self.st.cfg.get("pidfile").to_string();

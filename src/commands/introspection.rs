@@ -571,7 +571,7 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
             "current_cow_peak" => 0,
             "current_cow_size" => 0,
             "current_cow_size_age" => 0,
-            "current_fork_perc" => "0.00",
+            "current_fork_perc" => format!("{:.2}", bg.map_or(0.0, |s| if s.keys_total == 0 { 0.0 } else { crate::persist::snapshot::keys_processed(s) as f64 * 100.0 / s.keys_total as f64 })),
             "current_save_keys_processed" => bg.map_or(0, crate::persist::snapshot::keys_processed),
             "current_save_keys_total" => bg.map_or(0, |s| s.keys_total),
             "rdb_changes_since_last_save" => st.dirty,
