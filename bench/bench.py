@@ -22,7 +22,7 @@ Stdlib only. See bench/README.md. Environment:
   BENCH_OURS=PATH our binary (default target/release/redis-rust)
   BENCH_OUT=PATH  where to write the markdown table
   BENCH_ONLY=RE   only throughput workloads whose label matches RE
-  BENCH_PHASES=L  comma list of phases to run (throughput,memory,growth,elements)
+  BENCH_PHASES=L  comma list of phases to run (throughput,memory,growth,elements,bgsave)
   BENCH_ELEMENTS=L  comma list of collection kinds for elements (hash,set,zset,list)
 """
 
@@ -33,6 +33,7 @@ import io
 import json
 import os
 import platform
+import random
 import re
 import resource
 import shutil
@@ -146,7 +147,11 @@ for _p, _n in ((1, N1), (16, N16)):
 
 if os.environ.get("BENCH_ONLY"):
     WORKLOADS = [w for w in WORKLOADS if re.search(os.environ["BENCH_ONLY"], w[0])]
-PHASES = set(os.environ.get("BENCH_PHASES", "throughput,memory,growth,elements").split(","))
+PHASES = set(os.environ.get("BENCH_PHASES", "throughput,memory,growth,elements,bgsave").split(","))
+# BGSAVE phase datasets: (label, string keys from DEBUG POPULATE, collections
+# of each kind (hash, set, zset, list) with 8 elements each).
+BGSAVE_SETS = [("1M keys, mixed types", int(600_000 * SCALE), int(100_000 * SCALE)),
+               ("10M small strings", int(10_000_000 * SCALE), 0)]
 ELEM_COUNT = int(1_000_000 * SCALE)
 ELEM_KINDS = tuple(os.environ.get("BENCH_ELEMENTS", "hash,set,zset,list").split(","))
 
@@ -661,6 +666,171 @@ def pinger_main(port):
     print(json.dumps(res), flush=True)
 
 
+def writer_main(port, nkeys):
+    """Child process: overwrite random existing string keys, 100 SETs every
+    5 ms (about 20k writes/s), until SIGTERM; then print how many."""
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    s = socket.create_connection((HOST, port), timeout=60)
+    rng = random.Random(7)
+    n = 0
+    print("ready", flush=True)
+    while not stop:
+        batch = b"".join(resp_encode("SET", f"key:{rng.randrange(nkeys)}", "x" * 10)
+                         for _ in range(100))
+        s.sendall(batch)
+        got = 0
+        buf = b""
+        while got < 100:
+            d = s.recv(65536)
+            if not d:
+                stop.append(1)
+                break
+            buf += d
+            got = buf.count(b"\r\n")
+        n += 100
+        time.sleep(0.005)
+    print(json.dumps({"writes": n}), flush=True)
+
+
+def tree_pss(pid):
+    """Proportional set size of a process and its children (Redis's fork
+    child shares pages with its parent; PSS counts each page once)."""
+    pids = [pid]
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    st = f.read()
+                if int(st[st.rindex(")") + 2:].split()[1]) == pid:
+                    pids.append(int(d))
+            except (OSError, ValueError):
+                pass
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return total
+
+
+def bgsave_fill(server, strings, colls):
+    c = Client(server.port, timeout=600)
+    r = c.call("DEBUG", "POPULATE", strings, "key", 10)
+    c.close()
+    if r != "OK":
+        pipelined_fill(server.port, strings, 10)
+    if colls:
+        sock = socket.create_connection((HOST, server.port), timeout=600)
+        for kind, cmd in (("hash", "HSET"), ("set", "SADD"), ("zset", "ZADD"), ("list", "RPUSH")):
+            for start in range(0, colls, 5000):
+                out = []
+                for i in range(start, min(colls, start + 5000)):
+                    args = [cmd, f"{kind}:{i}"]
+                    for j in range(8):
+                        if kind == "hash":
+                            args += [f"field{j}", f"value{j}"]
+                        elif kind == "zset":
+                            args += [str(j), f"member{j}"]
+                        else:
+                            args.append(f"element{j}")
+                    out.append(resp_encode(*args))
+                sock.sendall(b"".join(out))
+                want, buf = len(out), b""
+                while buf.count(b"\r\n") < want:
+                    buf += sock.recv(1 << 20)
+        sock.close()
+
+
+def phase_bgsave_one(server, label, strings, colls):
+    """BGSAVE of one dataset under a write load: worst PING latency while it
+    starts and runs, and the peak extra memory (PSS of the server and its
+    children over the PSS just before)."""
+    bgsave_fill(server, strings, colls)
+    keys = server.dbsize()
+    c = Client(server.port, timeout=60)
+    c.call("SAVE")  # a baseline file: both servers overwrite one of the same kind
+    ping = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--pinger", str(server.port)],
+                            stdout=subprocess.PIPE, text=True)
+    wr = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--writer", str(server.port),
+                           str(strings)], stdout=subprocess.PIPE, text=True)
+    try:
+        for p in (ping, wr):
+            if p.stdout.readline().strip() != "ready":
+                raise RuntimeError("bgsave load process did not start")
+        time.sleep(1.0)
+        base = tree_pss(server.proc.pid)
+        peak = base
+        t0 = time.time()
+        c.call("BGSAVE")
+        while True:
+            peak = max(peak, tree_pss(server.proc.pid))
+            r = c.call("INFO", "persistence")
+            if isinstance(r, str) and "rdb_bgsave_in_progress:0" in r:
+                break
+            time.sleep(0.02)
+        secs = time.time() - t0
+        ok = isinstance(r, str) and "rdb_last_bgsave_status:ok" in r
+        time.sleep(0.3)
+        for p in (ping, wr):
+            p.send_signal(signal.SIGTERM)
+        pres = json.loads(ping.communicate(timeout=30)[0].strip().splitlines()[-1])
+        wres = json.loads(wr.communicate(timeout=30)[0].strip().splitlines()[-1])
+    finally:
+        for p in (ping, wr):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        c.close()
+    res = {"label": label, "keys": keys, "secs": secs, "ok": ok, "base": base,
+           "extra": peak - base, "writes": wres["writes"], **pres}
+    log(f"  {server.name}: {label}: {keys} keys, BGSAVE {secs:.1f}s ({'ok' if ok else 'FAILED'}), "
+        f"worst ping {fmt(pres.get('max_ms'), '.2f')} ms, extra memory "
+        f"{(peak - base) / 1e6:.1f} MB, {wres['writes']} writes meanwhile")
+    return res
+
+
+def bgsave_section(L, bg, flags):
+    L.append("## BGSAVE under a write load")
+    L.append("")
+    L.append("Each dataset is loaded into a fresh server; then a client overwrites random string "
+             "keys (about 20k SETs/s) and another PINGs every ~1 ms while BGSAVE runs. Redis "
+             "forks; we serialize in the reactor between events (serialize-before-mutate) and "
+             "a helper thread writes. Extra memory: peak PSS of the server and its children "
+             "during the save, minus PSS just before it.")
+    L.append("")
+    L.append("| dataset | | keys | BGSAVE s | pings | ping p99 ms | worst ping ms | "
+             "extra memory MB | PSS before MB |")
+    L.append("|---|---|--:|--:|--:|--:|--:|--:|--:|")
+    for label, _, _ in BGSAVE_SETS:
+        for name in ("ours", "redis"):
+            g = bg.get(label, {}).get(name)
+            if not g:
+                continue
+            L.append(f"| {label} | {name} | {fmt(g['keys'], ',')} | {g['secs']:.1f}"
+                     f"{'' if g['ok'] else ' (failed)'} | {g['count']:,} | "
+                     f"{fmt(g.get('p99_ms'), '.3f')} | {fmt(g.get('max_ms'), '.2f')} | "
+                     f"{g['extra'] / 1e6:.1f} | {g['base'] / 1e6:.1f} |")
+        o, r = bg.get(label, {}).get("ours"), bg.get(label, {}).get("redis")
+        if o and r:
+            wr = ratio(o.get("max_ms"), r.get("max_ms"))
+            mr = ratio(max(o["extra"], 1), max(r["extra"], 1))
+            L.append(f"| {label} | ratio ours/redis | | | | | {fmt(wr, '.2f')}"
+                     f"{' !' if wr and wr > 1 else ''} | {fmt(mr, '.2f')}"
+                     f"{' !' if mr and mr > 1 else ''} | |")
+            if wr is not None and wr > 1.0:
+                flags.append(f"BGSAVE {label}: worst ping ratio {wr:.2f}")
+            if mr is not None and mr > 1.0:
+                flags.append(f"BGSAVE {label}: extra memory ratio {mr:.2f}")
+            if not (o["ok"] and r["ok"]):
+                flags.append(f"BGSAVE {label}: a save failed")
+    L.append("")
+
+
 # ---------------------------------------------------------------- phases
 
 def phase_throughput(servers):
@@ -801,7 +971,7 @@ def git_rev():
 GIT_REV = None
 
 
-def report(tp, mem, growth, versions, started, elapsed, elems=None):
+def report(tp, mem, growth, versions, started, elapsed, elems=None, bg=None):
     L = []
     L.append("# `make bench` results" + (" (BENCH_QUICK smoke run)" if QUICK else ""))
     L.append("")
@@ -845,6 +1015,8 @@ def report(tp, mem, growth, versions, started, elapsed, elems=None):
         growth_section(L, growth, flags)
     if elems:
         elements_section(L, elems, flags)
+    if bg:
+        bgsave_section(L, bg, flags)
     L.append("## Flagged")
     L.append("")
     L.extend(f"- {f}" for f in flags) if flags else L.append("- nothing")
@@ -981,7 +1153,20 @@ def main():
                 elems[kind][name] = phase_elements_one(s, kind)
                 stop_all()
 
-        md = report(tp, mem, growth, versions, started, time.time() - t_start, elems)
+        bg = {}
+        if "bgsave" in PHASES:
+            log("bgsave:")
+        for label, strings, colls in BGSAVE_SETS if "bgsave" in PHASES else ():
+            bg[label] = {}
+            for name in ("ours", "redis"):  # one at a time
+                ports = free_ports(1)
+                s = Server(name, OURS_BIN if name == "ours" else redis_bin, ports[0], tmp)
+                live.append(s)
+                s.start()
+                bg[label][name] = phase_bgsave_one(s, label, strings, colls)
+                stop_all()
+
+        md = report(tp, mem, growth, versions, started, time.time() - t_start, elems, bg)
         with open(OUT, "w") as f:
             f.write(md)
         print(md)
@@ -998,5 +1183,7 @@ def main():
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--pinger":
         pinger_main(int(sys.argv[2]))
+    elif len(sys.argv) == 4 and sys.argv[1] == "--writer":
+        writer_main(int(sys.argv[2]), int(sys.argv[3]))
     else:
         main()
