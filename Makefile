@@ -3,7 +3,7 @@
 CARGO ?= cargo
 BIN := target/release/redis-rust
 
-.PHONY: all build run deps test lint tcl-compat
+.PHONY: all build run deps test lint tcl-compat interop
 
 all: build
 
@@ -23,11 +23,19 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
 
-# Lint, Rust tests, then the official suite's ratchet (tcl-compat/passing.txt).
+# Lint, Rust tests, the RDB interop tests against Debian's redis-server and
+# a Redis 8.0 built from the suite's source package, then the official
+# suite's ratchet (tcl-compat/passing.txt).
 test: deps build lint
 	$(CARGO) test --release
 	tcl-compat/fetch.sh
+	$(MAKE) interop
 	tcl-compat/run.sh ratchet
+
+interop:
+	r8=$$(tcl-compat/build-redis.sh) && \
+	REDIS8_SERVER=$$r8 REDIS8_CHECK_RDB=$$(dirname $$r8)/redis-check-rdb \
+	$(CARGO) test --release --test rdb_interop -- --ignored
 
 # Every unit of the official suite, with a tally (tcl-compat/results/).
 tcl-compat: deps build

@@ -4,6 +4,8 @@
 #   redis-cli, redis-benchmark,  client tools some units run as src/redis-*
 #   redis-check-aof/-rdb         (Debian's redis-tools; 7.0.x on bookworm)
 #   python3                      runs tcl-compat/run.py
+#   redis-server                 Debian's server (7.0.x): RDB interop tests
+#   gcc, g++, make               build-redis.sh builds Redis 8.0 for them
 # Runs `apt-get update` only when something has to be installed.
 set -euo pipefail
 
@@ -16,6 +18,13 @@ for tool in redis-cli redis-benchmark redis-check-aof redis-check-rdb; do
     fi
 done
 command -v python3 >/dev/null || need+=(python3)
+command -v redis-server >/dev/null || need+=(redis-server)
+for tool in gcc g++ make; do
+    if ! command -v "$tool" >/dev/null; then
+        need+=(build-essential)
+        break
+    fi
+done
 
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
