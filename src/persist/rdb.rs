@@ -560,11 +560,12 @@ impl<'a> Reader<'a> {
                 Ok(Value::Set(Box::new(Set::from_intset(v, &limits()))))
             }
             T_SET_LISTPACK => {
-                let l = blobs::listpack(&self.string()?, deep)
+                let blob = self.string()?;
+                let l = blobs::listpack(&blob, deep)
                     .ok()
                     .filter(|l| !deep || blobs::no_dup_keys(l, 1))
                     .map_or_else(|| err("Set listpack integrity check failed."), Ok)?;
-                if l.is_empty() {
+                if l.is_empty() || blobs::listpack_says_empty(&blob) {
                     return empty();
                 }
                 Ok(Value::Set(Box::new(Set::from_listpack(l, &limits()))))
@@ -631,7 +632,7 @@ impl<'a> Reader<'a> {
                     .filter(|l| l.len() % 3 == 0)
                     .filter(|l| !deep || (blobs::no_dup_keys(l, 3) && ttls_ordered(l)))
                     .map_or_else(|| err("Hash listpack integrity check failed."), Ok)?;
-                if l.is_empty() {
+                if l.is_empty() || blobs::listpack_says_empty(&blob) {
                     return empty();
                 }
                 if !blobs::no_dup_keys(&l, 3) {
@@ -660,7 +661,7 @@ impl<'a> Reader<'a> {
                         .filter(|l| blobs::no_dup_keys(l, 2))
                         .map_or_else(|| err("Hash ziplist integrity check failed."), Ok)?
                 };
-                if l.is_empty() {
+                if l.is_empty() || (t == T_HASH_LISTPACK && blobs::listpack_says_empty(&blob)) {
                     return empty();
                 }
                 if !blobs::no_dup_keys(&l, 2) {
@@ -725,7 +726,7 @@ impl<'a> Reader<'a> {
                         .filter(|l| blobs::no_dup_keys(l, 2))
                         .map_or_else(|| err("Zset ziplist integrity check failed."), Ok)?
                 };
-                if flat.is_empty() {
+                if flat.is_empty() || (t == T_ZSET_LISTPACK && blobs::listpack_says_empty(&blob)) {
                     return empty();
                 }
                 let mut v = Vec::with_capacity(flat.len() / 2);
@@ -766,7 +767,7 @@ fn empty<T>() -> Result<T, LoadError> {
 /// the line Redis logs before that panic.
 fn dup_listpack<T>() -> Result<T, LoadError> {
     log::warn!("listpack with dup elements");
-    err("Hash listpack with dup elements")
+    err("Hash with dup elements")
 }
 
 /// The first field seen twice, if any.

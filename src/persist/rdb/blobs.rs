@@ -249,6 +249,13 @@ pub fn listpack(lp: &[u8], deep: bool) -> Result<Vec<Vec<u8>>, Bad> {
     Ok(out)
 }
 
+/// True when a listpack's header counts no elements: Redis then treats
+/// the value as empty whatever entries follow (`lpLength` trusts the
+/// header when it is not 65535).
+pub fn listpack_says_empty(lp: &[u8]) -> bool {
+    lp.get(4..6) == Some(&[0, 0][..])
+}
+
 /// True when the `tuple`-sized records of `items` (the first element of
 /// each being the key) have no duplicate keys and `items` holds whole
 /// records (`lpValidateIntegrityAndDups`).
