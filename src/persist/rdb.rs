@@ -341,21 +341,22 @@ pub fn restore_payload_opts(
             return None;
         }
     }
+    Some(decode_payload(body, max_len, deep))
+}
+
+/// Decodes a DUMP payload's body (type byte and value).
+fn decode_payload(body: &[u8], max_len: u64, deep: bool) -> Result<Value, LoadError> {
     let mut r = Reader::new(body, max_len);
     r.deep = deep;
-    let t = match r.u8() {
-        Ok(t) => t,
-        Err(e) => return Some(Err(e)),
-    };
+    let t = r.u8()?;
     if !is_object_type(t) {
-        return Some(err("Bad object type"));
+        return err("Bad object type");
     }
-    let v = r.value(t);
-    Some(match v {
-        Ok(v) if r.left() == 0 => Ok(v),
-        Ok(_) => Err(LoadError("trailing bytes in payload".into())),
-        Err(e) => Err(e),
-    })
+    let v = r.value(t)?;
+    if r.left() != 0 {
+        return err("trailing bytes in payload");
+    }
+    Ok(v)
 }
 
 /// True for the type bytes of values (`rdbIsObjectType`): 0-7 and 9-25.
@@ -1173,5 +1174,151 @@ mod collection_tests {
         assert_eq!(out.len(), 3);
         assert_eq!(out[1].len(), 5000);
         assert_eq!(out[2], b"b".to_vec());
+    }
+}
+
+#[cfg(test)]
+mod legacy_tests {
+    use super::*;
+
+    /// A payload body: type byte, then `blob` as an RDB string.
+    fn body(t: u8, blob: &[u8]) -> Vec<u8> {
+        let mut w = Writer::new(false);
+        w.buf.push(t);
+        w.len(blob.len() as u64);
+        w.buf.extend_from_slice(blob);
+        w.buf
+    }
+
+    fn msg(r: Result<Value, LoadError>) -> String {
+        r.err().map(|e| e.0).unwrap_or_default()
+    }
+
+    #[test]
+    fn old_encodings_convert_on_load() {
+        let zl = blobs::ziplist_of(&[b"a", b"bb", b"a"]);
+        let v = decode_payload(&body(T_LIST_ZIPLIST, &zl), 1 << 20, false).unwrap();
+        assert_eq!(v.as_list().unwrap().len(), 3);
+
+        let mut q = vec![T_LIST_QUICKLIST, 2];
+        for node in [&zl, &blobs::ziplist_of(&[b"c"])] {
+            q.push(node.len() as u8);
+            q.extend_from_slice(node);
+        }
+        let v = decode_payload(&q, 1 << 20, true).unwrap();
+        assert_eq!(v.as_list().unwrap().len(), 4);
+
+        let zm = b"\x02\x01a\x01\x00x\x01b\x01\x00y\xFF";
+        let v = decode_payload(&body(T_HASH_ZIPMAP, zm), 1 << 20, false).unwrap();
+        assert_eq!(v.as_hash().unwrap().get(b"b"), Some(&b"y"[..]));
+
+        let hz = blobs::ziplist_of(&[b"f", b"1", b"g", b"2"]);
+        let v = decode_payload(&body(T_HASH_ZIPLIST, &hz), 1 << 20, false).unwrap();
+        assert_eq!(v.as_hash().unwrap().len(), 2);
+
+        let zz = blobs::ziplist_of(&[b"m", b"1.5", b"n", b"-2"]);
+        let v = decode_payload(&body(T_ZSET_ZIPLIST, &zz), 1 << 20, false).unwrap();
+        assert_eq!(v.encoding(), "listpack");
+    }
+
+    #[test]
+    fn corrupt_values_are_refused_with_redis_messages() {
+        let dup = blobs::ziplist_of(&[b"f", b"1", b"f", b"2"]);
+        assert_eq!(
+            msg(decode_payload(&body(T_HASH_ZIPLIST, &dup), 1 << 20, false)),
+            "Hash ziplist integrity check failed."
+        );
+        let odd = blobs::ziplist_of(&[b"f", b"1", b"g"]);
+        assert!(decode_payload(&body(T_HASH_ZIPLIST, &odd), 1 << 20, false).is_err());
+        assert_eq!(
+            msg(decode_payload(
+                &body(T_HASH_ZIPMAP, b"\x00\xFF"),
+                1 << 20,
+                false
+            )),
+            "Zipmap integrity check failed."
+        );
+        // A quicklist whose only ziplist is empty is an empty key.
+        let mut q = vec![T_LIST_QUICKLIST, 1];
+        let e = blobs::ziplist_of(&[]);
+        q.push(e.len() as u8);
+        q.extend_from_slice(&e);
+        assert_eq!(msg(decode_payload(&q, 1 << 20, false)), EMPTY_KEY);
+        // Set listpack with a duplicate: only a deep check sees it.
+        let lp = listpack_blob([&b"a"[..], b"b", b"a"].into_iter(), 3);
+        assert!(decode_payload(&body(T_SET_LISTPACK, &lp), 1 << 20, false).is_ok());
+        assert_eq!(
+            msg(decode_payload(&body(T_SET_LISTPACK, &lp), 1 << 20, true)),
+            "Set listpack integrity check failed."
+        );
+        // Listpackex TTLs out of order.
+        let lp = listpack_blob([&b"f"[..], b"v", b"200", b"g", b"w", b"100"].into_iter(), 6);
+        let mut b = vec![T_HASH_LISTPACK_EX];
+        b.extend_from_slice(&0u64.to_le_bytes());
+        b.extend_from_slice(&body(0, &lp)[1..]);
+        assert!(decode_payload(&b, 1 << 20, false).is_ok());
+        assert!(decode_payload(&b, 1 << 20, true).is_err());
+        // Module values and unknown types.
+        assert!(decode_payload(&[8, 0], 1 << 20, false).is_err());
+        assert!(decode_payload(&[6, 0], 1 << 20, false).is_err());
+    }
+
+    #[test]
+    fn randomly_corrupted_payloads_never_panic() {
+        use crate::types::Limits;
+        let l = Limits::DEFAULT;
+        let mut vals = vec![Value::List(Box::new(List::from_items(
+            ["a", "1", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"]
+                .iter()
+                .map(|s| s.as_bytes().to_vec()),
+        )))];
+        let mut s = Set::new_intset();
+        s.add(b"1", &l);
+        s.add(b"70000", &l);
+        vals.push(Value::Set(Box::new(s)));
+        let mut s = Set::new_listpack();
+        s.add(b"x", &l);
+        s.add(b"y", &l);
+        vals.push(Value::Set(Box::new(s)));
+        let mut h = Hash::new();
+        h.set(b"f", b"v", &l);
+        h.set(b"g", b"12", &l);
+        vals.push(Value::Hash(Box::new(h.clone())));
+        h.set_ttl(b"f", 2_524_600_800_000);
+        vals.push(Value::Hash(Box::new(h)));
+        vals.push(zset_from_pairs(vec![(b"m".to_vec(), 1.5), (b"n".to_vec(), -3.0)]).unwrap());
+        let mut st = crate::types::stream::Stream::new();
+        st.add(None, 5, &[b"f", b"v"]).unwrap();
+        st.add(None, 6, &[b"f", b"w"]).unwrap();
+        vals.push(Value::Stream(Box::new(st)));
+        let mut bodies: Vec<Vec<u8>> = vals
+            .iter()
+            .map(|v| {
+                let p = dump_payload(v);
+                p[..p.len() - 10].to_vec()
+            })
+            .collect();
+        bodies.push(body(
+            T_HASH_ZIPLIST,
+            &blobs::ziplist_of(&[b"f", b"1", b"g", b"2"]),
+        ));
+        bodies.push(body(T_LIST_ZIPLIST, &blobs::ziplist_of(&[b"a", b"b"])));
+        bodies.push(body(T_HASH_ZIPMAP, b"\x02\x01a\x01\x00x\x01b\x01\x00y\xFF"));
+        let mut rng = crate::util::Rng::new();
+        for b in &bodies {
+            assert!(decode_payload(b, 1 << 20, true).is_ok());
+            for _ in 0..3000 {
+                let mut c = b.clone();
+                for _ in 0..1 + rng.next() % 2 {
+                    let i = (rng.next() as usize) % c.len();
+                    c[i] = rng.next() as u8;
+                }
+                let _ = decode_payload(&c, 1 << 20, false);
+                let _ = decode_payload(&c, 1 << 20, true);
+            }
+            for cut in 0..b.len() {
+                let _ = decode_payload(&b[..cut], 1 << 20, true);
+            }
+        }
     }
 }

@@ -882,7 +882,10 @@ fn load_node_entries(s: &mut Stream, master: StreamId, lp: &[u8]) -> Result<(), 
     if as_int(&next()?)? != 0 {
         return bad("bad stream master entry terminator");
     }
-    for _ in 0..count.checked_add(deleted).ok_or(LoadError("bad stream counts".into()))? {
+    for _ in 0..count
+        .checked_add(deleted)
+        .ok_or(LoadError("bad stream counts".into()))?
+    {
         let flags = as_int(&next()?)?;
         let ms = master.ms.wrapping_add(as_int(&next()?)? as u64);
         let seq = master.seq.wrapping_add(as_int(&next()?)? as u64);

@@ -356,6 +356,27 @@ pub fn zipmap(zm: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Bad> {
     Ok(out)
 }
 
+/// A ziplist of short strings (under 64 bytes), for tests.
+#[cfg(test)]
+pub fn ziplist_of(items: &[&[u8]]) -> Vec<u8> {
+    let mut b = vec![0u8; ZL_HEADER];
+    let mut prev = 0usize;
+    let mut tail = ZL_HEADER;
+    for e in items {
+        tail = b.len();
+        b.push(prev as u8);
+        b.push(e.len() as u8);
+        b.extend_from_slice(e);
+        prev = e.len() + 2;
+    }
+    b.push(0xFF);
+    let n = b.len() as u32;
+    b[0..4].copy_from_slice(&n.to_le_bytes());
+    b[4..8].copy_from_slice(&(tail as u32).to_le_bytes());
+    b[8..10].copy_from_slice(&(items.len() as u16).to_le_bytes());
+    b
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,7 +428,7 @@ mod tests {
         assert_eq!(ziplist(&b), Err(Bad));
         // Wrong prevlen of the second entry.
         let mut b = good.clone();
-        b[ZL_HEADER + 3] = 9;
+        b[ZL_HEADER + 4] = 9;
         assert_eq!(ziplist(&b), Err(Bad));
         // Wrong tail offset.
         let mut b = good.clone();
