@@ -260,7 +260,7 @@ pub fn listpack_says_empty(lp: &[u8]) -> bool {
 /// each being the key) have no duplicate keys and `items` holds whole
 /// records (`lpValidateIntegrityAndDups`).
 pub fn no_dup_keys(items: &[Vec<u8>], tuple: usize) -> bool {
-    if tuple == 0 || items.len() % tuple != 0 {
+    if tuple == 0 || !items.len().is_multiple_of(tuple) {
         return false;
     }
     let mut seen = std::collections::HashSet::with_capacity(items.len() / tuple);
@@ -298,12 +298,15 @@ pub fn intset(b: &[u8], deep: bool) -> Result<Vec<i64>, Bad> {
 
 // ---- Zipmap ------------------------------------------------------------
 
+/// A field and its value.
+pub type Pair = (Vec<u8>, Vec<u8>);
+
 /// Decodes a zipmap (Redis 2.4 small hashes): a count byte (254: unknown),
 /// then `len field len free value [free bytes]` records, then 0xFF.
 /// Lengths are one byte below 254, else 254 and a u32. Always validated
 /// deeply (`zipmapValidateIntegrity`): records inside the blob, at least
 /// one, and the count byte right.
-pub fn zipmap(zm: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Bad> {
+pub fn zipmap(zm: &[u8]) -> Result<Vec<Pair>, Bad> {
     let size = zm.len();
     if size < 2 || zm[size - 1] != 0xFF {
         return Err(Bad);
