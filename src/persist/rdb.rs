@@ -1008,7 +1008,10 @@ pub fn load_counting(
         if expect != 0 {
             let got = crc64::crc64(0, &data[..data.len() - 8]);
             if got != expect {
-                return err("Wrong RDB checksum");
+                log::warn!(
+                    "Wrong RDB checksum expected: ({expect:x}) got: ({got:x}). Aborting now."
+                );
+                return err("RDB CRC error");
             }
         }
     }
