@@ -217,8 +217,15 @@ pub fn load_opts(st: &mut State, flush_functions: bool, merge: bool) -> Result<u
     let max = st.cfg.hot.proto_max_bulk_len.max(0) as u64;
     let mut libs = Vec::new();
     let mut expired = 0;
-    let r = rdb::load_counting(&data, &mut st.dbs, crate::util::now_ms(), max, &mut libs, &mut expired)
-        .map_err(|e| e.0);
+    let r = rdb::load_counting(
+        &data,
+        &mut st.dbs,
+        crate::util::now_ms(),
+        max,
+        &mut libs,
+        &mut expired,
+    )
+    .map_err(|e| e.0);
     st.bgsave.last_load_expired = expired;
     st.bgsave.last_load_loaded = *r.as_ref().unwrap_or(&0) as u64;
     // Loaded keys are not `new` events.

@@ -189,11 +189,9 @@ fn start_with(
     let tmp = match purpose {
         // Unique per save: an aborted save's helper may still be
         // removing its own temp file.
-        Purpose::Rdb => path.with_file_name(format!(
-            "temp-bgsave-{}-{}.rdb",
-            std::process::id(),
-            epoch
-        )),
+        Purpose::Rdb => {
+            path.with_file_name(format!("temp-bgsave-{}-{}.rdb", std::process::id(), epoch))
+        }
         Purpose::AofBase => path.with_extension(format!("tmp{epoch}")),
     };
     let sh = shared.clone();
