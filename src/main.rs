@@ -163,11 +163,16 @@ fn main() {
             n
         ),
         Ok(_) => {}
+        Err(e) if e.starts_with("Fatal error") => {
+            log::warn!("{e}");
+            std::process::exit(1);
+        }
         Err(e) => {
-            log::warn!(
-                "Short read or OOM loading DB. Unrecoverable error, aborting now. ({})",
-                e
-            );
+            // What Redis's rdbReportError and its redis-check-rdb run log.
+            log::warn!("Internal error in RDB reading offset 0, function at rdb.c:0 -> {e}");
+            log::warn!("--- RDB ERROR DETECTED ---");
+            log::warn!("[offset 0] {e}");
+            log::warn!("Terminating server after rdb file reading failure.");
             std::process::exit(1);
         }
     }

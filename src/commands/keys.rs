@@ -1127,13 +1127,25 @@ pub fn restore(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Err(CmdError::msg("BUSYKEY Target key name already exists."));
     }
     let max = ctx.st.cfg.hot.proto_max_bulk_len.max(0) as u64;
-    let v = match crate::persist::rdb::restore_payload(&args[3], max) {
+    // `clients` sanitizes what clients send, not what our master does.
+    let deep = match ctx.st.cfg.get("sanitize-dump-payload") {
+        "yes" => true,
+        "clients" => !ctx.c.is_master,
+        _ => false,
+    };
+    let v = match crate::persist::rdb::restore_payload_opts(&args[3], max, deep) {
         None => {
             return Err(CmdError::msg(
                 "ERR DUMP payload version or checksum are wrong",
             ));
         }
-        Some(Err(_)) => return Err(CmdError::msg("ERR Bad data format")),
+        Some(Err(e)) => {
+            log::debug!(
+                "Internal error in RDB reading offset 0, function at rdb.c:0 -> {}",
+                e.0
+            );
+            return Err(CmdError::msg("ERR Bad data format"));
+        }
         Some(Ok(v)) => v,
     };
     let when = if ttl == 0 {

@@ -1165,7 +1165,11 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
             }
             ctx.ok()
         }
-        "set-skip-checksum-validation" | "aof-flush-sleep" if argc == 3 => ctx.ok(),
+        "set-skip-checksum-validation" if argc == 3 => {
+            crate::persist::rdb::set_skip_checksum_validation(atoi(&args[2]) != 0);
+            ctx.ok()
+        }
+        "aof-flush-sleep" if argc == 3 => ctx.ok(),
         "replybuffer" if argc == 4 => ctx.ok(),
         "object" if argc == 3 => {
             let db = ctx.c.db;

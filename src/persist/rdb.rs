@@ -15,6 +15,8 @@ use crate::types::list::List;
 use crate::types::set::Set;
 use std::collections::VecDeque;
 
+mod blobs;
+
 pub const RDB_VERSION: u32 = 12;
 
 const OP_FUNCTION2: u8 = 245;
@@ -32,6 +34,7 @@ const T_STRING: u8 = 0;
 const T_LIST: u8 = 1;
 const T_SET: u8 = 2;
 const T_HASH: u8 = 4;
+const T_HASH_ZIPMAP: u8 = 9;
 const T_SET_INTSET: u8 = 11;
 const T_HASH_ZIPLIST: u8 = 13;
 const T_HASH_LISTPACK: u8 = 16;
@@ -50,6 +53,9 @@ const T_ZSET_LISTPACK: u8 = 17;
 const T_STREAM_LISTPACKS: u8 = 15;
 const T_STREAM_LISTPACKS_2: u8 = 19;
 const T_STREAM_LISTPACKS_3: u8 = 21;
+
+/// Field expire times must be below this (`EB_EXPIRE_TIME_INVALID`).
+const EB_EXPIRE_TIME_INVALID: u64 = 1 << 48;
 
 const ENC_INT8: u8 = 0;
 const ENC_INT16: u8 = 1;
@@ -299,10 +305,29 @@ pub fn dump_payload(v: &Value) -> Vec<u8> {
     w.buf
 }
 
+/// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE then ignores the CRC of
+/// its payloads (the version is still checked).
+static SKIP_CHECKSUM: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn set_skip_checksum_validation(on: bool) {
+    SKIP_CHECKSUM.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Checks and decodes a DUMP payload. `None` when the version or the
 /// checksum is wrong; `Some(Err)` when the data inside is malformed.
 pub fn restore_payload(p: &[u8], max_len: u64) -> Option<Result<Value, LoadError>> {
-    if p.len() < 11 {
+    restore_payload_opts(p, max_len, false)
+}
+
+/// `restore_payload` with deep validation of packed blobs (`deep`:
+/// `sanitize-dump-payload yes`). Payloads of any RDB version up to ours
+/// are accepted, as Redis's `verifyDumpPayload` does.
+pub fn restore_payload_opts(
+    p: &[u8],
+    max_len: u64,
+    deep: bool,
+) -> Option<Result<Value, LoadError>> {
+    if p.len() < 10 {
         return None;
     }
     let (body, trailer) = p.split_at(p.len() - 10);
@@ -310,21 +335,34 @@ pub fn restore_payload(p: &[u8], max_len: u64) -> Option<Result<Value, LoadError
     if ver > RDB_VERSION {
         return None;
     }
-    let crc = u64::from_le_bytes(trailer[2..10].try_into().unwrap());
-    if crc64::crc64(0, &p[..p.len() - 8]) != crc {
-        return None;
+    if !SKIP_CHECKSUM.load(std::sync::atomic::Ordering::Relaxed) {
+        let crc = u64::from_le_bytes(trailer[2..10].try_into().ok()?);
+        if crc64::crc64(0, &p[..p.len() - 8]) != crc {
+            return None;
+        }
     }
+    Some(decode_payload(body, max_len, deep))
+}
+
+/// Decodes a DUMP payload's body (type byte and value).
+fn decode_payload(body: &[u8], max_len: u64, deep: bool) -> Result<Value, LoadError> {
     let mut r = Reader::new(body, max_len);
-    let t = match r.u8() {
-        Ok(t) => t,
-        Err(e) => return Some(Err(e)),
-    };
-    let v = r.value(t);
-    Some(match v {
-        Ok(v) if r.left() == 0 => Ok(v),
-        Ok(_) => Err(LoadError("trailing bytes in payload".into())),
-        Err(e) => Err(e),
-    })
+    r.deep = deep;
+    let t = r.u8()?;
+    if !is_object_type(t) {
+        return err("Bad object type");
+    }
+    let v = r.value(t)?;
+    if r.left() != 0 {
+        return err("trailing bytes in payload");
+    }
+    Ok(v)
+}
+
+/// True for the type bytes of values (`rdbIsObjectType`): 0-7 and 9-25.
+/// Module values (6, 7) are refused later as unknown.
+fn is_object_type(t: u8) -> bool {
+    t <= 7 || (9..=25).contains(&t)
 }
 
 /// A loading error: what was wrong, for the log and DEBUG RELOAD's reply.
@@ -340,6 +378,8 @@ pub struct Reader<'a> {
     pos: usize,
     /// Largest single string accepted (proto-max-bulk-len).
     max_len: u64,
+    /// Deep validation of packed blobs (`sanitize-dump-payload`).
+    pub deep: bool,
 }
 
 enum Len {
@@ -349,7 +389,12 @@ enum Len {
 
 impl<'a> Reader<'a> {
     pub fn new(b: &'a [u8], max_len: u64) -> Reader<'a> {
-        Reader { b, pos: 0, max_len }
+        Reader {
+            b,
+            pos: 0,
+            max_len,
+            deep: false,
+        }
     }
 
     fn left(&self) -> usize {
@@ -436,10 +481,14 @@ impl<'a> Reader<'a> {
     }
 
     pub fn value(&mut self, t: u8) -> Result<Value, LoadError> {
+        let deep = self.deep;
         match t {
             T_STRING => Ok(Value::Str(Str::from_bytes(&self.string()?))),
             T_LIST => {
                 let n = self.count()?;
+                if n == 0 {
+                    return empty();
+                }
                 let mut l = VecDeque::new();
                 for _ in 0..n {
                     l.push_back(self.string()?);
@@ -448,6 +497,9 @@ impl<'a> Reader<'a> {
             }
             T_LIST_QUICKLIST | T_LIST_QUICKLIST_2 => {
                 let nodes = self.count()?;
+                if nodes == 0 {
+                    return empty();
+                }
                 let mut l = VecDeque::new();
                 for _ in 0..nodes {
                     let container = if t == T_LIST_QUICKLIST_2 {
@@ -455,75 +507,101 @@ impl<'a> Reader<'a> {
                     } else {
                         2
                     };
+                    if container != 1 && container != 2 {
+                        return err("Quicklist integrity check failed.");
+                    }
                     let blob = self.string()?;
+                    if blob.is_empty() {
+                        return err("Quicklist node is empty");
+                    }
                     if container == 1 {
                         l.push_back(blob);
                     } else if t == T_LIST_QUICKLIST_2 {
-                        listpack_entries(&blob, &mut l)?;
+                        l.extend(
+                            blobs::listpack(&blob, deep)
+                                .or_else(|_| err("Listpack integrity check failed."))?,
+                        );
                     } else {
-                        ziplist_entries(&blob, &mut l)?;
+                        l.extend(
+                            blobs::ziplist(&blob)
+                                .or_else(|_| err("Ziplist integrity check failed."))?,
+                        );
                     }
                 }
                 if l.is_empty() {
-                    return err("empty list");
+                    return empty();
                 }
                 Ok(Value::List(Box::new(List::from_items(l))))
             }
             T_LIST_ZIPLIST => {
-                let blob = self.string()?;
-                let mut l = VecDeque::new();
-                ziplist_entries(&blob, &mut l)?;
+                let l = blobs::ziplist(&self.string()?)
+                    .or_else(|_| err("List ziplist integrity check failed."))?;
+                if l.is_empty() {
+                    return empty();
+                }
                 Ok(Value::List(Box::new(List::from_items(l))))
             }
             T_SET => {
                 let n = self.count()?;
+                if n == 0 {
+                    return empty();
+                }
                 let mut v = Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push(self.string()?);
                 }
-                if v.is_empty() {
-                    return err("empty set");
+                if !blobs::no_dup_keys(&v, 1) {
+                    return err("Duplicate set members detected");
                 }
                 Ok(Value::Set(Box::new(Set::from_plain(v, &limits()))))
             }
             T_SET_INTSET => {
-                let v = intset_entries(&self.string()?)?;
-                if v.is_empty() {
-                    return err("empty intset");
-                }
+                let v = blobs::intset(&self.string()?, deep)
+                    .or_else(|_| err("Intset integrity check failed."))?;
                 Ok(Value::Set(Box::new(Set::from_intset(v, &limits()))))
             }
             T_SET_LISTPACK => {
-                let mut l = VecDeque::new();
-                listpack_entries(&self.string()?, &mut l)?;
-                if l.is_empty() {
-                    return err("empty set listpack");
+                let blob = self.string()?;
+                let l = blobs::listpack(&blob, deep)
+                    .ok()
+                    .filter(|l| !deep || blobs::no_dup_keys(l, 1))
+                    .map_or_else(|| err("Set listpack integrity check failed."), Ok)?;
+                if l.is_empty() || blobs::listpack_says_empty(&blob) {
+                    return empty();
                 }
-                Ok(Value::Set(Box::new(Set::from_listpack(
-                    l.into(),
-                    &limits(),
-                ))))
+                Ok(Value::Set(Box::new(Set::from_listpack(l, &limits()))))
             }
             T_HASH => {
                 let n = self.count()?;
+                if n == 0 {
+                    return empty();
+                }
                 let mut v = Vec::with_capacity(n);
                 for _ in 0..n {
                     let f = self.string()?;
                     v.push((f, self.string()?));
                 }
-                if v.is_empty() {
-                    return err("empty hash");
+                if !unique_fields(v.iter().map(|(f, _)| &f[..])) {
+                    return err("Duplicate hash fields detected");
                 }
                 Ok(Value::Hash(Box::new(Hash::from_pairs(v, &limits()))))
             }
             T_HASH_METADATA | T_HASH_METADATA_PRE_GA => {
                 let min = if t == T_HASH_METADATA {
                     let b = self.bytes(8)?;
-                    u64::from_le_bytes(b.try_into().map_err(|_| LoadError("bad time".into()))?)
+                    let m =
+                        u64::from_le_bytes(b.try_into().map_err(|_| LoadError("bad time".into()))?);
+                    if m > EB_EXPIRE_TIME_INVALID {
+                        return err("Hash read invalid minExpire value");
+                    }
+                    m
                 } else {
                     0
                 };
                 let n = self.count()?;
+                if n == 0 {
+                    return empty();
+                }
                 let mut v = Vec::new();
                 for _ in 0..n {
                     let ttl = self.len()?;
@@ -534,14 +612,14 @@ impl<'a> Reader<'a> {
                     };
                     let when = match when {
                         None => None,
-                        Some(Some(w)) if w <= (1u64 << 48) => Some(w as i64),
-                        Some(_) => return err("invalid field expire time"),
+                        Some(Some(w)) if w < EB_EXPIRE_TIME_INVALID => Some(w as i64),
+                        Some(_) => return err("invalid expireAt time"),
                     };
                     let f = self.string()?;
                     v.push((f, self.string()?, when));
                 }
-                if v.is_empty() {
-                    return err("empty hash");
+                if !unique_fields(v.iter().map(|(f, _, _)| &f[..])) {
+                    return err("Duplicate hash fields detected");
                 }
                 Ok(Value::Hash(Box::new(Hash::from_triples(v, &limits()))))
             }
@@ -550,17 +628,22 @@ impl<'a> Reader<'a> {
                     self.bytes(8)?;
                 }
                 let blob = self.string()?;
-                let mut l = VecDeque::new();
-                listpack_entries(&blob, &mut l)?;
-                if l.is_empty() || l.len() % 3 != 0 {
-                    return err("invalid hash listpack");
+                let l = blobs::listpack(&blob, deep)
+                    .ok()
+                    .filter(|l| l.len() % 3 == 0)
+                    .filter(|l| !deep || (blobs::no_dup_keys(l, 3) && ttls_ordered(l)))
+                    .map_or_else(|| err("Hash listpack integrity check failed."), Ok)?;
+                if l.is_empty() || blobs::listpack_says_empty(&blob) {
+                    return empty();
+                }
+                if !blobs::no_dup_keys(&l, 3) {
+                    return dup_listpack();
                 }
                 let mut v = Vec::with_capacity(l.len() / 3);
-                while let (Some(f), Some(val), Some(ttl)) =
-                    (l.pop_front(), l.pop_front(), l.pop_front())
-                {
+                let mut it = l.into_iter();
+                while let (Some(f), Some(val), Some(ttl)) = (it.next(), it.next(), it.next()) {
                     let ttl = crate::util::parse_i64(&ttl)
-                        .filter(|&w| (0..=1i64 << 48).contains(&w))
+                        .filter(|&w| (0..EB_EXPIRE_TIME_INVALID as i64).contains(&w))
                         .ok_or_else(|| LoadError("invalid field expire time".into()))?;
                     v.push((f, val, (ttl != 0).then_some(ttl)));
                 }
@@ -568,23 +651,46 @@ impl<'a> Reader<'a> {
             }
             T_HASH_LISTPACK | T_HASH_ZIPLIST => {
                 let blob = self.string()?;
-                let mut l = VecDeque::new();
-                if t == T_HASH_LISTPACK {
-                    listpack_entries(&blob, &mut l)?;
+                let l = if t == T_HASH_LISTPACK {
+                    blobs::listpack(&blob, deep)
+                        .ok()
+                        .filter(|l| l.len() % 2 == 0 && (!deep || blobs::no_dup_keys(l, 2)))
+                        .map_or_else(|| err("Hash listpack integrity check failed."), Ok)?
                 } else {
-                    ziplist_entries(&blob, &mut l)?;
+                    blobs::ziplist(&blob)
+                        .ok()
+                        .filter(|l| blobs::no_dup_keys(l, 2))
+                        .map_or_else(|| err("Hash ziplist integrity check failed."), Ok)?
+                };
+                if l.is_empty() || (t == T_HASH_LISTPACK && blobs::listpack_says_empty(&blob)) {
+                    return empty();
                 }
-                if l.is_empty() || l.len() % 2 != 0 {
-                    return err("invalid hash listpack");
+                if !blobs::no_dup_keys(&l, 2) {
+                    return dup_listpack();
                 }
                 let mut pairs = Vec::with_capacity(l.len() / 2);
-                while let (Some(f), Some(v)) = (l.pop_front(), l.pop_front()) {
+                let mut it = l.into_iter();
+                while let (Some(f), Some(v)) = (it.next(), it.next()) {
                     pairs.push((f, v));
+                }
+                Ok(Value::Hash(Box::new(Hash::from_pairs(pairs, &limits()))))
+            }
+            T_HASH_ZIPMAP => {
+                let pairs = blobs::zipmap(&self.string()?)
+                    .or_else(|_| err("Zipmap integrity check failed."))?;
+                if let Some(dup) = first_dup(pairs.iter().map(|(f, _)| &f[..])) {
+                    return err(&format!(
+                        "Hash zipmap with dup elements, or big length ({})",
+                        dup.len()
+                    ));
                 }
                 Ok(Value::Hash(Box::new(Hash::from_pairs(pairs, &limits()))))
             }
             T_ZSET | T_ZSET_2 => {
                 let n = self.count()?;
+                if n == 0 {
+                    return empty();
+                }
                 let mut v = Vec::new();
                 for _ in 0..n {
                     let e = self.string()?;
@@ -610,18 +716,25 @@ impl<'a> Reader<'a> {
             }
             T_ZSET_ZIPLIST | T_ZSET_LISTPACK => {
                 let blob = self.string()?;
-                let mut flat = VecDeque::new();
-                if t == T_ZSET_LISTPACK {
-                    listpack_entries(&blob, &mut flat)?;
+                let flat = if t == T_ZSET_LISTPACK {
+                    blobs::listpack(&blob, deep)
+                        .ok()
+                        .filter(|l| l.len() % 2 == 0 && (!deep || blobs::no_dup_keys(l, 2)))
+                        .map_or_else(|| err("Zset listpack integrity check failed."), Ok)?
                 } else {
-                    ziplist_entries(&blob, &mut flat)?;
-                }
-                if flat.len() % 2 != 0 {
-                    return err("Zset listpack with an odd number of entries");
+                    blobs::ziplist(&blob)
+                        .ok()
+                        .filter(|l| blobs::no_dup_keys(l, 2))
+                        .map_or_else(|| err("Zset ziplist integrity check failed."), Ok)?
+                };
+                if flat.is_empty() || (t == T_ZSET_LISTPACK && blobs::listpack_says_empty(&blob)) {
+                    return empty();
                 }
                 let mut v = Vec::with_capacity(flat.len() / 2);
-                while let (Some(e), Some(s)) = (flat.pop_front(), flat.pop_front()) {
+                let mut it = flat.into_iter();
+                while let (Some(e), Some(s)) = (it.next(), it.next()) {
                     let s = crate::commands::zset::parse_score(&s)
+                        .filter(|s| !s.is_nan())
                         .ok_or_else(|| LoadError("Zset listpack with a bad score".into()))?;
                     v.push((e, s));
                 }
@@ -637,9 +750,55 @@ impl<'a> Reader<'a> {
                     self, v,
                 )?)))
             }
-            _ => err(&format!("unsupported value type {t}")),
+            _ => err(&format!("Unknown RDB encoding type {t}")),
         }
     }
+}
+
+/// The error a value that loads as empty gives: RESTORE refuses it, a
+/// file load skips the key (`rdbLoadObject skipping empty key`).
+pub const EMPTY_KEY: &str = "Empty key";
+
+fn empty<T>() -> Result<T, LoadError> {
+    err(EMPTY_KEY)
+}
+
+/// A hash listpack with duplicate fields that passed a shallow check:
+/// Redis would accept it and panic on its conversion; we refuse it, with
+/// the line Redis logs before that panic.
+fn dup_listpack<T>() -> Result<T, LoadError> {
+    log::warn!("listpack with dup elements");
+    err("Hash with dup elements")
+}
+
+/// The first field seen twice, if any.
+fn first_dup<'a>(mut fields: impl Iterator<Item = &'a [u8]>) -> Option<&'a [u8]> {
+    let mut seen = std::collections::HashSet::new();
+    fields.find(|f| !seen.insert(*f))
+}
+
+fn unique_fields<'a>(fields: impl Iterator<Item = &'a [u8]>) -> bool {
+    first_dup(fields).is_none()
+}
+
+/// A listpackex's TTLs (every third entry): integers below
+/// `EB_EXPIRE_TIME_INVALID`, ascending, and no TTL after a field without
+/// one (0), as `_lpEntryValidation` requires.
+fn ttls_ordered(l: &[Vec<u8>]) -> bool {
+    let mut last: i64 = -1;
+    for t in l.iter().skip(2).step_by(3) {
+        let Some(w) = crate::util::parse_i64(t) else {
+            return false;
+        };
+        if !(0..EB_EXPIRE_TIME_INVALID as i64).contains(&w) {
+            return false;
+        }
+        if w != 0 && (last == 0 || w < last) {
+            return false;
+        }
+        last = w;
+    }
+    true
 }
 
 /// Encodes an intset blob: element width (2, 4 or 8 bytes, the smallest
@@ -678,30 +837,6 @@ pub fn listpack_backlen(l: u64) -> Vec<u8> {
             if i == 0 { g } else { g | 128 }
         })
         .collect()
-}
-
-/// Decodes an intset blob into its values.
-pub fn intset_entries(b: &[u8]) -> Result<Vec<i64>, LoadError> {
-    if b.len() < 8 {
-        return err("invalid intset");
-    }
-    let width = u32::from_le_bytes(b[0..4].try_into().unwrap()) as usize;
-    let n = u32::from_le_bytes(b[4..8].try_into().unwrap()) as usize;
-    if !matches!(width, 2 | 4 | 8) || n.checked_mul(width) != Some(b.len() - 8) {
-        return err("invalid intset");
-    }
-    let mut out = Vec::with_capacity(n);
-    for c in b[8..].chunks_exact(width) {
-        let mut x = [0u8; 8];
-        x[..width].copy_from_slice(c);
-        // Sign-extend from the element width.
-        let shift = 64 - 8 * width as u32;
-        out.push((i64::from_le_bytes(x) << shift) >> shift);
-    }
-    if out.windows(2).any(|w| w[0] >= w[1]) {
-        return err("intset not sorted");
-    }
-    Ok(out)
 }
 
 /// Appends one listpack string entry (encoding, bytes, back-length).
@@ -747,139 +882,11 @@ fn zset_from_pairs(v: Vec<(Vec<u8>, f64)>) -> Result<Value, LoadError> {
         .ok_or_else(|| LoadError("Duplicate zset fields detected".into()))
 }
 
-/// Decodes a listpack blob's entries (integers as decimal text).
+/// Decodes a listpack blob's entries (integers as decimal text), with
+/// every check `sanitize-dump-payload yes` makes.
 pub fn listpack_entries(lp: &[u8], out: &mut VecDeque<Vec<u8>>) -> Result<(), LoadError> {
-    if lp.len() < 7 || u32::from_le_bytes(lp[0..4].try_into().unwrap()) as usize != lp.len() {
-        return err("invalid listpack header");
-    }
-    let mut p = 6;
-    loop {
-        let Some(&b) = lp.get(p) else {
-            return err("listpack without terminator");
-        };
-        if b == 0xFF {
-            return Ok(());
-        }
-        let need = |p: usize, n: usize| -> Result<&[u8], LoadError> {
-            lp.get(p..p + n)
-                .ok_or_else(|| LoadError("listpack entry out of range".into()))
-        };
-        let (entry, enc_len): (Vec<u8>, usize) = if b & 0x80 == 0 {
-            ((b & 0x7F).to_string().into_bytes(), 1)
-        } else if b & 0xC0 == 0x80 {
-            let n = (b & 0x3F) as usize;
-            (need(p + 1, n)?.to_vec(), 1 + n)
-        } else if b & 0xE0 == 0xC0 {
-            let v = ((((b & 0x1F) as u16) << 8) | *need(p + 1, 1)?.first().unwrap() as u16) as i64;
-            let v = if v >= 1 << 12 { v - (1 << 13) } else { v };
-            (v.to_string().into_bytes(), 2)
-        } else if b & 0xF0 == 0xE0 {
-            let n = (((b & 0x0F) as usize) << 8) | need(p + 1, 1)?[0] as usize;
-            (need(p + 2, n)?.to_vec(), 2 + n)
-        } else {
-            match b {
-                0xF0 => {
-                    let n = u32::from_le_bytes(need(p + 1, 4)?.try_into().unwrap()) as usize;
-                    (need(p + 5, n)?.to_vec(), 5 + n)
-                }
-                0xF1 => (
-                    i16::from_le_bytes(need(p + 1, 2)?.try_into().unwrap())
-                        .to_string()
-                        .into_bytes(),
-                    3,
-                ),
-                0xF2 => {
-                    let s = need(p + 1, 3)?;
-                    let v =
-                        ((s[0] as i32) | ((s[1] as i32) << 8) | ((s[2] as i32) << 16)) << 8 >> 8;
-                    (v.to_string().into_bytes(), 4)
-                }
-                0xF3 => (
-                    i32::from_le_bytes(need(p + 1, 4)?.try_into().unwrap())
-                        .to_string()
-                        .into_bytes(),
-                    5,
-                ),
-                0xF4 => (
-                    i64::from_le_bytes(need(p + 1, 8)?.try_into().unwrap())
-                        .to_string()
-                        .into_bytes(),
-                    9,
-                ),
-                _ => return err("invalid listpack encoding"),
-            }
-        };
-        let back = listpack_backlen(enc_len as u64).len();
-        p += enc_len + back;
-        out.push_back(entry);
-    }
-}
-
-/// Decodes an (old) ziplist blob's entries.
-pub fn ziplist_entries(zl: &[u8], out: &mut VecDeque<Vec<u8>>) -> Result<(), LoadError> {
-    if zl.len() < 11 {
-        return err("invalid ziplist");
-    }
-    let mut p = 10;
-    loop {
-        let Some(&prev) = zl.get(p) else {
-            return err("ziplist without terminator");
-        };
-        if prev == 0xFF {
-            return Ok(());
-        }
-        p += if prev == 0xFE { 5 } else { 1 };
-        let g = |p: usize, n: usize| -> Result<&[u8], LoadError> {
-            zl.get(p..p + n)
-                .ok_or_else(|| LoadError("ziplist entry out of range".into()))
-        };
-        let b = g(p, 1)?[0];
-        let (entry, used) = match b >> 6 {
-            0 => {
-                let n = (b & 0x3F) as usize;
-                (g(p + 1, n)?.to_vec(), 1 + n)
-            }
-            1 => {
-                let n = (((b & 0x3F) as usize) << 8) | g(p + 1, 1)?[0] as usize;
-                (g(p + 2, n)?.to_vec(), 2 + n)
-            }
-            2 => {
-                let n = u32::from_be_bytes(g(p + 1, 4)?.try_into().unwrap()) as usize;
-                (g(p + 5, n)?.to_vec(), 5 + n)
-            }
-            _ => match b {
-                0xC0 => (
-                    i16::from_le_bytes(g(p + 1, 2)?.try_into().unwrap())
-                        .to_string()
-                        .into_bytes(),
-                    3,
-                ),
-                0xD0 => (
-                    i32::from_le_bytes(g(p + 1, 4)?.try_into().unwrap())
-                        .to_string()
-                        .into_bytes(),
-                    5,
-                ),
-                0xE0 => (
-                    i64::from_le_bytes(g(p + 1, 8)?.try_into().unwrap())
-                        .to_string()
-                        .into_bytes(),
-                    9,
-                ),
-                0xF0 => {
-                    let s = g(p + 1, 3)?;
-                    let v =
-                        ((s[0] as i32) | ((s[1] as i32) << 8) | ((s[2] as i32) << 16)) << 8 >> 8;
-                    (v.to_string().into_bytes(), 4)
-                }
-                0xFE => ((g(p + 1, 1)?[0] as i8).to_string().into_bytes(), 2),
-                0xF1..=0xFD => (((b & 0x0F) as i64 - 1).to_string().into_bytes(), 1),
-                _ => return err("invalid ziplist encoding"),
-            },
-        };
-        p += used;
-        out.push_back(entry);
-    }
+    out.extend(blobs::listpack(lp, true).or_else(|_| err("Listpack integrity check failed."))?);
+    Ok(())
 }
 
 /// Loads an RDB image into `dbs` (which should be empty). Keys already
@@ -925,6 +932,7 @@ pub fn load_counting(
     let mut db = 0usize;
     let mut expire: Option<i64> = None;
     let mut loaded = 0;
+    let mut empty_skipped = 0u64;
     loop {
         let t = r.u8()?;
         match t {
@@ -962,8 +970,23 @@ pub fn load_counting(
             }
             _ => {
                 let key = r.string()?;
-                let v = r.value(t)?;
+                if !is_object_type(t) {
+                    return err(&format!("Unknown RDB encoding type {t}"));
+                }
                 let when = expire.take();
+                let v = match r.value(t) {
+                    Err(e) if e.0 == EMPTY_KEY => {
+                        empty_skipped += 1;
+                        if empty_skipped <= 10 {
+                            log::info!(
+                                "rdbLoadObject skipping empty key: {}",
+                                String::from_utf8_lossy(&key)
+                            );
+                        }
+                        continue;
+                    }
+                    v => v?,
+                };
                 if matches!(when, Some(w) if w <= now_ms) {
                     *expired += 1;
                     continue;
@@ -985,10 +1008,16 @@ pub fn load_counting(
         if expect != 0 {
             let got = crc64::crc64(0, &data[..data.len() - 8]);
             if got != expect {
-                return err("Wrong RDB checksum");
+                log::warn!(
+                    "Wrong RDB checksum expected: ({expect:x}) got: ({got:x}). Aborting now."
+                );
+                return err("RDB CRC error");
             }
         }
     }
+    log::info!(
+        "Done loading RDB, keys loaded: {loaded}, keys expired: {expired}, empty keys skipped: {empty_skipped}."
+    );
     Ok(loaded)
 }
 
@@ -1148,5 +1177,151 @@ mod collection_tests {
         assert_eq!(out.len(), 3);
         assert_eq!(out[1].len(), 5000);
         assert_eq!(out[2], b"b".to_vec());
+    }
+}
+
+#[cfg(test)]
+mod legacy_tests {
+    use super::*;
+
+    /// A payload body: type byte, then `blob` as an RDB string.
+    fn body(t: u8, blob: &[u8]) -> Vec<u8> {
+        let mut w = Writer::new(false);
+        w.buf.push(t);
+        w.len(blob.len() as u64);
+        w.buf.extend_from_slice(blob);
+        w.buf
+    }
+
+    fn msg(r: Result<Value, LoadError>) -> String {
+        r.err().map(|e| e.0).unwrap_or_default()
+    }
+
+    #[test]
+    fn old_encodings_convert_on_load() {
+        let zl = blobs::ziplist_of(&[b"a", b"bb", b"a"]);
+        let v = decode_payload(&body(T_LIST_ZIPLIST, &zl), 1 << 20, false).unwrap();
+        assert_eq!(v.as_list().unwrap().len(), 3);
+
+        let mut q = vec![T_LIST_QUICKLIST, 2];
+        for node in [&zl, &blobs::ziplist_of(&[b"c"])] {
+            q.push(node.len() as u8);
+            q.extend_from_slice(node);
+        }
+        let v = decode_payload(&q, 1 << 20, true).unwrap();
+        assert_eq!(v.as_list().unwrap().len(), 4);
+
+        let zm = b"\x02\x01a\x01\x00x\x01b\x01\x00y\xFF";
+        let v = decode_payload(&body(T_HASH_ZIPMAP, zm), 1 << 20, false).unwrap();
+        assert_eq!(v.as_hash().unwrap().get(b"b"), Some(&b"y"[..]));
+
+        let hz = blobs::ziplist_of(&[b"f", b"1", b"g", b"2"]);
+        let v = decode_payload(&body(T_HASH_ZIPLIST, &hz), 1 << 20, false).unwrap();
+        assert_eq!(v.as_hash().unwrap().len(), 2);
+
+        let zz = blobs::ziplist_of(&[b"m", b"1.5", b"n", b"-2"]);
+        let v = decode_payload(&body(T_ZSET_ZIPLIST, &zz), 1 << 20, false).unwrap();
+        assert_eq!(v.encoding(), "listpack");
+    }
+
+    #[test]
+    fn corrupt_values_are_refused_with_redis_messages() {
+        let dup = blobs::ziplist_of(&[b"f", b"1", b"f", b"2"]);
+        assert_eq!(
+            msg(decode_payload(&body(T_HASH_ZIPLIST, &dup), 1 << 20, false)),
+            "Hash ziplist integrity check failed."
+        );
+        let odd = blobs::ziplist_of(&[b"f", b"1", b"g"]);
+        assert!(decode_payload(&body(T_HASH_ZIPLIST, &odd), 1 << 20, false).is_err());
+        assert_eq!(
+            msg(decode_payload(
+                &body(T_HASH_ZIPMAP, b"\x00\xFF"),
+                1 << 20,
+                false
+            )),
+            "Zipmap integrity check failed."
+        );
+        // A quicklist whose only ziplist is empty is an empty key.
+        let mut q = vec![T_LIST_QUICKLIST, 1];
+        let e = blobs::ziplist_of(&[]);
+        q.push(e.len() as u8);
+        q.extend_from_slice(&e);
+        assert_eq!(msg(decode_payload(&q, 1 << 20, false)), EMPTY_KEY);
+        // Set listpack with a duplicate: only a deep check sees it.
+        let lp = listpack_blob([&b"a"[..], b"b", b"a"].into_iter(), 3);
+        assert!(decode_payload(&body(T_SET_LISTPACK, &lp), 1 << 20, false).is_ok());
+        assert_eq!(
+            msg(decode_payload(&body(T_SET_LISTPACK, &lp), 1 << 20, true)),
+            "Set listpack integrity check failed."
+        );
+        // Listpackex TTLs out of order.
+        let lp = listpack_blob([&b"f"[..], b"v", b"200", b"g", b"w", b"100"].into_iter(), 6);
+        let mut b = vec![T_HASH_LISTPACK_EX];
+        b.extend_from_slice(&0u64.to_le_bytes());
+        b.extend_from_slice(&body(0, &lp)[1..]);
+        assert!(decode_payload(&b, 1 << 20, false).is_ok());
+        assert!(decode_payload(&b, 1 << 20, true).is_err());
+        // Module values and unknown types.
+        assert!(decode_payload(&[8, 0], 1 << 20, false).is_err());
+        assert!(decode_payload(&[6, 0], 1 << 20, false).is_err());
+    }
+
+    #[test]
+    fn randomly_corrupted_payloads_never_panic() {
+        use crate::types::Limits;
+        let l = Limits::DEFAULT;
+        let mut vals = vec![Value::List(Box::new(List::from_items(
+            ["a", "1", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"]
+                .iter()
+                .map(|s| s.as_bytes().to_vec()),
+        )))];
+        let mut s = Set::new_intset();
+        s.add(b"1", &l);
+        s.add(b"70000", &l);
+        vals.push(Value::Set(Box::new(s)));
+        let mut s = Set::new_listpack();
+        s.add(b"x", &l);
+        s.add(b"y", &l);
+        vals.push(Value::Set(Box::new(s)));
+        let mut h = Hash::new();
+        h.set(b"f", b"v", &l);
+        h.set(b"g", b"12", &l);
+        vals.push(Value::Hash(Box::new(h.clone())));
+        h.set_ttl(b"f", 2_524_600_800_000);
+        vals.push(Value::Hash(Box::new(h)));
+        vals.push(zset_from_pairs(vec![(b"m".to_vec(), 1.5), (b"n".to_vec(), -3.0)]).unwrap());
+        let mut st = crate::types::stream::Stream::new();
+        st.add(None, 5, &[b"f", b"v"]).unwrap();
+        st.add(None, 6, &[b"f", b"w"]).unwrap();
+        vals.push(Value::Stream(Box::new(st)));
+        let mut bodies: Vec<Vec<u8>> = vals
+            .iter()
+            .map(|v| {
+                let p = dump_payload(v);
+                p[..p.len() - 10].to_vec()
+            })
+            .collect();
+        bodies.push(body(
+            T_HASH_ZIPLIST,
+            &blobs::ziplist_of(&[b"f", b"1", b"g", b"2"]),
+        ));
+        bodies.push(body(T_LIST_ZIPLIST, &blobs::ziplist_of(&[b"a", b"b"])));
+        bodies.push(body(T_HASH_ZIPMAP, b"\x02\x01a\x01\x00x\x01b\x01\x00y\xFF"));
+        let mut rng = crate::util::Rng::new();
+        for b in &bodies {
+            assert!(decode_payload(b, 1 << 20, true).is_ok());
+            for _ in 0..3000 {
+                let mut c = b.clone();
+                for _ in 0..1 + rng.next() % 2 {
+                    let i = (rng.next() as usize) % c.len();
+                    c[i] = rng.next() as u8;
+                }
+                let _ = decode_payload(&c, 1 << 20, false);
+                let _ = decode_payload(&c, 1 << 20, true);
+            }
+            for cut in 0..b.len() {
+                let _ = decode_payload(&b[..cut], 1 << 20, true);
+            }
+        }
     }
 }

@@ -854,8 +854,14 @@ fn as_int(e: &[u8]) -> Result<i64, LoadError> {
     crate::util::parse_i64(e).ok_or_else(|| LoadError("stream listpack: integer expected".into()))
 }
 
-/// Reads one node listpack into `s` (live entries only).
+/// Reads one node listpack into `s` (live entries only). Any flaw in it
+/// is reported as Redis's `streamValidateListpackIntegrity` failure.
 fn load_node(s: &mut Stream, master: StreamId, lp: &[u8]) -> Result<(), LoadError> {
+    load_node_entries(s, master, lp)
+        .map_err(|_| LoadError("Stream listpack integrity check failed.".into()))
+}
+
+fn load_node_entries(s: &mut Stream, master: StreamId, lp: &[u8]) -> Result<(), LoadError> {
     let mut items = std::collections::VecDeque::new();
     crate::persist::rdb::listpack_entries(lp, &mut items)?;
     let mut it = items.into_iter();
@@ -876,7 +882,10 @@ fn load_node(s: &mut Stream, master: StreamId, lp: &[u8]) -> Result<(), LoadErro
     if as_int(&next()?)? != 0 {
         return bad("bad stream master entry terminator");
     }
-    for _ in 0..count + deleted {
+    for _ in 0..count
+        .checked_add(deleted)
+        .ok_or(LoadError("bad stream counts".into()))?
+    {
         let flags = as_int(&next()?)?;
         let ms = master.ms.wrapping_add(as_int(&next()?)? as u64);
         let seq = master.seq.wrapping_add(as_int(&next()?)? as u64);
@@ -895,7 +904,17 @@ fn load_node(s: &mut Stream, master: StreamId, lp: &[u8]) -> Result<(), LoadErro
                 fields.push(next()?);
             }
         }
-        next()?; // lp-count
+        // lp-count: the entry's own element count, as its end marker.
+        let lp_count = as_int(&next()?)?;
+        let nfields = (fields.len() / 2) as i64;
+        let want = if flags & 2 != 0 {
+            nfields + 3
+        } else {
+            2 * nfields + 4
+        };
+        if lp_count != want {
+            return bad("bad stream entry lp-count");
+        }
         if flags & 1 != 0 {
             continue;
         }
@@ -906,6 +925,9 @@ fn load_node(s: &mut Stream, master: StreamId, lp: &[u8]) -> Result<(), LoadErro
         let refs: Vec<&[u8]> = fields.iter().map(|f| &f[..]).collect();
         s.add(Some((id, true)), 0, &refs)
             .map_err(|_| LoadError("bad stream entry".into()))?;
+    }
+    if it.next().is_some() {
+        return bad("stream listpack with trailing entries");
     }
     Ok(())
 }
@@ -996,7 +1018,7 @@ pub fn rdb_load(r: &mut Reader, ver: u8) -> Result<Stream, LoadError> {
                 c.pel.insert(id);
             }
             if g.consumers.insert(cname, c).is_some() {
-                return bad("duplicate consumer");
+                return bad("Duplicate stream consumer detected.");
             }
         }
         if g.pel.values().any(|n| n.consumer.is_empty()) {
