@@ -156,7 +156,7 @@ fn main() {
     let _ = server.st.oom.apply(&server.st.cfg, false);
     log::warn!("Server initialized");
     let start = std::time::Instant::now();
-    match redis_rust::persist::load(&mut server.st) {
+    match server.load_at_startup() {
         Ok(n) if n > 0 => log::info!(
             "DB loaded from disk: {:.3} seconds ({} keys)",
             start.elapsed().as_secs_f64(),

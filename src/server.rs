@@ -99,6 +99,14 @@ pub struct Pending {
     pub listeners: Option<Vec<TcpListener>>,
 }
 
+/// Progress of a load, for INFO's loading_* fields.
+#[derive(Clone, Copy, Debug)]
+pub struct Loading {
+    pub start_ms: i64,
+    pub total_bytes: usize,
+    pub loaded_bytes: usize,
+}
+
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ShutdownFlags {
     pub nosave: bool,
@@ -168,6 +176,9 @@ pub struct State {
     pub last_save_ok: bool,
     /// The background save or AOF rewrite in progress.
     pub snapshot: Option<Box<crate::persist::snapshot::Snapshot>>,
+    /// The startup load in progress (commands without the `loading` flag
+    /// get -LOADING meanwhile).
+    pub loading: Option<Loading>,
     pub bgsave: crate::persist::BgStats,
     pub blocking: crate::blocking::BlockState,
     pub pubsub: crate::pubsub::PubSub,
@@ -406,6 +417,59 @@ pub fn process_events_while_busy() {
 }
 
 impl Server {
+    /// Loads the RDB file before the event loop starts, serving clients
+    /// every `loading-process-events-interval-bytes` (with -LOADING for
+    /// what cannot run yet), as Redis's startup load does. The keys go
+    /// into fresh databases that replace `st.dbs` at the end, so commands
+    /// served meanwhile (INFO) see an empty keyspace, never a half-built
+    /// one.
+    pub fn load_at_startup(&mut self) -> Result<usize, String> {
+        let Some(data) = crate::persist::read_rdb(&self.st)? else {
+            return Ok(0);
+        };
+        let interval = self
+            .st
+            .cfg
+            .int("loading-process-events-interval-bytes")
+            .max(1024) as usize;
+        let delay = self.st.cfg.int("key-load-delay");
+        let max = self.st.cfg.hot.proto_max_bulk_len.max(0) as u64;
+        let mut dbs: Vec<Db> = (0..self.st.dbs.len()).map(Db::new).collect();
+        if self.st.dbs[0].slots.is_some() {
+            dbs[0].enable_slot_index();
+        }
+        self.st.loading = Some(Loading {
+            start_ms: now_ms(),
+            total_bytes: data.len(),
+            loaded_bytes: 0,
+        });
+        let mut out = crate::persist::Loaded::default();
+        let mut next = interval;
+        let mut rng = crate::util::Rng::new();
+        out.result = crate::persist::rdb::load_progress(
+            &data,
+            &mut dbs,
+            now_ms(),
+            max,
+            &mut out.libs,
+            &mut out.expired,
+            &mut |pos| {
+                crate::util::debug_delay(delay, &mut rng);
+                if pos >= next {
+                    next = pos + interval;
+                    if let Some(l) = self.st.loading.as_mut() {
+                        l.loaded_bytes = pos;
+                    }
+                    self.busy_turn();
+                }
+            },
+        )
+        .map_err(|e| e.0);
+        self.st.loading = None;
+        self.st.dbs = dbs;
+        crate::persist::install(&mut self.st, out, true, false)
+    }
+
     fn busy_turn(&mut self) {
         let mut events = Events::with_capacity(256);
         if self.poll.poll(&mut events, Some(Duration::ZERO)).is_err() {
@@ -620,6 +684,7 @@ impl Server {
             expired_pending: false,
             last_save_ok: true,
             snapshot: None,
+            loading: None,
             bgsave: Default::default(),
             blocking: Default::default(),
             pubsub: Default::default(),

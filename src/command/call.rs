@@ -137,6 +137,15 @@ pub fn call(
         reject(st, c, &msg, Some((spec, name.as_ref())));
         return false;
     }
+    if st.loading.is_some() && !spec.has(super::flags::LOADING) {
+        reject(
+            st,
+            c,
+            "LOADING Redis is loading the dataset in memory",
+            Some((spec, name.as_ref())),
+        );
+        return false;
+    }
     // A script runs past busy-reply-threshold: only allow-busy commands.
     if let Some(err) = crate::script::busy_error(st, c, spec) {
         reject_or_abort(st, c, spec, &name, err);

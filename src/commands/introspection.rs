@@ -566,7 +566,7 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
         let rdb_bg = bg.filter(|s| s.purpose == crate::persist::snapshot::Purpose::Rdb);
         header(&mut s, "Persistence");
         fields!(s,
-            "loading" => 0,
+            "loading" => st.loading.is_some() as i32,
             "async_loading" => 0,
             "current_cow_peak" => 0,
             "current_cow_size" => 0,
@@ -597,6 +597,24 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
             "module_fork_in_progress" => 0,
             "module_fork_last_cow_size" => 0,
         );
+        if let Some(l) = &st.loading {
+            let secs = ((crate::util::now_ms() - l.start_ms) / 1000).max(0);
+            let perc = l.loaded_bytes as f64 * 100.0 / l.total_bytes.max(1) as f64;
+            let eta = if l.loaded_bytes == 0 {
+                1
+            } else {
+                (secs as f64 * (l.total_bytes - l.loaded_bytes) as f64 / l.loaded_bytes as f64)
+                    as i64
+            };
+            fields!(s,
+                "loading_start_time" => l.start_ms / 1000,
+                "loading_total_bytes" => l.total_bytes,
+                "loading_rdb_used_mem" => 0,
+                "loading_loaded_bytes" => l.loaded_bytes,
+                "loading_loaded_perc" => format!("{perc:.2}"),
+                "loading_eta_seconds" => eta,
+            );
+        }
     }
     let stats = st.stats.clone();
     if sel.wants("threads") {

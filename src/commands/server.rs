@@ -421,6 +421,19 @@ fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
             "ERR CONFIG SET failed (possibly related to argument '{name}') - can't set protected config"
         )));
     }
+    // Redis's DENY_LOADING_CONFIG: what the load in progress depends on.
+    if ctx.st.loading.is_some()
+        && pairs.iter().any(|(n, _)| {
+            ctx.st
+                .cfg
+                .param(n)
+                .is_some_and(|(_, p)| matches!(p.name, "dir" | "repl-diskless-load"))
+        })
+    {
+        return Err(CmdError::msg(
+            "LOADING Redis is loading the dataset in memory",
+        ));
+    }
     let before = ctx.st.cfg.clone();
     let changed = ctx.st.cfg.set_many(&pairs).map_err(CmdError::Msg)?;
     // Parameters whose new value acts on the system are applied now; if

@@ -200,39 +200,71 @@ pub fn load(st: &mut State) -> Result<usize, String> {
 /// `load`; function libraries are first dropped (`flush_functions`) or
 /// kept, and on a name clash replaced (`merge`) or refused.
 pub fn load_opts(st: &mut State, flush_functions: bool, merge: bool) -> Result<usize, String> {
-    let path = rdb_path(st);
-    let data = match std::fs::read(&path) {
-        Ok(d) => d,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-        Err(e) => {
-            return Err(format!(
-                "Fatal error loading the DB, check server logs. Exiting. ({})",
-                crate::util::os_error_text(&e)
-            ));
-        }
+    let Some(data) = read_rdb(st)? else {
+        return Ok(0);
     };
     for db in st.dbs.iter_mut() {
         db.flush();
     }
-    let max = st.cfg.hot.proto_max_bulk_len.max(0) as u64;
-    let mut libs = Vec::new();
-    let mut expired = 0;
-    let r = rdb::load_counting(
+    let mut out = Loaded::default();
+    let mut dbs = std::mem::take(&mut st.dbs);
+    out.result = rdb::load_progress(
         &data,
-        &mut st.dbs,
+        &mut dbs,
         crate::util::now_ms(),
-        max,
-        &mut libs,
-        &mut expired,
+        st.cfg.hot.proto_max_bulk_len.max(0) as u64,
+        &mut out.libs,
+        &mut out.expired,
+        &mut |_| {},
     )
     .map_err(|e| e.0);
-    st.bgsave.last_load_expired = expired;
-    st.bgsave.last_load_loaded = *r.as_ref().unwrap_or(&0) as u64;
-    // Loaded keys are not `new` events.
+    st.dbs = dbs;
+    install(st, out, flush_functions, merge)
+}
+
+/// The RDB file's bytes; None when there is no file.
+pub fn read_rdb(st: &State) -> Result<Option<Vec<u8>>, String> {
+    match std::fs::read(rdb_path(st)) {
+        Ok(d) => Ok(Some(d)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!(
+            "Fatal error loading the DB, check server logs. Exiting. ({})",
+            crate::util::os_error_text(&e)
+        )),
+    }
+}
+
+/// What a load produced besides the keys.
+pub struct Loaded {
+    pub result: Result<usize, String>,
+    pub libs: Vec<Vec<u8>>,
+    pub expired: u64,
+}
+
+impl Default for Loaded {
+    fn default() -> Self {
+        Loaded {
+            result: Ok(0),
+            libs: Vec::new(),
+            expired: 0,
+        }
+    }
+}
+
+/// Bookkeeping after the keys of a load are in `st.dbs`: load stats, no
+/// `new` events for loaded keys, function libraries.
+pub fn install(
+    st: &mut State,
+    out: Loaded,
+    flush_functions: bool,
+    merge: bool,
+) -> Result<usize, String> {
+    st.bgsave.last_load_expired = out.expired;
+    st.bgsave.last_load_loaded = *out.result.as_ref().unwrap_or(&0) as u64;
     st.dbs.iter_mut().for_each(|db| db.new_keys.clear());
     if flush_functions {
         st.scripts.flush_functions();
     }
-    crate::commands::scripting::load_libraries(st, &libs, merge)?;
-    r
+    crate::commands::scripting::load_libraries(st, &out.libs, merge)?;
+    out.result
 }

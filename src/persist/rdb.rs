@@ -917,6 +917,20 @@ pub fn load_counting(
     libs: &mut Vec<Vec<u8>>,
     expired: &mut u64,
 ) -> Result<usize, LoadError> {
+    load_progress(data, dbs, now_ms, max_len, libs, expired, &mut |_| {})
+}
+
+/// `load_counting`, calling `progress` with the offset reached after each
+/// key (the startup load serves clients and honours key-load-delay there).
+pub fn load_progress(
+    data: &[u8],
+    dbs: &mut [Db],
+    now_ms: i64,
+    max_len: u64,
+    libs: &mut Vec<Vec<u8>>,
+    expired: &mut u64,
+    progress: &mut dyn FnMut(usize),
+) -> Result<usize, LoadError> {
     if data.len() < 9 || &data[..5] != b"REDIS" {
         return err("wrong signature trying to load DB from file");
     }
@@ -987,6 +1001,7 @@ pub fn load_counting(
                     }
                     v => v?,
                 };
+                progress(r.pos);
                 if matches!(when, Some(w) if w <= now_ms) {
                     *expired += 1;
                     continue;
