@@ -407,6 +407,20 @@ pub fn os_error_text(e: &std::io::Error) -> String {
     }
 }
 
+/// Redis's `debugDelay` (key-load-delay, rdb-key-save-delay): sleep
+/// `usec` microseconds; a negative value sleeps 1 µs once in `-usec`
+/// calls on average, for delays below what a sleep can do.
+pub fn debug_delay(usec: i64, rng: &mut Rng) {
+    let us = if usec < 0 {
+        rng.next().is_multiple_of(usec.unsigned_abs()) as u64
+    } else {
+        usec as u64
+    };
+    if us > 0 {
+        std::thread::sleep(std::time::Duration::from_micros(us));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -457,19 +471,5 @@ mod tests {
         assert_eq!(fmt_i64(0, &mut b), b"0");
         assert_eq!(parse_memory("1gb"), Some(1 << 30));
         assert_eq!(parse_memory("5k"), Some(5000));
-    }
-}
-
-/// Redis's `debugDelay` (key-load-delay, rdb-key-save-delay): sleep
-/// `usec` microseconds; a negative value sleeps 1 µs once in `-usec`
-/// calls on average, for delays below what a sleep can do.
-pub fn debug_delay(usec: i64, rng: &mut Rng) {
-    let us = if usec < 0 {
-        (rng.next() % usec.unsigned_abs() == 0) as u64
-    } else {
-        usec as u64
-    };
-    if us > 0 {
-        std::thread::sleep(std::time::Duration::from_micros(us));
     }
 }
