@@ -334,11 +334,12 @@ fn int_msg(a: &[u8], msg: &str) -> Result<i64, CmdError> {
 }
 
 fn reply_id(r: &mut ReplyBuf, id: StreamId) {
-    r.bulk(&id.to_bytes());
+    let mut b = [0u8; StreamId::TEXT_MAX];
+    r.bulk(id.fmt_into(&mut b));
 }
 
 /// One entry: `[id, [field, value, ...]]`.
-fn reply_entry(r: &mut ReplyBuf, id: StreamId, f: &[&[u8]]) {
+fn reply_entry(r: &mut ReplyBuf, id: StreamId, f: &stream::Fields) {
     r.array(2);
     reply_id(r, id);
     r.array(f.len());

@@ -77,8 +77,32 @@ impl StreamId {
         }
     }
 
+    /// The longest `ms-seq` text: two 20-digit numbers and the dash.
+    pub const TEXT_MAX: usize = 41;
+
     pub fn to_bytes(&self) -> Vec<u8> {
-        format!("{}-{}", self.ms, self.seq).into_bytes()
+        let mut b = [0u8; StreamId::TEXT_MAX];
+        self.fmt_into(&mut b).to_vec()
+    }
+
+    /// Formats `ms-seq` into `buf`, returning the used tail.
+    pub fn fmt_into<'a>(&self, buf: &'a mut [u8; StreamId::TEXT_MAX]) -> &'a [u8] {
+        fn put(buf: &mut [u8], mut n: u64, i: &mut usize) {
+            loop {
+                *i -= 1;
+                buf[*i] = b'0' + (n % 10) as u8;
+                n /= 10;
+                if n == 0 {
+                    break;
+                }
+            }
+        }
+        let mut i = buf.len();
+        put(buf, self.seq, &mut i);
+        i -= 1;
+        buf[i] = b'-';
+        put(buf, self.ms, &mut i);
+        &buf[i..]
     }
 
     /// Parses `ms[-seq]`; a missing sequence is `missing_seq`. `-` and `+`
@@ -123,9 +147,84 @@ fn parse_u64(b: &[u8]) -> Option<u64> {
     std::str::from_utf8(b).ok()?.parse().ok()
 }
 
-/// One entry's fields and values, packed as length-prefixed strings.
-/// The fields and values of one entry, borrowed from its node.
-pub type Fields<'a> = Vec<&'a [u8]>;
+/// The fields and values of one entry, read in place from its node:
+/// `field, value, field, value...`, with no allocation.
+#[derive(Clone, Copy, Debug)]
+pub struct Fields<'a> {
+    /// The node's master field names, when the entry uses them.
+    master: Option<&'a [Box<[u8]>]>,
+    /// The entry's packed strings: values only with `master`, else
+    /// field/value pairs; each a varint length and the bytes.
+    data: &'a [u8],
+    pairs: usize,
+}
+
+impl<'a> Fields<'a> {
+    /// Fields plus values.
+    pub fn len(&self) -> usize {
+        self.pairs * 2
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pairs == 0
+    }
+
+    pub fn iter(&self) -> FieldsIter<'a> {
+        FieldsIter {
+            f: *self,
+            p: 0,
+            i: 0,
+        }
+    }
+}
+
+impl<'a> IntoIterator for Fields<'a> {
+    type Item = &'a [u8];
+    type IntoIter = FieldsIter<'a>;
+    fn into_iter(self) -> FieldsIter<'a> {
+        self.iter()
+    }
+}
+
+impl<'a> IntoIterator for &Fields<'a> {
+    type Item = &'a [u8];
+    type IntoIter = FieldsIter<'a>;
+    fn into_iter(self) -> FieldsIter<'a> {
+        self.iter()
+    }
+}
+
+/// Walks one entry's fields and values in order.
+pub struct FieldsIter<'a> {
+    f: Fields<'a>,
+    /// Read offset in `f.data`.
+    p: usize,
+    /// Strings yielded so far.
+    i: usize,
+}
+
+impl<'a> Iterator for FieldsIter<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.i >= self.f.pairs * 2 {
+            return None;
+        }
+        let i = self.i;
+        self.i += 1;
+        match self.f.master {
+            Some(m) if i % 2 == 0 => Some(&m[i / 2][..]),
+            _ => Some(get_str(self.f.data, &mut self.p)),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.f.pairs * 2 - self.i;
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for FieldsIter<'_> {}
 
 const F_DELETED: u8 = 1;
 const F_SAMEFIELDS: u8 = 2;
@@ -159,6 +258,11 @@ fn get_str<'a>(b: &'a [u8], p: &mut usize) -> &'a [u8] {
     s
 }
 
+fn skip_str(b: &[u8], p: &mut usize) {
+    let n = get_varint(b, p) as usize;
+    *p += n;
+}
+
 /// A node: up to `stream-node-max-entries` entries packed in one buffer,
 /// as a Redis listpack node is. The first entry's field names are kept
 /// once (the "master" fields); an entry with the same field names stores
@@ -190,14 +294,30 @@ fn visit_node<'a>(
     if n.last < start {
         return false;
     }
-    let mut es = n.decode(k);
+    let mut take = |e: Decoded<'a>| {
+        out.push((e.id, e.fields));
+        count != 0 && out.len() >= count
+    };
     if rev {
-        es.reverse();
-    }
-    for e in es {
-        if !e.deleted && e.id >= start && e.id <= end {
-            out.push((e.id, e.fields));
-            if count != 0 && out.len() >= count {
+        // Entries only chain forwards: find the ones in range, then walk
+        // them backwards.
+        let es: Vec<Decoded<'a>> = n
+            .iter(k)
+            .skip_while(|e| e.id < start)
+            .take_while(|e| e.id <= end)
+            .filter(|e| !e.deleted)
+            .collect();
+        for e in es.into_iter().rev() {
+            if take(e) {
+                return true;
+            }
+        }
+    } else {
+        for e in n.iter(k) {
+            if e.id > end {
+                break;
+            }
+            if !e.deleted && e.id >= start && take(e) {
                 return true;
             }
         }
@@ -205,13 +325,66 @@ fn visit_node<'a>(
     false
 }
 
-/// One decoded entry of a node.
+/// One entry of a node, read in place.
+#[derive(Clone, Copy)]
 struct Decoded<'a> {
     id: StreamId,
     /// Offset of the flags byte in the node buffer.
     at: usize,
     deleted: bool,
     fields: Fields<'a>,
+}
+
+/// Walks a node's entries, deleted ones included, in order.
+struct NodeIter<'a> {
+    node: &'a Node,
+    first: StreamId,
+    p: usize,
+}
+
+impl<'a> Iterator for NodeIter<'a> {
+    type Item = Decoded<'a>;
+
+    fn next(&mut self) -> Option<Decoded<'a>> {
+        let b = &self.node.buf[..];
+        let mut p = self.p;
+        if p >= b.len() {
+            return None;
+        }
+        let at = p;
+        let flags = b[p];
+        p += 1;
+        let msd = get_varint(b, &mut p);
+        let seq = get_varint(b, &mut p);
+        let first = self.first;
+        let id = if msd == 0 {
+            StreamId::new(first.ms, first.seq + seq)
+        } else {
+            StreamId::new(first.ms + msd, seq)
+        };
+        let (master, pairs, strings) = if flags & F_SAMEFIELDS != 0 {
+            let m = &self.node.master[..];
+            (Some(m), m.len(), m.len())
+        } else {
+            let n = get_varint(b, &mut p) as usize;
+            (None, n, n * 2)
+        };
+        let data_at = p;
+        for _ in 0..strings {
+            skip_str(b, &mut p);
+        }
+        self.p = p;
+        Some(Decoded {
+            id,
+            at,
+            deleted: flags & F_DELETED != 0,
+            fields: Fields {
+                master,
+                data: &b[data_at..p],
+                pairs,
+            },
+        })
+    }
 }
 
 impl Node {
@@ -253,41 +426,12 @@ impl Node {
     }
 
     /// Every entry, deleted ones included, in order.
-    fn decode(&self, first: StreamId) -> Vec<Decoded<'_>> {
-        let b = &self.buf[..];
-        let mut out = Vec::with_capacity(self.total);
-        let mut p = 0;
-        while p < b.len() {
-            let at = p;
-            let flags = b[p];
-            p += 1;
-            let msd = get_varint(b, &mut p);
-            let seq = get_varint(b, &mut p);
-            let id = if msd == 0 {
-                StreamId::new(first.ms, first.seq + seq)
-            } else {
-                StreamId::new(first.ms + msd, seq)
-            };
-            let mut fields = Vec::new();
-            if flags & F_SAMEFIELDS != 0 {
-                for m in &self.master {
-                    fields.push(&m[..]);
-                    fields.push(get_str(b, &mut p));
-                }
-            } else {
-                let n = get_varint(b, &mut p);
-                for _ in 0..n * 2 {
-                    fields.push(get_str(b, &mut p));
-                }
-            }
-            out.push(Decoded {
-                id,
-                at,
-                deleted: flags & F_DELETED != 0,
-                fields,
-            });
+    fn iter(&self, first: StreamId) -> NodeIter<'_> {
+        NodeIter {
+            node: self,
+            first,
+            p: 0,
         }
-        out
     }
 
     /// Flags the entry at offset `at` deleted; true if it was live.
@@ -496,7 +640,12 @@ impl Stream {
         rev: bool,
         count: usize,
     ) -> Vec<(StreamId, Fields<'_>)> {
-        let mut out = Vec::new();
+        let cap = if count == 0 {
+            0
+        } else {
+            count.min(self.length as usize)
+        };
+        let mut out = Vec::with_capacity(cap);
         if start > end {
             return out;
         }
@@ -526,8 +675,8 @@ impl Stream {
     /// The fields of live entry `id`.
     pub fn get(&self, id: StreamId) -> Option<Fields<'_>> {
         let (k, n) = self.nodes.range(..=id).next_back()?;
-        n.decode(*k)
-            .into_iter()
+        n.iter(*k)
+            .take_while(|e| e.id <= id)
             .find(|e| e.id == id && !e.deleted)
             .map(|e| e.fields)
     }
@@ -538,12 +687,23 @@ impl Stream {
 
     /// The first or last live ID (0-0 when empty).
     pub fn edge_id(&self, first: bool) -> StreamId {
-        let r = if first {
-            self.range(StreamId::MIN, StreamId::MAX, false, 1)
+        // Empty nodes are removed, so the edge node holds a live entry.
+        let node = if first {
+            self.nodes.iter().next()
         } else {
-            self.range(StreamId::MIN, StreamId::MAX, true, 1)
+            self.nodes.iter().next_back()
         };
-        r.first().map(|e| e.0).unwrap_or_default()
+        let Some((k, n)) = node else {
+            return StreamId::MIN;
+        };
+        let mut live = n.iter(*k).filter(|e| !e.deleted).map(|e| e.id);
+        if first {
+            live.next().unwrap_or_default()
+        } else if n.live == n.total {
+            n.last
+        } else {
+            live.last().unwrap_or_default()
+        }
     }
 
     /// XDEL of one entry: true if it existed.
@@ -551,7 +711,7 @@ impl Stream {
         let Some((&key, n)) = self.nodes.range_mut(..=id).next_back() else {
             return false;
         };
-        let Some(at) = n.decode(key).into_iter().find(|e| e.id == id).map(|e| e.at) else {
+        let Some(at) = n.iter(key).find(|e| e.id == id).map(|e| e.at) else {
             return false;
         };
         if !n.mark_deleted(at) {
@@ -606,8 +766,7 @@ impl Stream {
             if approx {
                 break;
             }
-            let es: Vec<(StreamId, usize)> =
-                node.decode(key).iter().map(|e| (e.id, e.at)).collect();
+            let es: Vec<(StreamId, usize)> = node.iter(key).map(|e| (e.id, e.at)).collect();
             let mut from_node = 0;
             for (id, at) in es {
                 let stop = match how {
@@ -785,8 +944,7 @@ pub fn rdb_save(w: &mut crate::persist::rdb::Writer, s: &Stream) {
         .iter()
         .map(|(k, n)| {
             let live: Vec<(StreamId, Fields)> = n
-                .decode(*k)
-                .into_iter()
+                .iter(*k)
                 .filter(|e| !e.deleted)
                 .map(|e| (e.id, e.fields))
                 .collect();
@@ -1089,7 +1247,59 @@ mod tests {
         let r = s.range(StreamId::MIN, StreamId::MAX, true, 2);
         assert_eq!(r.len(), 2);
         assert_eq!(r[0].0, StreamId::new(10, 2));
-        assert_eq!(r[0].1, vec![&b"a"[..], b"3"]);
+        assert_eq!(r[0].1.iter().collect::<Vec<_>>(), vec![&b"a"[..], b"3"]);
+    }
+
+    #[test]
+    fn fields_read_in_place_and_edges() {
+        let mut s = Stream::new();
+        let id = |ms| Some((StreamId::new(ms, 0), true));
+        s.add(id(1), 0, &[b"f", b"1", b"g", b"x"]).unwrap();
+        // Same field names as the master entry: stored as values only.
+        s.add(id(2), 0, &[b"f", b"2", b"g", b""]).unwrap();
+        // Different field names: stored in full.
+        s.add(id(3), 0, &[b"h", b"3"]).unwrap();
+        s.add(id(4), 0, &[b"f", b"4", b"g", b"y"]).unwrap();
+        let all: Vec<(u64, Vec<&[u8]>)> = s
+            .range(StreamId::MIN, StreamId::MAX, false, 0)
+            .into_iter()
+            .map(|(i, f)| (i.ms, f.iter().collect()))
+            .collect();
+        let want: Vec<(u64, Vec<&[u8]>)> = vec![
+            (1, vec![b"f", b"1", b"g", b"x"]),
+            (2, vec![b"f", b"2", b"g", b""]),
+            (3, vec![b"h", b"3"]),
+            (4, vec![b"f", b"4", b"g", b"y"]),
+        ];
+        assert_eq!(all, want);
+        let f = s.get(StreamId::new(3, 0)).unwrap();
+        assert_eq!((f.len(), f.iter().len()), (2, 2));
+        assert!(s.get(StreamId::new(3, 1)).is_none());
+        // Reverse, bounded on both sides, with a count.
+        let r: Vec<u64> = s
+            .range(StreamId::new(2, 0), StreamId::new(3, 0), true, 5)
+            .iter()
+            .map(|e| e.0.ms)
+            .collect();
+        assert_eq!(r, vec![3, 2]);
+        assert!(s.delete(StreamId::new(4, 0)));
+        assert!(s.delete(StreamId::new(1, 0)));
+        assert_eq!(s.edge_id(true), StreamId::new(2, 0));
+        assert_eq!(s.edge_id(false), StreamId::new(3, 0));
+    }
+
+    #[test]
+    fn id_text() {
+        let mut b = [0u8; StreamId::TEXT_MAX];
+        assert_eq!(StreamId::new(0, 0).fmt_into(&mut b), b"0-0");
+        assert_eq!(
+            StreamId::new(1526919030474, 55).fmt_into(&mut b),
+            b"1526919030474-55"
+        );
+        assert_eq!(
+            StreamId::MAX.fmt_into(&mut b),
+            b"18446744073709551615-18446744073709551615"
+        );
     }
 
     #[test]
@@ -1134,7 +1344,10 @@ mod tests {
         let t = rdb_load(&mut r, 3).unwrap();
         assert_eq!(t.len(), 3);
         assert_eq!(t.max_deleted_id, StreamId::new(2, 0));
-        assert_eq!(t.get(StreamId::new(9, 1)).unwrap()[1], b"123456789012");
+        assert_eq!(
+            t.get(StreamId::new(9, 1)).unwrap().iter().nth(1).unwrap(),
+            b"123456789012"
+        );
         assert_eq!(
             t.groups[&b"g".to_vec()].pel[&StreamId::new(1, 0)].consumer,
             b"c"
