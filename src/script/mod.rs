@@ -42,10 +42,20 @@ pub mod sflags {
     }
 }
 
-/// One Lua VM and the API table its prelude returned.
+/// One Lua VM and the API table its prelude returned, with the handles
+/// every run uses looked up once.
 pub struct Vm {
     pub lua: Lua,
     pub api: Table,
+    /// `api.run` (EVAL: xpcall with the error handler).
+    run: Function,
+    /// `api.run_fn` (FCALL).
+    run_fn: Function,
+    /// The table behind the scripts' read-only globals.
+    globals: Table,
+    /// The interned names `KEYS` and `ARGV`.
+    keys_name: mlua::String,
+    argv_name: mlua::String,
 }
 
 /// Compiled scripts and functions live in the Lua registry (mlua keeps
@@ -109,6 +119,8 @@ pub struct Scripts {
     pub disable_deny: bool,
     /// When the running script started (µs): TIME inside it.
     pub start_us: i64,
+    /// Scratch for the arguments of each redis.call, reused.
+    pub call_argv: Args,
 }
 
 /// For EVAL*/FCALL*: whether the script may write (CLIENT PAUSE WRITE
@@ -379,33 +391,55 @@ fn lua_call(lua: &Lua, args: MultiValue) -> mlua::Result<(Value, bool)> {
             true,
         ));
     }
-    let mut argv = Args::default();
-    let mut tmp = Vec::new();
+    // SAFETY: as above; the scratch is put back before returning.
+    let mut argv = std::mem::take(unsafe { &mut (*run.st).scripts.call_argv });
+    argv.clear();
+    let ok = argv_fill(&mut argv, &args);
+    let r = lua_call_argv(lua, run, ok, &argv);
+    unsafe { (*run.st).scripts.call_argv = argv };
+    r
+}
+
+/// Fills `argv` from a redis.call's Lua arguments; false when one is
+/// neither a string nor a number.
+fn argv_fill(argv: &mut Args, args: &MultiValue) -> bool {
+    let mut tmp = [0u8; 20];
     for v in args.iter() {
         match v {
             Value::String(s) => argv.push(&s.as_bytes()),
             Value::Number(n) => {
-                tmp.clear();
-                num_arg(*n, &mut tmp);
-                argv.push(&tmp);
+                let mut b = Vec::new();
+                num_arg(*n, &mut b);
+                argv.push(&b);
             }
-            Value::Integer(i) => argv.push(i.to_string().as_bytes()),
-            _ => {
-                return Ok((
-                    err_table(
-                        lua,
-                        "Lua redis lib command arguments must be strings or integers",
-                    )?,
-                    true,
-                ));
-            }
+            Value::Integer(i) => argv.push(crate::util::fmt_i64(*i, &mut tmp)),
+            _ => return false,
         }
     }
-    // SAFETY: see above.
+    true
+}
+
+/// lua_call once the arguments are in `argv` (`ok`: all were valid).
+fn lua_call_argv(
+    lua: &Lua,
+    run: &mut RunCtx,
+    ok: bool,
+    argv: &Args,
+) -> mlua::Result<(Value, bool)> {
+    if !ok {
+        return Ok((
+            err_table(
+                lua,
+                "Lua redis lib command arguments must be strings or integers",
+            )?,
+            true,
+        ));
+    }
+    // SAFETY: see `lua_call`.
     let st = unsafe { &mut *run.st };
     let others = unsafe { &*run.others };
     let fake = unsafe { &mut *run.fake };
-    if let Err((e, spec)) = check_script_command(st, run, &argv) {
+    if let Err((e, spec)) = check_script_command(st, run, argv) {
         let Value::Table(t) = err_table(lua, &e)? else {
             return Err(mlua::Error::runtime("error table"));
         };
@@ -421,7 +455,9 @@ fn lua_call(lua: &Lua, args: MultiValue) -> mlua::Result<(Value, bool)> {
     }
     fake.reply.buf.clear();
     fake.reply.resp = run.lua_resp;
-    fake.user = run.caller_user.clone();
+    if fake.user != run.caller_user {
+        fake.user.clone_from(&run.caller_user);
+    }
     // redis.set_repl without REPL_REPLICA keeps the command off replicas.
     let unreplicated = run.repl_flags & 2 == 0;
     if unreplicated {
@@ -516,13 +552,13 @@ fn check_spec(
     Ok(())
 }
 
-fn line(buf: &[u8], pos: &mut usize) -> mlua::Result<(u8, Vec<u8>)> {
+fn line<'a>(buf: &'a [u8], pos: &mut usize) -> mlua::Result<(u8, &'a [u8])> {
     let start = *pos;
     let end = memchr::memchr(b'\r', &buf[start..])
         .map(|i| start + i)
         .ok_or_else(|| mlua::Error::runtime("bad reply"))?;
     *pos = end + 2;
-    Ok((buf[start], buf[start + 1..end].to_vec()))
+    Ok((buf[start], &buf[start + 1..end]))
 }
 
 fn int_of(b: &[u8]) -> i64 {
@@ -868,7 +904,15 @@ pub fn new_vm(cfg_deprecated: bool) -> mlua::Result<Vm> {
         .call(rs)?;
     let enable: Function = api.get("enable_deprecated")?;
     enable.call::<()>(cfg_deprecated)?;
-    Ok(Vm { lua, api })
+    Ok(Vm {
+        run: api.get("run")?,
+        run_fn: api.get("run_fn")?,
+        globals: api.get("globals")?,
+        keys_name: lua.create_string("KEYS")?,
+        argv_name: lua.create_string("ARGV")?,
+        lua,
+        api,
+    })
 }
 
 fn version_num() -> i64 {
@@ -1176,19 +1220,14 @@ pub fn run_script(
     let prev = RUN.with(|r| r.replace(&mut run as *mut RunCtx));
     let was_in_exec = st.in_exec;
     st.in_exec = true;
-    let result: mlua::Result<MultiValue> = if spec.is_eval {
-        let set = |k: &str, v: Table| -> mlua::Result<()> {
-            let f: Function = vm.api.get("set_global")?;
-            f.call::<()>((k, v))
-        };
-        set("KEYS", keys)
-            .and_then(|_| set("ARGV", argv))
-            .and_then(|_| vm.api.get::<Function>("run"))
-            .and_then(|r| r.call::<MultiValue>(spec.func.clone()))
+    // xpcall's results: (true, return value) or (false, error).
+    let result: mlua::Result<(Value, Value)> = if spec.is_eval {
+        vm.globals
+            .raw_set(&vm.keys_name, keys)
+            .and_then(|_| vm.globals.raw_set(&vm.argv_name, argv))
+            .and_then(|_| vm.run.call::<(Value, Value)>(spec.func))
     } else {
-        vm.api
-            .get::<Function>("run_fn")
-            .and_then(|r| r.call::<MultiValue>((spec.func.clone(), keys, argv)))
+        vm.run_fn.call::<(Value, Value)>((spec.func, keys, argv))
     };
     RUN.with(|r| r.set(prev));
     lua.remove_hook();
@@ -1203,9 +1242,8 @@ pub fn run_script(
     st.scripts.fake = Some(fake);
     let r = &mut caller.reply;
     match result {
-        Ok(mv) => {
-            let ok = matches!(mv.front(), Some(Value::Boolean(true)));
-            let v = mv.get(1).cloned().unwrap_or(Value::Nil);
+        Ok((ok, v)) => {
+            let ok = matches!(ok, Value::Boolean(true));
             st.scripts.error_counted = matches!(&v, Value::Table(t)
                 if t.raw_get::<Option<bool>>("ignore_error_stats_update").ok().flatten() == Some(true)
                     && matches!(t.raw_get::<Value>("err"), Ok(Value::String(_))));

@@ -383,6 +383,8 @@ end
 api.set_global = function(k, v)
   rawset_(real, k, v)
 end
+-- For the Rust side, which sets KEYS and ARGV with raw sets.
+api.globals = real
 api.enable_deprecated = function(on)
   for k, v in pairs(deprecated) do
     rawset_(real, k, on and v or nil)
