@@ -15,9 +15,10 @@ use crate::client::Client;
 use crate::command::flags as cf;
 use crate::resp::{Args, ReplyBuf};
 use crate::server::State;
-use mlua::{Function, Lua, MultiValue, Table, Value};
+use mlua::{Function, Lua, MultiValue, Table, Value, ffi};
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
+use std::ffi::{c_char, c_int};
 
 /// Script flags (shebang `flags=` and function flags).
 pub mod sflags {
@@ -307,18 +308,20 @@ fn srand48(seed: i32) {
     RAND.with(|r| r.set((((seed as u32) as u64) << 16) | 0x330E));
 }
 
+/// The text of a `{err=...}` table for `msg`: a leading `-` marks a
+/// message that carries its own code.
+fn err_msg(msg: &str) -> String {
+    let s = msg.trim_end_matches(['\r', '\n']);
+    match s.strip_prefix('-') {
+        Some(rest) if rest.contains(' ') => rest.to_string(),
+        Some(rest) => format!("ERR {rest}"),
+        None => format!("ERR {s}"),
+    }
+}
+
 fn err_table(lua: &Lua, msg: &str) -> mlua::Result<Value> {
     let t = lua.create_table()?;
-    let mut s = msg.trim_end_matches(['\r', '\n']).to_string();
-    if let Some(rest) = s.strip_prefix('-') {
-        s = rest.to_string();
-        if !s.contains(' ') {
-            s = format!("ERR {s}");
-        }
-    } else {
-        s = format!("ERR {s}");
-    }
-    t.raw_set("err", s)?;
+    t.raw_set("err", err_msg(msg))?;
     Ok(Value::Table(t))
 }
 
@@ -351,107 +354,173 @@ pub fn raised(msg: &str) -> mlua::Error {
     mlua::Error::external(RaisedReply(msg.to_string()))
 }
 
-/// redis.call: the reply, or an error raised with the error reply's text.
-fn lua_call_raise(lua: &Lua, args: MultiValue) -> mlua::Result<Value> {
-    let (v, is_err) = lua_call(lua, args)?;
-    if is_err && let Value::Table(t) = &v {
-        let msg: String = t.raw_get("err").unwrap_or_default();
-        return Err(mlua::Error::external(RaisedReply(msg)));
+/// What a redis.call did, before it becomes Lua values.
+enum CallOutcome {
+    /// The command ran: its reply is in the script client's buffer.
+    Ran,
+    /// Refused before running: `{err=...}` with this (final) text, flagged
+    /// as already counted in the error stats when `counted`.
+    Refused(String, bool),
+}
+
+/// redis.call and redis.pcall are raw Lua C functions, so a call costs
+/// no mlua value handles: the arguments are read straight off the Lua
+/// stack and the reply is pushed straight from the command's RESP output,
+/// as Redis's `luaRedisGenericCommand` does. redis.call raises an error
+/// reply (`{err=...}`) where redis.pcall returns it.
+///
+/// Nothing with a destructor is alive while Lua values are pushed or the
+/// error is raised: a Lua error would otherwise jump past it.
+unsafe extern "C-unwind" fn lua_redis_call(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: `l` is the calling Lua thread.
+    unsafe {
+        let n = push_call_result(l, call_from_lua(l), true);
+        if n < 0 {
+            ffi::lua_error(l);
+        }
+        n
     }
-    Ok(v)
 }
 
-/// redis.pcall: the reply, errors included as `{err=...}` tables.
-fn lua_pcall(lua: &Lua, args: MultiValue) -> mlua::Result<Value> {
-    Ok(lua_call(lua, args)?.0)
+unsafe extern "C-unwind" fn lua_redis_pcall(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: `l` is the calling Lua thread.
+    unsafe {
+        let n = push_call_result(l, call_from_lua(l), false);
+        if n == -2 {
+            // Not a reply but a failure (stack limit): raised either way.
+            ffi::lua_error(l);
+        }
+        1
+    }
 }
 
-/// The common core of redis.call and redis.pcall: (reply, is_error).
-fn lua_call(lua: &Lua, args: MultiValue) -> mlua::Result<(Value, bool)> {
+/// Leaves a redis.call's reply alone on the Lua stack; returns 1, or -1
+/// when the reply is an error, -2 when the value is a message that must
+/// be raised. An error about to be `raise`d is flagged as counted in the
+/// error stats already.
+///
+/// # Safety
+/// `l` must be the running Lua thread.
+unsafe fn push_call_result(l: *mut ffi::lua_State, outcome: CallOutcome, raise: bool) -> c_int {
+    // SAFETY (whole body): the stack is grown before pushing.
+    unsafe {
+        ffi::lua_settop(l, 0);
+        if ffi::lua_checkstack(l, 8) == 0 {
+            return 0;
+        }
+        match outcome {
+            CallOutcome::Refused(msg, counted) => {
+                ffi::lua_createtable(l, 0, 2);
+                push_bytes(l, msg.as_bytes());
+                drop(msg);
+                ffi::lua_setfield(l, -2, c"err".as_ptr());
+                if counted || raise {
+                    ffi::lua_pushboolean(l, 1);
+                    ffi::lua_setfield(l, -2, c"ignore_error_stats_update".as_ptr());
+                }
+                -1
+            }
+            CallOutcome::Ran => {
+                let p = RUN.with(|r| r.get());
+                // SAFETY: `Ran` means `RUN` is set (see `call_from_lua`);
+                // the script client outlives the run and nothing else
+                // borrows it while this callback runs.
+                let buf = &(*(*p).fake).reply.buf;
+                let mut pos = 0;
+                if push_reply(l, buf, &mut pos, 0).is_err() {
+                    ffi::lua_settop(l, 0);
+                    push_bytes(l, b"reached lua stack limit");
+                    return -2;
+                }
+                if buf.first() == Some(&b'-') {
+                    ffi::lua_pushboolean(l, 1);
+                    ffi::lua_setfield(l, -2, c"ignore_error_stats_update".as_ptr());
+                    return -1;
+                }
+                1
+            }
+        }
+    }
+}
+
+/// Runs the command a redis.call passed on the Lua stack of `l`.
+fn call_from_lua(l: *mut ffi::lua_State) -> CallOutcome {
     let p = RUN.with(|r| r.get());
     if p.is_null() {
-        return Ok((
-            err_table(
-                lua,
-                "redis.call/pcall can only be called inside a script invocation",
-            )?,
-            true,
-        ));
+        return CallOutcome::Refused(
+            err_msg("redis.call/pcall can only be called inside a script invocation"),
+            false,
+        );
     }
     // SAFETY: `RUN` is set only while `run_script` executes on this thread,
     // and points at a context that outlives the run; the state and clients
     // it points at are not otherwise borrowed while Lua code runs.
     let run = unsafe { &mut *p };
-    if args.is_empty() {
-        return Ok((
-            err_table(
-                lua,
-                "Please specify at least one argument for this redis lib call",
-            )?,
-            true,
-        ));
+    // SAFETY: `l` is the calling thread; only its arguments are read.
+    let n = unsafe { ffi::lua_gettop(l) };
+    if n == 0 {
+        return CallOutcome::Refused(
+            err_msg("Please specify at least one argument for this redis lib call"),
+            false,
+        );
     }
     // SAFETY: as above; the scratch is put back before returning.
     let mut argv = std::mem::take(unsafe { &mut (*run.st).scripts.call_argv });
     argv.clear();
-    let ok = argv_fill(&mut argv, &args);
-    let r = lua_call_argv(lua, run, ok, &argv);
+    let out = if argv_from_lua(l, n, &mut argv) {
+        run_from_script(run, &argv)
+    } else {
+        CallOutcome::Refused(
+            err_msg("Lua redis lib command arguments must be strings or integers"),
+            false,
+        )
+    };
+    // SAFETY: see above.
     unsafe { (*run.st).scripts.call_argv = argv };
-    r
+    out
 }
 
-/// Fills `argv` from a redis.call's Lua arguments; false when one is
-/// neither a string nor a number.
-fn argv_fill(argv: &mut Args, args: &MultiValue) -> bool {
-    let mut tmp = [0u8; 20];
-    for v in args.iter() {
-        match v {
-            Value::String(s) => argv.push(&s.as_bytes()),
-            Value::Number(n) => {
-                let mut b = Vec::new();
-                num_arg(*n, &mut b);
-                argv.push(&b);
+/// Copies the `n` arguments on the Lua stack into `argv`; false when one
+/// is neither a string nor a number.
+fn argv_from_lua(l: *mut ffi::lua_State, n: c_int, argv: &mut Args) -> bool {
+    let mut num = Vec::new();
+    for i in 1..=n {
+        // SAFETY: `i` is within the `n` arguments of the running call; a
+        // string's bytes stay valid while it is on the stack.
+        unsafe {
+            match ffi::lua_type(l, i) {
+                ffi::LUA_TSTRING => {
+                    let mut len = 0usize;
+                    let ptr = ffi::lua_tolstring(l, i, &mut len);
+                    argv.push(std::slice::from_raw_parts(ptr as *const u8, len));
+                }
+                ffi::LUA_TNUMBER => {
+                    num.clear();
+                    num_arg(ffi::lua_tonumber(l, i), &mut num);
+                    argv.push(&num);
+                }
+                _ => return false,
             }
-            Value::Integer(i) => argv.push(crate::util::fmt_i64(*i, &mut tmp)),
-            _ => return false,
         }
     }
     true
 }
 
-/// lua_call once the arguments are in `argv` (`ok`: all were valid).
-fn lua_call_argv(
-    lua: &Lua,
-    run: &mut RunCtx,
-    ok: bool,
-    argv: &Args,
-) -> mlua::Result<(Value, bool)> {
-    if !ok {
-        return Ok((
-            err_table(
-                lua,
-                "Lua redis lib command arguments must be strings or integers",
-            )?,
-            true,
-        ));
-    }
-    // SAFETY: see `lua_call`.
+/// Checks and runs `argv` as the script client; the reply is left in the
+/// client's buffer.
+fn run_from_script(run: &mut RunCtx, argv: &Args) -> CallOutcome {
+    // SAFETY: see `call_from_lua`.
     let st = unsafe { &mut *run.st };
     let others = unsafe { &*run.others };
     let fake = unsafe { &mut *run.fake };
     if let Err((e, spec)) = check_script_command(st, run, argv) {
-        let Value::Table(t) = err_table(lua, &e)? else {
-            return Err(mlua::Error::runtime("error table"));
-        };
-        if let Ok(Value::String(m)) = t.raw_get::<Value>("err") {
-            crate::command::call::count_error(st, &String::from_utf8_lossy(&m.as_bytes()));
-        }
+        let msg = err_msg(&e);
+        crate::command::call::count_error(st, &msg);
         if let Some(spec) = spec {
             let name = spec.name;
             st.cmdstat(spec, name).rejected += 1;
         }
-        t.raw_set("ignore_error_stats_update", true)?;
-        return Ok((Value::Table(t), true));
+        return CallOutcome::Refused(msg, true);
     }
     fake.reply.buf.clear();
     fake.reply.resp = run.lua_resp;
@@ -463,25 +532,163 @@ fn lua_call_argv(
     if unreplicated {
         st.repl.prevent = true;
     }
-    let feed = crate::command::call::call(st, fake, others, &argv);
+    let feed = crate::command::call::call(st, fake, others, argv);
     if unreplicated {
         st.repl.prevent = false;
     }
     if feed && !st.monitors.is_empty() {
-        let line = crate::server::monitor_line(st, fake, &argv);
+        let line = crate::server::monitor_line(st, fake, argv);
         st.scripts.monitor_lines.push(line);
     }
-    let buf = std::mem::take(&mut fake.reply.buf);
-    let mut pos = 0;
-    let r = parse_reply(lua, &buf, &mut pos, 0);
-    let is_err = buf.first() == Some(&b'-');
-    fake.reply.buf = buf;
-    fake.reply.buf.clear();
-    let r = r?;
-    if is_err && let Value::Table(t) = &r {
-        t.raw_set("ignore_error_stats_update", true)?;
+    CallOutcome::Ran
+}
+
+/// Pushes a Lua string.
+///
+/// # Safety
+/// `l` must have a free stack slot.
+unsafe fn push_bytes(l: *mut ffi::lua_State, b: &[u8]) {
+    // SAFETY: per the contract.
+    unsafe { ffi::lua_pushlstring(l, b.as_ptr() as *const c_char, b.len()) };
+}
+
+/// Wraps the value on top of the stack as `{key = value}`.
+///
+/// # Safety
+/// `l` must have a value on top and a free stack slot.
+unsafe fn wrap_top(l: *mut ffi::lua_State, key: &std::ffi::CStr) {
+    // SAFETY: per the contract.
+    unsafe {
+        ffi::lua_createtable(l, 0, 1);
+        ffi::lua_insert(l, -2);
+        ffi::lua_setfield(l, -2, key.as_ptr());
     }
-    Ok((r, is_err))
+}
+
+/// Pushes one RESP reply (RESP2 or RESP3) from `buf` at `pos` as a Lua
+/// value, as Redis's `redisProtocolToLuaType`. Err when it nests too deep
+/// for the Lua stack.
+///
+/// # Safety
+/// `l` must be the running Lua thread.
+unsafe fn push_reply(
+    l: *mut ffi::lua_State,
+    buf: &[u8],
+    pos: &mut usize,
+    depth: usize,
+) -> Result<(), ()> {
+    // SAFETY (whole body): every push is preceded by the stack check.
+    unsafe {
+        if depth > MAX_DEPTH || ffi::lua_checkstack(l, 4) == 0 {
+            return Err(());
+        }
+        if *pos >= buf.len() {
+            ffi::lua_pushnil(l);
+            return Ok(());
+        }
+        let Ok((t, line)) = line(buf, pos) else {
+            ffi::lua_pushnil(l);
+            return Ok(());
+        };
+        match t {
+            b':' => ffi::lua_pushnumber(l, int_of(line) as f64),
+            b'$' => {
+                let n = int_of(line);
+                if n < 0 {
+                    ffi::lua_pushboolean(l, 0);
+                } else {
+                    let end = (*pos + n as usize).min(buf.len());
+                    push_bytes(l, &buf[*pos..end]);
+                    *pos = end + 2;
+                }
+            }
+            b'+' => {
+                push_bytes(l, line);
+                wrap_top(l, c"ok");
+            }
+            b'-' => {
+                push_bytes(l, line);
+                wrap_top(l, c"err");
+            }
+            b'*' | b'~' | b'>' => {
+                let n = int_of(line);
+                if n < 0 {
+                    ffi::lua_pushboolean(l, 0);
+                    return Ok(());
+                }
+                let set = t == b'~';
+                let cap = n.min(1 << 16) as c_int;
+                if set {
+                    ffi::lua_createtable(l, 0, cap);
+                } else {
+                    ffi::lua_createtable(l, cap, 0);
+                }
+                for i in 0..n {
+                    push_reply(l, buf, pos, depth + 1)?;
+                    if set {
+                        if ffi::lua_type(l, -1) == ffi::LUA_TNIL {
+                            ffi::lua_settop(l, -2);
+                        } else {
+                            ffi::lua_pushboolean(l, 1);
+                            ffi::lua_rawset(l, -3);
+                        }
+                    } else {
+                        ffi::lua_rawseti_(l, -2, (i + 1) as c_int);
+                    }
+                }
+                if set {
+                    wrap_top(l, c"set");
+                }
+            }
+            b'%' => {
+                let n = int_of(line).max(0);
+                ffi::lua_createtable(l, 0, n.min(1 << 16) as c_int);
+                for _ in 0..n {
+                    push_reply(l, buf, pos, depth + 1)?;
+                    push_reply(l, buf, pos, depth + 1)?;
+                    if ffi::lua_type(l, -2) == ffi::LUA_TNIL {
+                        ffi::lua_settop(l, -3);
+                    } else {
+                        ffi::lua_rawset(l, -3);
+                    }
+                }
+                wrap_top(l, c"map");
+            }
+            b'_' => ffi::lua_pushnil(l),
+            b'#' => ffi::lua_pushboolean(l, (line.first() == Some(&b't')) as c_int),
+            b',' => {
+                ffi::lua_pushnumber(l, crate::util::parse_f64(line).unwrap_or(0.0));
+                wrap_top(l, c"double");
+            }
+            b'(' => {
+                push_bytes(l, line);
+                wrap_top(l, c"big_number");
+            }
+            b'=' => {
+                let n = int_of(line).max(0) as usize;
+                let end = (*pos + n).min(buf.len());
+                let body = &buf[*pos..end];
+                *pos = end + 2;
+                ffi::lua_createtable(l, 0, 2);
+                push_bytes(l, &body[..3.min(body.len())]);
+                ffi::lua_setfield(l, -2, c"format".as_ptr());
+                push_bytes(l, &body[4.min(body.len())..]);
+                ffi::lua_setfield(l, -2, c"string".as_ptr());
+                wrap_top(l, c"verbatim_string");
+            }
+            b'|' => {
+                // Attributes are skipped; the reply follows.
+                let n = int_of(line).max(0);
+                for _ in 0..n * 2 {
+                    push_reply(l, buf, pos, depth + 1)?;
+                    ffi::lua_settop(l, -2);
+                }
+                push_reply(l, buf, pos, depth)?;
+            }
+            _ => ffi::lua_pushnil(l),
+        }
+        Ok(())
+    }
 }
 
 /// The checks Redis's `scriptCall` makes before running a command from a
@@ -563,94 +770,6 @@ fn line<'a>(buf: &'a [u8], pos: &mut usize) -> mlua::Result<(u8, &'a [u8])> {
 
 fn int_of(b: &[u8]) -> i64 {
     crate::util::parse_i64(b).unwrap_or(0)
-}
-
-/// Converts one RESP reply (RESP2 or RESP3) into a Lua value, as Redis's
-/// `redisProtocolToLuaType`.
-fn parse_reply(lua: &Lua, buf: &[u8], pos: &mut usize, depth: usize) -> mlua::Result<Value> {
-    if *pos >= buf.len() {
-        return Ok(Value::Nil);
-    }
-    if depth > MAX_DEPTH {
-        return Err(mlua::Error::runtime("reached lua stack limit"));
-    }
-    let (t, l) = line(buf, pos)?;
-    let kv = |k: &str, v: Value| -> mlua::Result<Value> {
-        let t = lua.create_table()?;
-        t.raw_set(k, v)?;
-        Ok(Value::Table(t))
-    };
-    Ok(match t {
-        b':' => Value::Number(int_of(&l) as f64),
-        b'$' => {
-            let n = int_of(&l);
-            if n < 0 {
-                Value::Boolean(false)
-            } else {
-                let n = n as usize;
-                let s = lua.create_string(&buf[*pos..*pos + n])?;
-                *pos += n + 2;
-                Value::String(s)
-            }
-        }
-        b'+' => kv("ok", Value::String(lua.create_string(&l)?))?,
-        b'-' => kv("err", Value::String(lua.create_string(&l)?))?,
-        b'*' | b'~' | b'>' => {
-            let n = int_of(&l);
-            if n < 0 {
-                return Ok(Value::Boolean(false));
-            }
-            let tbl = lua.create_table_with_capacity(n as usize, 0)?;
-            for i in 0..n {
-                let v = parse_reply(lua, buf, pos, depth + 1)?;
-                if t == b'~' {
-                    tbl.raw_set(v, true)?;
-                } else {
-                    tbl.raw_set(i + 1, v)?;
-                }
-            }
-            if t == b'~' {
-                kv("set", Value::Table(tbl))?
-            } else {
-                Value::Table(tbl)
-            }
-        }
-        b'%' => {
-            let n = int_of(&l);
-            let tbl = lua.create_table()?;
-            for _ in 0..n.max(0) {
-                let k = parse_reply(lua, buf, pos, depth + 1)?;
-                let v = parse_reply(lua, buf, pos, depth + 1)?;
-                tbl.raw_set(k, v)?;
-            }
-            kv("map", Value::Table(tbl))?
-        }
-        b'_' => Value::Nil,
-        b'#' => Value::Boolean(l.first() == Some(&b't')),
-        b',' => {
-            let d = crate::util::parse_f64(&l).unwrap_or(0.0);
-            kv("double", Value::Number(d))?
-        }
-        b'(' => kv("big_number", Value::String(lua.create_string(&l)?))?,
-        b'=' => {
-            let n = int_of(&l).max(0) as usize;
-            let body = &buf[*pos..*pos + n];
-            *pos += n + 2;
-            let vt = lua.create_table()?;
-            vt.raw_set("format", lua.create_string(&body[..3.min(n)])?)?;
-            vt.raw_set("string", lua.create_string(&body[4.min(n)..])?)?;
-            kv("verbatim_string", Value::Table(vt))?
-        }
-        b'|' => {
-            // Attributes are skipped; the reply follows.
-            let n = int_of(&l);
-            for _ in 0..n.max(0) * 2 {
-                parse_reply(lua, buf, pos, depth + 1)?;
-            }
-            parse_reply(lua, buf, pos, depth)?
-        }
-        _ => Value::Nil,
-    })
 }
 
 const MAX_DEPTH: usize = 1000;
@@ -761,8 +880,9 @@ pub fn new_vm(cfg_deprecated: bool) -> mlua::Result<Vm> {
         )
     };
     let rs = lua.create_table()?;
-    rs.set("call", lua.create_function(lua_call_raise)?)?;
-    rs.set("pcall", lua.create_function(lua_pcall)?)?;
+    // SAFETY: both keep to the Lua C API contract (see `lua_redis_call`).
+    rs.set("call", unsafe { lua.create_c_function(lua_redis_call)? })?;
+    rs.set("pcall", unsafe { lua.create_c_function(lua_redis_pcall)? })?;
     rs.set(
         "sha1hex",
         lua.create_function(|_, s: mlua::String| Ok(sha1hex(&s.as_bytes())))?,
