@@ -392,33 +392,45 @@ fn run(
 
 fn eval_generic(ctx: &mut Ctx, args: &Args, by_sha: bool, ro: bool) -> CmdResult {
     let (keys, argv) = split_keys(args)?;
-    let sha = if by_sha {
-        let s = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
-        if s.len() != 40 || !ctx.st.scripts.eval.contains_key(&s) {
+    // The function name, `f_<sha>`, doubles as the lookup key's buffer.
+    let mut name = [0u8; 42];
+    name[..2].copy_from_slice(b"f_");
+    if by_sha {
+        let a = &args[1];
+        if a.len() != 40 {
             return Err(CmdError::msg(
                 "NOSCRIPT No matching script. Please use EVAL.",
             ));
         }
-        s
+        for (d, c) in name[2..].iter_mut().zip(a.iter()) {
+            *d = c.to_ascii_lowercase();
+        }
     } else {
         let dep = deprecated(ctx);
-        ctx.st
+        let sha = ctx
+            .st
             .scripts
             .create_eval(&args[1], dep, true)
-            .map_err(CmdError::msg)?
-    };
-    if by_sha {
-        ctx.st.scripts.touch_eval(&sha);
+            .map_err(CmdError::msg)?;
+        name[2..].copy_from_slice(&sha.as_bytes()[..40]);
     }
-    let s = &ctx.st.scripts.eval[&sha];
-    let flags = s.flags;
+    let name = std::str::from_utf8(&name).unwrap_or("");
+    let sha = &name[2.min(name.len())..];
+    let Some(s) = ctx.st.scripts.eval.get(sha) else {
+        return Err(CmdError::msg(
+            "NOSCRIPT No matching script. Please use EVAL.",
+        ));
+    };
+    let (flags, evictable) = (s.flags, s.evictable);
     let func = match ctx.st.scripts.eval_vm.as_ref() {
         Some(vm) => vm.lua.registry_value::<mlua::Function>(&s.func),
         None => return Err(CmdError::msg("ERR script engine not ready")),
     }
     .map_err(|e| CmdError::msg(format!("ERR {e}")))?;
-    let name = format!("f_{sha}");
-    run(ctx, func, &name, flags, true, ro, &keys, &argv, &[])
+    if by_sha && evictable {
+        ctx.st.scripts.touch_eval(sha);
+    }
+    run(ctx, func, name, flags, true, ro, &keys, &argv, &[])
 }
 
 fn eval(ctx: &mut Ctx, args: &Args) -> CmdResult {

@@ -48,15 +48,12 @@ pub mod sflags {
 pub struct Vm {
     pub lua: Lua,
     pub api: Table,
-    /// `api.run` (EVAL: xpcall with the error handler).
+    /// `lua_run`, the raw entry every run goes through.
     run: Function,
-    /// `api.run_fn` (FCALL).
-    run_fn: Function,
+    /// The prelude's error handler (Redis's `__redis__err__handler`).
+    err_handler: Function,
     /// The table behind the scripts' read-only globals.
     globals: Table,
-    /// The interned names `KEYS` and `ARGV`.
-    keys_name: mlua::String,
-    argv_name: mlua::String,
 }
 
 /// Compiled scripts and functions live in the Lua registry (mlua keeps
@@ -1025,11 +1022,10 @@ pub fn new_vm(cfg_deprecated: bool) -> mlua::Result<Vm> {
     let enable: Function = api.get("enable_deprecated")?;
     enable.call::<()>(cfg_deprecated)?;
     Ok(Vm {
-        run: api.get("run")?,
-        run_fn: api.get("run_fn")?,
+        // SAFETY: `lua_run` keeps to the Lua C API contract.
+        run: unsafe { lua.create_c_function(lua_run)? },
+        err_handler: api.get("err_handler")?,
         globals: api.get("globals")?,
-        keys_name: lua.create_string("KEYS")?,
-        argv_name: lua.create_string("ARGV")?,
         lua,
         api,
     })
@@ -1267,6 +1263,66 @@ pub fn lua_err_text(e: &mlua::Error) -> String {
     }
 }
 
+/// A run's keys and arguments, handed to `lua_run` by pointer.
+type RunInputs<'a> = (&'a [&'a [u8]], &'a [&'a [u8]]);
+
+/// Pushes `items` as a new Lua array of strings.
+///
+/// # Safety
+/// `l` must be a running Lua thread with two free stack slots.
+unsafe fn push_string_array(l: *mut ffi::lua_State, items: &[&[u8]]) {
+    // SAFETY: per the contract; each push is popped into the table.
+    unsafe {
+        ffi::lua_createtable(l, items.len().min(1 << 20) as c_int, 0);
+        for (i, it) in items.iter().enumerate() {
+            push_bytes(l, it);
+            ffi::lua_rawseti_(l, -2, (i + 1) as c_int);
+        }
+    }
+}
+
+/// The entry every script run goes through, a raw Lua C function called
+/// as `lua_run(f, globals, handler, inputs)`: builds the KEYS and ARGV
+/// tables from `inputs` (a `RunInputs` pointer), then either sets them as
+/// globals and calls `f()` (EVAL, `globals` a table) or calls
+/// `f(KEYS, ARGV)` (FCALL, `globals` nil), under `handler` as xpcall
+/// would. Returns (true, result) or (false, error).
+unsafe extern "C-unwind" fn lua_run(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: `l` is the calling thread with the four arguments above;
+    // `inputs` points at a `RunInputs` that `run_script` keeps alive for
+    // the call. A Lua error (out of memory) here jumps back to mlua's
+    // protected call, past no destructor.
+    unsafe {
+        if ffi::lua_checkstack(l, 8) == 0 {
+            ffi::lua_pushboolean(l, 0);
+            push_bytes(l, b"stack overflow");
+            return 2;
+        }
+        let (keys, argv) = *(ffi::lua_touserdata(l, 4) as *const RunInputs);
+        push_string_array(l, keys); // 5
+        push_string_array(l, argv); // 6
+        let nargs = if ffi::lua_type(l, 2) == ffi::LUA_TTABLE {
+            push_bytes(l, b"KEYS");
+            ffi::lua_pushvalue(l, 5);
+            ffi::lua_rawset(l, 2);
+            push_bytes(l, b"ARGV");
+            ffi::lua_pushvalue(l, 6);
+            ffi::lua_rawset(l, 2);
+            ffi::lua_pushvalue(l, 1);
+            0
+        } else {
+            ffi::lua_pushvalue(l, 1);
+            ffi::lua_pushvalue(l, 5);
+            ffi::lua_pushvalue(l, 6);
+            2
+        };
+        let status = ffi::lua_pcall(l, nargs, 1, 3);
+        ffi::lua_pushboolean(l, (status == 0) as c_int);
+        ffi::lua_insert(l, -2);
+        2
+    }
+}
+
 /// What a run needs to know about its caller and script.
 pub struct RunSpec<'a> {
     pub func: &'a Function,
@@ -1290,20 +1346,6 @@ pub fn run_script(
     spec: RunSpec,
 ) {
     let lua = &vm.lua;
-    let make = |items: &[&[u8]]| -> mlua::Result<Table> {
-        let t = lua.create_table_with_capacity(items.len(), 0)?;
-        for (i, k) in items.iter().enumerate() {
-            t.raw_set(i + 1, lua.create_string(k)?)?;
-        }
-        Ok(t)
-    };
-    let (keys, argv) = match (make(spec.keys), make(spec.argv)) {
-        (Ok(k), Ok(a)) => (k, a),
-        _ => {
-            caller.reply.error("ERR Lua out of memory");
-            return;
-        }
-    };
     let mut fake = st.scripts.take_fake();
     fake.db = caller.db;
     // Keys the script reads are tracked for the caller.
@@ -1340,15 +1382,17 @@ pub fn run_script(
     let prev = RUN.with(|r| r.replace(&mut run as *mut RunCtx));
     let was_in_exec = st.in_exec;
     st.in_exec = true;
-    // xpcall's results: (true, return value) or (false, error).
-    let result: mlua::Result<(Value, Value)> = if spec.is_eval {
-        vm.globals
-            .raw_set(&vm.keys_name, keys)
-            .and_then(|_| vm.globals.raw_set(&vm.argv_name, argv))
-            .and_then(|_| vm.run.call::<(Value, Value)>(spec.func))
+    // (true, return value) or (false, error), as from xpcall.
+    let inputs = (spec.keys, spec.argv);
+    let inputs_ptr = mlua::LightUserData(&inputs as *const RunInputs as *mut std::ffi::c_void);
+    let globals = if spec.is_eval {
+        Value::Table(vm.globals.clone())
     } else {
-        vm.run_fn.call::<(Value, Value)>((spec.func, keys, argv))
+        Value::Nil
     };
+    let result: mlua::Result<(Value, Value)> =
+        vm.run
+            .call::<(Value, Value)>((spec.func, globals, &vm.err_handler, inputs_ptr));
     RUN.with(|r| r.set(prev));
     lua.remove_hook();
     st.in_exec = was_in_exec;

@@ -383,8 +383,10 @@ end
 api.set_global = function(k, v)
   rawset_(real, k, v)
 end
--- For the Rust side, which sets KEYS and ARGV with raw sets.
+-- For the Rust side, which sets KEYS and ARGV with raw sets and calls
+-- scripts under the error handler itself.
 api.globals = real
+api.err_handler = err_handler
 api.enable_deprecated = function(on)
   for k, v in pairs(deprecated) do
     rawset_(real, k, on and v or nil)
