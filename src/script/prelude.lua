@@ -380,9 +380,6 @@ api.sandbox = function(f)
   setfenv_(f, env)
   return f
 end
-api.set_global = function(k, v)
-  rawset_(real, k, v)
-end
 -- For the Rust side, which sets KEYS and ARGV with raw sets and calls
 -- scripts under the error handler itself.
 api.globals = real
@@ -391,14 +388,6 @@ api.enable_deprecated = function(on)
   for k, v in pairs(deprecated) do
     rawset_(real, k, on and v or nil)
   end
-end
-api.run = function(f)
-  return xpcall_(f, err_handler)
-end
-api.run_fn = function(f, keys, args)
-  return xpcall_(function()
-    return f(keys, args)
-  end, err_handler)
 end
 -- FUNCTION LOAD runs the library code against a reduced API.
 local function strict(t)
