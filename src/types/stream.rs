@@ -213,7 +213,7 @@ impl<'a> Iterator for FieldsIter<'a> {
         let i = self.i;
         self.i += 1;
         match self.f.master {
-            Some(m) if i % 2 == 0 => Some(&m[i / 2][..]),
+            Some(m) if i.is_multiple_of(2) => Some(&m[i / 2][..]),
             _ => Some(get_str(self.f.data, &mut self.p)),
         }
     }
