@@ -1500,4 +1500,79 @@ mod tests {
         assert_eq!(lrand48(), 366850414);
         assert_eq!(lrand48(), 1610402240);
     }
+
+    #[test]
+    fn error_texts() {
+        assert_eq!(err_msg("Unknown command"), "ERR Unknown command");
+        assert_eq!(err_msg("-NOSCRIPT no script\r\n"), "NOSCRIPT no script");
+        assert_eq!(err_msg("-OOPS"), "ERR OOPS");
+    }
+
+    thread_local! {
+        static REPLY: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    /// Pushes the RESP in `REPLY` as a Lua value.
+    unsafe extern "C-unwind" fn push_test_reply(l: *mut ffi::lua_State) -> c_int {
+        let buf = REPLY.with(|r| r.borrow().clone());
+        let mut pos = 0;
+        // SAFETY: `l` is the calling thread.
+        match unsafe { push_reply(l, &buf, &mut pos, 0) } {
+            Ok(()) => 1,
+            Err(()) => 0,
+        }
+    }
+
+    /// Converts `resp` to Lua and back to text with `show` (Lua code).
+    fn resp_to_lua(resp: &[u8]) -> String {
+        REPLY.with(|r| *r.borrow_mut() = resp.to_vec());
+        let lua = Lua::new();
+        // SAFETY: the test function keeps to the C API contract.
+        let f = unsafe { lua.create_c_function(push_test_reply) }.unwrap();
+        lua.globals().set("reply", f).unwrap();
+        lua.load(
+            r#"
+            local function show(v)
+              if type(v) ~= 'table' then return type(v) .. ':' .. tostring(v) end
+              local keys = {}
+              for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+              table.sort(keys)
+              local out = {}
+              for _, k in ipairs(keys) do
+                local val = v[k] ~= nil and v[k] or v[tonumber(k)]
+                out[#out + 1] = k .. '=' .. show(val)
+              end
+              return '{' .. table.concat(out, ',') .. '}'
+            end
+            return show(reply())
+            "#,
+        )
+        .eval::<String>()
+        .unwrap()
+    }
+
+    #[test]
+    fn replies_become_lua_values() {
+        assert_eq!(resp_to_lua(b":42\r\n"), "number:42");
+        assert_eq!(resp_to_lua(b"$3\r\nabc\r\n"), "string:abc");
+        assert_eq!(resp_to_lua(b"$-1\r\n"), "boolean:false");
+        assert_eq!(resp_to_lua(b"+OK\r\n"), "{ok=string:OK}");
+        assert_eq!(resp_to_lua(b"-ERR bad\r\n"), "{err=string:ERR bad}");
+        assert_eq!(
+            resp_to_lua(b"*2\r\n$1\r\na\r\n:1\r\n"),
+            "{1=string:a,2=number:1}"
+        );
+        assert_eq!(
+            resp_to_lua(b"%1\r\n$1\r\nk\r\n$1\r\nv\r\n"),
+            "{map={k=string:v}}"
+        );
+        assert_eq!(resp_to_lua(b"~1\r\n$1\r\nm\r\n"), "{set={m=boolean:true}}");
+        assert_eq!(resp_to_lua(b",1.5\r\n"), "{double=number:1.5}");
+        assert_eq!(resp_to_lua(b"_\r\n"), "nil:nil");
+        assert_eq!(resp_to_lua(b"#t\r\n"), "boolean:true");
+        assert_eq!(
+            resp_to_lua(b"=7\r\ntxt:abc\r\n"),
+            "{verbatim_string={format=string:txt,string=string:abc}}"
+        );
+    }
 }
