@@ -109,6 +109,9 @@ pub struct Loading {
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ShutdownFlags {
+    /// The client whose SHUTDOWN this is: it gets the error if the
+    /// shutdown fails.
+    pub client: Option<usize>,
     pub nosave: bool,
     pub save: bool,
     pub now: bool,
@@ -386,7 +389,6 @@ pub struct Server {
     signals: signal_hook_mio::v1_0::Signals,
     next_cron: i64,
     /// The client that asked for SHUTDOWN, told if it fails.
-    shutdown_client: Option<usize>,
     /// Clients to read again without waiting for readiness (edge-triggered
     /// polling reports data only once).
     pending_reads: Vec<usize>,
@@ -702,7 +704,6 @@ impl Server {
             st,
             signals,
             next_cron: now,
-            shutdown_client: None,
             pending_reads: Vec::new(),
             pending_writes: Vec::new(),
         })
@@ -853,7 +854,7 @@ impl Server {
             log::info!("Saving the final RDB snapshot before exiting.");
             if crate::persist::save(&mut self.st).is_err() && !f.force {
                 log::warn!("Error trying to save the DB, can't exit.");
-                if let Some(k) = self.shutdown_client.take() {
+                if let Some(k) = f.client {
                     if let Some(Some(c)) = self.clients.get_mut(k) {
                         c.reply.error("ERR Errors trying to SHUTDOWN. Check logs.");
                     }

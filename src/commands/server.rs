@@ -598,6 +598,7 @@ pub fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if f.nosave && f.save {
         return Err(CmdError::Syntax);
     }
+    f.client = Some(ctx.c.token);
     ctx.st.shutdown = Some(f);
     Ok(())
 }

@@ -179,8 +179,10 @@ pub fn save(st: &mut State) -> std::io::Result<()> {
             Ok(())
         }
         Err(e) => {
+            // (A failed foreground save does not change
+            // rdb_last_bgsave_status, as in Redis: only background saves
+            // stop writes.)
             let _ = std::fs::remove_file(&tmp);
-            st.last_save_ok = false;
             log::warn!(
                 "Failed opening the temp RDB file {} (in server root dir {}) for saving: {}",
                 tmp,
