@@ -145,6 +145,8 @@ pub struct State {
     pub shutdown: Option<ShutdownFlags>,
     pub monitors: Vec<usize>,
     pub cron_paused: bool,
+    /// A signal asked for a shutdown; the cron performs it.
+    pub shutdown_asap: Option<ShutdownFlags>,
     pub cronloops: u64,
     pub pid: u32,
     pub run_id: String,
@@ -481,6 +483,10 @@ impl Server {
             let t = ev.token().0;
             if ev.token() == SIGNALS {
                 self.handle_signals();
+                // No cron runs while a script or a load holds the loop.
+                if let Some(f) = self.st.shutdown_asap.take() {
+                    self.st.shutdown = Some(f);
+                }
             } else if ev.token() == crate::replica::MASTER_LINK {
                 continue;
             } else if t < CLIENT_BASE {
@@ -664,6 +670,7 @@ impl Server {
             shutdown: None,
             monitors: Vec::new(),
             cron_paused: false,
+            shutdown_asap: None,
             cronloops: 0,
             pid: std::process::id(),
             run_id: random_hex(40),
@@ -837,7 +844,9 @@ impl Server {
                     _ => {}
                 }
             }
-            self.st.shutdown = Some(f);
+            // As Redis: the shutdown itself happens in the cron (where
+            // SHUTDOWN ABORT can still cancel it).
+            self.st.shutdown_asap = Some(f);
         }
     }
 
@@ -1691,6 +1700,9 @@ impl Server {
         crate::util::set_cached_ms(now);
         if self.st.cron_paused {
             return;
+        }
+        if let Some(f) = self.st.shutdown_asap.take() {
+            self.st.shutdown = Some(f);
         }
         crate::persist::cron(&mut self.st);
         crate::cluster::cron(&mut self.st);

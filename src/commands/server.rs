@@ -590,7 +590,11 @@ pub fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
         } else if eq_ic(a, "force") {
             f.force = true;
         } else if eq_ic(a, "abort") {
-            return Err(CmdError::msg("ERR No shutdown in progress."));
+            if args.len() != 2 || ctx.st.shutdown_asap.take().is_none() {
+                return Err(CmdError::msg("ERR No shutdown in progress."));
+            }
+            log::warn!("Shutdown manually aborted.");
+            return ctx.ok();
         } else {
             return Err(CmdError::Syntax);
         }
