@@ -145,6 +145,8 @@ pub struct State {
     pub shutdown: Option<ShutdownFlags>,
     pub monitors: Vec<usize>,
     pub cron_paused: bool,
+    /// Cluster-compatibility sampling of the running top-level command.
+    pub compat: crate::commands::cluster::CompatCheck,
     /// A signal asked for a shutdown; the cron performs it.
     pub shutdown_asap: Option<ShutdownFlags>,
     pub cronloops: u64,
@@ -671,6 +673,7 @@ impl Server {
             monitors: Vec::new(),
             cron_paused: false,
             shutdown_asap: None,
+            compat: Default::default(),
             cronloops: 0,
             pid: std::process::id(),
             run_id: random_hex(40),

@@ -168,13 +168,10 @@ pub fn call(
     // Outside cluster mode, count (a sample of) the requests a cluster
     // would refuse for keys in several slots.
     let ratio = st.cfg.hot.cluster_compat_ratio;
-    if ratio > 0
-        && st.cluster.is_none()
-        && !st.in_exec
-        && (ratio >= 100 || (st.rng.next() % 100) < ratio as u64)
-        && !crate::commands::cluster::keys_in_one_slot(st, c, spec, args)
-    {
-        st.stats.cluster_incompatible_ops += 1;
+    // (A script's commands run with `in_exec` set, as EXEC's do.)
+    if ratio > 0 && st.cluster.is_none() && (!st.in_exec || crate::script::is_script_client(c)) {
+        let sampled = ratio >= 100 || (st.rng.next() % 100) < ratio as u64;
+        crate::commands::cluster::count_incompatible(st, c, spec, args, sampled);
     }
     // maxmemory (Redis's processCommand): evict before every command, and
     // refuse one that may grow memory when nothing more can be freed.

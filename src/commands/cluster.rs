@@ -398,9 +398,15 @@ fn for_each_key_slot<E>(
     }
 }
 
-/// Whether all the keys of a request hash to one slot, as a cluster
-/// requires (Redis's `areCommandKeysInSameSlot`).
-pub fn keys_in_one_slot(st: &State, c: &Client, spec: &CommandSpec, args: &Args) -> bool {
+/// The one slot all the keys of a request hash to (None without keys),
+/// or Err when they span several, which a cluster refuses (Redis's
+/// `areCommandKeysInSameSlot`).
+pub fn keys_slot(
+    st: &State,
+    c: &Client,
+    spec: &CommandSpec,
+    args: &Args,
+) -> Result<Option<usize>, ()> {
     let mut first = None;
     for_each_key_slot(st, c, spec, args, |_, s| match first {
         None => {
@@ -409,8 +415,68 @@ pub fn keys_in_one_slot(st: &State, c: &Client, spec: &CommandSpec, args: &Args)
         }
         Some(f) if f != s => Err(()),
         _ => Ok(()),
-    })
-    .is_ok()
+    })?;
+    Ok(first)
+}
+
+/// Where the sampled command stands (Redis's
+/// `cluster_compatibility_check_slot`): its keys' slot, so that a script's
+/// commands can be held against it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CompatCheck {
+    /// Not sampled, or already counted: the script's commands are not
+    /// checked.
+    pub done: bool,
+    pub slot: Option<usize>,
+    /// The running script has the allow-cross-slot-keys flag: its
+    /// commands may each use another slot (but not several at once).
+    pub cross_slot_allowed: bool,
+}
+
+/// Counts `cluster_incompatible_ops` for one command outside cluster mode
+/// (with `sampled` from cluster-compatibility-sample-ratio). A script's
+/// commands are counted at most once per script, and only when the
+/// script itself was sampled.
+pub fn count_incompatible(
+    st: &mut State,
+    c: &Client,
+    spec: &CommandSpec,
+    args: &Args,
+    sampled: bool,
+) {
+    if crate::script::is_script_client(c) {
+        if st.compat.done {
+            return;
+        }
+        match keys_slot(st, c, spec, args) {
+            Err(()) => {}
+            Ok(None) => return,
+            Ok(Some(s)) => match st.compat.slot {
+                None => {
+                    st.compat.slot = Some(s);
+                    return;
+                }
+                Some(first) if first == s || st.compat.cross_slot_allowed => return,
+                Some(_) => {}
+            },
+        }
+        st.stats.cluster_incompatible_ops += 1;
+        st.compat.done = true;
+        return;
+    }
+    st.compat = CompatCheck {
+        done: !sampled,
+        ..Default::default()
+    };
+    if sampled {
+        match keys_slot(st, c, spec, args) {
+            Ok(slot) => st.compat.slot = slot,
+            Err(()) => {
+                st.stats.cluster_incompatible_ops += 1;
+                st.compat.done = true;
+            }
+        }
+    }
 }
 
 pub fn redirect(st: &State, c: &Client, spec: &CommandSpec, args: &Args) -> Option<&'static str> {

@@ -344,6 +344,15 @@ fn run(
     cmd: &[Vec<u8>],
 ) -> CmdResult {
     prepare(ctx, flags, ro)?;
+    if ctx.st.cluster.is_none() && flags & sflags::EVAL_COMPAT == 0 {
+        // A cluster refuses such a script outright.
+        if flags & sflags::NO_CLUSTER != 0 {
+            ctx.st.stats.cluster_incompatible_ops += 1;
+        }
+        ctx.st.compat.cross_slot_allowed = flags & sflags::ALLOW_CROSS_SLOT != 0;
+    } else {
+        ctx.st.compat.cross_slot_allowed = false;
+    }
     let vm = if is_eval {
         ctx.st.scripts.eval_vm.take()
     } else {
