@@ -398,25 +398,30 @@ fn for_each_key_slot<E>(
     }
 }
 
-/// The one slot all the keys of a request hash to (None without keys),
-/// or Err when they span several, which a cluster refuses (Redis's
-/// `areCommandKeysInSameSlot`).
-pub fn keys_slot(
-    st: &State,
-    c: &Client,
-    spec: &CommandSpec,
-    args: &Args,
-) -> Result<Option<usize>, ()> {
+/// Which slots the keys of a request hash to (Redis's
+/// `areCommandKeysInSameSlot`): a cluster refuses `Several`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySlots {
+    NoKeys,
+    One(usize),
+    Several,
+}
+
+pub fn keys_slot(st: &State, c: &Client, spec: &CommandSpec, args: &Args) -> KeySlots {
     let mut first = None;
-    for_each_key_slot(st, c, spec, args, |_, s| match first {
+    let r = for_each_key_slot(st, c, spec, args, |_, s| match first {
         None => {
             first = Some(s);
             Ok(())
         }
         Some(f) if f != s => Err(()),
         _ => Ok(()),
-    })?;
-    Ok(first)
+    });
+    match (r, first) {
+        (Err(()), _) => KeySlots::Several,
+        (Ok(()), Some(s)) => KeySlots::One(s),
+        (Ok(()), None) => KeySlots::NoKeys,
+    }
 }
 
 /// Where the sampled command stands (Redis's
@@ -449,9 +454,9 @@ pub fn count_incompatible(
             return;
         }
         match keys_slot(st, c, spec, args) {
-            Err(()) => {}
-            Ok(None) => return,
-            Ok(Some(s)) => match st.compat.slot {
+            KeySlots::Several => {}
+            KeySlots::NoKeys => return,
+            KeySlots::One(s) => match st.compat.slot {
                 None => {
                     st.compat.slot = Some(s);
                     return;
@@ -470,8 +475,9 @@ pub fn count_incompatible(
     };
     if sampled {
         match keys_slot(st, c, spec, args) {
-            Ok(slot) => st.compat.slot = slot,
-            Err(()) => {
+            KeySlots::One(s) => st.compat.slot = Some(s),
+            KeySlots::NoKeys => {}
+            KeySlots::Several => {
                 st.stats.cluster_incompatible_ops += 1;
                 st.compat.done = true;
             }
