@@ -25,6 +25,9 @@ fn fatal_config(line: usize, text: &str, reason: &str) -> ! {
 
 fn main() {
     let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some(redis_rust::persist::aof::CHILD_FLAG) {
+        redis_rust::persist::aof::child_main();
+    }
     let mut cfg = Config::new();
     let mut i = 1;
     let mut text = String::new();
@@ -155,26 +158,33 @@ fn main() {
     };
     let _ = server.st.oom.apply(&server.st.cfg, false);
     log::warn!("Server initialized");
-    let start = std::time::Instant::now();
-    match server.load_at_startup() {
-        Ok(n) if n > 0 => log::info!(
-            "DB loaded from disk: {:.3} seconds ({} keys)",
-            start.elapsed().as_secs_f64(),
-            n
-        ),
-        Ok(_) => {}
-        Err(e) if e.starts_with("Fatal error") => {
-            log::warn!("{e}");
-            std::process::exit(1);
+    // With appendonly on the AOF is the dataset; else the RDB file.
+    if !server.load_aof_on_start() {
+        let start = std::time::Instant::now();
+        match server.load_at_startup() {
+            Ok(n) if n > 0 => log::info!(
+                "DB loaded from disk: {:.3} seconds ({} keys)",
+                start.elapsed().as_secs_f64(),
+                n
+            ),
+            Ok(_) => {}
+            Err(e) if e.starts_with("Fatal error") => {
+                log::warn!("{e}");
+                std::process::exit(1);
+            }
+            Err(e) => {
+                // What Redis's rdbReportError and its redis-check-rdb run log.
+                log::warn!("Internal error in RDB reading offset 0, function at rdb.c:0 -> {e}");
+                log::warn!("--- RDB ERROR DETECTED ---");
+                log::warn!("[offset 0] {e}");
+                log::warn!("Terminating server after rdb file reading failure.");
+                std::process::exit(1);
+            }
         }
-        Err(e) => {
-            // What Redis's rdbReportError and its redis-check-rdb run log.
-            log::warn!("Internal error in RDB reading offset 0, function at rdb.c:0 -> {e}");
-            log::warn!("--- RDB ERROR DETECTED ---");
-            log::warn!("[offset 0] {e}");
-            log::warn!("Terminating server after rdb file reading failure.");
-            std::process::exit(1);
-        }
+    }
+    // `appendonly` changed while loading takes effect now.
+    if let Err(e) = redis_rust::persist::aof::apply_config(&mut server.st) {
+        log::warn!("{e}");
     }
     log::info!("Ready to accept connections tcp");
     redis_rust::server::sd_notify_ready(&server.st.cfg);

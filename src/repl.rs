@@ -25,6 +25,8 @@ pub struct ReplState {
     /// Commands fed so far (SELECTs aside), so EXEC can tell whether its
     /// body needs MULTI/EXEC around it.
     pub fed: u64,
+    /// The AOF consumes the stream too (`persist::aof`).
+    pub aof: bool,
 }
 
 impl ReplState {
@@ -37,7 +39,7 @@ impl ReplState {
 
     /// Whether anyone consumes the stream.
     pub fn active(&self) -> bool {
-        !self.replicas.is_empty()
+        !self.replicas.is_empty() || self.aof
     }
 
     /// Appends one command to the stream, preceded by SELECT when the
@@ -54,7 +56,13 @@ impl ReplState {
         }
         encode(&mut self.out, args);
         self.fed += 1;
-        self.offset += (self.out.len() - start) as i64;
+        // Without replicas there is no backlog: as in Redis, the offset
+        // then counts commands (the AOF's manifest records it).
+        if self.replicas.is_empty() {
+            self.offset += 1;
+        } else {
+            self.offset += (self.out.len() - start) as i64;
+        }
     }
 
     /// Propagates keys removed by expiry as DEL (UNLINK when lazy).

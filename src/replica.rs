@@ -447,6 +447,8 @@ impl Server {
         self.st.repl.replid = link.replid.clone();
         self.st.repl.offset = link.offset;
         self.st.master = Some(link);
+        // The AOF described the old dataset: start it over from this one.
+        crate::persist::aof::restart_after_sync(&mut self.st);
         log::info!("MASTER <-> REPLICA sync: Finished with success");
         // The stream bytes that came with the payload.
         self.process_client_now(key);

@@ -187,6 +187,8 @@ pub struct State {
     /// get -LOADING meanwhile).
     pub loading: Option<Loading>,
     pub bgsave: crate::persist::BgStats,
+    /// The append-only file.
+    pub aof: crate::persist::aof::Aof,
     pub blocking: crate::blocking::BlockState,
     pub pubsub: crate::pubsub::PubSub,
     /// Client-side caching tables and pending invalidations.
@@ -319,6 +321,11 @@ impl State {
     /// hides it), counting and notifying as a lookup would. True when the
     /// key is (logically) expired.
     pub fn expire_if_due(&mut self, db: usize, key: &[u8]) -> bool {
+        // Nothing expires while loading (the AOF may set a past expire
+        // time and then write the key again).
+        if self.loading.is_some() {
+            return false;
+        }
         let deleting = self.expire_deletes();
         if !self.dbs[db].expire_if_needed(key, self.now_ms, deleting) {
             return false;
@@ -474,6 +481,23 @@ impl Server {
         self.st.loading = None;
         self.st.dbs = dbs;
         crate::persist::install(&mut self.st, out, true, false)
+    }
+
+    /// Loads the AOF at startup (when `appendonly` is on; false otherwise)
+    /// serving clients every so often meanwhile, as Redis's
+    /// `processEventsWhileBlocked` does: they get -LOADING except for the
+    /// commands flagged `loading` (INFO, CONFIG...).
+    pub fn load_aof_on_start(&mut self) -> bool {
+        BUSY_SERVER.with(|p| p.set(self as *mut Server));
+        // The loader's commands see no other clients (none are its
+        // business), so the client slab is not borrowed while it grows.
+        let none = Slab::new();
+        let st: *mut State = &mut self.st;
+        // SAFETY: as for a busy script (`process_events_while_busy`): the
+        // loader's frames only resume once a busy turn returns.
+        let r = crate::persist::aof::load_on_start(unsafe { &mut *st }, &none);
+        BUSY_SERVER.with(|p| p.set(std::ptr::null_mut()));
+        r
     }
 
     fn busy_turn(&mut self) {
@@ -698,6 +722,7 @@ impl Server {
             snapshot: None,
             loading: None,
             bgsave: Default::default(),
+            aof: Default::default(),
             blocking: Default::default(),
             pubsub: Default::default(),
             tracking: Default::default(),
@@ -729,6 +754,12 @@ impl Server {
                 self.st.tracking.broadcast();
                 self.deliver_invalidations(None);
             }
+            // The AOF is written before any reply goes out (Redis's
+            // flushAppendOnlyFile in beforeSleep).
+            if !self.st.repl.out.is_empty() {
+                self.feed_replicas(usize::MAX);
+            }
+            crate::persist::aof::before_sleep(&mut self.st);
             // Messages from the cron, timers or the last events.
             self.flush_pending_writes();
             let now = now_ms();
@@ -859,6 +890,7 @@ impl Server {
         let f = self.st.shutdown.take().unwrap_or_default();
         log::warn!("User requested shutdown...");
         let save = f.save || (!f.nosave && !self.st.cfg.get("save").is_empty());
+        crate::persist::aof::shutdown(&mut self.st);
         if crate::persist::snapshot::abort(&mut self.st).is_some() {
             log::warn!("There is a child saving an .rdb. Killing it!");
         }
@@ -1132,6 +1164,10 @@ impl Server {
     }
 
     fn write_client(&mut self, key: usize) {
+        // Writes reach the AOF before their replies reach anyone.
+        if !self.st.aof.buf.is_empty() {
+            crate::persist::aof::flush(&mut self.st, false);
+        }
         let Some(Some(c)) = self.clients.get_mut(key) else {
             return;
         };
@@ -1666,6 +1702,9 @@ impl Server {
             return;
         }
         let out = std::mem::take(&mut self.st.repl.out);
+        if self.st.repl.aof {
+            crate::persist::aof::feed(&mut self.st, &out);
+        }
         for r in self.st.repl.replicas.clone() {
             if r == current {
                 continue;

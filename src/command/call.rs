@@ -137,7 +137,13 @@ pub fn call(
         reject(st, c, &msg, Some((spec, name.as_ref())));
         return false;
     }
-    if st.loading.is_some() && !spec.has(super::flags::LOADING) {
+    // Loading a dataset: only commands flagged `loading`; the AOF loader's
+    // own client and scripts go on.
+    if st.loading.is_some()
+        && !c.is_master
+        && !spec.has(super::flags::LOADING)
+        && !crate::script::is_script_client(c)
+    {
         reject(
             st,
             c,
@@ -213,7 +219,7 @@ pub fn call(
                     .any(|a| queued_has(st, a, super::flags::WRITE))))
         && let Some(err) = crate::persist::write_denied(st)
     {
-        reject_or_abort(st, c, spec, &name, err);
+        reject_or_abort(st, c, spec, &name, &err);
         return false;
     }
     // A replica cut off from its master with replica-serve-stale-data no

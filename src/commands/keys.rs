@@ -875,7 +875,7 @@ fn expire_generic(
     // waits for its master's DEL.
     // Either way replicas and the AOF see an absolute time (or the DEL),
     // so their TTLs do not drift with the propagation delay.
-    if when <= ctx.now() && !ctx.st.is_replica {
+    if when <= ctx.now() && !ctx.st.is_replica && ctx.st.loading.is_none() {
         ctx.db().delete(key);
         ctx.wrote(key, "del", notify::GENERIC);
         let del: &[u8] = if ctx.st.cfg.hot.lazyfree_lazy_expire {

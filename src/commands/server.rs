@@ -85,6 +85,16 @@ pub static COMMANDS: &[CommandSpec] = &[
         bgsave,
     ),
     cmd(
+        "bgrewriteaof",
+        1,
+        ADMIN | NOSCRIPT | NO_ASYNC_LOADING,
+        NO_KEYS,
+        "server",
+        "1.0.0",
+        "Asynchronously rewrites the append-only file to disk.",
+        crate::persist::aof::bgrewriteaof,
+    ),
+    cmd(
         "lastsave",
         1,
         LOADING | STALE | FAST,
@@ -497,6 +507,11 @@ fn apply(ctx: &mut Ctx, name: &str) -> Result<(), String> {
             ctx.st.pending.listeners = Some(ls);
             Ok(())
         }
+        "appendonly" => crate::persist::aof::apply_config(ctx.st),
+        "aof-disable-auto-gc" => {
+            crate::persist::aof::delete_history(ctx.st);
+            Ok(())
+        }
         _ => Ok(()),
     }
 }
@@ -515,13 +530,19 @@ fn config_resetstat(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 pub fn flushall(ctx: &mut Ctx, args: &Args) -> CmdResult {
     flush_mode(args)?;
     let keys: usize = ctx.st.dbs.iter().map(|d| d.len()).sum();
+    // A running AOF rewrite keeps its point-in-time view: the FLUSHALL
+    // goes to the new INCR file after it.
+    crate::persist::aof::before_dataset_change(ctx.st);
     ctx.st.flushall();
     ctx.st.dirty += keys as u64;
     // As Redis: a running background save is cancelled, and with save
     // rules configured the empty dataset is saved right away.
     // (A save killed this way is not a failed save: Redis kills its child
-    // with SIGUSR1, which leaves rdb_last_bgsave_status alone.)
-    if crate::persist::snapshot::abort(ctx.st) == Some(crate::persist::snapshot::Purpose::Rdb) {
+    // with SIGUSR1, which leaves rdb_last_bgsave_status alone.) A running
+    // AOF rewrite was finished above instead.
+    let rdb_save =
+        ctx.st.snapshot.as_ref().map(|s| s.purpose) == Some(crate::persist::snapshot::Purpose::Rdb);
+    if rdb_save && crate::persist::snapshot::abort(ctx.st).is_some() {
         log::warn!("Background saving terminated by FLUSHALL");
     }
     if !ctx.st.cfg.get("save").is_empty() {
@@ -1301,9 +1322,11 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
             ctx.ok()
         }
         "reload" => debug_reload(ctx, args),
-        "loadaof" => Err(CmdError::msg(
-            "ERR DEBUG LOADAOF is not supported yet: AOF is not implemented",
-        )),
+        "loadaof" => crate::persist::aof::debug_loadaof(ctx),
+        "aof-flush-sleep" if argc == 3 => {
+            ctx.st.aof.flush_sleep_us = args.str_at(2).trim().parse().unwrap_or(0);
+            ctx.ok()
+        }
         _ => Err(debug_syntax(args)),
     }
 }

@@ -1,7 +1,9 @@
 //! Persistence: RDB snapshots on disk (SAVE, BGSAVE, `save` schedules,
 //! shutdown, startup load), the RDB format itself (`rdb`), which is also a
-//! full sync's payload, and background snapshots (`snapshot`).
+//! full sync's payload, background snapshots (`snapshot`), and the
+//! multi-part append-only file (`aof`), whose rewrites use them.
 
+pub mod aof;
 pub mod rdb;
 pub mod snapshot;
 
@@ -60,18 +62,18 @@ pub fn bgsave_refusal(st: &State) -> Option<&'static str> {
 }
 
 /// The error write commands get while the last save failed and
-/// stop-writes-on-bgsave-error is on (Redis's
-/// `writeCommandsDeniedByDiskError`).
-pub fn write_denied(st: &State) -> Option<&'static str> {
+/// stop-writes-on-bgsave-error is on, or while the AOF cannot be written
+/// (Redis's `writeCommandsDeniedByDiskError`).
+pub fn write_denied(st: &State) -> Option<std::borrow::Cow<'static, str>> {
     if !st.last_save_ok
         && st.cfg.bool("stop-writes-on-bgsave-error")
         && !st.cfg.get("save").is_empty()
     {
-        return Some(
+        return Some(std::borrow::Cow::Borrowed(
             "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.",
-        );
+        ));
     }
-    None
+    aof::write_denied(st).map(std::borrow::Cow::Owned)
 }
 
 /// Starts a background save of the RDB file.
@@ -112,17 +114,14 @@ pub fn snapshot_done(st: &mut State, d: snapshot::Done) {
                 }
             }
         }
-        Purpose::AofBase => {
-            if let Err(e) = &d.result {
-                log::warn!("Background AOF rewrite error: {e}");
-            }
-        }
+        Purpose::AofBase => aof::rewrite_done(st, d.result),
     }
 }
 
 /// Cron work (Redis's serverCron part): a due `save <seconds> <changes>`
 /// rule or a scheduled BGSAVE starts a background save.
 pub fn cron(st: &mut State) {
+    aof::cron(st);
     if st.snapshot.is_some() {
         return;
     }

@@ -931,6 +931,21 @@ pub fn load_progress(
     expired: &mut u64,
     progress: &mut dyn FnMut(usize),
 ) -> Result<usize, LoadError> {
+    load_prefix(data, dbs, now_ms, max_len, libs, expired, progress).map(|(n, _)| n)
+}
+
+/// `load_progress` for an image that may be followed by other bytes (an
+/// old-style AOF: RDB preamble, then commands). Returns the keys loaded
+/// and where the image ends.
+pub fn load_prefix(
+    data: &[u8],
+    dbs: &mut [Db],
+    now_ms: i64,
+    max_len: u64,
+    libs: &mut Vec<Vec<u8>>,
+    expired: &mut u64,
+    progress: &mut dyn FnMut(usize),
+) -> Result<(usize, usize), LoadError> {
     if data.len() < 9 || &data[..5] != b"REDIS" {
         return err("wrong signature trying to load DB from file");
     }
@@ -1019,9 +1034,10 @@ pub fn load_progress(
         }
     }
     if ver >= 5 && r.left() >= 8 {
+        let body = r.pos;
         let expect = u64::from_le_bytes(r.bytes(8)?.try_into().unwrap());
         if expect != 0 {
-            let got = crc64::crc64(0, &data[..data.len() - 8]);
+            let got = crc64::crc64(0, &data[..body]);
             if got != expect {
                 log::warn!(
                     "Wrong RDB checksum expected: ({expect:x}) got: ({got:x}). Aborting now."
@@ -1033,7 +1049,7 @@ pub fn load_progress(
     log::info!(
         "Done loading RDB, keys loaded: {loaded}, keys expired: {expired}, empty keys skipped: {empty_skipped}."
     );
-    Ok(loaded)
+    Ok((loaded, r.pos))
 }
 
 #[cfg(test)]

@@ -1,0 +1,128 @@
+//! BASE files: the dataset as an RDB image (`aof-use-rdb-preamble yes`)
+//! or as commands that rebuild it (`no`).
+//!
+//! In command form strings are `SET`, other values `RESTORE key 0
+//! <DUMP payload>` (one command per key whatever its size, exact
+//! encodings preserved), expiries `PEXPIREAT`, function libraries
+//! `FUNCTION LOAD`. A background rewrite's snapshot always produces the
+//! RDB form; the command form is derived from it once it is complete.
+
+use crate::db::{Db, Value};
+use crate::repl::encode;
+use crate::server::State;
+use std::io::Write;
+use std::path::Path;
+
+/// Commands rebuilding `dbs` and the function libraries `libs`.
+fn commands(dbs: &[Db], libs: &[&[u8]], timestamp: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    if timestamp {
+        let now = crate::util::now_ms() / 1000;
+        out.extend_from_slice(format!("#TS:{now}\r\n").as_bytes());
+    }
+    for code in libs {
+        encode(&mut out, [&b"FUNCTION"[..], b"LOAD", code].into_iter());
+    }
+    let mut t = [0u8; 20];
+    for db in dbs {
+        if db.is_empty() {
+            continue;
+        }
+        let id = db.id.to_string();
+        encode(&mut out, [&b"SELECT"[..], id.as_bytes()].into_iter());
+        for (k, o) in db.keys.iter() {
+            match &o.v {
+                Value::Str(s) => {
+                    encode(&mut out, [&b"SET"[..], k, s.bytes(&mut t)].into_iter());
+                }
+                v => {
+                    let p = crate::persist::rdb::dump_payload(v);
+                    encode(&mut out, [&b"RESTORE"[..], k, b"0", &p].into_iter());
+                }
+            }
+            if let Some(when) = db.get_expire(k) {
+                let w = when.to_string();
+                encode(&mut out, [&b"PEXPIREAT"[..], k, w.as_bytes()].into_iter());
+            }
+        }
+    }
+    out
+}
+
+/// Writes `bytes` to `tmp`, syncs it and renames it to `path`.
+fn write_atomically(tmp: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let r = (|| {
+        let mut f = std::fs::File::create(tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(tmp, path)
+    })();
+    if r.is_err() {
+        let _ = std::fs::remove_file(tmp);
+    }
+    r
+}
+
+/// Writes a BASE file of the current dataset now, in the reactor (Redis's
+/// `rewriteAppendOnlyFile`, used when starting with no AOF at all).
+pub fn write_base_now(st: &State, path: &Path, rdb: bool) -> Result<(), ()> {
+    let libs = st.scripts.library_codes();
+    let bytes = if rdb {
+        let mut w = crate::persist::rdb::Writer::new(st.cfg.bool("rdbcompression"));
+        w.header(crate::util::now_ms(), true, &libs);
+        for db in &st.dbs {
+            if db.is_empty() {
+                continue;
+            }
+            w.select_db(db.id, db.len(), db.expires.len());
+            for (k, o) in db.keys.iter() {
+                w.keyval(k, &o.v, db.get_expire(k));
+            }
+        }
+        w.finish()
+    } else {
+        commands(&st.dbs, &libs, st.cfg.bool("aof-timestamp-enabled"))
+    };
+    let tmp = format!("temp-rewriteaof-{}.aof", std::process::id());
+    write_atomically(Path::new(&tmp), path, &bytes).map_err(|e| {
+        log::warn!(
+            "Write error writing append only file on disk: {}",
+            crate::util::os_error_text(&e)
+        );
+    })
+}
+
+/// Turns the RDB image a snapshot wrote at `path` into the command form,
+/// in place.
+pub fn rdb_to_commands(st: &State, path: &Path) -> Result<(), String> {
+    let data = std::fs::read(path).map_err(|e| crate::util::os_error_text(&e))?;
+    let mut dbs: Vec<Db> = (0..st.dbs.len()).map(Db::new).collect();
+    let mut libs = Vec::new();
+    crate::persist::rdb::load_with_functions(&data, &mut dbs, i64::MIN, u64::MAX, &mut libs)
+        .map_err(|e| e.0)?;
+    drop(data);
+    let libs: Vec<&[u8]> = libs.iter().map(|l| l.as_slice()).collect();
+    let bytes = commands(&dbs, &libs, st.cfg.bool("aof-timestamp-enabled"));
+    let tmp = path.with_extension("cmd");
+    write_atomically(&tmp, path, &bytes).map_err(|e| crate::util::os_error_text(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::value::Str;
+
+    #[test]
+    fn command_form_selects_and_expires() {
+        let mut dbs: Vec<Db> = (0..2).map(Db::new).collect();
+        dbs[1].set(b"k", Value::Str(Str::from_bytes(b"v")), false);
+        dbs[1].set_expire(b"k", 5000);
+        let out = commands(&dbs, &[b"code"], false);
+        let s = String::from_utf8_lossy(&out);
+        assert!(s.starts_with("*3\r\n$8\r\nFUNCTION\r\n$4\r\nLOAD\r\n$4\r\ncode\r\n"));
+        assert!(s.contains(
+            "*2\r\n$6\r\nSELECT\r\n$1\r\n1\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"
+        ));
+        assert!(s.ends_with("*3\r\n$9\r\nPEXPIREAT\r\n$1\r\nk\r\n$4\r\n5000\r\n"));
+    }
+}
