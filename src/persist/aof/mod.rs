@@ -56,8 +56,16 @@ struct Job {
     /// Base in RDB form (else commands).
     rdb: bool,
     start_s: i64,
-    /// The process standing for the rewrite (see `Child`).
+    /// The process standing for the rewrite (see `child_main`).
     child: Option<std::process::Child>,
+    /// The snapshot is done and a helper turns it into commands.
+    convert: Option<Convert>,
+}
+
+#[derive(Debug)]
+struct Convert {
+    rx: mpsc::Receiver<Result<(), String>>,
+    abort: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The hidden first argument that makes the binary a rewrite's child.
@@ -833,13 +841,30 @@ fn rewrite_background(st: &mut State) -> Result<(), ()> {
         rdb,
         start_s: crate::util::now_ms() / 1000,
         child,
+        convert: None,
     });
     Ok(())
 }
 
 /// The snapshot behind a rewrite finished (Redis's
 /// `backgroundRewriteDoneHandler`).
-pub fn rewrite_done(st: &mut State, result: Result<(), String>) {
+pub fn rewrite_done(st: &mut State, mut result: Result<(), String>) {
+    let ts = st.cfg.bool("aof-timestamp-enabled");
+    let ndbs = st.dbs.len();
+    let Some(job) = st.aof.job.as_mut() else {
+        return;
+    };
+    // The command form is made from the snapshot's RDB image first.
+    if result.is_ok() && !job.rdb && job.convert.is_none() {
+        let abort = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        match rewrite::spawn_conversion(job.tmp.clone(), ndbs, ts, abort.clone()) {
+            Ok(rx) => {
+                job.convert = Some(Convert { rx, abort });
+                return;
+            }
+            Err(e) => result = Err(e),
+        }
+    }
     let Some(mut job) = st.aof.job.take() else {
         return;
     };
@@ -857,6 +882,9 @@ pub fn rewrite_done(st: &mut State, result: Result<(), String>) {
         Err(e) => {
             st.aof.last_bgrewrite_ok = false;
             st.aof.consecutive_failures += 1;
+            if job.convert.is_some() {
+                log::warn!("Write error writing append only file on disk: {e}");
+            }
             log::warn!("Background AOF rewrite terminated with error");
             log::debug!("AOF rewrite error: {e}");
         }
@@ -868,12 +896,6 @@ pub fn rewrite_done(st: &mut State, result: Result<(), String>) {
 }
 
 fn finish_rewrite(st: &mut State, job: &Job) -> Result<(), ()> {
-    if !job.rdb
-        && let Err(e) = rewrite::rdb_to_commands(st, &job.tmp)
-    {
-        log::warn!("Write error writing append only file on disk: {e}");
-        return Err(());
-    }
     let d = dir(st);
     let fname = filename(st);
     let mut am = st.aof.manifest.clone();
@@ -957,6 +979,9 @@ fn kill_rewrite(st: &mut State) {
     let pid = job.child.as_ref().map_or(std::process::id(), |c| c.id());
     log::info!("Killing running AOF rewrite child: {pid}");
     end_child(&mut job);
+    if let Some(c) = &job.convert {
+        c.abort.store(true, Ordering::Relaxed);
+    }
     if st
         .snapshot
         .as_ref()
@@ -966,6 +991,20 @@ fn kill_rewrite(st: &mut State) {
     }
     let _ = std::fs::remove_file(&job.tmp);
     let _ = std::fs::remove_file(job.tmp.with_extension("tmp"));
+    let _ = std::fs::remove_file(job.tmp.with_extension("cmd"));
+}
+
+/// The command-form conversion's outcome, once it is there.
+fn poll_conversion(st: &mut State) {
+    let r = match st.aof.job.as_ref().and_then(|j| j.convert.as_ref()) {
+        None => return,
+        Some(c) => match c.rx.try_recv() {
+            Ok(r) => r,
+            Err(mpsc::TryRecvError::Empty) => return,
+            Err(mpsc::TryRecvError::Disconnected) => Err("the rewrite thread exited".into()),
+        },
+    };
+    rewrite_done(st, r);
 }
 
 /// Redis's `aofRewriteLimited`: after 3 failures in a row, automatic
@@ -1024,6 +1063,9 @@ pub fn cron(st: &mut State) {
         let sig = status.signal().unwrap_or(0);
         log::warn!("Background AOF rewrite terminated by signal {sig}");
         if let Some(job) = st.aof.job.take() {
+            if let Some(c) = &job.convert {
+                c.abort.store(true, Ordering::Relaxed);
+            }
             if sig != libc::SIGUSR1 {
                 st.aof.last_bgrewrite_ok = false;
                 st.aof.consecutive_failures += 1;
@@ -1031,7 +1073,8 @@ pub fn cron(st: &mut State) {
             cleanup_after_rewrite(st, &job);
         }
     }
-    if st.aof.job.is_some()
+    poll_conversion(st);
+    if st.aof.job.as_ref().is_some_and(|j| j.convert.is_none())
         && !st
             .snapshot
             .as_ref()
@@ -1063,6 +1106,7 @@ pub fn cron(st: &mut State) {
 /// Before the reactor sleeps (and before replies are written): write the
 /// buffer.
 pub fn before_sleep(st: &mut State) {
+    poll_conversion(st);
     if st.aof.status != Status::Off {
         flush(st, false);
     }

@@ -5,13 +5,17 @@
 //! <DUMP payload>` (one command per key whatever its size, exact
 //! encodings preserved), expiries `PEXPIREAT`, function libraries
 //! `FUNCTION LOAD`. A background rewrite's snapshot always produces the
-//! RDB form; the command form is derived from it once it is complete.
+//! RDB form; the command form is derived from it once it is complete, in a
+//! helper thread.
 
 use crate::db::{Db, Value};
 use crate::repl::encode;
 use crate::server::State;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 
 /// Commands rebuilding `dbs` and the function libraries `libs`.
 fn commands(dbs: &[Db], libs: &[&[u8]], timestamp: bool) -> Vec<u8> {
@@ -93,16 +97,38 @@ pub fn write_base_now(st: &State, path: &Path, rdb: bool) -> Result<(), ()> {
 }
 
 /// Turns the RDB image a snapshot wrote at `path` into the command form,
-/// in place.
-pub fn rdb_to_commands(st: &State, path: &Path) -> Result<(), String> {
+/// in place, in a helper thread (loading and re-serializing a large
+/// dataset must not stall the reactor). The result arrives on the
+/// returned channel; `abort` makes the helper give up before it replaces
+/// the file.
+pub fn spawn_conversion(
+    path: PathBuf,
+    ndbs: usize,
+    timestamp: bool,
+    abort: Arc<AtomicBool>,
+) -> Result<mpsc::Receiver<Result<(), String>>, String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("aof-rewrite-cmd".into())
+        .spawn(move || {
+            let _ = tx.send(convert(&path, ndbs, timestamp, &abort));
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(rx)
+}
+
+fn convert(path: &Path, ndbs: usize, timestamp: bool, abort: &AtomicBool) -> Result<(), String> {
     let data = std::fs::read(path).map_err(|e| crate::util::os_error_text(&e))?;
-    let mut dbs: Vec<Db> = (0..st.dbs.len()).map(Db::new).collect();
+    let mut dbs: Vec<Db> = (0..ndbs).map(Db::new).collect();
     let mut libs = Vec::new();
     crate::persist::rdb::load_with_functions(&data, &mut dbs, i64::MIN, u64::MAX, &mut libs)
         .map_err(|e| e.0)?;
     drop(data);
     let libs: Vec<&[u8]> = libs.iter().map(|l| l.as_slice()).collect();
-    let bytes = commands(&dbs, &libs, st.cfg.bool("aof-timestamp-enabled"));
+    let bytes = commands(&dbs, &libs, timestamp);
+    if abort.load(Ordering::Relaxed) {
+        return Err("aborted".into());
+    }
     let tmp = path.with_extension("cmd");
     write_atomically(&tmp, path, &bytes).map_err(|e| crate::util::os_error_text(&e))
 }
