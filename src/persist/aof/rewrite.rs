@@ -1,10 +1,12 @@
 //! BASE files: the dataset as an RDB image (`aof-use-rdb-preamble yes`)
 //! or as commands that rebuild it (`no`).
 //!
-//! In command form strings are `SET`, other values `RESTORE key 0
-//! <DUMP payload>` (one command per key whatever its size, exact
-//! encodings preserved), expiries `PEXPIREAT`, function libraries
-//! `FUNCTION LOAD`. A background rewrite's snapshot always produces the
+//! In command form, as Redis writes it: strings are `SET`, lists, sets,
+//! sorted sets and hashes `RPUSH`/`SADD`/`ZADD`/`HSET` of up to 64 items
+//! each, field TTLs `HPEXPIREAT`, key expiries `PEXPIREAT`, function
+//! libraries `FUNCTION LOAD`. Streams, whose rebuilding takes XADD,
+//! XSETID, XGROUP and XCLAIM in Redis, are one `RESTORE key 0 <DUMP
+//! payload>` each here. A background rewrite's snapshot always produces the
 //! RDB form; the command form is derived from it once it is complete, in a
 //! helper thread.
 
@@ -39,7 +41,50 @@ fn commands(dbs: &[Db], libs: &[&[u8]], timestamp: bool) -> Vec<u8> {
                 Value::Str(s) => {
                     encode(&mut out, [&b"SET"[..], k, s.bytes(&mut t)].into_iter());
                 }
-                v => {
+                Value::List(l) => {
+                    let items: Vec<&[u8]> = l.iter().collect();
+                    variadic(&mut out, b"RPUSH", k, &items, 1);
+                }
+                Value::Set(set) => {
+                    let members = set.members();
+                    let items: Vec<&[u8]> = members.iter().map(|m| m.as_slice()).collect();
+                    variadic(&mut out, b"SADD", k, &items, 1);
+                }
+                Value::ZSet(z) => {
+                    let mut pairs: Vec<(String, Vec<u8>)> = Vec::with_capacity(z.len());
+                    z.for_range(0, z.len(), false, |m, sc| {
+                        pairs.push((crate::util::fmt_double(sc), m.to_vec()));
+                        true
+                    });
+                    let items: Vec<&[u8]> = pairs
+                        .iter()
+                        .flat_map(|(sc, m)| [sc.as_bytes(), m.as_slice()])
+                        .collect();
+                    variadic(&mut out, b"ZADD", k, &items, 2);
+                }
+                Value::Hash(h) => {
+                    let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(h.len());
+                    h.for_each(|f, v| pairs.push((f.to_vec(), v.to_vec())));
+                    let items: Vec<&[u8]> = pairs
+                        .iter()
+                        .flat_map(|(f, v)| [f.as_slice(), v.as_slice()])
+                        .collect();
+                    variadic(&mut out, b"HSET", k, &items, 2);
+                    if h.has_ttls() {
+                        for (f, _) in &pairs {
+                            if let Some(when) = h.ttl_of(f) {
+                                let w = when.to_string();
+                                encode(
+                                    &mut out,
+                                    [&b"HPEXPIREAT"[..], k, w.as_bytes(), b"FIELDS", b"1", f]
+                                        .into_iter(),
+                                );
+                            }
+                        }
+                    }
+                }
+                // Streams (entries, IDs, consumer groups) in one command.
+                v @ Value::Stream(_) => {
                     let p = crate::persist::rdb::dump_payload(v);
                     encode(&mut out, [&b"RESTORE"[..], k, b"0", &p].into_iter());
                 }
@@ -51,6 +96,20 @@ fn commands(dbs: &[Db], libs: &[&[u8]], timestamp: bool) -> Vec<u8> {
         }
     }
     out
+}
+
+/// Redis's AOF_REWRITE_ITEMS_PER_CMD.
+const ITEMS_PER_CMD: usize = 64;
+
+/// `CMD key item...` in batches of at most ITEMS_PER_CMD items, an item
+/// being `width` arguments (a ZADD score and member, a HSET field and
+/// value).
+fn variadic(out: &mut Vec<u8>, cmd: &[u8], key: &[u8], args: &[&[u8]], width: usize) {
+    for chunk in args.chunks(ITEMS_PER_CMD * width) {
+        let all = [cmd, key].into_iter().chain(chunk.iter().copied());
+        let v: Vec<&[u8]> = all.collect();
+        encode(out, v.into_iter());
+    }
 }
 
 /// Writes `bytes` to `tmp`, syncs it and renames it to `path`.
@@ -137,6 +196,23 @@ fn convert(path: &Path, ndbs: usize, timestamp: bool, abort: &AtomicBool) -> Res
 mod tests {
     use super::*;
     use crate::db::value::Str;
+
+    #[test]
+    fn variadic_commands_hold_at_most_64_items() {
+        let items: Vec<Vec<u8>> = (0..130).map(|i| i.to_string().into_bytes()).collect();
+        let refs: Vec<&[u8]> = items.iter().map(|i| i.as_slice()).collect();
+        let mut out = Vec::new();
+        variadic(&mut out, b"SADD", b"s", &refs, 1);
+        let s = String::from_utf8(out).unwrap();
+        assert_eq!(s.matches("SADD").count(), 3);
+        assert!(s.starts_with("*66\r\n$4\r\nSADD\r\n$1\r\ns\r\n$1\r\n0\r\n"));
+        let mut out = Vec::new();
+        variadic(&mut out, b"HSET", b"h", &refs[..128], 2);
+        assert_eq!(
+            String::from_utf8(out).unwrap().matches("*130\r\n").count(),
+            1
+        );
+    }
 
     #[test]
     fn command_form_selects_and_expires() {
