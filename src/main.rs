@@ -25,9 +25,6 @@ fn fatal_config(line: usize, text: &str, reason: &str) -> ! {
 
 fn main() {
     let argv: Vec<String> = std::env::args().collect();
-    if argv.get(1).map(String::as_str) == Some(redis_rust::persist::aof::CHILD_FLAG) {
-        redis_rust::persist::aof::child_main();
-    }
     let mut cfg = Config::new();
     let mut i = 1;
     let mut text = String::new();

@@ -56,8 +56,6 @@ struct Job {
     /// Base in RDB form (else commands).
     rdb: bool,
     start_s: i64,
-    /// The process standing for the rewrite (see `child_main`).
-    child: Option<std::process::Child>,
     /// The snapshot is done and a helper turns it into commands.
     convert: Option<Convert>,
 }
@@ -66,54 +64,6 @@ struct Job {
 struct Convert {
     rx: mpsc::Receiver<Result<(), String>>,
     abort: Arc<std::sync::atomic::AtomicBool>,
-}
-
-/// The hidden first argument that makes the binary a rewrite's child.
-pub const CHILD_FLAG: &str = "--aof-rewrite-child-of";
-
-/// Redis rewrites in a forked child, and tools (the test suite among
-/// them) find it with `pgrep -P` and kill it to cancel the rewrite. Our
-/// rewrite runs in a thread, so a small stand-in process lives as long as
-/// it does: killing the stand-in cancels the rewrite, as killing Redis's
-/// child would. This is that process's whole life: it exits with its
-/// parent.
-pub fn child_main() -> ! {
-    // SAFETY: plain syscalls with constant arguments.
-    unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-    }
-    let ppid: i32 = std::env::args()
-        .nth(2)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    loop {
-        // SAFETY: getppid has no preconditions.
-        if unsafe { libc::getppid() } != ppid {
-            std::process::exit(0);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-}
-
-fn spawn_child() -> Option<std::process::Child> {
-    use std::os::unix::process::CommandExt;
-    let exe = std::env::current_exe().ok()?;
-    std::process::Command::new(exe)
-        .arg0("redis-aof-rewrite")
-        .arg(CHILD_FLAG)
-        .arg(std::process::id().to_string())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .ok()
-}
-
-fn end_child(job: &mut Job) {
-    if let Some(mut c) = job.child.take() {
-        let _ = c.kill();
-        let _ = c.wait();
-    }
 }
 
 /// Background fsyncs (Redis's BIO_AOF_FSYNC).
@@ -820,15 +770,12 @@ fn rewrite_background(st: &mut State) -> Result<(), ()> {
         return Err(());
     }
     st.aof.rewrites += 1;
-    let mut child = spawn_child();
-    let pid = child.as_ref().map_or(std::process::id(), |c| c.id());
-    let tmp = PathBuf::from(format!("temp-rewriteaof-bg-{pid}.aof"));
+    // The rewrite is a helper thread (no fork): the temp file is named
+    // after our pid and the rewrite's sequence.
+    let pid = std::process::id();
+    let tmp = PathBuf::from(format!("temp-rewriteaof-bg-{pid}-{}.aof", st.aof.rewrites));
     let rdb = st.cfg.bool("aof-use-rdb-preamble");
     if let Err(e) = snapshot::start(st, Purpose::AofBase, tmp.clone()) {
-        if let Some(mut c) = child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
         st.aof.last_bgrewrite_ok = false;
         log::warn!("Can't rewrite append only file in background: fork: {e}");
         return Err(());
@@ -840,7 +787,6 @@ fn rewrite_background(st: &mut State) -> Result<(), ()> {
         tmp,
         rdb,
         start_s: crate::util::now_ms() / 1000,
-        child,
         convert: None,
     });
     Ok(())
@@ -865,10 +811,9 @@ pub fn rewrite_done(st: &mut State, mut result: Result<(), String>) {
             Err(e) => result = Err(e),
         }
     }
-    let Some(mut job) = st.aof.job.take() else {
+    let Some(job) = st.aof.job.take() else {
         return;
     };
-    end_child(&mut job);
     let mut ok = false;
     match result {
         Ok(()) => {
@@ -973,12 +918,10 @@ fn cleanup_after_rewrite(st: &mut State, job: &Job) {
 
 /// Stops a running rewrite (AOF turned off, FLUSHALL...).
 fn kill_rewrite(st: &mut State) {
-    let Some(mut job) = st.aof.job.take() else {
+    let Some(job) = st.aof.job.take() else {
         return;
     };
-    let pid = job.child.as_ref().map_or(std::process::id(), |c| c.id());
-    log::info!("Killing running AOF rewrite child: {pid}");
-    end_child(&mut job);
+    log::info!("Killing running AOF rewrite child: {}", std::process::id());
     if let Some(c) = &job.convert {
         c.abort.store(true, Ordering::Relaxed);
     }
@@ -1040,39 +983,6 @@ fn rewrite_limited(st: &mut State) -> bool {
 /// Cron work: a scheduled or due rewrite, postponed writes, and noticing
 /// a rewrite whose snapshot was cancelled.
 pub fn cron(st: &mut State) {
-    // The stand-in child was killed: the rewrite is cancelled, as if
-    // Redis's child had died.
-    let died = st
-        .aof
-        .job
-        .as_mut()
-        .and_then(|j| j.child.as_mut())
-        .and_then(|c| c.try_wait().ok().flatten());
-    if let Some(status) = died {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(j) = st.aof.job.as_mut() {
-            j.child = None;
-        }
-        if st
-            .snapshot
-            .as_ref()
-            .is_some_and(|s| s.purpose == Purpose::AofBase)
-        {
-            snapshot::abort(st);
-        }
-        let sig = status.signal().unwrap_or(0);
-        log::warn!("Background AOF rewrite terminated by signal {sig}");
-        if let Some(job) = st.aof.job.take() {
-            if let Some(c) = &job.convert {
-                c.abort.store(true, Ordering::Relaxed);
-            }
-            if sig != libc::SIGUSR1 {
-                st.aof.last_bgrewrite_ok = false;
-                st.aof.consecutive_failures += 1;
-            }
-            cleanup_after_rewrite(st, &job);
-        }
-    }
     poll_conversion(st);
     if st.aof.job.as_ref().is_some_and(|j| j.convert.is_none())
         && !st
