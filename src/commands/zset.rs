@@ -1076,7 +1076,7 @@ fn zrange_generic(
             if let Some(o) = ctx.lookup(&args[src]) {
                 run_query(o.v.as_zset()?, &q, rev, offset, limit, &mut sink);
             }
-            let z = sink.z.unwrap_or(ZSet::Listpack(Vec::new()));
+            let z = sink.z.unwrap_or(ZSet::empty());
             store_result(ctx, dst, z, "zrangestore");
         }
     }

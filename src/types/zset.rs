@@ -546,6 +546,190 @@ impl SkipList {
 }
 
 // ---------------------------------------------------------------------------
+// The listpack encoding: one exactly sized buffer
+// ---------------------------------------------------------------------------
+
+/// A small sorted set as one buffer of entries in (score, member) order,
+/// each `varint(len) member score`, where the score is one byte
+/// `b < SC_I32` for the integer `b - SC_BIAS`, `SC_I32` then an i32
+/// (little-endian), or `SC_F64` then the double's bits. Like Redis's
+/// listpack it is scanned linearly (it holds at most
+/// `zset-max-listpack-entries` members) and reallocated to fit on every
+/// change, so a set of 8 short members costs one small block.
+#[derive(Clone, Default, Debug)]
+pub struct Lp {
+    buf: Box<[u8]>,
+    n: u32,
+}
+
+const SC_I32: u8 = 0xFE;
+const SC_F64: u8 = 0xFF;
+const SC_BIAS: i64 = 16;
+
+/// Appends the encoding of (ele, score) to `out`.
+fn lp_encode(out: &mut Vec<u8>, ele: &[u8], score: f64) {
+    let mut len = ele.len();
+    while len >= 0x80 {
+        out.push((len & 0x7f) as u8 | 0x80);
+        len >>= 7;
+    }
+    out.push(len as u8);
+    out.extend_from_slice(ele);
+    let i = score as i32;
+    if (i as f64).to_bits() == score.to_bits() {
+        let b = i as i64 + SC_BIAS;
+        if (0..SC_I32 as i64).contains(&b) {
+            out.push(b as u8);
+        } else {
+            out.push(SC_I32);
+            out.extend_from_slice(&i.to_le_bytes());
+        }
+    } else {
+        out.push(SC_F64);
+        out.extend_from_slice(&score.to_bits().to_le_bytes());
+    }
+}
+
+/// The entry at `pos`: member, score, and where the next entry starts.
+#[inline]
+fn lp_entry(buf: &[u8], pos: usize) -> (&[u8], f64, usize) {
+    let mut len = 0usize;
+    let mut shift = 0;
+    let mut p = pos;
+    loop {
+        let b = buf[p];
+        p += 1;
+        len |= ((b & 0x7f) as usize) << shift;
+        if b & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+    }
+    let ele = &buf[p..p + len];
+    p += len;
+    let t = buf[p];
+    p += 1;
+    let score = match t {
+        SC_F64 => {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&buf[p..p + 8]);
+            p += 8;
+            f64::from_bits(u64::from_le_bytes(w))
+        }
+        SC_I32 => {
+            let mut w = [0u8; 4];
+            w.copy_from_slice(&buf[p..p + 4]);
+            p += 4;
+            i32::from_le_bytes(w) as f64
+        }
+        b => (b as i64 - SC_BIAS) as f64,
+    };
+    (ele, score, p)
+}
+
+/// Iterates a listpack's entries in order, with their offsets.
+struct LpIter<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Iterator for LpIter<'a> {
+    /// (offset, member, score)
+    type Item = (usize, &'a [u8], f64);
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pos >= self.buf.len() {
+            return None;
+        }
+        let at = self.pos;
+        let (e, s, next) = lp_entry(self.buf, at);
+        self.pos = next;
+        Some((at, e, s))
+    }
+}
+
+impl Lp {
+    fn len(&self) -> usize {
+        self.n as usize
+    }
+
+    fn iter(&self) -> LpIter<'_> {
+        LpIter {
+            buf: &self.buf,
+            pos: 0,
+        }
+    }
+
+    /// Offset of the entry at rank `i` (the buffer's end for `i == n`).
+    fn offset(&self, i: usize) -> usize {
+        self.iter().nth(i).map_or(self.buf.len(), |(at, _, _)| at)
+    }
+
+    /// (rank, offset, score) of `ele`.
+    fn find(&self, ele: &[u8]) -> Option<(usize, usize, f64)> {
+        self.iter()
+            .enumerate()
+            .find(|(_, (_, e, _))| *e == ele)
+            .map(|(i, (at, _, s))| (i, at, s))
+    }
+
+    /// Replaces the bytes `from..to` with `with`, reallocating to fit.
+    fn splice(&mut self, from: usize, to: usize, with: &[u8]) {
+        let old = self.buf.len();
+        let new_len = old - (to - from) + with.len();
+        if new_len == old {
+            self.buf[from..to].copy_from_slice(with);
+            return;
+        }
+        let mut v = std::mem::take(&mut self.buf).into_vec();
+        if new_len > old {
+            v.reserve_exact(new_len - old);
+            v.resize(new_len, 0);
+            v.copy_within(to..old, from + with.len());
+        } else {
+            v.copy_within(to..old, from + with.len());
+            v.truncate(new_len);
+        }
+        v[from..from + with.len()].copy_from_slice(with);
+        self.buf = v.into_boxed_slice();
+    }
+
+    /// Inserts a member known to be absent at its place in the order.
+    fn insert(&mut self, ele: &[u8], score: f64) {
+        let at = self
+            .iter()
+            .find(|&(_, e, s)| cmp_entry(s, e, score, ele).is_gt())
+            .map_or(self.buf.len(), |(at, _, _)| at);
+        let mut enc = Vec::with_capacity(ele.len() + 11);
+        lp_encode(&mut enc, ele, score);
+        self.splice(at, at, &enc);
+        self.n += 1;
+    }
+
+    /// Removes the entries at ranks `start..end`.
+    fn remove_ranks(&mut self, start: usize, end: usize) {
+        let a = self.offset(start);
+        let b = self.offset(end);
+        self.splice(a, b, &[]);
+        self.n -= (end - start) as u32;
+    }
+
+    /// Builds a listpack from pairs already in order.
+    fn from_sorted<'a>(it: impl Iterator<Item = (&'a [u8], f64)>) -> Lp {
+        let mut v = Vec::new();
+        let mut n = 0;
+        for (e, s) in it {
+            lp_encode(&mut v, e, s);
+            n += 1;
+        }
+        Lp {
+            buf: v.into_boxed_slice(),
+            n,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
 // The sorted set type
 // ---------------------------------------------------------------------------
 
@@ -603,16 +787,19 @@ pub struct AddFlags {
     pub incr: bool,
 }
 
+// The set's box holds the whole small encoding's bookkeeping.
+const _: () = assert!(std::mem::size_of::<ZSet>() <= 24);
+
 #[derive(Debug)]
 pub enum ZSet {
-    Listpack(Vec<(Box<[u8]>, f64)>),
+    Listpack(Lp),
     Skiplist(Box<Big>),
 }
 
 impl Clone for ZSet {
     fn clone(&self) -> Self {
         match self {
-            ZSet::Listpack(v) => ZSet::Listpack(v.clone()),
+            ZSet::Listpack(l) => ZSet::Listpack(l.clone()),
             ZSet::Skiplist(_) => {
                 let mut z = ZSet::Skiplist(Box::default());
                 self.for_range(0, self.len(), false, |e, s| {
@@ -630,10 +817,20 @@ impl ZSet {
     /// `size_hint` members of about `val_len` bytes.
     pub fn with_hint(size_hint: usize, val_len: usize, lim: Limits) -> ZSet {
         if size_hint <= lim.entries && val_len <= lim.value {
-            ZSet::Listpack(Vec::new())
+            ZSet::empty()
         } else {
             ZSet::Skiplist(Box::default())
         }
+    }
+
+    /// An empty set in the listpack encoding.
+    pub fn empty() -> ZSet {
+        ZSet::Listpack(Lp::default())
+    }
+
+    /// An empty set in the skiplist encoding.
+    pub fn empty_skiplist() -> ZSet {
+        ZSet::Skiplist(Box::default())
     }
 
     pub fn encoding(&self) -> &'static str {
@@ -645,7 +842,7 @@ impl ZSet {
 
     pub fn len(&self) -> usize {
         match self {
-            ZSet::Listpack(v) => v.len(),
+            ZSet::Listpack(l) => l.len(),
             ZSet::Skiplist(b) => b.sl.len(),
         }
     }
@@ -656,18 +853,17 @@ impl ZSet {
 
     pub fn score(&self, ele: &[u8]) -> Option<f64> {
         match self {
-            ZSet::Listpack(v) => v.iter().find(|(e, _)| **e == *ele).map(|(_, s)| *s),
+            ZSet::Listpack(l) => l.find(ele).map(|(_, _, s)| s),
             ZSet::Skiplist(b) => b.dict.get(ele).copied(),
         }
     }
 
     /// Converts to the skiplist encoding.
     pub fn to_skiplist(&mut self) {
-        if let ZSet::Listpack(v) = self {
-            let v = std::mem::take(v);
+        if let ZSet::Listpack(l) = self {
             let mut b = Box::<Big>::default();
-            for (e, s) in v {
-                b.insert_new(&e, s);
+            for (_, e, s) in l.iter() {
+                b.insert_new(e, s);
             }
             *self = ZSet::Skiplist(b);
         }
@@ -693,12 +889,17 @@ impl ZSet {
                 true
             });
             if maxlen <= lim.value {
-                let mut v = Vec::with_capacity(b.sl.len());
+                let mut v = Vec::new();
+                let mut n = 0;
                 b.sl.for_range(0, b.sl.len(), false, |e, s| {
-                    v.push((Box::from(e), s));
+                    lp_encode(&mut v, e, s);
+                    n += 1;
                     true
                 });
-                *self = ZSet::Listpack(v);
+                *self = ZSet::Listpack(Lp {
+                    buf: v.into_boxed_slice(),
+                    n,
+                });
             }
         }
     }
@@ -708,11 +909,7 @@ impl ZSet {
     pub fn from_sorted(v: Vec<(Vec<u8>, f64)>, lim: Limits) -> ZSet {
         let maxlen = v.iter().map(|(e, _)| e.len()).max().unwrap_or(0);
         if v.len() <= lim.entries && maxlen <= lim.value {
-            ZSet::Listpack(
-                v.into_iter()
-                    .map(|(e, s)| (e.into_boxed_slice(), s))
-                    .collect(),
-            )
+            ZSet::Listpack(Lp::from_sorted(v.iter().map(|(e, s)| (&e[..], *s))))
         } else {
             let mut z = ZSet::Skiplist(Box::default());
             for (e, s) in v {
@@ -737,10 +934,7 @@ impl ZSet {
     /// Inserts a member known to be absent, without any conversion.
     fn insert_new(&mut self, ele: &[u8], score: f64) {
         match self {
-            ZSet::Listpack(v) => {
-                let i = v.partition_point(|(e, s)| cmp_entry(*s, e, score, ele).is_lt());
-                v.insert(i, (ele.into(), score));
-            }
+            ZSet::Listpack(l) => l.insert(ele, score),
             ZSet::Skiplist(b) => b.insert_new(ele, score),
         }
     }
@@ -776,8 +970,8 @@ impl ZSet {
                 if fl.xx {
                     return AddResult::Nop;
                 }
-                if let ZSet::Listpack(v) = self
-                    && (v.len() + 1 > lim.entries || ele.len() > lim.value)
+                if let ZSet::Listpack(l) = self
+                    && (l.len() + 1 > lim.entries || ele.len() > lim.value)
                 {
                     self.to_skiplist();
                 }
@@ -790,11 +984,10 @@ impl ZSet {
     /// Moves a present member from score `old` to `new`.
     fn update(&mut self, ele: &[u8], old: f64, new: f64) {
         match self {
-            ZSet::Listpack(v) => {
-                if let Some(i) = v.iter().position(|(e, _)| **e == *ele) {
-                    let (e, _) = v.remove(i);
-                    let j = v.partition_point(|(x, s)| cmp_entry(*s, x, new, &e).is_lt());
-                    v.insert(j, (e, new));
+            ZSet::Listpack(l) => {
+                if let Some((i, _, _)) = l.find(ele) {
+                    l.remove_ranks(i, i + 1);
+                    l.insert(ele, new);
                 }
             }
             ZSet::Skiplist(b) => {
@@ -809,9 +1002,9 @@ impl ZSet {
     /// Removes `ele`; false when absent.
     pub fn remove(&mut self, ele: &[u8]) -> bool {
         match self {
-            ZSet::Listpack(v) => match v.iter().position(|(e, _)| **e == *ele) {
-                Some(i) => {
-                    v.remove(i);
+            ZSet::Listpack(l) => match l.find(ele) {
+                Some((i, _, _)) => {
+                    l.remove_ranks(i, i + 1);
                     true
                 }
                 None => false,
@@ -823,7 +1016,7 @@ impl ZSet {
     /// 0-based rank in ascending order, and score.
     pub fn rank(&self, ele: &[u8]) -> Option<(usize, f64)> {
         match self {
-            ZSet::Listpack(v) => v.iter().position(|(e, _)| **e == *ele).map(|i| (i, v[i].1)),
+            ZSet::Listpack(l) => l.find(ele).map(|(i, _, s)| (i, s)),
             ZSet::Skiplist(b) => {
                 let s = *b.dict.get(ele)?;
                 let r =
@@ -837,7 +1030,7 @@ impl ZSet {
     /// `pred(score, member)` holds; `pred` must be monotone.
     pub fn count_before(&self, pred: impl Fn(f64, &[u8]) -> bool) -> usize {
         match self {
-            ZSet::Listpack(v) => v.partition_point(|(e, s)| pred(*s, e)),
+            ZSet::Listpack(l) => l.iter().take_while(|&(_, e, s)| pred(s, e)).count(),
             ZSet::Skiplist(b) => b.sl.count_before(pred),
         }
     }
@@ -856,17 +1049,30 @@ impl ZSet {
             return;
         }
         match self {
-            ZSet::Listpack(v) => {
-                let s = &v[start..end];
+            ZSet::Listpack(l) => {
+                let it = l.iter().skip(start).take(end - start);
                 if rev {
-                    for (e, sc) in s.iter().rev() {
-                        if !f(e, *sc) {
+                    // No back-links: note the offsets, then walk them back.
+                    let mut offs = [0u32; 64];
+                    let mut more = Vec::new();
+                    let mut k = 0;
+                    for (at, _, _) in it {
+                        if k < offs.len() {
+                            offs[k] = at as u32;
+                        } else {
+                            more.push(at as u32);
+                        }
+                        k += 1;
+                    }
+                    for &at in more.iter().rev().chain(offs[..k.min(64)].iter().rev()) {
+                        let (e, s, _) = lp_entry(&l.buf, at as usize);
+                        if !f(e, s) {
                             return;
                         }
                     }
                 } else {
-                    for (e, sc) in s {
-                        if !f(e, *sc) {
+                    for (_, e, s) in it {
+                        if !f(e, s) {
                             return;
                         }
                     }
@@ -879,7 +1085,7 @@ impl ZSet {
     /// The member at ascending rank `i`.
     pub fn at(&self, i: usize) -> Option<(&[u8], f64)> {
         match self {
-            ZSet::Listpack(v) => v.get(i).map(|(e, s)| (&e[..], *s)),
+            ZSet::Listpack(l) => l.iter().nth(i).map(|(_, e, s)| (e, s)),
             ZSet::Skiplist(b) => b.sl.at(i),
         }
     }
@@ -891,10 +1097,16 @@ impl ZSet {
             return Vec::new();
         }
         match self {
-            ZSet::Listpack(v) => v
-                .drain(start..end)
-                .map(|(e, s)| (e.into_vec(), s))
-                .collect(),
+            ZSet::Listpack(l) => {
+                let out = l
+                    .iter()
+                    .skip(start)
+                    .take(end - start)
+                    .map(|(_, e, s)| (e.to_vec(), s))
+                    .collect();
+                l.remove_ranks(start, end);
+                out
+            }
             ZSet::Skiplist(b) => {
                 let mut out = Vec::with_capacity(end - start);
                 b.sl.for_range(start, end, false, |e, s| {
@@ -912,9 +1124,9 @@ impl ZSet {
     /// One ZSCAN step: small sets return everything with cursor 0.
     pub fn scan(&self, cursor: u64, mut f: impl FnMut(&[u8], f64)) -> u64 {
         match self {
-            ZSet::Listpack(v) => {
-                for (e, s) in v {
-                    f(e, *s);
+            ZSet::Listpack(l) => {
+                for (_, e, s) in l.iter() {
+                    f(e, s);
                 }
                 0
             }
@@ -925,7 +1137,7 @@ impl ZSet {
     /// Approximate heap footprint.
     pub fn mem_usage(&self) -> usize {
         match self {
-            ZSet::Listpack(v) => 16 + v.iter().map(|(e, _)| 24 + e.len()).sum::<usize>(),
+            ZSet::Listpack(l) => 24 + l.buf.len(),
             ZSet::Skiplist(b) => {
                 let mut n = 64;
                 b.sl.for_range(0, b.sl.len(), false, |e, _| {
@@ -1030,6 +1242,87 @@ mod tests {
         for (i, (e, s)) in want.iter().enumerate() {
             assert_eq!(z.rank(e), Some((i, *s)));
         }
+    }
+
+    #[test]
+    fn listpack_scores_roundtrip_exactly() {
+        let scores = [
+            0.0,
+            -0.0,
+            -16.0,
+            -17.0,
+            237.0,
+            238.0,
+            1e9,
+            -2147483648.0,
+            2147483648.0,
+            0.5,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MIN_POSITIVE,
+        ];
+        let long = vec![b'x'; 300];
+        let mut l = Lp::default();
+        for (i, s) in scores.iter().enumerate() {
+            let m = if i == 3 {
+                long.clone()
+            } else {
+                format!("m{i}").into_bytes()
+            };
+            l.insert(&m, *s);
+        }
+        assert_eq!(l.len(), scores.len());
+        let got: Vec<(Vec<u8>, u64)> = l
+            .iter()
+            .map(|(_, e, s)| (e.to_vec(), s.to_bits()))
+            .collect();
+        let mut want: Vec<(Vec<u8>, f64)> = scores
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                (
+                    if i == 3 {
+                        long.clone()
+                    } else {
+                        format!("m{i}").into_bytes()
+                    },
+                    *s,
+                )
+            })
+            .collect();
+        want.sort_by(|a, b| cmp_entry(a.1, &a.0, b.1, &b.0));
+        let want: Vec<(Vec<u8>, u64)> = want.into_iter().map(|(e, s)| (e, s.to_bits())).collect();
+        assert_eq!(got, want);
+        assert_eq!(l.find(&long).map(|(_, _, s)| s), Some(-17.0));
+        l.remove_ranks(2, 5);
+        assert_eq!(l.len(), scores.len() - 3);
+        assert_eq!(l.iter().count(), l.len());
+        assert_eq!(l.offset(l.len()), l.buf.len());
+    }
+
+    #[test]
+    fn listpack_reverse_ranges_past_the_stack_buffer() {
+        let lim = Limits::default();
+        let mut z = ZSet::empty();
+        for i in 0..100 {
+            z.add(
+                format!("{i:03}").as_bytes(),
+                i as f64,
+                AddFlags::default(),
+                lim,
+            );
+        }
+        assert_eq!(z.encoding(), "listpack");
+        let mut got = Vec::new();
+        z.for_range(5, 95, true, |e, s| {
+            got.push((String::from_utf8(e.to_vec()).unwrap(), s));
+            true
+        });
+        let want: Vec<(String, f64)> = (5..95)
+            .rev()
+            .map(|i| (format!("{i:03}"), i as f64))
+            .collect();
+        assert_eq!(got, want);
     }
 
     #[test]
