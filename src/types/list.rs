@@ -175,16 +175,28 @@ fn allow_merge(a: &Node, b: &Node, fill: i64) -> bool {
 pub struct List {
     /// The elements, packed many to a buffer.
     items: Packed,
-    /// The quicklist node layout; empty while listpack-encoded.
-    nodes: VecDeque<Node>,
-    quick: bool,
-    /// The fill the quicklist was created with (Redis keeps it per list).
-    qfill: i64,
-    /// The compress depth the quicklist was created with.
-    qcompress: i64,
+    /// The quicklist's bookkeeping; None while listpack-encoded, so a
+    /// small list carries one pointer for it.
+    q: Option<Box<Quick>>,
     /// Listpack bytes while listpack-encoded.
     lp_bytes: usize,
 }
+
+/// What a quicklist-encoded list keeps beside its elements.
+#[derive(Clone, Debug, Default)]
+struct Quick {
+    /// The quicklist node layout.
+    nodes: VecDeque<Node>,
+    /// The fill the quicklist was created with (Redis keeps it per list).
+    fill: i64,
+    /// The compress depth the quicklist was created with.
+    compress: i64,
+}
+
+static NO_NODES: VecDeque<Node> = VecDeque::new();
+
+// A listpack-encoded list's box holds just its elements' handle.
+const _: () = assert!(std::mem::size_of::<List>() <= 56);
 
 /// Which end of a list.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -206,14 +218,28 @@ impl List {
     /// encoding.
     pub fn from_items<I: IntoIterator<Item = Vec<u8>>>(it: I) -> List {
         let mut l = List::new();
-        l.quick = true;
-        l.qfill = fill();
-        l.qcompress = COMPRESS.load(Ordering::Relaxed);
+        l.q = Some(Box::new(Quick {
+            nodes: VecDeque::new(),
+            fill: fill(),
+            compress: COMPRESS.load(Ordering::Relaxed),
+        }));
         for e in it {
             l.push(End::Tail, &e);
         }
         l.convert_auto();
         l
+    }
+
+    fn nodes(&self) -> &VecDeque<Node> {
+        self.q.as_ref().map_or(&NO_NODES, |q| &q.nodes)
+    }
+
+    fn nodes_mut(&mut self) -> &mut VecDeque<Node> {
+        &mut self.q.get_or_insert_with(Box::default).nodes
+    }
+
+    fn qfill(&self) -> i64 {
+        self.q.as_ref().map_or(0, |q| q.fill)
     }
 
     pub fn len(&self) -> usize {
@@ -225,7 +251,11 @@ impl List {
     }
 
     pub fn encoding(&self) -> &'static str {
-        if self.quick { "quicklist" } else { "listpack" }
+        if self.q.is_some() {
+            "quicklist"
+        } else {
+            "listpack"
+        }
     }
 
     pub fn get(&self, i: usize) -> Option<&[u8]> {
@@ -251,27 +281,31 @@ impl List {
 
     /// Approximate heap footprint.
     pub fn mem_usage(&self) -> usize {
-        48 + self.items.mem_usage() + self.nodes.len() * 24
+        48 + self.items.mem_usage() + self.nodes().len() * 24
     }
 
     /// Number of quicklist nodes (1 for a listpack), for DEBUG output.
     pub fn node_count(&self) -> usize {
-        if self.quick { self.nodes.len() } else { 1 }
+        if self.q.is_some() {
+            self.nodes().len()
+        } else {
+            1
+        }
     }
 
     /// DEBUG OBJECT's quicklist fields (leading space included), or None
     /// for a listpack.
     pub fn debug_quicklist(&self) -> Option<String> {
-        if !self.quick {
+        if !self.q.is_some() {
             return None;
         }
-        let nodes = self.nodes.len();
+        let nodes = self.nodes().len();
         let avg = self.len() as f64 / nodes as f64;
-        let sz: usize = self.nodes.iter().map(|n| n.sz).sum();
+        let sz: usize = self.nodes().iter().map(|n| n.sz).sum();
         Some(format!(
             " ql_nodes:{nodes} ql_avg_node:{avg:.2} ql_listpack_max:{} ql_compressed:{} ql_uncompressed_size:{sz}",
-            self.qfill,
-            (self.qcompress != 0) as u8
+            self.qfill(),
+            (self.q.as_ref().is_some_and(|q| q.compress != 0)) as u8
         ))
     }
 
@@ -280,7 +314,7 @@ impl List {
     /// Before adding elements of these lengths: a listpack that would
     /// outgrow one node becomes a quicklist.
     pub fn grow(&mut self, lens: impl Iterator<Item = usize>) {
-        if self.quick {
+        if self.q.is_some() {
             return;
         }
         let (mut bytes, mut n) = (0usize, 0usize);
@@ -290,17 +324,19 @@ impl List {
         }
         let f = fill();
         if exceeds_limit(f, self.lp_bytes.saturating_add(bytes), self.len() + n) {
-            self.quick = true;
-            self.qfill = f;
-            self.qcompress = COMPRESS.load(Ordering::Relaxed);
-            self.nodes.clear();
+            let mut q = Box::new(Quick {
+                nodes: VecDeque::new(),
+                fill: f,
+                compress: COMPRESS.load(Ordering::Relaxed),
+            });
             if !self.items.is_empty() {
-                self.nodes.push_back(Node {
+                q.nodes.push_back(Node {
                     count: self.items.len(),
                     sz: self.lp_bytes,
                     plain: false,
                 });
             }
+            self.q = Some(q);
         }
     }
 
@@ -312,7 +348,7 @@ impl List {
 
     /// Picks the best encoding for a freshly built list.
     pub fn convert_auto(&mut self) {
-        if self.quick {
+        if self.q.is_some() {
             self.listpack_if_fits(false);
         } else {
             self.grow(std::iter::empty());
@@ -320,7 +356,7 @@ impl List {
     }
 
     fn listpack_if_fits(&mut self, shrinking: bool) {
-        if !self.quick || self.nodes.len() != 1 || self.nodes[0].plain {
+        if !self.q.is_some() || self.nodes().len() != 1 || self.nodes()[0].plain {
             return;
         }
         let (mut sl, mut cl) = node_limit(fill());
@@ -328,13 +364,12 @@ impl List {
             sl /= 2;
             cl /= 2;
         }
-        let n = self.nodes[0];
+        let n = self.nodes()[0];
         if n.sz > sl || n.count > cl {
             return;
         }
-        self.quick = false;
+        self.q = None;
         self.lp_bytes = n.sz;
-        self.nodes.clear();
     }
 
     // ----- node bookkeeping -----
@@ -344,7 +379,7 @@ impl List {
         let total = self.items.len();
         if i >= total / 2 {
             let mut end = total;
-            for (ni, n) in self.nodes.iter().enumerate().rev() {
+            for (ni, n) in self.nodes().iter().enumerate().rev() {
                 let start = end - n.count;
                 if i >= start {
                     return (ni, i - start);
@@ -353,7 +388,7 @@ impl List {
             }
         } else {
             let mut start = 0;
-            for (ni, n) in self.nodes.iter().enumerate() {
+            for (ni, n) in self.nodes().iter().enumerate() {
                 if i < start + n.count {
                     return (ni, i - start);
                 }
@@ -372,30 +407,31 @@ impl List {
     }
 
     fn merge(&mut self, a: usize) {
-        let b = self.nodes.remove(a + 1).expect("merge neighbour");
-        let n = &mut self.nodes[a];
+        let b = self.nodes_mut().remove(a + 1).expect("merge neighbour");
+        let n = &mut self.nodes_mut()[a];
         n.count += b.count;
         n.sz = n.sz + b.sz - LP_EMPTY;
     }
 
     /// quicklist.c `_quicklistMergeNodes` around node `c`.
     fn merge_around(&mut self, mut c: usize) -> usize {
-        let f = self.qfill;
-        if c >= 2 && allow_merge(&self.nodes[c - 1], &self.nodes[c - 2], f) {
+        let f = self.qfill();
+        if c >= 2 && allow_merge(&self.nodes()[c - 1], &self.nodes()[c - 2], f) {
             self.merge(c - 2);
             c -= 1;
         }
-        if c + 2 < self.nodes.len() && allow_merge(&self.nodes[c + 1], &self.nodes[c + 2], f) {
+        if c + 2 < self.nodes().len() && allow_merge(&self.nodes()[c + 1], &self.nodes()[c + 2], f)
+        {
             self.merge(c + 1);
         }
-        let target = if c >= 1 && allow_merge(&self.nodes[c], &self.nodes[c - 1], f) {
+        let target = if c >= 1 && allow_merge(&self.nodes()[c], &self.nodes()[c - 1], f) {
             self.merge(c - 1);
             c - 1
         } else {
             c
         };
-        if target + 1 < self.nodes.len()
-            && allow_merge(&self.nodes[target], &self.nodes[target + 1], f)
+        if target + 1 < self.nodes().len()
+            && allow_merge(&self.nodes()[target], &self.nodes()[target + 1], f)
         {
             self.merge(target);
         }
@@ -405,11 +441,11 @@ impl List {
     /// Splits node `ni` (whose first element is at `base`) into
     /// `[0, at)` and `[at, count)`; returns the index of the second half.
     fn split(&mut self, ni: usize, base: usize, at: usize) -> usize {
-        let n = self.nodes[ni];
+        let n = self.nodes()[ni];
         let left = Node::packed(at, self.entries_size(base, base + at));
         let right = Node::packed(n.count - at, self.entries_size(base + at, base + n.count));
-        self.nodes[ni] = left;
-        self.nodes.insert(ni + 1, right);
+        self.nodes_mut()[ni] = left;
+        self.nodes_mut().insert(ni + 1, right);
         ni + 1
     }
 
@@ -426,27 +462,27 @@ impl List {
 
     fn push(&mut self, end: End, e: &[u8]) {
         let es = lp_entry_size(e);
-        if self.quick {
-            let f = self.qfill;
+        if self.q.is_some() {
+            let f = self.qfill();
             let ni = match end {
                 End::Head => 0,
-                End::Tail => self.nodes.len().wrapping_sub(1),
+                End::Tail => self.nodes().len().wrapping_sub(1),
             };
             if is_large(e.len(), f) {
                 let n = Node::plain(e.len());
                 match end {
-                    End::Head => self.nodes.push_front(n),
-                    End::Tail => self.nodes.push_back(n),
+                    End::Head => self.nodes_mut().push_front(n),
+                    End::Tail => self.nodes_mut().push_back(n),
                 }
-            } else if allow_insert(self.nodes.get(ni), f, e.len()) {
-                let n = &mut self.nodes[ni];
+            } else if allow_insert(self.nodes().get(ni), f, e.len()) {
+                let n = &mut self.nodes_mut()[ni];
                 n.count += 1;
                 n.sz += es;
             } else {
                 let n = Node::packed(1, es);
                 match end {
-                    End::Head => self.nodes.push_front(n),
-                    End::Tail => self.nodes.push_back(n),
+                    End::Head => self.nodes_mut().push_front(n),
+                    End::Tail => self.nodes_mut().push_back(n),
                 }
             }
         } else {
@@ -465,16 +501,16 @@ impl List {
             End::Tail => self.items.pop_back()?,
         };
         let es = lp_entry_size(&e);
-        if self.quick {
+        if self.q.is_some() {
             let ni = match end {
                 End::Head => 0,
-                End::Tail => self.nodes.len() - 1,
+                End::Tail => self.nodes().len() - 1,
             };
-            let n = &mut self.nodes[ni];
+            let n = &mut self.nodes_mut()[ni];
             n.count -= 1;
             n.sz = n.sz.saturating_sub(es);
             if n.count == 0 {
-                self.nodes.remove(ni);
+                self.nodes_mut().remove(ni);
             }
         } else {
             self.lp_bytes -= es;
@@ -490,21 +526,21 @@ impl List {
         if count == 0 {
             return;
         }
-        if self.quick {
+        if self.q.is_some() {
             let (mut ni, mut off) = self.locate(start);
             let mut base = start - off;
             let mut left = count;
             while left > 0 {
-                let n = self.nodes[ni];
+                let n = self.nodes()[ni];
                 let del = (n.count - off).min(left);
                 if del == n.count || n.plain {
-                    self.nodes.remove(ni);
+                    self.nodes_mut().remove(ni);
                     base += n.count;
                     // Elements of a removed node that were not asked for
                     // cannot exist: a plain node holds one element.
                 } else {
                     let sz = self.entries_size(base + off, base + off + del);
-                    let m = &mut self.nodes[ni];
+                    let m = &mut self.nodes_mut()[ni];
                     m.count -= del;
                     m.sz -= sz;
                     base += n.count;
@@ -533,7 +569,7 @@ impl List {
     pub fn insert(&mut self, pivot: usize, after: bool, e: &[u8]) {
         self.grow(std::iter::once(e.len()));
         let at = pivot + after as usize;
-        if self.quick {
+        if self.q.is_some() {
             self.insert_node(pivot, after, e);
         } else {
             self.lp_bytes += lp_entry_size(e);
@@ -544,41 +580,41 @@ impl List {
     /// quicklist.c `_quicklistInsert` on the node records (before the
     /// element itself is inserted in `items`).
     fn insert_node(&mut self, pivot: usize, after: bool, e: &[u8]) {
-        let f = self.qfill;
+        let f = self.qfill();
         let es = lp_entry_size(e);
         let (ni, off) = self.locate(pivot);
         let base = pivot - off;
-        let n = self.nodes[ni];
+        let n = self.nodes()[ni];
         let full = !allow_insert(Some(&n), f, e.len());
         let at_tail = after && off == n.count - 1;
         let at_head = !after && off == 0;
-        let avail_next = at_tail && allow_insert(self.nodes.get(ni + 1), f, e.len());
-        let avail_prev = at_head && ni > 0 && allow_insert(self.nodes.get(ni - 1), f, e.len());
+        let avail_next = at_tail && allow_insert(self.nodes().get(ni + 1), f, e.len());
+        let avail_prev = at_head && ni > 0 && allow_insert(self.nodes().get(ni - 1), f, e.len());
         if is_large(e.len(), f) {
             if n.plain || at_tail || at_head {
-                self.nodes
+                self.nodes_mut()
                     .insert(if after { ni + 1 } else { ni }, Node::plain(e.len()));
             } else {
                 let cut = if after { off + 1 } else { off };
                 let r = self.split(ni, base, cut);
-                self.nodes.insert(r, Node::plain(e.len()));
+                self.nodes_mut().insert(r, Node::plain(e.len()));
             }
             return;
         }
         if !full {
-            let m = &mut self.nodes[ni];
+            let m = &mut self.nodes_mut()[ni];
             m.count += 1;
             m.sz += es;
         } else if at_tail && avail_next {
-            let m = &mut self.nodes[ni + 1];
+            let m = &mut self.nodes_mut()[ni + 1];
             m.count += 1;
             m.sz += es;
         } else if at_head && avail_prev {
-            let m = &mut self.nodes[ni - 1];
+            let m = &mut self.nodes_mut()[ni - 1];
             m.count += 1;
             m.sz += es;
         } else if at_tail || at_head {
-            self.nodes
+            self.nodes_mut()
                 .insert(if after { ni + 1 } else { ni }, Node::packed(1, es));
         } else {
             let cut = if after { off + 1 } else { off };
@@ -586,7 +622,7 @@ impl List {
             // The new element joins the split-off part: the right half
             // when inserting after, the left half when inserting before.
             let target = if after { r } else { r - 1 };
-            let m = &mut self.nodes[target];
+            let m = &mut self.nodes_mut()[target];
             m.count += 1;
             m.sz += es;
             let center = if after { r - 1 } else { r };
@@ -600,27 +636,27 @@ impl List {
         self.grow(std::iter::once(e.len()));
         let es = lp_entry_size(e);
         let old = self.items.get(i).map_or(0, lp_entry_size);
-        if self.quick {
-            let f = self.qfill;
+        if self.q.is_some() {
+            let f = self.qfill();
             let (ni, off) = self.locate(i);
             let base = i - off;
-            let n = self.nodes[ni];
+            let n = self.nodes()[ni];
             if !n.plain && !is_large(e.len(), f) {
-                let m = &mut self.nodes[ni];
+                let m = &mut self.nodes_mut()[ni];
                 m.sz = m.sz + es - old;
             } else if n.plain {
                 if is_large(e.len(), f) {
-                    self.nodes[ni].sz = e.len();
+                    self.nodes_mut()[ni].sz = e.len();
                 } else {
                     // Insert after the plain node, then drop it.
-                    if allow_insert(self.nodes.get(ni + 1), f, e.len()) {
-                        let m = &mut self.nodes[ni + 1];
+                    if allow_insert(self.nodes().get(ni + 1), f, e.len()) {
+                        let m = &mut self.nodes_mut()[ni + 1];
                         m.count += 1;
                         m.sz += es;
                     } else {
-                        self.nodes.insert(ni + 1, Node::packed(1, es));
+                        self.nodes_mut().insert(ni + 1, Node::packed(1, es));
                     }
-                    self.nodes.remove(ni);
+                    self.nodes_mut().remove(ni);
                 }
             } else {
                 // A packed node receiving a large element: split after the
@@ -629,11 +665,11 @@ impl List {
                 if off != n.count - 1 {
                     self.split(ni, base, off + 1);
                 }
-                self.nodes.insert(cur + 1, Node::plain(e.len()));
-                if self.nodes[cur].count == 1 {
-                    self.nodes.remove(cur);
+                self.nodes_mut().insert(cur + 1, Node::plain(e.len()));
+                if self.nodes()[cur].count == 1 {
+                    self.nodes_mut().remove(cur);
                 } else {
-                    let m = &mut self.nodes[cur];
+                    let m = &mut self.nodes_mut()[cur];
                     m.count -= 1;
                     m.sz -= old;
                     cur += 1;
@@ -725,11 +761,11 @@ mod tests {
             l.insert(i * 2, i % 2 == 0, b"x");
         }
         assert_eq!(l.len(), 20);
-        let total: usize = l.nodes.iter().map(|n| n.count).sum();
+        let total: usize = l.nodes().iter().map(|n| n.count).sum();
         assert_eq!(total, 20);
-        assert!(l.nodes.iter().all(|n| n.count <= 2 && n.count > 0));
+        assert!(l.nodes().iter().all(|n| n.count <= 2 && n.count > 0));
         l.remove_range(3, 10);
-        let total: usize = l.nodes.iter().map(|n| n.count).sum();
+        let total: usize = l.nodes().iter().map(|n| n.count).sum();
         assert_eq!(total, 10);
         set_fill(-2);
     }

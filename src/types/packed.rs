@@ -118,11 +118,12 @@ impl Chunk {
     }
 
     /// Makes room for `extra` more bytes with little slack: chunks are
-    /// many, so doubling capacity would cost a quarter of the memory.
+    /// many, so doubling capacity would cost a quarter of the memory, and
+    /// a small list's only chunk should be about its payload's size.
     fn reserve(&mut self, extra: usize) {
         let need = self.buf.len() + extra;
         if need > self.buf.capacity() {
-            let grow = (self.buf.len() / 8).max(32);
+            let grow = (self.buf.len() / 8).max(8);
             let target = (need + grow).min(CHUNK_MAX.max(need));
             self.buf.reserve_exact(target - self.buf.len());
         }
@@ -265,6 +266,10 @@ impl Packed {
                 }
                 let mut c = Chunk::default();
                 c.insert_at(0, e);
+                // A one-chunk sequence keeps a one-slot deque.
+                if self.chunks.is_empty() {
+                    self.chunks.reserve_exact(1);
+                }
                 self.chunks.push_back(c);
             }
         }
@@ -280,6 +285,9 @@ impl Packed {
                 }
                 let mut c = Chunk::default();
                 c.insert_at(0, e);
+                if self.chunks.is_empty() {
+                    self.chunks.reserve_exact(1);
+                }
                 self.chunks.push_front(c);
             }
         }
