@@ -176,7 +176,8 @@ impl Writer {
                 if let Some(v) = s.as_intset() {
                     self.string(&intset_blob(v));
                 } else if let Some(v) = s.as_listpack() {
-                    self.string(&listpack_blob(v.iter().map(|e| &e[..]), v.len()));
+                    let n = v.len();
+                    self.string(&listpack_blob(v, n));
                 } else {
                     self.len(s.len() as u64);
                     s.for_each(|m| self.string(m));

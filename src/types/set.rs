@@ -16,10 +16,13 @@ use super::{Limits, dict_fair_random, distinct_indexes, pick_distinct};
 use crate::db::Dict;
 use crate::util::{Rng, fmt_i64, parse_i64};
 
+// Small sets keep a small box: the hashtable's dict lives behind its own.
+const _: () = assert!(std::mem::size_of::<Set>() <= 32);
+
 pub enum Set {
     Intset(Vec<i64>),
-    Listpack(Vec<Vec<u8>>),
-    Hashtable(Dict<()>),
+    Listpack(Lp),
+    Hashtable(Box<Dict<()>>),
 }
 
 impl Clone for Set {
@@ -32,7 +35,7 @@ impl Clone for Set {
                 for (k, _) in d.iter() {
                     n.insert(k, ());
                 }
-                Set::Hashtable(n)
+                Set::Hashtable(Box::new(n))
             }
         }
     }
@@ -56,6 +59,118 @@ fn digits(v: i64) -> usize {
     fmt_i64(v, &mut t).len()
 }
 
+/// A small set's members in insertion order, in one exactly sized buffer
+/// of `varint(len) bytes` entries: scanned linearly, as Redis scans its
+/// listpack (at most `set-max-listpack-entries` members).
+#[derive(Clone, Default)]
+pub struct Lp {
+    buf: Box<[u8]>,
+    n: u32,
+}
+
+/// The members of a listpack set, in order.
+#[derive(Clone)]
+pub struct LpIter<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    left: usize,
+}
+
+impl<'a> Iterator for LpIter<'a> {
+    type Item = &'a [u8];
+    #[inline]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.left == 0 {
+            return None;
+        }
+        let mut len = 0usize;
+        let mut shift = 0;
+        loop {
+            let b = self.buf[self.pos];
+            self.pos += 1;
+            len |= ((b & 0x7f) as usize) << shift;
+            if b & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+        }
+        let e = &self.buf[self.pos..self.pos + len];
+        self.pos += len;
+        self.left -= 1;
+        Some(e)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl ExactSizeIterator for LpIter<'_> {}
+
+fn lp_encode(out: &mut Vec<u8>, m: &[u8]) {
+    let mut len = m.len();
+    while len >= 0x80 {
+        out.push((len & 0x7f) as u8 | 0x80);
+        len >>= 7;
+    }
+    out.push(len as u8);
+    out.extend_from_slice(m);
+}
+
+impl Lp {
+    fn len(&self) -> usize {
+        self.n as usize
+    }
+
+    pub fn iter(&self) -> LpIter<'_> {
+        LpIter {
+            buf: &self.buf,
+            pos: 0,
+            left: self.len(),
+        }
+    }
+
+    /// Byte range of member `m`.
+    fn find(&self, m: &[u8]) -> Option<(usize, usize)> {
+        let mut it = self.iter();
+        loop {
+            let at = it.pos;
+            let e = it.next()?;
+            if e == m {
+                return Some((at, it.pos));
+            }
+        }
+    }
+
+    fn push(&mut self, m: &[u8]) {
+        let mut v = std::mem::take(&mut self.buf).into_vec();
+        v.reserve_exact(m.len() + 2);
+        lp_encode(&mut v, m);
+        self.buf = v.into_boxed_slice();
+        self.n += 1;
+    }
+
+    fn remove_bytes(&mut self, from: usize, to: usize) {
+        let mut v = std::mem::take(&mut self.buf).into_vec();
+        v.drain(from..to);
+        self.buf = v.into_boxed_slice();
+        self.n -= 1;
+    }
+
+    fn from_members<'a>(it: impl Iterator<Item = &'a [u8]>) -> Lp {
+        let mut v = Vec::new();
+        let mut n = 0;
+        for m in it {
+            lp_encode(&mut v, m);
+            n += 1;
+        }
+        Lp {
+            buf: v.into_boxed_slice(),
+            n,
+        }
+    }
+}
+
 impl Set {
     /// An empty intset.
     pub fn new_intset() -> Set {
@@ -64,12 +179,12 @@ impl Set {
 
     /// An empty listpack set.
     pub fn new_listpack() -> Set {
-        Set::Listpack(Vec::new())
+        Set::Listpack(Lp::default())
     }
 
     /// An empty hashtable set.
     pub fn new_hashtable() -> Set {
-        Set::Hashtable(Dict::new())
+        Set::Hashtable(Box::default())
     }
 
     /// Redis's `setTypeCreate`: a set that can hold `first`, sized for
@@ -80,7 +195,7 @@ impl Set {
         } else if size_hint <= lim.set_lp_entries {
             Set::new_listpack()
         } else {
-            Set::Hashtable(Dict::new())
+            Set::Hashtable(Box::default())
         }
     }
 
@@ -131,19 +246,20 @@ impl Set {
         self.for_each(|m| {
             d.insert(m, ());
         });
-        *self = Set::Hashtable(d);
+        *self = Set::Hashtable(Box::new(d));
     }
 
     fn make_listpack(&mut self) {
         if let Set::Intset(v) = self {
-            let lp = v
-                .iter()
-                .map(|&i| {
-                    let mut t = [0u8; 20];
-                    fmt_i64(i, &mut t).to_vec()
-                })
-                .collect();
-            *self = Set::Listpack(lp);
+            let mut buf = Vec::new();
+            let mut t = [0u8; 20];
+            for &i in v.iter() {
+                lp_encode(&mut buf, fmt_i64(i, &mut t));
+            }
+            *self = Set::Listpack(Lp {
+                buf: buf.into_boxed_slice(),
+                n: v.len() as u32,
+            });
         }
     }
 
@@ -159,11 +275,11 @@ impl Set {
                 true
             }
             Set::Listpack(v) => {
-                if v.iter().any(|e| e[..] == *m) {
+                if v.find(m).is_some() {
                     return false;
                 }
                 if v.len() < lim.set_lp_entries && m.len() <= lim.set_lp_value {
-                    v.push(m.to_vec());
+                    v.push(m);
                 } else {
                     self.make_hashtable();
                     if let Set::Hashtable(d) = self {
@@ -195,7 +311,7 @@ impl Set {
                     {
                         self.make_listpack();
                         if let Set::Listpack(v) = self {
-                            v.push(m.to_vec());
+                            v.push(m);
                         }
                     } else {
                         self.make_hashtable();
@@ -213,9 +329,9 @@ impl Set {
     pub fn remove(&mut self, m: &[u8]) -> bool {
         match self {
             Set::Hashtable(d) => d.remove(m).is_some(),
-            Set::Listpack(v) => match v.iter().position(|e| e[..] == *m) {
-                Some(p) => {
-                    v.remove(p);
+            Set::Listpack(v) => match v.find(m) {
+                Some((a, b)) => {
+                    v.remove_bytes(a, b);
                     true
                 }
                 None => false,
@@ -233,7 +349,7 @@ impl Set {
     pub fn contains(&self, m: &[u8]) -> bool {
         match self {
             Set::Hashtable(d) => d.contains(m),
-            Set::Listpack(v) => v.iter().any(|e| e[..] == *m),
+            Set::Listpack(v) => v.find(m).is_some(),
             Set::Intset(v) => parse_i64(m).is_some_and(|i| v.binary_search(&i).is_ok()),
         }
     }
@@ -265,7 +381,7 @@ impl Set {
                 let mut t = [0u8; 20];
                 fmt_i64(v[i], &mut t).to_vec()
             }
-            Set::Listpack(v) => v[i].clone(),
+            Set::Listpack(v) => v.iter().nth(i).map(<[u8]>::to_vec).unwrap_or_default(),
             Set::Hashtable(_) => unreachable!("nth on a hashtable set"),
         }
     }
@@ -363,9 +479,9 @@ impl Set {
     }
 
     /// The members of a listpack set, in order (for the RDB listpack blob).
-    pub fn as_listpack(&self) -> Option<&[Vec<u8>]> {
+    pub fn as_listpack(&self) -> Option<LpIter<'_>> {
         match self {
-            Set::Listpack(v) => Some(v),
+            Set::Listpack(v) => Some(v.iter()),
             _ => None,
         }
     }
@@ -374,7 +490,7 @@ impl Set {
     /// would pick for an RDB plain set of `n` members.
     pub fn from_plain(members: Vec<Vec<u8>>, lim: &Limits) -> Set {
         let mut s = if members.len() > intset_max(lim) {
-            Set::Hashtable(Dict::new())
+            Set::Hashtable(Box::default())
         } else {
             Set::new_intset()
         };
@@ -399,8 +515,8 @@ impl Set {
     /// Duplicates are dropped.
     pub fn from_listpack(v: Vec<Vec<u8>>, lim: &Limits) -> Set {
         let mut seen = std::collections::HashSet::new();
-        let v: Vec<Vec<u8>> = v.into_iter().filter(|m| seen.insert(m.clone())).collect();
-        let mut s = Set::Listpack(v);
+        let lp = Lp::from_members(v.iter().filter(|m| seen.insert(&m[..])).map(|m| &m[..]));
+        let mut s = Set::Listpack(lp);
         if s.len() > lim.set_lp_entries {
             s.make_hashtable();
         }
@@ -411,7 +527,7 @@ impl Set {
     pub fn mem_usage(&self) -> usize {
         match self {
             Set::Intset(v) => 16 + v.capacity() * 8,
-            Set::Listpack(v) => 16 + v.iter().map(|e| 2 + e.len()).sum::<usize>(),
+            Set::Listpack(v) => 24 + v.buf.len(),
             Set::Hashtable(d) => {
                 64 + d.slots() * 24 + d.iter().map(|(k, _)| 24 + k.len()).sum::<usize>()
             }
@@ -476,6 +592,28 @@ mod tests {
         s.add(b"-123456", &l);
         s.add(b"a", &l);
         assert_eq!(s.encoding(), "hashtable");
+    }
+
+    #[test]
+    fn listpack_keeps_insertion_order_and_long_members() {
+        let l = Limits::DEFAULT;
+        let mut s = Set::new_listpack();
+        let long = vec![b'z'; 60];
+        for m in [&b"b"[..], b"a", &long, b"", b"c"] {
+            assert!(s.add(m, &l));
+        }
+        assert!(!s.add(b"", &l));
+        assert!(s.remove(b"a"));
+        assert!(!s.remove(b"a"));
+        assert_eq!(
+            s.members(),
+            vec![b"b".to_vec(), long.clone(), vec![], b"c".to_vec()]
+        );
+        let it = s.as_listpack().unwrap();
+        assert_eq!(it.len(), 4);
+        assert_eq!(s.nth(1), long);
+        let lp = Lp::from_members([&[b'q'; 200][..], b"r"].into_iter());
+        assert_eq!(lp.iter().map(|m| m.len()).collect::<Vec<_>>(), vec![200, 1]);
     }
 
     #[test]
