@@ -665,12 +665,37 @@ impl Lp {
         self.iter().nth(i).map_or(self.buf.len(), |(at, _, _)| at)
     }
 
-    /// (rank, offset, score) of `ele`.
+    /// (rank, offset, score) of `ele`; skips other entries' scores
+    /// without decoding them.
     fn find(&self, ele: &[u8]) -> Option<(usize, usize, f64)> {
-        self.iter()
-            .enumerate()
-            .find(|(_, (_, e, _))| *e == ele)
-            .map(|(i, (at, _, s))| (i, at, s))
+        let b = &self.buf;
+        let mut p = 0;
+        let mut i = 0;
+        while p < b.len() {
+            let at = p;
+            let mut len = 0usize;
+            let mut shift = 0;
+            loop {
+                let c = b[p];
+                p += 1;
+                len |= ((c & 0x7f) as usize) << shift;
+                if c & 0x80 == 0 {
+                    break;
+                }
+                shift += 7;
+            }
+            if len == ele.len() && b[p..p + len] == *ele {
+                return Some((i, at, lp_entry(b, at).1));
+            }
+            p += len;
+            p += match b[p] {
+                SC_F64 => 9,
+                SC_I32 => 5,
+                _ => 1,
+            };
+            i += 1;
+        }
+        None
     }
 
     /// Replaces the bytes `from..to` with `with`, reallocating to fit.
@@ -704,6 +729,32 @@ impl Lp {
         lp_encode(&mut enc, ele, score);
         self.splice(at, at, &enc);
         self.n += 1;
+    }
+
+    /// Moves the entry at bytes `at..end` (member `ele`) to its place for
+    /// score `new`: in place, without reallocating, when the encoding's
+    /// size does not change.
+    fn rescore(&mut self, at: usize, end: usize, ele: &[u8], new: f64) {
+        let mut enc = Vec::with_capacity(ele.len() + 11);
+        lp_encode(&mut enc, ele, new);
+        let w = enc.len();
+        if w != end - at {
+            self.splice(at, end, &[]);
+            self.n -= 1;
+            return self.insert(ele, new);
+        }
+        let tgt = self
+            .iter()
+            .find(|&(off, e, s)| off != at && cmp_entry(s, e, new, ele).is_gt())
+            .map_or(self.buf.len(), |(off, _, _)| off);
+        let b = &mut self.buf;
+        if tgt <= at {
+            b.copy_within(tgt..at, tgt + w);
+            b[tgt..tgt + w].copy_from_slice(&enc);
+        } else {
+            b.copy_within(end..tgt, at);
+            b[tgt - w..tgt].copy_from_slice(&enc);
+        }
     }
 
     /// Removes the entries at ranks `start..end`.
@@ -945,7 +996,14 @@ impl ZSet {
         if score.is_nan() {
             return AddResult::Nan;
         }
-        match self.score(ele) {
+        let (found, at) = match self {
+            ZSet::Listpack(l) => match l.find(ele) {
+                Some((_, at, s)) => (Some(s), Some(at)),
+                None => (None, None),
+            },
+            ZSet::Skiplist(b) => (b.dict.get(ele).copied(), None),
+        };
+        match found {
             Some(cur) => {
                 if fl.nx {
                     return AddResult::Nop;
@@ -963,7 +1021,13 @@ impl ZSet {
                 if score == cur {
                     return AddResult::Same(score);
                 }
-                self.update(ele, cur, score);
+                match (&mut *self, at) {
+                    (ZSet::Listpack(l), Some(at)) => {
+                        let (_, _, end) = lp_entry(&l.buf, at);
+                        l.rescore(at, end, ele, score);
+                    }
+                    _ => self.update(ele, cur, score),
+                }
                 AddResult::Updated(score)
             }
             None => {
@@ -985,9 +1049,9 @@ impl ZSet {
     fn update(&mut self, ele: &[u8], old: f64, new: f64) {
         match self {
             ZSet::Listpack(l) => {
-                if let Some((i, _, _)) = l.find(ele) {
-                    l.remove_ranks(i, i + 1);
-                    l.insert(ele, new);
+                if let Some((_, at, _)) = l.find(ele) {
+                    let (_, _, end) = lp_entry(&l.buf, at);
+                    l.rescore(at, end, ele, new);
                 }
             }
             ZSet::Skiplist(b) => {
@@ -1294,6 +1358,20 @@ mod tests {
         let want: Vec<(Vec<u8>, u64)> = want.into_iter().map(|(e, s)| (e, s.to_bits())).collect();
         assert_eq!(got, want);
         assert_eq!(l.find(&long).map(|(_, _, s)| s), Some(-17.0));
+        // Rescoring keeps the order, whether the encoding's size changes
+        // (0 -> 1e9 -> 0.5) or not (0.5 -> -0.25 -> 3.5).
+        for new in [1e9, 0.5, -0.25, 3.5, 2.0, 100.0] {
+            let (_, at, _) = l.find(b"m0").unwrap();
+            let (_, _, end) = lp_entry(&l.buf, at);
+            l.rescore(at, end, b"m0", new);
+            let v: Vec<(Vec<u8>, f64)> = l.iter().map(|(_, e, s)| (e.to_vec(), s)).collect();
+            assert_eq!(v.len(), l.len());
+            assert!(
+                v.windows(2)
+                    .all(|w| cmp_entry(w[0].1, &w[0].0, w[1].1, &w[1].0).is_lt())
+            );
+            assert_eq!(l.find(b"m0").map(|(_, _, s)| s), Some(new));
+        }
         l.remove_ranks(2, 5);
         assert_eq!(l.len(), scores.len() - 3);
         assert_eq!(l.iter().count(), l.len());
