@@ -296,9 +296,7 @@ impl List {
     /// DEBUG OBJECT's quicklist fields (leading space included), or None
     /// for a listpack.
     pub fn debug_quicklist(&self) -> Option<String> {
-        if !self.q.is_some() {
-            return None;
-        }
+        self.q.as_ref()?;
         let nodes = self.nodes().len();
         let avg = self.len() as f64 / nodes as f64;
         let sz: usize = self.nodes().iter().map(|n| n.sz).sum();
@@ -356,7 +354,7 @@ impl List {
     }
 
     fn listpack_if_fits(&mut self, shrinking: bool) {
-        if !self.q.is_some() || self.nodes().len() != 1 || self.nodes()[0].plain {
+        if self.q.is_none() || self.nodes().len() != 1 || self.nodes()[0].plain {
             return;
         }
         let (mut sl, mut cl) = node_limit(fill());

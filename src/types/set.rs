@@ -358,7 +358,7 @@ impl Set {
     pub fn for_each(&self, mut f: impl FnMut(&[u8])) {
         match self {
             Set::Hashtable(d) => d.iter().for_each(|(k, _)| f(k)),
-            Set::Listpack(v) => v.iter().for_each(|e| f(e)),
+            Set::Listpack(v) => v.iter().for_each(&mut f),
             Set::Intset(v) => {
                 let mut t = [0u8; 20];
                 for &i in v {
