@@ -36,7 +36,7 @@ use crate::server::State;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 /// What the snapshot is for.
@@ -69,8 +69,10 @@ struct Shared {
     abort: AtomicBool,
     keys_written: AtomicU64,
     /// rdb-key-save-delay, microseconds per key (the suite slows saves
-    /// down with it to observe them in progress).
-    key_delay_us: i64,
+    /// down with it to observe them in progress). It follows CONFIG SET
+    /// while the save runs, so setting it back to 0 lets a save that was
+    /// slowed down finish.
+    key_delay_us: AtomicI64,
 }
 
 pub struct Snapshot {
@@ -182,7 +184,7 @@ fn start_with(
         in_flight: AtomicUsize::new(0),
         abort: AtomicBool::new(false),
         keys_written: AtomicU64::new(0),
-        key_delay_us,
+        key_delay_us: AtomicI64::new(key_delay_us),
     });
     let (tx, rx) = mpsc::channel();
     let (done_tx, done) = mpsc::channel();
@@ -261,16 +263,19 @@ fn write_file(
         }
         match rx.recv() {
             Ok(Msg::Bytes(b, keys)) => {
-                if sh.key_delay_us > 0 && keys > 0 {
-                    // In slices, so an abort is noticed promptly.
-                    let mut left = sh.key_delay_us as u64 * keys;
+                // Per key, in slices, so an abort or a new delay is
+                // noticed promptly.
+                for _ in 0..keys {
+                    let mut left = sh.key_delay_us.load(Ordering::Relaxed).max(0) as u64;
                     while left > 0 {
                         if sh.abort.load(Ordering::Relaxed) {
                             return Err("aborted".into());
                         }
                         let d = left.min(10_000);
                         std::thread::sleep(std::time::Duration::from_micros(d));
-                        left -= d;
+                        left = left
+                            .saturating_sub(d)
+                            .min(sh.key_delay_us.load(Ordering::Relaxed).max(0) as u64);
                     }
                 }
                 if checksum {
@@ -313,6 +318,10 @@ pub fn before_write(st: &mut State, db: usize, key: &[u8]) {
 /// Walks the keyspace for up to `budget_us` (or until the helper is
 /// `MAX_IN_FLIGHT` behind). Returns whether walking remains.
 pub fn step(st: &mut State, budget_us: i64) -> bool {
+    if let Some(s) = st.snapshot.as_deref() {
+        let d = st.cfg.int("rdb-key-save-delay");
+        s.shared.key_delay_us.store(d, Ordering::Relaxed);
+    }
     match st.snapshot.as_deref_mut() {
         Some(s) => s.step(&st.dbs, budget_us),
         None => false,
