@@ -198,8 +198,7 @@ impl Writer {
             }
             Value::Hash(h) => {
                 if let Some(v) = h.as_listpack() {
-                    let it = v.iter().flat_map(|(f, val)| [&f[..], &val[..]]);
-                    self.string(&listpack_blob(it, v.len() * 2));
+                    self.string(&listpack_blob(v.entries(), v.len() * 2));
                 } else {
                     self.len(h.len() as u64);
                     h.for_each(|f, v| {

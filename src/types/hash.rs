@@ -2,7 +2,8 @@
 //!
 //! - `listpack`: field/value pairs in insertion order while there are at
 //!   most `hash-max-listpack-entries` of them and every field and value is
-//!   at most `hash-max-listpack-value` bytes.
+//!   at most `hash-max-listpack-value` bytes. They live in one flat,
+//!   exactly-sized byte buffer (`Lp`), scanned linearly as Redis does.
 //! - `hashtable`: a `Dict` (reverse-binary cursor for HSCAN).
 //!
 //! A hash never goes back from hashtable to listpack, except when reloaded.
@@ -14,18 +15,24 @@ use crate::util::Rng;
 use std::collections::HashMap;
 
 enum Data {
-    Listpack(Vec<(Vec<u8>, Vec<u8>)>),
-    Hashtable(Dict<SmallBytes>),
+    Listpack(Lp),
+    Hashtable(Box<Dict<SmallBytes>>),
 }
 
-/// A hash plus the absolute expire times (unix ms) of its volatile fields.
-/// A listpack that ever had a field TTL reports `listpackex` (Redis
-/// converts it to its listpack-with-TTL form and never back).
+/// Absolute expire times (unix ms) of the volatile fields.
+type Ttls = HashMap<Vec<u8>, i64>;
+
+/// A hash plus the expire times of its volatile fields. `ttl` is `None`
+/// until a field first gets a TTL (most hashes never do); once `Some`, a
+/// listpack reports `listpackex` for good (Redis converts it to its
+/// listpack-with-TTL form and never back), even if the map empties.
 pub struct Hash {
     d: Data,
-    ttl: HashMap<Vec<u8>, i64>,
-    ex: bool,
+    ttl: Option<Box<Ttls>>,
 }
+
+// A small hash is this struct (boxed in `Value`) plus one buffer.
+const _: () = assert!(std::mem::size_of::<Hash>() <= 24);
 
 impl Clone for Hash {
     fn clone(&self) -> Self {
@@ -36,13 +43,12 @@ impl Clone for Hash {
                 for (k, v) in d.iter() {
                     n.insert(k, v.clone());
                 }
-                Data::Hashtable(n)
+                Data::Hashtable(Box::new(n))
             }
         };
         Hash {
             d,
             ttl: self.ttl.clone(),
-            ex: self.ex,
         }
     }
 }
@@ -71,15 +77,20 @@ impl Hash {
     /// An empty listpack hash (`createHashObject`).
     pub fn new() -> Hash {
         Hash {
-            d: Data::Listpack(Vec::new()),
-            ttl: HashMap::new(),
-            ex: false,
+            d: Data::Listpack(Lp::default()),
+            ttl: None,
         }
+    }
+
+    /// The TTL map when some field has a TTL.
+    #[inline]
+    fn ttls(&self) -> Option<&Ttls> {
+        self.ttl.as_deref().filter(|m| !m.is_empty())
     }
 
     pub fn encoding(&self) -> &'static str {
         match &self.d {
-            Data::Listpack(_) if self.ex => "listpackex",
+            Data::Listpack(_) if self.ttl.is_some() => "listpackex",
             Data::Listpack(_) => "listpack",
             Data::Hashtable(_) => "hashtable",
         }
@@ -97,12 +108,12 @@ impl Hash {
     }
 
     fn make_hashtable(&mut self) {
-        if let Data::Listpack(v) = &mut self.d {
+        if let Data::Listpack(v) = &self.d {
             let mut d = Dict::new();
-            for (f, val) in std::mem::take(v) {
-                d.insert(&f, SmallBytes::new(&val));
+            for (f, val) in v.pairs() {
+                d.insert(f, SmallBytes::new(val));
             }
-            self.d = Data::Hashtable(d);
+            self.d = Data::Hashtable(Box::new(d));
         }
     }
 
@@ -122,7 +133,7 @@ impl Hash {
 
     pub fn get(&self, f: &[u8]) -> Option<&[u8]> {
         match &self.d {
-            Data::Listpack(v) => v.iter().find(|(k, _)| k[..] == *f).map(|(_, v)| &v[..]),
+            Data::Listpack(v) => v.find(f).map(|(v, _)| v),
             Data::Hashtable(d) => d.get(f).map(|v| &v[..]),
         }
     }
@@ -134,7 +145,10 @@ impl Hash {
     /// Sets `f` to `v`; true when the field is new. Converts as Redis's
     /// `hashTypeSet` does (long field or value, too many fields).
     pub fn set(&mut self, f: &[u8], v: &[u8], lim: &Limits) -> bool {
-        let had_ttl = !self.ttl.is_empty() && self.ttl.remove(f).is_some();
+        let had_ttl = match &mut self.ttl {
+            Some(m) if !m.is_empty() => m.remove(f).is_some(),
+            _ => false,
+        };
         let new = self.set_keep_ttl(f, v, lim);
         if had_ttl {
             self.reposition(f);
@@ -150,13 +164,11 @@ impl Hash {
             self.make_hashtable();
         }
         match &mut self.d {
-            Data::Listpack(pairs) => {
-                if let Some(p) = pairs.iter_mut().find(|(k, _)| k[..] == *f) {
-                    p.1 = v.to_vec();
+            Data::Listpack(lp) => {
+                if !lp.set(f, v) {
                     return false;
                 }
-                pairs.push((f.to_vec(), v.to_vec()));
-                if pairs.len() > lim.hash_lp_entries {
+                if lp.len() > lim.hash_lp_entries {
                     self.make_hashtable();
                 }
                 true
@@ -167,17 +179,13 @@ impl Hash {
 
     /// Removes `f`; true when it was there.
     pub fn remove(&mut self, f: &[u8]) -> bool {
-        if !self.ttl.is_empty() {
-            self.ttl.remove(f);
+        if let Some(m) = &mut self.ttl
+            && !m.is_empty()
+        {
+            m.remove(f);
         }
         match &mut self.d {
-            Data::Listpack(v) => match v.iter().position(|(k, _)| k[..] == *f) {
-                Some(p) => {
-                    v.remove(p);
-                    true
-                }
-                None => false,
-            },
+            Data::Listpack(v) => v.remove(f),
             Data::Hashtable(d) => d.remove(f).is_some(),
         }
     }
@@ -185,7 +193,7 @@ impl Hash {
     /// Calls `f` on every pair, in the encoding's order.
     pub fn for_each(&self, mut f: impl FnMut(&[u8], &[u8])) {
         match &self.d {
-            Data::Listpack(v) => v.iter().for_each(|(k, val)| f(k, val)),
+            Data::Listpack(v) => v.pairs().for_each(|(k, val)| f(k, val)),
             Data::Hashtable(d) => d.iter().for_each(|(k, val)| f(k, val)),
         }
     }
@@ -200,8 +208,8 @@ impl Hash {
     pub fn random(&self, rng: &mut Rng) -> Option<(&[u8], &[u8])> {
         match &self.d {
             Data::Listpack(v) if !v.is_empty() => {
-                let (k, val) = &v[(rng.next() % v.len() as u64) as usize];
-                Some((k, val))
+                let i = (rng.next() % v.len() as u64) as usize;
+                v.pairs().nth(i)
             }
             Data::Listpack(_) => None,
             Data::Hashtable(d) => dict_fair_random(d, rng).map(|(k, v)| (k, &v[..])),
@@ -215,10 +223,13 @@ impl Hash {
             return self.pairs();
         }
         match &self.d {
-            Data::Listpack(v) => distinct_indexes(n, count, rng)
-                .into_iter()
-                .map(|i| v[i].clone())
-                .collect(),
+            Data::Listpack(v) => {
+                let all: Vec<(&[u8], &[u8])> = v.pairs().collect();
+                distinct_indexes(n, count, rng)
+                    .into_iter()
+                    .map(|i| (all[i].0.to_vec(), all[i].1.to_vec()))
+                    .collect()
+            }
             Data::Hashtable(d) => {
                 if count * 3 > n {
                     pick_distinct(self.pairs(), count, rng)
@@ -250,9 +261,10 @@ impl Hash {
         }
     }
 
-    /// The pairs of a listpack hash, in order (for the RDB listpack blob).
-    pub fn as_listpack(&self) -> Option<&[(Vec<u8>, Vec<u8>)]> {
-        if !self.ttl.is_empty() {
+    /// The pairs of a listpack hash without field TTLs, in order (for the
+    /// RDB listpack blob).
+    pub fn as_listpack(&self) -> Option<&Lp> {
+        if self.ttls().is_some() {
             return None;
         }
         match &self.d {
@@ -269,30 +281,27 @@ impl Hash {
             && pairs
                 .iter()
                 .all(|(f, v)| f.len() <= lim.hash_lp_value && v.len() <= lim.hash_lp_value);
-        let mut h = if fits {
-            Data::Listpack(Vec::with_capacity(pairs.len()))
+        let d = if fits {
+            // Listpacks are small: a quadratic duplicate check is fine.
+            let keep: Vec<bool> = (0..pairs.len())
+                .map(|i| !pairs[..i].iter().any(|(k, _)| *k == pairs[i].0))
+                .collect();
+            let it = pairs
+                .iter()
+                .zip(&keep)
+                .filter(|(_, k)| **k)
+                .map(|((f, v), _)| (&f[..], &v[..]));
+            Data::Listpack(Lp::from_distinct(it))
         } else {
-            Data::Hashtable(Dict::new())
-        };
-        for (f, v) in pairs {
-            match &mut h {
-                Data::Listpack(lp) => {
-                    if !lp.iter().any(|(k, _)| *k == f) {
-                        lp.push((f, v));
-                    }
-                }
-                Data::Hashtable(d) => {
-                    if !d.contains(&f) {
-                        d.insert(&f, SmallBytes::new(&v));
-                    }
+            let mut d = Dict::new();
+            for (f, v) in pairs {
+                if !d.contains(&f) {
+                    d.insert(&f, SmallBytes::new(&v));
                 }
             }
-        }
-        Hash {
-            d: h,
-            ttl: HashMap::new(),
-            ex: false,
-        }
+            Data::Hashtable(Box::new(d))
+        };
+        Hash { d, ttl: None }
     }
 
     /// `from_pairs` for a hash loaded with field expire times: a small one
@@ -303,15 +312,19 @@ impl Hash {
             .filter_map(|(f, _, w)| w.map(|w| (f.clone(), w)))
             .collect();
         let mut h = Hash::from_pairs(t.into_iter().map(|(f, v, _)| (f, v)).collect(), lim);
-        h.ex = true;
+        let mut m = Ttls::new();
         for (f, w) in ttls {
             if h.contains(&f) {
-                h.ttl.insert(f, w);
+                m.insert(f, w);
             }
         }
         if let Data::Listpack(v) = &mut h.d {
-            v.sort_by_key(|(f, _)| h.ttl.get(f).copied().unwrap_or(i64::MAX));
+            let mut p: Vec<(&[u8], &[u8])> = v.pairs().collect();
+            p.sort_by_key(|(f, _)| m.get(*f).copied().unwrap_or(i64::MAX));
+            let sorted = Lp::from_distinct(p.into_iter());
+            *v = sorted;
         }
+        h.ttl = Some(Box::new(m));
         h
     }
 
@@ -319,12 +332,12 @@ impl Hash {
 
     /// True when some field has a TTL.
     pub fn has_ttls(&self) -> bool {
-        !self.ttl.is_empty()
+        self.ttls().is_some()
     }
 
     /// The absolute expire time (unix ms) of `f`, if it has one.
     pub fn ttl_of(&self, f: &[u8]) -> Option<i64> {
-        self.ttl.get(f).copied()
+        self.ttls()?.get(f).copied()
     }
 
     /// The value of `f` unless its TTL has passed at `now` (a replica
@@ -338,14 +351,13 @@ impl Hash {
 
     /// Whether `f` exists and its TTL has passed at `now`.
     pub fn is_expired(&self, f: &[u8], now: i64) -> bool {
-        matches!(self.ttl.get(f), Some(&w) if w <= now)
+        matches!(self.ttl_of(f), Some(w) if w <= now)
     }
 
     /// Gives `f` (which must exist) the expire time `when`. A listpack
     /// becomes `listpackex` for good.
     pub fn set_ttl(&mut self, f: &[u8], when: i64) {
-        self.ex = true;
-        self.ttl.insert(f.to_vec(), when);
+        self.ttl.get_or_insert_default().insert(f.to_vec(), when);
         self.reposition(f);
     }
 
@@ -356,31 +368,30 @@ impl Hash {
         let Data::Listpack(v) = &mut self.d else {
             return;
         };
-        if !self.ex {
-            return;
-        }
-        let Some(pos) = v.iter().position(|(k, _)| k[..] == *f) else {
+        let Some(m) = self.ttl.as_deref() else {
             return;
         };
-        let pair = v.remove(pos);
-        let at = match self.ttl.get(f) {
-            None => v.len(),
+        let Some((_, s)) = v.find(f) else {
+            return;
+        };
+        let to = match m.get(f) {
+            None => v.0.len(),
             Some(&t) => v
                 .iter()
-                .position(|(k, _)| self.ttl.get(k).is_none_or(|&o| o > t))
-                .unwrap_or(v.len()),
+                .find(|(k, _, o)| o.start != s.start && m.get(*k).is_none_or(|&w| w > t))
+                .map_or(v.0.len(), |(_, _, o)| o.start),
         };
-        v.insert(at, pair);
+        v.move_pair(s, to);
     }
 
     /// Marks a listpack as `listpackex` (Redis converts before it sets TTLs).
     pub fn make_ex(&mut self) {
-        self.ex = true;
+        self.ttl.get_or_insert_default();
     }
 
     /// Drops the TTL of `f`; true when it had one.
     pub fn persist(&mut self, f: &[u8]) -> bool {
-        let had = self.ttl.remove(f).is_some();
+        let had = self.ttl.as_mut().is_some_and(|m| m.remove(f).is_some());
         if had {
             self.reposition(f);
         }
@@ -390,11 +401,10 @@ impl Hash {
     /// Removes every field whose TTL has passed at `now` (at most `max`);
     /// returns the removed fields.
     pub fn expire_due(&mut self, now: i64, max: usize) -> Vec<Vec<u8>> {
-        if self.ttl.is_empty() {
+        let Some(m) = self.ttls() else {
             return Vec::new();
-        }
-        let mut due: Vec<(i64, Vec<u8>)> = self
-            .ttl
+        };
+        let mut due: Vec<(i64, Vec<u8>)> = m
             .iter()
             .filter(|&(_, &w)| w <= now)
             .map(|(f, &w)| (w, f.clone()))
@@ -410,20 +420,20 @@ impl Hash {
 
     /// The earliest field expire time.
     pub fn min_ttl(&self) -> Option<i64> {
-        self.ttl.values().min().copied()
+        self.ttls()?.values().min().copied()
     }
 
     /// Number of fields not expired at `now`.
     pub fn live_len(&self, now: i64) -> usize {
-        if self.ttl.is_empty() {
-            return self.len();
+        match self.ttls() {
+            None => self.len(),
+            Some(m) => self.len() - m.values().filter(|&&w| w <= now).count(),
         }
-        self.len() - self.ttl.values().filter(|&&w| w <= now).count()
     }
 
     /// Calls `f` on every pair not expired at `now`.
     pub fn for_each_live(&self, now: i64, mut f: impl FnMut(&[u8], &[u8])) {
-        if self.ttl.is_empty() {
+        if self.ttls().is_none() {
             return self.for_each(f);
         }
         self.for_each(|k, v| {
@@ -436,26 +446,273 @@ impl Hash {
     /// (field, value, expire time) of every field (RDB with TTLs).
     pub fn triples(&self) -> Vec<(Vec<u8>, Vec<u8>, Option<i64>)> {
         let mut out = Vec::with_capacity(self.len());
-        self.for_each(|k, v| out.push((k.to_vec(), v.to_vec(), self.ttl.get(k).copied())));
+        self.for_each(|k, v| out.push((k.to_vec(), v.to_vec(), self.ttl_of(k))));
         out
     }
 
     /// Approximate heap footprint.
     pub fn mem_usage(&self) -> usize {
-        let ttls = self.ttl.keys().map(|f| 24 + f.len()).sum::<usize>();
+        let ttls = self
+            .ttl
+            .as_deref()
+            .map_or(0, |m| 48 + m.keys().map(|f| 24 + f.len()).sum::<usize>());
         ttls + match &self.d {
-            Data::Listpack(v) => {
-                16 + v
-                    .iter()
-                    .map(|(k, val)| 4 + k.len() + val.len())
-                    .sum::<usize>()
-            }
+            Data::Listpack(v) => 24 + v.0.len(),
             Data::Hashtable(d) => {
                 64 + d.slots() * 24
                     + d.iter()
                         .map(|(k, v)| 48 + k.len() + v.heap_size())
                         .sum::<usize>()
             }
+        }
+    }
+}
+
+// ---- Flat listpack buffer ---------------------------------------------
+
+/// A small hash's pairs in one exactly-sized allocation: a little-endian
+/// u32 pair count, then per pair the field and the value, each as a
+/// LEB128 length and its bytes. An empty hash owns no buffer at all.
+#[derive(Clone, Default)]
+pub struct Lp(Box<[u8]>);
+
+/// Bytes of the pair-count header.
+const LP_HDR: usize = 4;
+
+/// Bytes of the LEB128 encoding of `n`.
+#[inline]
+fn varint_len(mut n: usize) -> usize {
+    let mut l = 1;
+    while n >= 0x80 {
+        n >>= 7;
+        l += 1;
+    }
+    l
+}
+
+/// Writes `n` as LEB128 at `dst[*at..]`, advancing `at`.
+#[inline]
+fn put_varint(dst: &mut [u8], at: &mut usize, mut n: usize) {
+    while n >= 0x80 {
+        dst[*at] = (n as u8) | 0x80;
+        n >>= 7;
+        *at += 1;
+    }
+    dst[*at] = n as u8;
+    *at += 1;
+}
+
+/// Writes one entry (length, bytes) at `dst[*at..]`, advancing `at`.
+#[inline]
+fn put_entry(dst: &mut [u8], at: &mut usize, b: &[u8]) {
+    put_varint(dst, at, b.len());
+    dst[*at..*at + b.len()].copy_from_slice(b);
+    *at += b.len();
+}
+
+#[inline]
+fn entry_len(b: &[u8]) -> usize {
+    varint_len(b.len()) + b.len()
+}
+
+/// Reads the entry at `b[*at..]`, advancing `at` past it. The buffer is
+/// only ever written by this module, so it is well formed.
+#[inline]
+fn get_entry<'a>(b: &'a [u8], at: &mut usize) -> &'a [u8] {
+    let mut n = 0usize;
+    let mut shift = 0;
+    loop {
+        let c = b[*at];
+        *at += 1;
+        n |= ((c & 0x7f) as usize) << shift;
+        if c < 0x80 {
+            break;
+        }
+        shift += 7;
+    }
+    let s = &b[*at..*at + n];
+    *at += n;
+    s
+}
+
+/// Where a pair sits in the buffer: its start, the start of its value
+/// entry, and its end.
+#[derive(Clone, Copy)]
+struct Slot {
+    start: usize,
+    vstart: usize,
+    end: usize,
+}
+
+/// Iterator over a listpack's pairs with their slots.
+#[derive(Clone)]
+struct LpIter<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Iterator for LpIter<'a> {
+    type Item = (&'a [u8], &'a [u8], Slot);
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.at >= self.b.len() {
+            return None;
+        }
+        let start = self.at;
+        let f = get_entry(self.b, &mut self.at);
+        let vstart = self.at;
+        let v = get_entry(self.b, &mut self.at);
+        Some((
+            f,
+            v,
+            Slot {
+                start,
+                vstart,
+                end: self.at,
+            },
+        ))
+    }
+}
+
+impl Lp {
+    /// Number of pairs.
+    #[inline]
+    pub fn len(&self) -> usize {
+        match self.0.get(..LP_HDR) {
+            Some(h) => u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as usize,
+            None => 0,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn set_len(&mut self, n: usize) {
+        // Pair counts are bounded by hash-max-listpack-entries (or by a
+        // loaded listpack's u16 count), far below u32::MAX.
+        self.0[..LP_HDR].copy_from_slice(&(n as u32).to_le_bytes());
+    }
+
+    #[inline]
+    fn iter(&self) -> LpIter<'_> {
+        LpIter {
+            b: &self.0,
+            at: LP_HDR,
+        }
+    }
+
+    /// The pairs, in order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&[u8], &[u8])> + Clone {
+        self.iter().map(|(f, v, _)| (f, v))
+    }
+
+    /// Fields and values, flattened (field, value, field, value...).
+    pub fn entries(&self) -> impl Iterator<Item = &[u8]> {
+        self.pairs().flat_map(|(f, v)| [f, v])
+    }
+
+    #[inline]
+    fn find(&self, f: &[u8]) -> Option<(&[u8], Slot)> {
+        self.iter().find(|e| e.0 == f).map(|(_, v, s)| (v, s))
+    }
+
+    /// Replaces bytes `start..end` with `new_len` bytes written by `w`
+    /// (given the destination slice), keeping the buffer exactly sized.
+    fn splice(&mut self, start: usize, end: usize, new_len: usize, w: impl FnOnce(&mut [u8])) {
+        let old = end - start;
+        if new_len == old {
+            w(&mut self.0[start..end]);
+            return;
+        }
+        let mut v = std::mem::take(&mut self.0).into_vec();
+        let len = v.len();
+        if new_len > old {
+            let grow = new_len - old;
+            v.reserve_exact(grow);
+            v.resize(len + grow, 0);
+            v.copy_within(end..len, start + new_len);
+        } else {
+            v.copy_within(end..len, start + new_len);
+            v.truncate(len - (old - new_len));
+        }
+        w(&mut v[start..start + new_len]);
+        self.0 = v.into_boxed_slice();
+    }
+
+    /// Appends a pair (the field must not be there yet).
+    fn push(&mut self, f: &[u8], v: &[u8]) {
+        if self.0.is_empty() {
+            self.0 = vec![0u8; LP_HDR].into_boxed_slice();
+        }
+        let n = self.len();
+        let at = self.0.len();
+        let add = entry_len(f) + entry_len(v);
+        self.splice(at, at, add, |d| {
+            let mut i = 0;
+            put_entry(d, &mut i, f);
+            put_entry(d, &mut i, v);
+        });
+        self.set_len(n + 1);
+    }
+
+    /// Sets `f` to `v`; true when the field is new.
+    fn set(&mut self, f: &[u8], v: &[u8]) -> bool {
+        match self.find(f) {
+            Some((_, s)) => {
+                self.splice(s.vstart, s.end, entry_len(v), |d| {
+                    put_entry(d, &mut 0, v);
+                });
+                false
+            }
+            None => {
+                self.push(f, v);
+                true
+            }
+        }
+    }
+
+    /// Removes `f`; true when it was there.
+    fn remove(&mut self, f: &[u8]) -> bool {
+        let Some((_, s)) = self.find(f) else {
+            return false;
+        };
+        let n = self.len();
+        self.splice(s.start, s.end, 0, |_| {});
+        self.set_len(n - 1);
+        true
+    }
+
+    /// Builds a listpack from pairs with distinct fields.
+    fn from_distinct<'a>(pairs: impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone) -> Lp {
+        let mut n = 0;
+        let mut size = LP_HDR;
+        for (f, v) in pairs.clone() {
+            n += 1;
+            size += entry_len(f) + entry_len(v);
+        }
+        if n == 0 {
+            return Lp::default();
+        }
+        let mut b = vec![0u8; size].into_boxed_slice();
+        let mut i = LP_HDR;
+        for (f, v) in pairs {
+            put_entry(&mut b, &mut i, f);
+            put_entry(&mut b, &mut i, v);
+        }
+        let mut lp = Lp(b);
+        lp.set_len(n);
+        lp
+    }
+
+    /// Moves the pair at `s` so that it starts where byte offset `to`
+    /// (a pair boundary outside `s`, or the buffer's end) was.
+    fn move_pair(&mut self, s: Slot, to: usize) {
+        let w = s.end - s.start;
+        if to <= s.start {
+            self.0[to..s.end].rotate_right(w);
+        } else if to >= s.end {
+            self.0[s.start..to].rotate_left(w);
         }
     }
 }
@@ -574,5 +831,53 @@ mod tests {
         assert_eq!(h.encoding(), "listpackex");
         assert_eq!(h.ttl_of(b"a"), Some(10));
         assert_eq!(h.ttl_of(b"b"), None);
+    }
+
+    #[test]
+    fn flat_listpack_ops() {
+        let mut lp = Lp::default();
+        assert_eq!(lp.len(), 0);
+        assert!(lp.set(b"a", b"1"));
+        let long = vec![b'x'; 300];
+        assert!(lp.set(&long, b""));
+        assert!(lp.set(b"c", &long));
+        assert_eq!(lp.len(), 3);
+        assert_eq!(lp.0.len(), 4 + 2 + 2 + (2 + 300) + 1 + 2 + (2 + 300));
+        assert!(!lp.set(b"a", b"longer"));
+        assert!(!lp.set(b"c", b"s"));
+        let got: Vec<_> = lp.pairs().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (b"a".to_vec(), b"longer".to_vec()),
+                (long.clone(), Vec::new()),
+                (b"c".to_vec(), b"s".to_vec())
+            ]
+        );
+        let flat: Vec<&[u8]> = lp.entries().collect();
+        assert_eq!(flat.len(), 6);
+        assert!(lp.remove(&long));
+        assert!(!lp.remove(&long));
+        assert_eq!(lp.len(), 2);
+        assert_eq!(lp.0.len(), 4 + 2 + 7 + 2 + 2);
+        assert_eq!(lp.find(b"c").map(|p| p.0), Some(&b"s"[..]));
+        let copy = Lp::from_distinct(lp.pairs());
+        assert_eq!(copy.0, lp.0);
+    }
+
+    #[test]
+    fn from_pairs_drops_later_duplicates() {
+        let h = Hash::from_pairs(
+            vec![
+                (b"a".to_vec(), b"1".to_vec()),
+                (b"b".to_vec(), b"2".to_vec()),
+                (b"a".to_vec(), b"3".to_vec()),
+            ],
+            &Limits::DEFAULT,
+        );
+        assert_eq!(h.encoding(), "listpack");
+        assert_eq!(h.len(), 2);
+        assert_eq!(h.get(b"a"), Some(&b"1"[..]));
+        assert_eq!(h.as_listpack().map(|l| l.len()), Some(2));
     }
 }
