@@ -519,6 +519,18 @@ fn entry_len(b: &[u8]) -> usize {
 /// only ever written by this module, so it is well formed.
 #[inline]
 fn get_entry<'a>(b: &'a [u8], at: &mut usize) -> &'a [u8] {
+    let c = b[*at];
+    if c < 0x80 {
+        let s = &b[*at + 1..*at + 1 + c as usize];
+        *at += 1 + c as usize;
+        return s;
+    }
+    get_long_entry(b, at)
+}
+
+/// `get_entry` for lengths of 128 bytes and more.
+#[cold]
+fn get_long_entry<'a>(b: &'a [u8], at: &mut usize) -> &'a [u8] {
     let mut n = 0usize;
     let mut shift = 0;
     loop {
@@ -614,7 +626,19 @@ impl Lp {
 
     #[inline]
     fn find(&self, f: &[u8]) -> Option<(&[u8], Slot)> {
-        self.iter().find(|e| e.0 == f).map(|(_, v, s)| (v, s))
+        let b = &self.0[..];
+        let mut at = LP_HDR;
+        while at < b.len() {
+            let start = at;
+            let k = get_entry(b, &mut at);
+            let vstart = at;
+            let v = get_entry(b, &mut at);
+            if k == f {
+                let end = at;
+                return Some((v, Slot { start, vstart, end }));
+            }
+        }
+        None
     }
 
     /// Replaces bytes `start..end` with `new_len` bytes written by `w`
