@@ -193,7 +193,14 @@ impl Hash {
     /// Calls `f` on every pair, in the encoding's order.
     pub fn for_each(&self, mut f: impl FnMut(&[u8], &[u8])) {
         match &self.d {
-            Data::Listpack(v) => v.pairs().for_each(|(k, val)| f(k, val)),
+            Data::Listpack(v) => {
+                let b = &v.0[..];
+                let mut at = LP_HDR;
+                while at < b.len() {
+                    let k = get_entry(b, &mut at);
+                    f(k, get_entry(b, &mut at));
+                }
+            }
             Data::Hashtable(d) => d.iter().for_each(|(k, val)| f(k, val)),
         }
     }
