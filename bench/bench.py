@@ -22,7 +22,8 @@ Stdlib only. See bench/README.md. Environment:
   BENCH_OURS=PATH our binary (default target/release/redis-rust)
   BENCH_OUT=PATH  where to write the markdown table
   BENCH_ONLY=RE   only throughput workloads whose label matches RE
-  BENCH_PHASES=L  comma list of phases to run (throughput,memory,growth,elements,bgsave)
+  BENCH_PHASES=L  comma list of phases to run
+                  (throughput,memory,growth,elements,small,bgsave)
   BENCH_ELEMENTS=L  comma list of collection kinds for elements (hash,set,zset,list)
 """
 
@@ -147,7 +148,9 @@ for _p, _n in ((1, N1), (16, N16)):
 
 if os.environ.get("BENCH_ONLY"):
     WORKLOADS = [w for w in WORKLOADS if re.search(os.environ["BENCH_ONLY"], w[0])]
-PHASES = set(os.environ.get("BENCH_PHASES", "throughput,memory,growth,elements,bgsave").split(","))
+PHASES = set(os.environ.get("BENCH_PHASES",
+                            "throughput,memory,growth,elements,small,bgsave").split(","))
+SMALL_COUNT = int(100_000 * SCALE)
 # BGSAVE phase datasets: (label, string keys from DEBUG POPULATE, collections
 # of each kind (hash, set, zset, list) with 8 elements each).
 BGSAVE_SETS = [("1M keys, mixed types", int(600_000 * SCALE), int(100_000 * SCALE)),
@@ -718,6 +721,61 @@ def tree_pss(pid):
     return total
 
 
+def small_fill(port, colls, kinds=("hash", "set", "zset", "list")):
+    """`colls` collections of 8 short elements of each kind, through one
+    pipelined socket (5,000 commands a batch)."""
+    sock = socket.create_connection((HOST, port), timeout=600)
+    for kind in kinds:
+        cmd = {"hash": "HSET", "set": "SADD", "zset": "ZADD", "list": "RPUSH"}[kind]
+        for start in range(0, colls, 5000):
+            out = []
+            for i in range(start, min(colls, start + 5000)):
+                args = [cmd, f"{kind}:{i}"]
+                for j in range(8):
+                    if kind == "hash":
+                        args += [f"field{j}", f"value{j}"]
+                    elif kind == "zset":
+                        args += [str(j), f"member{j}"]
+                    else:
+                        args.append(f"element{j}")
+                out.append(resp_encode(*args))
+            sock.sendall(b"".join(out))
+            want, buf = len(out), b""
+            while buf.count(b"\r\n") < want:
+                buf += sock.recv(1 << 20)
+    sock.close()
+
+
+def phase_small_one(server, kind):
+    """used_memory per small collection (8 short elements: the compact
+    encodings) of one kind, on a fresh server."""
+    time.sleep(0.3)
+    base = server.info_field("memory", "used_memory")
+    small_fill(server.port, SMALL_COUNT, (kind,))
+    time.sleep(0.3)
+    used = server.info_field("memory", "used_memory")
+    per = None if used is None or base is None else (used - base) / SMALL_COUNT
+    log(f"  {server.name}: {SMALL_COUNT} small {kind}es: used_memory/collection {fmt(per, '.1f')}")
+    return per
+
+
+def small_section(L, small, flags):
+    L.append(f"## Small collections: {SMALL_COUNT:,} of each kind, 8 short elements each")
+    L.append("")
+    L.append("used_memory per collection, keyspace entry included (the listpack/intset-sized "
+             "encodings most real datasets are made of).")
+    L.append("")
+    L.append("| kind | ours B | redis B | ratio |")
+    L.append("|---|--:|--:|--:|")
+    for kind, r in small.items():
+        x = ratio(r["ours"], r["redis"])
+        L.append(f"| {kind} | {fmt(r['ours'], '.1f')} | {fmt(r['redis'], '.1f')} | "
+                 f"{fmt(x, '.2f')}{' !' if x and x > 1 else ''} |")
+        if x is not None and x > 1.0:
+            flags.append(f"small {kind}: bytes per collection ratio {x:.2f}")
+    L.append("")
+
+
 def bgsave_fill(server, strings, colls):
     c = Client(server.port, timeout=600)
     r = c.call("DEBUG", "POPULATE", strings, "key", 10)
@@ -725,25 +783,7 @@ def bgsave_fill(server, strings, colls):
     if r != "OK":
         pipelined_fill(server.port, strings, 10)
     if colls:
-        sock = socket.create_connection((HOST, server.port), timeout=600)
-        for kind, cmd in (("hash", "HSET"), ("set", "SADD"), ("zset", "ZADD"), ("list", "RPUSH")):
-            for start in range(0, colls, 5000):
-                out = []
-                for i in range(start, min(colls, start + 5000)):
-                    args = [cmd, f"{kind}:{i}"]
-                    for j in range(8):
-                        if kind == "hash":
-                            args += [f"field{j}", f"value{j}"]
-                        elif kind == "zset":
-                            args += [str(j), f"member{j}"]
-                        else:
-                            args.append(f"element{j}")
-                    out.append(resp_encode(*args))
-                sock.sendall(b"".join(out))
-                want, buf = len(out), b""
-                while buf.count(b"\r\n") < want:
-                    buf += sock.recv(1 << 20)
-        sock.close()
+        small_fill(server.port, colls)
 
 
 def phase_bgsave_one(server, label, strings, colls):
@@ -971,7 +1011,7 @@ def git_rev():
 GIT_REV = None
 
 
-def report(tp, mem, growth, versions, started, elapsed, elems=None, bg=None):
+def report(tp, mem, growth, versions, started, elapsed, elems=None, bg=None, small=None):
     L = []
     L.append("# `make bench` results" + (" (BENCH_QUICK smoke run)" if QUICK else ""))
     L.append("")
@@ -1015,6 +1055,8 @@ def report(tp, mem, growth, versions, started, elapsed, elems=None, bg=None):
         growth_section(L, growth, flags)
     if elems:
         elements_section(L, elems, flags)
+    if small:
+        small_section(L, small, flags)
     if bg:
         bgsave_section(L, bg, flags)
     L.append("## Flagged")
@@ -1153,6 +1195,19 @@ def main():
                 elems[kind][name] = phase_elements_one(s, kind)
                 stop_all()
 
+        small = {}
+        if "small" in PHASES:
+            log("small collections:")
+        for kind in ("hash", "set", "zset", "list") if "small" in PHASES else ():
+            small[kind] = {}
+            for name in ("ours", "redis"):
+                ports = free_ports(1)
+                s = Server(name, OURS_BIN if name == "ours" else redis_bin, ports[0], tmp)
+                live.append(s)
+                s.start()
+                small[kind][name] = phase_small_one(s, kind)
+                stop_all()
+
         bg = {}
         if "bgsave" in PHASES:
             log("bgsave:")
@@ -1166,7 +1221,7 @@ def main():
                 bg[label][name] = phase_bgsave_one(s, label, strings, colls)
                 stop_all()
 
-        md = report(tp, mem, growth, versions, started, time.time() - t_start, elems, bg)
+        md = report(tp, mem, growth, versions, started, time.time() - t_start, elems, bg, small)
         with open(OUT, "w") as f:
             f.write(md)
         print(md)
