@@ -917,8 +917,22 @@ pub fn active_expire_fields(st: &mut crate::server::State, budget: usize) {
         if st.dbs[db].hfe.is_empty() {
             continue;
         }
-        let keys: Vec<Vec<u8>> = st.dbs[db].hfe.iter().cloned().collect();
-        for key in keys {
+        // Earliest field TTL first, as Redis's ebuckets order hashes: the
+        // HDELs reach replicas and the AOF in expiry order.
+        let d = &st.dbs[db];
+        let mut keys: Vec<(i64, Vec<u8>)> = d
+            .hfe
+            .iter()
+            .map(|k| {
+                let min = match d.keys.get(k).map(|o| &o.v) {
+                    Some(Value::Hash(h)) => h.min_ttl().unwrap_or(i64::MAX),
+                    _ => i64::MIN,
+                };
+                (min, k.clone())
+            })
+            .collect();
+        keys.sort_unstable();
+        for (_, key) in keys {
             if left == 0 {
                 return;
             }
