@@ -903,25 +903,12 @@ pub fn load_with_functions(
     max_len: u64,
     libs: &mut Vec<Vec<u8>>,
 ) -> Result<usize, LoadError> {
-    let mut expired = 0;
-    load_counting(data, dbs, now_ms, max_len, libs, &mut expired)
+    load_progress(data, dbs, now_ms, max_len, libs, &mut 0, &mut |_| {})
 }
 
-/// `load_with_functions`, also counting the keys skipped because they
-/// had expired (INFO rdb_last_load_keys_expired).
-pub fn load_counting(
-    data: &[u8],
-    dbs: &mut [Db],
-    now_ms: i64,
-    max_len: u64,
-    libs: &mut Vec<Vec<u8>>,
-    expired: &mut u64,
-) -> Result<usize, LoadError> {
-    load_progress(data, dbs, now_ms, max_len, libs, expired, &mut |_| {})
-}
-
-/// `load_counting`, calling `progress` with the offset reached after each
-/// key (the startup load serves clients and honours key-load-delay there).
+/// `load_with_functions`, counting the keys skipped as expired (INFO
+/// rdb_last_load_keys_expired) and calling `progress` with the offset
+/// reached after each key (the startup load serves clients and honours key-load-delay there).
 pub fn load_progress(
     data: &[u8],
     dbs: &mut [Db],

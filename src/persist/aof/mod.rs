@@ -1028,18 +1028,8 @@ pub fn before_sleep(st: &mut State) {
 
 /// Redis's `stopAppendOnly`.
 fn stop(st: &mut State) {
-    flush(st, true);
-    if let Some(f) = st.aof.file.take() {
-        let _ = f.sync_data();
-    }
-    // The end offset of the INCR file, for the next start.
-    if st.aof.status == Status::On
-        && let Some(ai) = st.aof.manifest.incr.last_mut()
-    {
-        ai.end_offset = st.repl.offset;
-        st.aof.manifest.dirty = true;
-        let _ = persist_manifest(st);
-    }
+    sync_and_record_end(st);
+    st.aof.file = None;
     if st.aof.status == Status::WaitRewrite {
         let _ = std::fs::remove_file(dir(st).join(temp_incr_name(st)));
     }
@@ -1136,6 +1126,12 @@ pub fn shutdown(st: &mut State) {
         return;
     }
     kill_rewrite(st);
+    sync_and_record_end(st);
+}
+
+/// Writes and syncs what is buffered, and records the INCR file's end
+/// offset in the manifest for the next start.
+fn sync_and_record_end(st: &mut State) {
     flush(st, true);
     if let Some(f) = st.aof.file.as_ref() {
         let _ = f.sync_data();
