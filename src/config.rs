@@ -178,7 +178,7 @@ pub static PARAMS: &[Param] = &[
         "proc-title-template",
         None,
         0,
-        Str,
+        Special,
         "{title} {listen-addr} {server-mode}",
     ),
     p("bind-source-addr", None, 0, Str, ""),
@@ -967,6 +967,12 @@ impl Config {
                     .map(|w| crate::util::fmt_double(w.parse().unwrap_or(0.0)))
                     .collect::<Vec<_>>()
                     .join(" "))
+            }
+            "proc-title-template" => {
+                if !crate::proctitle::validate(v, self) {
+                    return Err("template format is invalid or contains unknown variables".into());
+                }
+                Ok(v.to_string())
             }
             _ => Ok(v.to_string()),
         }

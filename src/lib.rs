@@ -29,6 +29,7 @@ pub mod logging;
 pub mod oom;
 pub mod pause;
 pub mod persist;
+pub mod proctitle;
 pub mod pubsub;
 pub mod repl;
 pub mod replica;

@@ -25,6 +25,8 @@ fn fatal_config(line: usize, text: &str, reason: &str) -> ! {
 
 fn main() {
     let argv: Vec<String> = std::env::args().collect();
+    // Before anything else runs: the title goes where argv was.
+    redis_rust::proctitle::init(argv.first().map_or("redis-server", String::as_str));
     let mut cfg = Config::new();
     let mut i = 1;
     let mut text = String::new();
@@ -154,6 +156,9 @@ fn main() {
         }
     };
     let _ = server.st.oom.apply(&server.st.cfg, false);
+    if server.st.cfg.bool("set-proc-title") {
+        redis_rust::proctitle::update(&server.st.cfg);
+    }
     log::warn!("Server initialized");
     // With appendonly on the AOF is the dataset; else the RDB file.
     if !server.load_aof_on_start() {

@@ -488,3 +488,37 @@ fn a_subscriber_that_does_not_read_is_cut_off_at_the_pubsub_limit() {
         "{info}"
     );
 }
+
+/// `ps` shows the title proc-title-template gives, as for redis-server,
+/// including one longer than the command line it replaced.
+#[test]
+fn process_title_follows_the_template() {
+    let s = Server::start(&[]);
+    let cmdline = || {
+        let raw = std::fs::read(format!("/proc/{}/cmdline", s.pid())).unwrap();
+        let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+        String::from_utf8_lossy(&raw[..end]).into_owned()
+    };
+    let exe = env!("CARGO_BIN_EXE_redis-rust");
+    assert_eq!(cmdline(), format!("{exe} 127.0.0.1:{}", s.port));
+    let mut c = s.client();
+    let long = "x".repeat(150);
+    let t = format!("T {{port}} {{tls-port}} {{config-file}} {long}");
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("proc-title-template")
+        .arg(&t)
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(cmdline(), format!("T {} 0 - {long}", s.port));
+    let err = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("proc-title-template")
+        .arg("{nope}")
+        .query::<()>(&mut c)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("template format is invalid"),
+        "{err}"
+    );
+}

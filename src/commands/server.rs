@@ -508,6 +508,11 @@ fn apply(ctx: &mut Ctx, name: &str) -> Result<(), String> {
             Ok(())
         }
         "appendonly" => crate::persist::aof::apply_config(ctx.st),
+        // As Redis, even with set-proc-title off.
+        "proc-title-template" => {
+            crate::proctitle::update(&ctx.st.cfg);
+            Ok(())
+        }
         "aof-disable-auto-gc" => {
             crate::persist::aof::delete_history(ctx.st);
             Ok(())
