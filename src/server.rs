@@ -32,8 +32,10 @@ pub const CLIENT_BASE: usize = 64;
 const READ_RESERVE: usize = 16 * 1024;
 /// Most bytes read from one client per loop turn, unless a big argument
 /// still needs more: bounds the work one deep pipeline gets per turn, so
-/// other clients keep their latency.
-const READ_MAX: usize = 64 * 1024;
+/// other clients keep their latency. 16 KB is Redis's read size
+/// (PROTO_IOBUF_LEN); at 64 KB a pipelined writer doing ~650k SETs/s held
+/// other clients' PINGs for 2 ms at the median instead of 0.8 ms.
+const READ_MAX: usize = 16 * 1024;
 
 #[derive(Default, Debug, Clone)]
 pub struct Stats {
