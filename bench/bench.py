@@ -57,6 +57,14 @@ OUT = os.environ.get(
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 HOST = "127.0.0.1"
 CLIENTS = 50
+# Throughput runs pin each server to the last CPU and the load generators
+# (redis-benchmark, the subscriber drain) to the others, the same for both
+# servers: on 2 cores, letting the scheduler put a server and
+# redis-benchmark on one core now and then swung a row's rps by +-25%
+# from round to round. BENCH_PIN=0 turns it off.
+_CPUS = sorted(os.sched_getaffinity(0))
+PIN = os.environ.get("BENCH_PIN", "1") != "0" and len(_CPUS) >= 2
+SERVER_CPU, CLIENT_CPUS = _CPUS[-1], set(_CPUS[:-1])
 MEM_KEYS = int(1_000_000 * SCALE)
 GROWTH_KEYS = int(5_000_000 * SCALE)
 CONTROL_KEYS = int(1_000_000 * SCALE)
@@ -873,7 +881,32 @@ def bgsave_section(L, bg, flags):
 
 # ---------------------------------------------------------------- phases
 
+def pin_process(pid, cpus):
+    """Pins every thread of a process (threads started later inherit it)."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            os.sched_setaffinity(int(tid), cpus)
+        except OSError:
+            pass
+
+
 def phase_throughput(servers):
+    if PIN:
+        for s in servers:
+            pin_process(s.proc.pid, {SERVER_CPU})
+        # redis-benchmark and the subscriber process inherit this.
+        os.sched_setaffinity(0, CLIENT_CPUS)
+    try:
+        return throughput_rows(servers)
+    finally:
+        if PIN:
+            os.sched_setaffinity(0, set(_CPUS))
+            for s in servers:
+                if s.proc.poll() is None:
+                    pin_process(s.proc.pid, set(_CPUS))
+
+
+def throughput_rows(servers):
     results = []
     for wl in WORKLOADS:
         runs = {s.name: [] for s in servers}
@@ -1023,6 +1056,10 @@ def report(tp, mem, growth, versions, started, elapsed, elems=None, bg=None, sma
     L.append(f"- load average (1/5/15 min) at start: {LOAD0}; at end: {load_avg()}")
     L.append(f"- redis-benchmark -c {CLIENTS} --csv; {ROUNDS} round(s) per workload, "
              f"ours/redis alternating; medians. Total time {elapsed / 60:.1f} min.")
+    if PIN:
+        L.append(f"- throughput rows: each server pinned to CPU {SERVER_CPU}, redis-benchmark "
+                 f"and helpers to CPU {','.join(map(str, sorted(CLIENT_CPUS)))}"
+                 " (BENCH_PIN=0 to turn off)")
     L.append("- `!` marks throughput ratio < 1.0, CPU ratio > 1.0, or our p99 above Redis's.")
     L.append("")
     L.append("## Throughput, latency and server CPU per operation")
