@@ -23,7 +23,7 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
 
-# Lint, Rust tests, the RDB interop tests against Debian's redis-server and
+# Lint, Rust tests, the RDB and AOF interop tests against Debian's redis-server and
 # a Redis 8.0 built from the suite's source package, then the official
 # suite's ratchet (tcl-compat/passing.txt).
 test: deps build lint
@@ -35,6 +35,7 @@ test: deps build lint
 interop:
 	r8=$$(tcl-compat/build-redis.sh) && \
 	REDIS8_SERVER=$$r8 REDIS8_CHECK_RDB=$$(dirname $$r8)/redis-check-rdb \
+	REDIS8_CHECK_AOF=$$(dirname $$r8)/redis-check-aof \
 	$(CARGO) test --release --test rdb_interop -- --ignored
 
 # Every unit of the official suite, with a tally (tcl-compat/results/).

@@ -13,6 +13,10 @@ cache="$here/.cache"
 out="$cache/redis-build"
 log() { echo "tcl-compat/build-redis.sh: $*" >&2; }
 
+# Builds from before redis-check-aof was linked get the link now.
+if [ -x "$out/src/redis-server" ] && [ ! -e "$out/src/redis-check-aof" ]; then
+    ln -sf redis-server "$out/src/redis-check-aof"
+fi
 if [ -x "$out/src/redis-server" ] && [ -L "$out/src/redis-check-rdb" ]; then
     echo "$out/src/redis-server"
     exit 0
@@ -36,9 +40,10 @@ if ! make -C "$out.tmp" -j"$(nproc)" MALLOC=libc BUILD_TLS=no >"$cache/redis-bui
     log "build failed (full log: $cache/redis-build.log)"
     exit 1
 fi
-# redis-check-rdb is the server binary under another name, as `make
+# redis-check-rdb and redis-check-aof are the server binary under other names, as `make
 # install` sets it up.
 ln -sf redis-server "$out.tmp/src/redis-check-rdb"
+ln -sf redis-server "$out.tmp/src/redis-check-aof"
 rm -rf "$out"
 mv "$out.tmp" "$out"
 echo "$out/src/redis-server"

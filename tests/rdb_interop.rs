@@ -1,15 +1,21 @@
-//! RDB files and DUMP payloads moving between real Redis and redis-rust.
+//! RDB files, AOF directories and DUMP payloads moving between real Redis
+//! and redis-rust.
 //!
 //! - Debian's `redis-server` (7.0.x, RDB version 10) saves a dataset with
 //!   every type and encoding; we load the file and must hold the same data.
 //! - We save the same dataset; a Redis 8.0 server loads our file and holds
 //!   the same data, and Redis 8.0's `redis-check-rdb` accepts the file.
 //! - Every key DUMPed by Redis 8.0 RESTOREs here to the same value.
+//! - A multi-part AOF directory Redis 7.0 writes (RDB or AOF base, then an
+//!   INCR file) loads here. One we write in AOF form passes Debian's 7.0
+//!   `redis-check-aof` and loads in Redis 7.0; one with an RDB preamble
+//!   passes Redis 8.0's `redis-check-aof` and loads in Redis 8.0.
 //!
 //! They need those binaries, so plain `cargo test` skips them (ignored);
 //! `make test` builds Redis 8.0 from the suite's Debian source package
-//! (`tcl-compat/build-redis.sh`) and runs them with
-//! `REDIS7_SERVER`, `REDIS8_SERVER` and `REDIS8_CHECK_RDB` set.
+//! (`tcl-compat/build-redis.sh`) and runs them with `REDIS8_SERVER`,
+//! `REDIS8_CHECK_RDB` and `REDIS8_CHECK_AOF` set (`REDIS7_SERVER` and
+//! `REDIS7_CHECK_AOF` default to Debian's binaries on the PATH).
 
 use redis::Value;
 use std::path::{Path, PathBuf};
@@ -28,6 +34,11 @@ fn free_port() -> u16 {
 
 impl Proc {
     fn start(bin: &str, dir: &Path, dbfilename: &str) -> Proc {
+        Proc::start_with(bin, dir, dbfilename, &[])
+    }
+
+    /// With more options after the defaults (later options win).
+    fn start_with(bin: &str, dir: &Path, dbfilename: &str, extra: &[&str]) -> Proc {
         let port = free_port();
         let child = Command::new(bin)
             .args([
@@ -46,6 +57,7 @@ impl Proc {
                 "--enable-debug-command",
                 "yes",
             ])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -416,4 +428,142 @@ fn move_all(from: &mut redis::Connection, to: &mut redis::Connection) {
     }
     q(from, &[b"SELECT", b"0"]);
     q(to, &[b"SELECT", b"0"]);
+}
+
+/// Waits until no AOF rewrite runs or is scheduled.
+fn wait_rewrite(con: &mut redis::Connection) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let info = text(&run(con, "INFO persistence"));
+        if info.contains("aof_rewrite_in_progress:0") && info.contains("aof_rewrite_scheduled:0") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the AOF rewrite did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The dataset into an AOF directory: written, rewritten into a base
+/// file, then changed again so the INCR file holds commands of each kind
+/// (stream reads propagate as XCLAIM).
+fn write_aof_dataset(con: &mut redis::Connection) {
+    wait_rewrite(con);
+    write_dataset(con);
+    run(con, "BGREWRITEAOF");
+    wait_rewrite(con);
+    for l in [
+        "SET after:rewrite 1",
+        "INCRBY str:int 5",
+        "HDEL hash:small f2",
+        "ZINCRBY zset:small 10 a",
+        "SADD set:big member:new",
+        "EXPIRE set:small 900000",
+        "DEL list:small",
+        "XADD stream 3-0 late yes",
+        "XREADGROUP GROUP g2 bob COUNT 1 STREAMS stream >",
+        "SELECT 2",
+        "SET db2:after 1",
+        "SELECT 0",
+    ] {
+        run(con, l);
+    }
+}
+
+const AOF_ON: [&str; 2] = ["--appendonly", "yes"];
+
+/// The contents a server holds after starting on the AOF directory in
+/// `dir`. Comparing two loads of one directory, rather than a load with
+/// the writer's live state, leaves out what the AOF format itself does
+/// not keep (a consumer group's entries-read after an XREADGROUP is
+/// propagated as XCLAIM ... LASTID, in Redis as here).
+fn reloaded(bin: &str, dir: &Path) -> Vec<String> {
+    let p = Proc::start_with(bin, dir, "dump.rdb", &AOF_ON);
+    contents(&mut p.con())
+}
+
+/// `contents` without the consumer groups' entries-read and lag, for
+/// comparing a load with the live state it came from.
+fn loose(v: &[String]) -> Vec<String> {
+    v.iter()
+        .map(|l| {
+            let mut out = String::new();
+            let mut rest = l.as_str();
+            while let Some(i) = rest.find("entries-read,") {
+                out.push_str(&rest[..i]);
+                out.push_str("entries-read,?,lag,?");
+                let tail = &rest[i..];
+                rest = &tail[tail.find(']').unwrap_or(tail.len())..];
+            }
+            out.push_str(rest);
+            out
+        })
+        .collect()
+}
+
+/// Writes the AOF dataset with `bin` into `dir`; returns the live contents.
+fn write_aof_dir(bin: &str, dir: &Path, preamble: &str) -> Vec<String> {
+    let p = Proc::start_with(bin, dir, "dump.rdb", &aof_options(preamble));
+    let mut con = p.con();
+    write_aof_dataset(&mut con);
+    contents(&mut con)
+}
+
+fn aof_options(preamble: &str) -> [&str; 4] {
+    ["--appendonly", "yes", "--aof-use-rdb-preamble", preamble]
+}
+
+/// Runs a redis-check-aof on the directory's manifest; it must succeed.
+fn check_aof(check: &str, dir: &Path) {
+    let manifest = dir.join("appendonlydir").join("appendonly.aof.manifest");
+    assert!(manifest.exists(), "no manifest in {}", dir.display());
+    let out = Command::new(check).arg(&manifest).output().unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && said.contains("valid"),
+        "{check} refused our AOF:\n{said}"
+    );
+}
+
+#[test]
+#[ignore = "needs Debian's redis-server 7.0 (make test runs it)"]
+fn an_aof_dir_written_by_redis_7_loads_here_with_the_same_contents() {
+    let redis7 = binary("REDIS7_SERVER", Some("redis-server"));
+    for preamble in ["yes", "no"] {
+        let dir = tmpdir(&format!("aof-from7-{preamble}"));
+        let live = write_aof_dir(&redis7, &dir, preamble);
+        assert!(live.len() > 20, "the dataset was written");
+        let want = reloaded(&redis7, &dir);
+        assert_same(&loose(&want), &loose(&live));
+        assert_same(&reloaded(&ours(), &dir), &want);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// We write an AOF directory (base in AOF or RDB form); `check` accepts
+/// it, and the other server loads what we load from it.
+fn our_aof_dir_loads_in(name: &str, preamble: &str, server: &str, check: &str) {
+    let dir = tmpdir(name);
+    let live = write_aof_dir(&ours(), &dir, preamble);
+    check_aof(check, &dir);
+    let want = reloaded(&ours(), &dir);
+    assert_same(&loose(&want), &loose(&live));
+    assert_same(&reloaded(server, &dir), &want);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+#[ignore = "needs Debian's redis-server and redis-check-aof 7.0 (make test runs it)"]
+fn an_aof_dir_written_here_in_aof_form_passes_redis_7_check_and_loads_there() {
+    let redis7 = binary("REDIS7_SERVER", Some("redis-server"));
+    let check = binary("REDIS7_CHECK_AOF", Some("redis-check-aof"));
+    our_aof_dir_loads_in("aof-to7", "no", &redis7, &check);
+}
+
+#[test]
+#[ignore = "needs a Redis 8.0 build (make test builds one)"]
+fn an_aof_dir_written_here_with_rdb_preamble_passes_redis_8_check_and_loads_there() {
+    let redis8 = binary("REDIS8_SERVER", None);
+    let check = binary("REDIS8_CHECK_AOF", None);
+    our_aof_dir_loads_in("aof-to8", "yes", &redis8, &check);
 }

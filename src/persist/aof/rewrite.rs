@@ -4,15 +4,18 @@
 //! In command form, as Redis writes it: strings are `SET`, lists, sets,
 //! sorted sets and hashes `RPUSH`/`SADD`/`ZADD`/`HSET` of up to 64 items
 //! each, field TTLs `HPEXPIREAT`, key expiries `PEXPIREAT`, function
-//! libraries `FUNCTION LOAD`. Streams, whose rebuilding takes XADD,
-//! XSETID, XGROUP and XCLAIM in Redis, are one `RESTORE key 0 <DUMP
-//! payload>` each here. A background rewrite's snapshot always produces the
+//! libraries `FUNCTION LOAD`, streams `XADD` per entry, `XSETID`, then
+//! per consumer group `XGROUP CREATE`, `XCLAIM ... JUSTID FORCE` per
+//! pending entry and `XGROUP CREATECONSUMER` for consumers without any
+//! (so a Redis that cannot read our RDB version, such as 7.0, still loads
+//! every type). A background rewrite's snapshot always produces the
 //! RDB form; the command form is derived from it once it is complete, in a
 //! helper thread.
 
 use crate::db::{Db, Value};
 use crate::repl::encode;
 use crate::server::State;
+use crate::types::stream::{Stream, StreamId};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -83,11 +86,7 @@ fn commands(dbs: &[Db], libs: &[&[u8]], timestamp: bool) -> Vec<u8> {
                         }
                     }
                 }
-                // Streams (entries, IDs, consumer groups) in one command.
-                v @ Value::Stream(_) => {
-                    let p = crate::persist::rdb::dump_payload(v);
-                    encode(&mut out, [&b"RESTORE"[..], k, b"0", &p].into_iter());
-                }
+                Value::Stream(x) => stream_commands(&mut out, k, x),
             }
             if let Some(when) = db.get_expire(k) {
                 let w = when.to_string();
@@ -96,6 +95,89 @@ fn commands(dbs: &[Db], libs: &[&[u8]], timestamp: bool) -> Vec<u8> {
         }
     }
     out
+}
+
+/// The commands of Redis's `rewriteStreamObject`, in its order: entries,
+/// the ID counters, then groups, consumers and pending entries by name
+/// and ID.
+fn stream_commands(out: &mut Vec<u8>, k: &[u8], s: &Stream) {
+    let mut ib = [0u8; StreamId::TEXT_MAX];
+    let mut jb = [0u8; StreamId::TEXT_MAX];
+    if s.is_empty() {
+        // XADD MAXLEN 0 makes an empty stream.
+        encode(
+            out,
+            [&b"XADD"[..], k, b"MAXLEN", b"0", b"0-1", b"x", b"y"].into_iter(),
+        );
+    }
+    for (id, fields) in s.range(StreamId::MIN, StreamId::MAX, false, 0) {
+        let head = [&b"XADD"[..], k, id.fmt_into(&mut ib)];
+        let v: Vec<&[u8]> = head.into_iter().chain(fields.iter()).collect();
+        encode(out, v.into_iter());
+    }
+    let added = s.entries_added.to_string();
+    encode(
+        out,
+        [
+            &b"XSETID"[..],
+            k,
+            s.last_id.fmt_into(&mut ib),
+            b"ENTRIESADDED",
+            added.as_bytes(),
+            b"MAXDELETEDID",
+            s.max_deleted_id.fmt_into(&mut jb),
+        ]
+        .into_iter(),
+    );
+    for (name, g) in &s.groups {
+        let read = g.entries_read.to_string();
+        encode(
+            out,
+            [
+                &b"XGROUP"[..],
+                b"CREATE",
+                k,
+                name,
+                g.last_id.fmt_into(&mut ib),
+                b"ENTRIESREAD",
+                read.as_bytes(),
+            ]
+            .into_iter(),
+        );
+        for (cname, c) in &g.consumers {
+            if c.pel.is_empty() {
+                encode(
+                    out,
+                    [&b"XGROUP"[..], b"CREATECONSUMER", k, name, cname].into_iter(),
+                );
+            }
+            for id in &c.pel {
+                let Some(nack) = g.pel.get(id) else { continue };
+                let (time, count) = (
+                    nack.delivery_time.to_string(),
+                    nack.delivery_count.to_string(),
+                );
+                encode(
+                    out,
+                    [
+                        &b"XCLAIM"[..],
+                        k,
+                        name,
+                        cname,
+                        b"0",
+                        id.fmt_into(&mut ib),
+                        b"TIME",
+                        time.as_bytes(),
+                        b"RETRYCOUNT",
+                        count.as_bytes(),
+                        b"JUSTID",
+                        b"FORCE",
+                    ]
+                    .into_iter(),
+                );
+            }
+        }
+    }
 }
 
 /// Redis's AOF_REWRITE_ITEMS_PER_CMD.
@@ -226,5 +308,61 @@ mod tests {
             "*2\r\n$6\r\nSELECT\r\n$1\r\n1\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"
         ));
         assert!(s.ends_with("*3\r\n$9\r\nPEXPIREAT\r\n$1\r\nk\r\n$4\r\n5000\r\n"));
+    }
+
+    #[test]
+    fn streams_are_rebuilt_by_commands() {
+        use crate::types::stream::{Consumer, Group};
+        let cmds = |x: &Stream| {
+            let mut out = Vec::new();
+            stream_commands(&mut out, b"s", x);
+            let text = String::from_utf8(out).unwrap();
+            // Each command as its arguments joined by spaces.
+            text.split('*')
+                .filter(|c| !c.is_empty())
+                .map(|c| {
+                    let parts: Vec<&str> = c.split("\r\n").collect();
+                    parts[2..]
+                        .iter()
+                        .step_by(2)
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut x = Stream::new();
+        assert_eq!(
+            cmds(&x),
+            [
+                "XADD s MAXLEN 0 0-1 x y",
+                "XSETID s 0-0 ENTRIESADDED 0 MAXDELETEDID 0-0"
+            ]
+        );
+        let id = x
+            .add(Some((StreamId::new(5, 1), true)), 0, &[b"f", b"v"])
+            .unwrap();
+        x.add(Some((StreamId::new(6, 0), true)), 0, &[b"g", b"w"])
+            .unwrap();
+        x.delete(StreamId::new(6, 0));
+        let mut g = Group {
+            last_id: id,
+            entries_read: 1,
+            ..Group::default()
+        };
+        g.consumers.insert(b"alice".to_vec(), Consumer::new(0));
+        g.consumers.insert(b"idle".to_vec(), Consumer::new(0));
+        g.deliver(id, b"alice", 1234);
+        x.groups.insert(b"grp".to_vec(), g);
+        assert_eq!(
+            cmds(&x),
+            [
+                "XADD s 5-1 f v",
+                "XSETID s 6-0 ENTRIESADDED 2 MAXDELETEDID 6-0",
+                "XGROUP CREATE s grp 5-1 ENTRIESREAD 1",
+                "XCLAIM s grp alice 0 5-1 TIME 1234 RETRYCOUNT 1 JUSTID FORCE",
+                "XGROUP CREATECONSUMER s grp idle",
+            ]
+        );
     }
 }
