@@ -206,9 +206,7 @@ impl SkipList {
 
     #[inline]
     fn ele(&self, id: u32) -> &[u8] {
-        let n = self.node(id);
-        // SAFETY: insert's contract: the bytes outlive the node.
-        unsafe { std::slice::from_raw_parts(n[1] as usize as *const u8, (n[2] >> 32) as usize) }
+        Self::member(self.node(id))
     }
 
     #[inline]
@@ -293,15 +291,48 @@ impl SkipList {
         }
     }
 
+    /// Walks down from the head to the last node before (score, ele) on
+    /// each level: those nodes, and their ranks. A step reads the next
+    /// node's record once, for its score (and member, on a tie) and, when
+    /// the walk moves onto it, its links.
     #[inline]
-    fn before(&self, n: u32, score: f64, ele: &[u8]) -> bool {
-        let s = self.score(n);
-        // Equal scores are rare: only then read the member.
-        match s.partial_cmp(&score) {
-            Some(Ordering::Less) => true,
-            Some(Ordering::Greater) => false,
-            _ => self.ele(n) < ele,
+    fn walk(&self, score: f64, ele: &[u8]) -> ([u32; MAX_LEVEL], [u32; MAX_LEVEL]) {
+        let mut update = [HEAD; MAX_LEVEL];
+        let mut rank = [0u32; MAX_LEVEL];
+        let mut x = HEAD;
+        let mut xn: &[u64] = &self.head;
+        let mut r = 0u32;
+        for i in (0..self.level).rev() {
+            loop {
+                let l = Level::of(xn[HDR + i]);
+                if l.fwd == NIL {
+                    break;
+                }
+                let f = self.node(l.fwd);
+                // Equal scores are rare: only then read the member.
+                let before = match f64::from_bits(f[0]).partial_cmp(&score) {
+                    Some(Ordering::Less) => true,
+                    Some(Ordering::Greater) => false,
+                    _ => Self::member(f) < ele,
+                };
+                if !before {
+                    break;
+                }
+                r += l.span;
+                x = l.fwd;
+                xn = f;
+            }
+            update[i] = x;
+            rank[i] = r;
         }
+        (update, rank)
+    }
+
+    /// The member bytes a node record points at.
+    #[inline]
+    fn member(n: &[u64]) -> &[u8] {
+        // SAFETY: insert's contract: the bytes outlive the node.
+        unsafe { std::slice::from_raw_parts(n[1] as usize as *const u8, (n[2] >> 32) as usize) }
     }
 
     /// Inserts a member known to be absent.
@@ -310,22 +341,7 @@ impl SkipList {
     /// `ele` must stay valid and unchanged until the member is deleted or
     /// the skiplist dropped: the node keeps its address, not a copy.
     pub unsafe fn insert(&mut self, score: f64, ele: &[u8]) {
-        let mut update = [HEAD; MAX_LEVEL];
-        let mut rank = [0u32; MAX_LEVEL];
-        let mut x = HEAD;
-        for i in (0..self.level).rev() {
-            rank[i] = if i == self.level - 1 { 0 } else { rank[i + 1] };
-            loop {
-                let l = self.lv(x, i);
-                if l.fwd != NIL && self.before(l.fwd, score, ele) {
-                    rank[i] += l.span;
-                    x = l.fwd;
-                } else {
-                    break;
-                }
-            }
-            update[i] = x;
-        }
+        let (mut update, mut rank) = self.walk(score, ele);
         let want = self.random_level();
         let (n, lvl) = self.alloc_node(want);
         if lvl > self.level {
@@ -386,20 +402,8 @@ impl SkipList {
 
     /// The node holding (score, ele) and its predecessor at each level.
     fn find(&self, score: f64, ele: &[u8]) -> Option<(u32, [u32; MAX_LEVEL])> {
-        let mut update = [HEAD; MAX_LEVEL];
-        let mut x = HEAD;
-        for i in (0..self.level).rev() {
-            loop {
-                let f = self.lv(x, i).fwd;
-                if f != NIL && self.before(f, score, ele) {
-                    x = f;
-                } else {
-                    break;
-                }
-            }
-            update[i] = x;
-        }
-        let x = self.lv(x, 0).fwd;
+        let (update, _) = self.walk(score, ele);
+        let x = self.lv(update[0], 0).fwd;
         if x == NIL || self.score(x) != score || self.ele(x) != ele {
             return None;
         }
