@@ -522,3 +522,37 @@ fn process_title_follows_the_template() {
         "{err}"
     );
 }
+
+/// COMMAND GETKEYS: an EVAL without keys has none (it may go without),
+/// a command that needs keys but was given none is an error; COMMAND
+/// LIST names subcommands too.
+#[test]
+fn command_getkeys_and_list() {
+    let s = Server::start(&[]);
+    let mut c = s.client();
+    let keys: Vec<String> = redis::cmd("COMMAND")
+        .arg("GETKEYS")
+        .arg("EVAL")
+        .arg("return 1")
+        .arg("0")
+        .query(&mut c)
+        .unwrap();
+    assert!(keys.is_empty());
+    let err = redis::cmd("COMMAND")
+        .arg("GETKEYS")
+        .arg("ZUNION")
+        .arg("0")
+        .arg("k")
+        .query::<Vec<String>>(&mut c)
+        .unwrap_err();
+    assert!(err.to_string().contains("Invalid arguments"), "{err}");
+    let err = redis::cmd("COMMAND")
+        .arg("GETKEYS")
+        .arg("PING")
+        .query::<Vec<String>>(&mut c)
+        .unwrap_err();
+    assert!(err.to_string().contains("no key arguments"), "{err}");
+    let names: Vec<String> = redis::cmd("COMMAND").arg("LIST").query(&mut c).unwrap();
+    assert!(names.iter().any(|n| n == "client|list"));
+    assert!(names.iter().any(|n| n == "set"));
+}

@@ -1154,10 +1154,8 @@ fn command_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
             }
         };
         consider(c, None);
-        if !matches!(filter, Filter::None) {
-            for sc in c.subcommands {
-                consider(sc, Some(c));
-            }
+        for sc in c.subcommands {
+            consider(sc, Some(c));
         }
     }
     let r = &mut ctx.c.reply;
@@ -1226,10 +1224,15 @@ fn getkeys_of(ctx: &Ctx, args: &Args) -> Result<(Vec<usize>, &'static CommandSpe
         ));
     }
     let cmd_args = Args::from_iter(args.iter().skip(2));
-    let pos = crate::command::table::movable_key_positions(spec.name, &cmd_args)
-        .unwrap_or_else(|| spec.key_positions(argc));
-    if pos.is_empty() {
+    let movable = crate::command::table::movable_key_positions(spec.name, &cmd_args);
+    if movable.is_none() && spec.keys.first == 0 {
         return Err(CmdError::msg("ERR The command has no key arguments"));
+    }
+    let pos = movable.unwrap_or_else(|| spec.key_positions(argc));
+    // Keys the command may go without (EVAL with numkeys 0): none found
+    // is an answer, not an error.
+    if pos.is_empty() && !spec.has(NO_MANDATORY_KEYS) {
+        return Err(CmdError::msg("ERR Invalid arguments specified for command"));
     }
     Ok((pos, spec))
 }

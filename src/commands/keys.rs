@@ -383,11 +383,13 @@ pub fn del(ctx: &mut Ctx, args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// EXISTS key [key ...]
+/// EXISTS key [key ...]. Like TTL and TYPE it leaves access times alone
+/// (Redis's LOOKUP_NOTOUCH), but counts hits and misses.
 pub fn exists(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.c.db;
     let mut n = 0;
     for k in args.iter().skip(1) {
-        if ctx.lookup(k).is_some() {
+        if ctx.st.lookup(db, k, true, false).is_some() {
             n += 1;
         }
     }
