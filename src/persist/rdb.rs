@@ -237,8 +237,13 @@ pub fn save(dbs: &[Db], compress: bool, now_ms: i64) -> Vec<u8> {
 /// `save` with the function libraries (their code, one `FUNCTION2`
 /// record each, ahead of the keys as Redis writes them).
 pub fn save_with_functions(dbs: &[Db], compress: bool, now_ms: i64, libs: &[&[u8]]) -> Vec<u8> {
+    image(dbs, compress, now_ms, libs, false)
+}
+
+/// The whole RDB image; `aof_base` marks it as an AOF's RDB preamble.
+pub fn image(dbs: &[Db], compress: bool, now_ms: i64, libs: &[&[u8]], aof_base: bool) -> Vec<u8> {
     let mut w = Writer::new(compress);
-    w.header(now_ms, false, libs);
+    w.header(now_ms, aof_base, libs);
     for db in dbs {
         if db.is_empty() {
             continue;

@@ -213,18 +213,8 @@ fn write_atomically(tmp: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()
 pub fn write_base_now(st: &State, path: &Path, rdb: bool) -> Result<(), ()> {
     let libs = st.scripts.library_codes();
     let bytes = if rdb {
-        let mut w = crate::persist::rdb::Writer::new(st.cfg.bool("rdbcompression"));
-        w.header(crate::util::now_ms(), true, &libs);
-        for db in &st.dbs {
-            if db.is_empty() {
-                continue;
-            }
-            w.select_db(db.id, db.len(), db.expires.len());
-            for (k, o) in db.keys.iter() {
-                w.keyval(k, &o.v, db.get_expire(k));
-            }
-        }
-        w.finish()
+        let compress = st.cfg.bool("rdbcompression");
+        crate::persist::rdb::image(&st.dbs, compress, crate::util::now_ms(), &libs, true)
     } else {
         commands(&st.dbs, &libs, st.cfg.bool("aof-timestamp-enabled"))
     };
