@@ -14,32 +14,22 @@ pub struct Server {
 
 impl Server {
     pub fn start(extra: &[&str]) -> Server {
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        let mut args = vec![
-            "--port".to_string(),
-            port.to_string(),
-            "--bind".into(),
-            "127.0.0.1".into(),
-            "--save".into(),
-            "".into(),
-            "--loglevel".into(),
-            "warning".into(),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let child = Command::new(env!("CARGO_BIN_EXE_redis-rust"))
-            .args(&args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start server");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let (child, port) = start_on_free_port(|port| {
+            let mut args = vec![
+                "--port".to_string(),
+                port.to_string(),
+                "--bind".into(),
+                "127.0.0.1".into(),
+                "--save".into(),
+                "".into(),
+                "--loglevel".into(),
+                "warning".into(),
+            ];
+            args.extend(extra.iter().map(|s| s.to_string()));
+            let mut c = Command::new(env!("CARGO_BIN_EXE_redis-rust"));
+            c.args(&args).stdout(Stdio::null()).stderr(Stdio::null());
+            c
+        });
         Server { port, child }
     }
 
@@ -63,6 +53,61 @@ impl Server {
     pub fn alive(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
     }
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// Spawns `command(port)` on a free port and waits until that process
+/// listens there. A free port can be taken by another test's server
+/// between the probe and the bind (ours then exits, and the other one
+/// would answer our clients): then a new port is tried.
+pub fn start_on_free_port(mut command: impl FnMut(u16) -> Command) -> (Child, u16) {
+    for _ in 0..10 {
+        let port = free_port();
+        let mut child = command(port).spawn().expect("start server");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !matches!(child.try_wait(), Ok(Some(_))) {
+            if listens(child.id(), port) {
+                return (child, port);
+            }
+            assert!(Instant::now() < deadline, "server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.wait();
+    }
+    panic!("no port the server could keep");
+}
+
+/// Whether process `pid` holds a TCP socket listening on `port`: the
+/// listening sockets' inodes from /proc/net/tcp{,6} against the
+/// process's descriptors.
+fn listens(pid: u32, port: u16) -> bool {
+    let mut inodes = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let local_port = f
+                .get(1)
+                .and_then(|a| a.rsplit(':').next())
+                .and_then(|p| u16::from_str_radix(p, 16).ok());
+            if local_port == Some(port) && f.get(3) == Some(&"0A") {
+                inodes.extend(f.get(9).map(|i| format!("socket:[{i}]")));
+            }
+        }
+    }
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten().any(|fd| {
+        std::fs::read_link(fd.path())
+            .is_ok_and(|l| inodes.iter().any(|i| l.to_str() == Some(i.as_str())))
+    })
 }
 
 impl Drop for Server {

@@ -17,6 +17,8 @@
 //! `REDIS8_CHECK_RDB` and `REDIS8_CHECK_AOF` set (`REDIS7_SERVER` and
 //! `REDIS7_CHECK_AOF` default to Debian's binaries on the PATH).
 
+mod common;
+
 use redis::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -27,11 +29,6 @@ struct Proc {
     child: Child,
 }
 
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
 impl Proc {
     fn start(bin: &str, dir: &Path, dbfilename: &str) -> Proc {
         Proc::start_with(bin, dir, dbfilename, &[])
@@ -39,9 +36,9 @@ impl Proc {
 
     /// With more options after the defaults (later options win).
     fn start_with(bin: &str, dir: &Path, dbfilename: &str, extra: &[&str]) -> Proc {
-        let port = free_port();
-        let child = Command::new(bin)
-            .args([
+        let (child, port) = common::start_on_free_port(|port| {
+            let mut c = Command::new(bin);
+            c.args([
                 "--port",
                 &port.to_string(),
                 "--bind",
@@ -59,13 +56,13 @@ impl Proc {
             ])
             .args(extra)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
+            .stderr(Stdio::null());
+            c
+        });
         let p = Proc { port, child };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            // Up and done loading: PING answers PONG, not -LOADING.
+            // Done loading: PING answers PONG, not -LOADING.
             if let Ok(c) = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
                 && let Ok(mut con) = c.get_connection()
                 && redis::cmd("PING").query::<String>(&mut con).is_ok()
