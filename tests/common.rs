@@ -4,16 +4,19 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 pub struct Server {
     pub port: u16,
     child: Child,
+    /// The server's stdout and stderr, shown if the test fails.
+    output: std::path::PathBuf,
 }
 
 impl Server {
     pub fn start(extra: &[&str]) -> Server {
+        let mut output = std::path::PathBuf::new();
         let (child, port) = start_on_free_port(|port| {
             let mut args = vec![
                 "--port".to_string(),
@@ -26,11 +29,19 @@ impl Server {
                 "warning".into(),
             ];
             args.extend(extra.iter().map(|s| s.to_string()));
+            output = std::env::temp_dir()
+                .join(format!("redis-rust-test-{}-{port}.out", std::process::id()));
+            let out = std::fs::File::create(&output).expect("server output file");
+            let err = out.try_clone().expect("server output file");
             let mut c = Command::new(env!("CARGO_BIN_EXE_redis-rust"));
-            c.args(&args).stdout(Stdio::null()).stderr(Stdio::null());
+            c.args(&args).stdout(out).stderr(err);
             c
         });
-        Server { port, child }
+        Server {
+            port,
+            child,
+            output,
+        }
     }
 
     pub fn client(&self) -> redis::Connection {
@@ -114,6 +125,12 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A failing test shows what its server said (a panic, say).
+        if std::thread::panicking() {
+            let said = std::fs::read_to_string(&self.output).unwrap_or_default();
+            eprintln!("--- server on port {} said:\n{said}---", self.port);
+        }
+        let _ = std::fs::remove_file(&self.output);
     }
 }
 
