@@ -58,7 +58,7 @@ fn encode_into(out: &mut Vec<u8>, e: &[u8]) {
 
 /// (payload start, payload len) of the entry starting at `pos`.
 #[inline]
-fn read_fwd(buf: &[u8], pos: usize) -> (usize, usize) {
+pub(crate) fn read_fwd(buf: &[u8], pos: usize) -> (usize, usize) {
     let mut len = 0usize;
     let mut shift = 0;
     let mut p = pos;

@@ -15,6 +15,7 @@
 //! bounds into ranks, and `for_range` walks a rank interval either way.
 
 use crate::db::Dict;
+use crate::types::packed::read_fwd;
 use std::cmp::Ordering;
 
 /// Conversion thresholds (`zset-max-listpack-entries` / `-value`).
@@ -597,18 +598,7 @@ fn lp_encode(out: &mut Vec<u8>, ele: &[u8], score: f64) {
 /// The entry at `pos`: member, score, and where the next entry starts.
 #[inline]
 fn lp_entry(buf: &[u8], pos: usize) -> (&[u8], f64, usize) {
-    let mut len = 0usize;
-    let mut shift = 0;
-    let mut p = pos;
-    loop {
-        let b = buf[p];
-        p += 1;
-        len |= ((b & 0x7f) as usize) << shift;
-        if b & 0x80 == 0 {
-            break;
-        }
-        shift += 7;
-    }
+    let (mut p, len) = read_fwd(buf, pos);
     let ele = &buf[p..p + len];
     p += len;
     let t = buf[p];
@@ -677,17 +667,8 @@ impl Lp {
         let mut i = 0;
         while p < b.len() {
             let at = p;
-            let mut len = 0usize;
-            let mut shift = 0;
-            loop {
-                let c = b[p];
-                p += 1;
-                len |= ((c & 0x7f) as usize) << shift;
-                if c & 0x80 == 0 {
-                    break;
-                }
-                shift += 7;
-            }
+            let len;
+            (p, len) = read_fwd(b, p);
             if len == ele.len() && b[p..p + len] == *ele {
                 return Some((i, at, lp_entry(b, at).1));
             }
