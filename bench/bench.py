@@ -18,7 +18,7 @@ on free 127.0.0.1 ports:
 Stdlib only. See bench/README.md. Environment:
   BENCH_QUICK=1   smoke run: 1 round, 1/10 of the requests and keys;
                   writes bench/results-quick.md instead of bench/results.md
-  BENCH_ROUNDS=N  rounds per workload (default 3)
+  BENCH_ROUNDS=N  rounds per workload (default 5)
   BENCH_OURS=PATH our binary (default target/release/redis-rust)
   BENCH_OUT=PATH  where to write the markdown table
   BENCH_ONLY=RE   only throughput workloads whose label matches RE
@@ -49,7 +49,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1" if QUICK else "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1" if QUICK else "5"))
 SCALE = 0.1 if QUICK else 1.0
 OURS_BIN = os.environ.get("BENCH_OURS", os.path.join(ROOT, "target", "release", "redis-rust"))
 OUT = os.environ.get(
@@ -919,6 +919,10 @@ def throughput_rows(servers):
                "redis": {k: med(r, k) for k in ("rps", "p50", "p99", "cpu_us", "wall")}}
         row["rps_ratio"] = ratio(row["ours"]["rps"], row["redis"]["rps"])
         row["cpu_ratio"] = ratio(row["ours"]["cpu_us"], row["redis"]["cpu_us"])
+        # Round i of ours ran right before round i of redis: the ratio of
+        # each such pair shows how far the machine moved a row between runs.
+        for key, k in (("rps_rounds", "rps"), ("cpu_rounds", "cpu_us")):
+            row[key] = sorted(a[k] / b[k] for a, b in zip(o, r) if a and b and b[k])
         log(f"  {wl[0]:<22} ours {fmt(row['ours']['rps'], '.0f'):>9} rps "
             f"redis {fmt(row['redis']['rps'], '.0f'):>9} rps  ratio {fmt(row['rps_ratio'], '.2f')}"
             f"  cpu ratio {fmt(row['cpu_ratio'], '.2f')}  ({fmt(row['ours']['wall'], '.1f')}s/"
@@ -1060,31 +1064,38 @@ def report(tp, mem, growth, versions, started, elapsed, elems=None, bg=None, sma
         L.append(f"- throughput rows: each server pinned to CPU {SERVER_CPU}, redis-benchmark "
                  f"and helpers to CPU {','.join(map(str, sorted(CLIENT_CPUS)))}"
                  " (BENCH_PIN=0 to turn off)")
-    L.append("- `!` marks throughput ratio < 1.0, CPU ratio > 1.0, or our p99 above Redis's.")
+    L.append("- throughput: `ratio` is median rps over median rps; `round ratios` the lowest and "
+             "highest ratio of one round's pair of runs (ours, then redis right after).")
+    L.append("- `!` marks a throughput ratio < 1.0 or CPU ratio > 1.0 in every round, or our p99 "
+             "above Redis's; `~` a median ratio on the wrong side of 1.0 while at least one "
+             "round was on the right side (within the round-to-round spread).")
     L.append("")
     L.append("## Throughput, latency and server CPU per operation")
     L.append("")
-    L.append("| workload | requests | ours rps | redis rps | ratio | ours p50/p99 ms | "
-             "redis p50/p99 ms | ours CPU µs/op | redis CPU µs/op | CPU ratio |")
-    L.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    L.append("| workload | requests | ours rps | redis rps | ratio | round ratios | "
+             "ours p50/p99 ms | redis p50/p99 ms | ours CPU µs/op | redis CPU µs/op | "
+             "CPU ratio | round CPU ratios |")
+    L.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     flags = []
     for row in tp:
         o, r = row["ours"], row["redis"]
         rr, cr = row["rps_ratio"], row["cpu_ratio"]
-        rflag = " !" if rr is not None and rr < 1.0 else ""
-        cflag = " !" if cr is not None and cr > 1.0 else ""
+        rflag = spread_flag(rr, row.get("rps_rounds"), lambda x: x < 1.0)
+        cflag = spread_flag(cr, row.get("cpu_rounds"), lambda x: x > 1.0)
         pflag = " !" if o["p99"] is not None and r["p99"] is not None and o["p99"] > r["p99"] else ""
         if rr is None or cr is None:
             flags.append(f"{row['label']}: failed on at least one server")
-        if rflag:
-            flags.append(f"{row['label']}: throughput ratio {rr:.2f}")
-        if cflag:
-            flags.append(f"{row['label']}: CPU/op ratio {cr:.2f}")
+        for flag, what, x, rounds in ((rflag, "throughput ratio", rr, row.get("rps_rounds")),
+                                      (cflag, "CPU/op ratio", cr, row.get("cpu_rounds"))):
+            if flag:
+                flags.append(f"{row['label']}: {what} {x:.2f}, rounds {spread(rounds)}"
+                             + (" (every round)" if flag == " !" else " (within the spread)"))
         L.append(
             f"| {row['label']} | {row['n']:,} | {fmt(o['rps'], ',.0f')} | {fmt(r['rps'], ',.0f')} | "
-            f"{fmt(rr, '.2f')}{rflag} | {fmt(o['p50'], '.3f')} / {fmt(o['p99'], '.3f')}{pflag} | "
+            f"{fmt(rr, '.2f')}{rflag} | {spread(row.get('rps_rounds'))} | "
+            f"{fmt(o['p50'], '.3f')} / {fmt(o['p99'], '.3f')}{pflag} | "
             f"{fmt(r['p50'], '.3f')} / {fmt(r['p99'], '.3f')} | {fmt(o['cpu_us'], '.2f')} | "
-            f"{fmt(r['cpu_us'], '.2f')} | {fmt(cr, '.2f')}{cflag} |")
+            f"{fmt(r['cpu_us'], '.2f')} | {fmt(cr, '.2f')}{cflag} | {spread(row.get('cpu_rounds'))} |")
     L.append("")
     if mem:
         memory_section(L, mem, flags)
@@ -1101,6 +1112,19 @@ def report(tp, mem, growth, versions, started, elapsed, elems=None, bg=None, sma
     L.extend(f"- {f}" for f in flags) if flags else L.append("- nothing")
     L.append("")
     return "\n".join(L)
+
+
+def spread(rounds):
+    return f"{rounds[0]:.2f}–{rounds[-1]:.2f}" if rounds else "n/a"
+
+
+def spread_flag(x, rounds, worse):
+    """` !` when every round's ratio is worse than 1.0, ` ~` when only the
+    median is: a row's rate moves by more than 10% between runs on a
+    shared 2-core machine, so one median alone does not say which is ahead."""
+    if x is None or not worse(x):
+        return ""
+    return " !" if rounds and all(worse(v) for v in rounds) else " ~"
 
 
 def memory_section(L, mem, flags):
