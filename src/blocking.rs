@@ -41,6 +41,11 @@ pub struct BlockState {
     pub timed_out: bool,
     /// Set while a parked client's command is re-run for a ready key.
     pub rerun: bool,
+    /// Clients parked in WAIT (may hold stale slab keys: a re-run of a
+    /// client no longer parked does nothing).
+    pub wait: Vec<usize>,
+    /// A replica acknowledged an offset: re-run the WAIT clients.
+    pub acked: bool,
 }
 
 impl BlockState {

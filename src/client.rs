@@ -137,6 +137,15 @@ pub struct Client {
     pub obuf_soft_since: i64,
     /// The port a replica said it listens on (REPLCONF listening-port).
     pub replica_port: u16,
+    /// The stream offset a replica last acknowledged (REPLCONF ACK), and
+    /// when (unix ms).
+    pub repl_ack_off: i64,
+    pub repl_ack_time: i64,
+    /// The offset a replica said its AOF has on disk (REPLCONF ACK ... FACK).
+    pub repl_aof_off: i64,
+    /// The stream offset right after this client's last write that was
+    /// propagated: what WAIT waits for.
+    pub woff: i64,
     /// Pub/sub subscriptions: channels, patterns, shard channels.
     pub subs: std::collections::HashSet<Vec<u8>>,
     pub psubs: std::collections::HashSet<Vec<u8>>,
@@ -213,6 +222,10 @@ impl Client {
             write_queued: false,
             obuf_soft_since: 0,
             replica_port: 0,
+            repl_ack_off: 0,
+            repl_aof_off: 0,
+            repl_ack_time: now,
+            woff: 0,
             subs: Default::default(),
             psubs: Default::default(),
             ssubs: Default::default(),

@@ -27,6 +27,13 @@ pub struct ReplState {
     pub fed: u64,
     /// The AOF consumes the stream too (`persist::aof`).
     pub aof: bool,
+    /// A client started waiting in WAIT: send REPLCONF GETACK before sleeping.
+    pub get_ack: bool,
+    /// When the replicas were last sent a PING (unix ms).
+    pub last_ping_ms: i64,
+    /// Replicas that acknowledged within min-replicas-max-lag seconds
+    /// (what min-replicas-to-write counts).
+    pub good_replicas: usize,
 }
 
 impl ReplState {

@@ -46,6 +46,8 @@ pub struct MasterLink {
     /// Replication offset: bytes of the master's stream applied.
     pub offset: i64,
     pub sync_in_progress: bool,
+    /// When we last sent REPLCONF ACK (unix ms).
+    pub last_ack_ms: i64,
 }
 
 impl MasterLink {
@@ -63,6 +65,7 @@ impl MasterLink {
             replid: "?".into(),
             offset: -1,
             sync_in_progress: false,
+            last_ack_ms: 0,
         }
     }
 
@@ -100,6 +103,20 @@ impl Server {
                 self.st.repl.replid = crate::server::random_hex(40);
             }
             Some((host, port)) => {
+                // What they wait for may never come on a replica (Redis's
+                // disconnectAllBlockedClients).
+                let parked: Vec<usize> = self
+                    .clients
+                    .iter()
+                    .filter(|(_, c)| c.as_ref().is_some_and(|c| c.blocked.is_some()))
+                    .map(|(k, _)| k)
+                    .collect();
+                for tok in parked {
+                    self.fail_blocked(
+                        tok,
+                        "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)",
+                    );
+                }
                 log::info!("Connecting to MASTER {}:{}", host, port);
                 self.st.is_replica = true;
                 self.st.master = Some(MasterLink::new(host, port));
@@ -181,6 +198,21 @@ impl Server {
                 l.client = None;
             }
             self.connect_master();
+            return;
+        }
+        // Tell the master how far we got once a second, as Redis replicas
+        // do: its WAIT and its INFO offset/lag come from these.
+        if let Some(l) = self.st.master.as_mut()
+            && let Some(k) = l.client
+            && now - l.last_ack_ms >= 1000
+        {
+            l.last_ack_ms = now;
+            let bytes =
+                crate::commands::replication::ack_command(l.offset, self.st.aof.fsynced_reploff);
+            if let Some(Some(c)) = self.clients.get_mut(k) {
+                c.reply.raw(&bytes);
+                self.write_client(k);
+            }
         }
     }
 

@@ -761,7 +761,17 @@ impl Server {
             if !self.st.repl.out.is_empty() {
                 self.feed_replicas(usize::MAX);
             }
+            // Not while paused: the request would move the offset the
+            // paused clients are waiting on (Redis waits for the unpause).
+            if self.st.repl.get_ack && !self.st.pause.active() {
+                self.st.repl.get_ack = false;
+                self.send_to_replicas(&[b"REPLCONF", b"GETACK", b"*"]);
+            }
             crate::persist::aof::before_sleep(&mut self.st);
+            if self.st.blocking.acked && self.st.scripts.running.is_none() {
+                self.serve_waiters();
+                self.feed_replicas(usize::MAX);
+            }
             // Messages from the cron, timers or the last events.
             self.flush_pending_writes();
             let now = now_ms();
@@ -1034,6 +1044,9 @@ impl Server {
             if c.is_master {
                 self.master_client_gone(key);
             }
+            if c.replica {
+                self.refresh_good_replicas(now_ms());
+            }
         }
         self.st.clients_count = self.clients.len();
     }
@@ -1165,7 +1178,7 @@ impl Server {
         self.free_client(key);
     }
 
-    fn write_client(&mut self, key: usize) {
+    pub(crate) fn write_client(&mut self, key: usize) {
         // Writes reach the AOF before their replies reach anyone.
         if !self.st.aof.buf.is_empty() {
             crate::persist::aof::flush(&mut self.st, false);
@@ -1400,8 +1413,12 @@ impl Server {
             crate::evict::evict_clients(self, c);
         }
         self.st.tracking.current = c.id;
+        let off = self.st.repl.offset;
         let feed = crate::command::call::call(&mut self.st, c, &self.clients, args);
         self.st.tracking.current = 0;
+        if self.st.repl.offset != off {
+            c.woff = self.st.repl.offset;
+        }
         // The master gets no replies, except the ACKs it asks for.
         if c.is_master && !args[0].eq_ignore_ascii_case(b"replconf") {
             c.reply.buf.truncate(mark.max(c.sent));
@@ -1472,6 +1489,19 @@ impl Server {
         }
     }
 
+    /// Re-runs WAIT/WAITAOF clients after an acknowledged offset moved
+    /// (a replica's ACK, a local fsync); those still short re-park
+    /// themselves in the list. Only between turns, as Redis's beforeSleep
+    /// does: while a replica's ACK is being run its client is out of the
+    /// slab, and the count would miss it.
+    fn serve_waiters(&mut self) {
+        if std::mem::take(&mut self.st.blocking.acked) {
+            for tok in std::mem::take(&mut self.st.blocking.wait) {
+                self.rerun_blocked(tok, false);
+            }
+        }
+    }
+
     /// Serves parked clients whose timeout has passed.
     fn handle_block_timeouts(&mut self) {
         let now = now_ms();
@@ -1491,6 +1521,11 @@ impl Server {
             self.rerun_blocked(tok, true);
             return;
         }
+        self.fail_blocked(tok, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
+    }
+
+    /// Ends a parked client's command with the error `msg`.
+    pub(crate) fn fail_blocked(&mut self, tok: usize, msg: &str) {
         let Some(mut c) = self.clients.get_mut(tok).and_then(|s| s.take()) else {
             return;
         };
@@ -1498,14 +1533,13 @@ impl Server {
         if let Some(b) = c.blocked.take() {
             self.st.blocking.unpark(tok, &b);
             self.st.blocking.count -= 1;
-            const MSG: &str = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
-            c.reply.error(MSG);
+            c.reply.error(msg);
             // The blocked command ends here: one call, failed.
             if let Some(s) = self.st.cmdstats.get_mut(&c.last_stat) {
                 s.calls += 1;
                 s.failed += 1;
             }
-            crate::command::call::count_error(&mut self.st, MSG);
+            crate::command::call::count_error(&mut self.st, msg);
             keep = self.process_input(&mut c);
         }
         self.clients[tok] = Some(c);
@@ -1726,6 +1760,48 @@ impl Server {
         self.st.repl.out = out;
     }
 
+    /// Sends replicas a command that is part of the stream, so it counts
+    /// in the offset, but is no effect on the dataset, so the AOF does not
+    /// get it: REPLCONF GETACK (a client waits in WAIT), the periodic PING.
+    fn send_to_replicas(&mut self, args: &[&[u8]]) {
+        if self.st.repl.replicas.is_empty() {
+            return;
+        }
+        // Anything queued goes first: the offsets must add up in order.
+        self.feed_replicas(usize::MAX);
+        let mut buf = Vec::with_capacity(40);
+        crate::repl::encode(&mut buf, args.iter().copied());
+        self.st.repl.offset += buf.len() as i64;
+        for r in self.st.repl.replicas.clone() {
+            if let Some(Some(rc)) = self.clients.get_mut(r) {
+                rc.reply.raw(&buf);
+                if rc.writable_registered {
+                    continue;
+                }
+            }
+            self.write_client(r);
+        }
+    }
+
+    /// Counts the replicas whose last ACK is at most min-replicas-max-lag
+    /// seconds old (Redis's refreshGoodSlavesCount).
+    fn refresh_good_replicas(&mut self, now: i64) {
+        let max_lag = self.st.cfg.int("min-replicas-max-lag");
+        let clients = &self.clients;
+        self.st.repl.good_replicas = self
+            .st
+            .repl
+            .replicas
+            .iter()
+            .filter(|&&r| {
+                clients
+                    .get(r)
+                    .and_then(|c| c.as_deref())
+                    .is_some_and(|c| (now - c.repl_ack_time) / 1000 <= max_lag)
+            })
+            .count();
+    }
+
     /// Periodic work, `hz` times per second.
     fn cron(&mut self) {
         self.st.cronloops += 1;
@@ -1768,6 +1844,17 @@ impl Server {
         }
         if self.st.master.is_some() {
             self.replication_cron();
+        }
+        self.refresh_good_replicas(now);
+        // Replicas hear from us every repl-ping-replica-period seconds
+        // even without writes (their timeout), as in Redis's replicationCron.
+        let period = self.st.cfg.int("repl-ping-replica-period").max(1) * 1000;
+        if !self.st.repl.replicas.is_empty()
+            && !self.st.pause.active()
+            && now - self.st.repl.last_ping_ms >= period
+        {
+            self.st.repl.last_ping_ms = now;
+            self.send_to_replicas(&[b"PING"]);
         }
         // Client idle timeouts.
         let timeout = self.st.cfg.hot.timeout;

@@ -194,7 +194,7 @@ pub fn call(
     if st.cfg.hot.min_replicas_to_write > 0
         && !crate::script::is_script_client(c)
         && !st.is_replica
-        && (st.repl.replicas.len() as i64) < st.cfg.hot.min_replicas_to_write
+        && (st.repl.good_replicas as i64) < st.cfg.hot.min_replicas_to_write
         && (spec.has(super::flags::WRITE)
             || (spec.name == "exec"
                 && c.multi

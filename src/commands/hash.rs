@@ -577,9 +577,14 @@ pub fn hincrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
     h.set_keep_ttl(&args[2], text.as_bytes(), &lim);
     ctx.wrote(key, "hincrbyfloat", notify::HASH);
     ctx.c.reply.bulk(text.as_bytes());
+    // The final value (no float formatting differences on the other side),
+    // and KEEPTTL so a replica keeps the field's TTL, as Redis 8 does.
     ctx.propagate_as(vec![
-        b"hset".to_vec(),
+        b"HSETEX".to_vec(),
         key.to_vec(),
+        b"KEEPTTL".to_vec(),
+        b"FIELDS".to_vec(),
+        b"1".to_vec(),
         args[2].to_vec(),
         text.into_bytes(),
     ]);

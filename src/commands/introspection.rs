@@ -392,8 +392,9 @@ pub struct ClientFacts {
     /// Bytes read from our master but not applied yet (buffered, or held
     /// back by CLIENT PAUSE).
     pub master_unapplied: i64,
-    /// Attached replicas: (ip, listening port).
-    pub replicas: Vec<(String, u16)>,
+    /// Attached replicas: (ip, listening port, acknowledged offset, when
+    /// it was acknowledged in unix ms).
+    pub replicas: Vec<(String, u16, i64, i64)>,
 }
 
 /// Builds the INFO text for `sel`.
@@ -729,11 +730,15 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
         fields!(s,
             "connected_slaves" => cf.replicas.len(),
         );
-        for (i, (ip, port)) in cf.replicas.iter().enumerate() {
+        for (i, (ip, port, off, at)) in cf.replicas.iter().enumerate() {
             let _ = write!(
                 s,
-                "slave{}:ip={},port={},state=online,offset={},lag=0\r\n",
-                i, ip, port, st.repl.offset
+                "slave{}:ip={},port={},state=online,offset={},lag={}\r\n",
+                i,
+                ip,
+                port,
+                off,
+                (st.now_ms - at).max(0) / 1000
             );
         }
         fields!(s,
@@ -887,7 +892,8 @@ pub fn client_facts(ctx: &Ctx) -> ClientFacts {
                 .rsplit_once(':')
                 .map(|(h, _)| h.to_string())
                 .unwrap_or_default();
-            f.replicas.push((ip, c.replica_port));
+            f.replicas
+                .push((ip, c.replica_port, c.repl_ack_off, c.repl_ack_time));
             f.mem_replicas += crate::evict::client_memory(c);
             continue;
         }

@@ -56,6 +56,26 @@ pub static COMMANDS: &[CommandSpec] = &[
         "An internal command for configuring the replication stream.",
         replconf,
     ),
+    cmd(
+        "wait",
+        3,
+        BLOCKING,
+        NO_KEYS,
+        "generic",
+        "3.0.0",
+        "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.",
+        wait,
+    ),
+    cmd(
+        "waitaof",
+        4,
+        BLOCKING,
+        NO_KEYS,
+        "generic",
+        "7.2.0",
+        "Blocks until all of the preceding write commands sent by the connection are written to the append-only file of the master and/or replicas.",
+        waitaof,
+    ),
 ];
 
 /// Sends a full snapshot and turns the client into a replica fed by the
@@ -74,8 +94,13 @@ fn full_sync(ctx: &mut Ctx) {
     r.raw(b"\r\n");
     r.raw(&img);
     ctx.c.replica = true;
+    ctx.c.repl_ack_off = 0;
+    ctx.c.repl_ack_time = ctx.st.now_ms;
     let t = ctx.c.token;
     ctx.st.repl.replicas.push(t);
+    ctx.st.repl.good_replicas += 1;
+    // The periodic PING starts one period after a replica attaches.
+    ctx.st.repl.last_ping_ms = ctx.st.now_ms;
     // The new replica knows no SELECT yet.
     ctx.st.repl.stream_db = None;
     log::info!("Synchronization with replica {} succeeded", ctx.c.addr);
@@ -109,22 +134,31 @@ fn replconf(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     // ACKs carry no reply: they flow while the stream is one-way.
     if args.len() >= 2 && (eq_ic(&args[1], "ack") || eq_ic(&args[1], "fack")) {
+        // REPLCONF ACK <offset> [FACK <aof offset>]
+        if ctx.c.replica && eq_ic(&args[1], "ack") {
+            if let Some(off) = crate::util::parse_i64(&args[2])
+                && off > ctx.c.repl_ack_off
+            {
+                ctx.c.repl_ack_off = off;
+                ctx.st.blocking.acked = true;
+            }
+            if args.len() >= 5
+                && eq_ic(&args[3], "fack")
+                && let Some(off) = crate::util::parse_i64(&args[4])
+                && off > ctx.c.repl_aof_off
+            {
+                ctx.c.repl_aof_off = off;
+                ctx.st.blocking.acked = true;
+            }
+            ctx.c.repl_ack_time = ctx.st.now_ms;
+        }
         return Ok(());
     }
     if args.len() >= 2 && eq_ic(&args[1], "getack") {
         if ctx.c.is_master {
-            let off = ctx
-                .st
-                .master
-                .as_ref()
-                .map(|l| l.offset)
-                .unwrap_or(0)
-                .to_string();
-            let r = &mut ctx.c.reply;
-            r.array(3);
-            r.bulk(b"REPLCONF");
-            r.bulk(b"ACK");
-            r.bulk(off.as_bytes());
+            let off = ctx.st.master.as_ref().map(|l| l.offset).unwrap_or(0);
+            let ack = ack_command(off, ctx.st.aof.fsynced_reploff);
+            ctx.c.reply.raw(&ack);
         }
         return Ok(());
     }
@@ -138,6 +172,136 @@ fn replconf(ctx: &mut Ctx, args: &Args) -> CmdResult {
         i += 2;
     }
     ctx.ok()
+}
+
+/// What a replica tells its master: REPLCONF ACK <applied offset>, with
+/// FACK <offset on disk> while its AOF is on (for the master's WAITAOF).
+pub fn ack_command(offset: i64, fsynced: i64) -> Vec<u8> {
+    let off = offset.to_string();
+    let fs = fsynced.to_string();
+    let mut out = Vec::with_capacity(64);
+    if fsynced == -1 {
+        crate::repl::encode(
+            &mut out,
+            [&b"REPLCONF"[..], b"ACK", off.as_bytes()].into_iter(),
+        );
+    } else {
+        crate::repl::encode(
+            &mut out,
+            [
+                &b"REPLCONF"[..],
+                b"ACK",
+                off.as_bytes(),
+                b"FACK",
+                fs.as_bytes(),
+            ]
+            .into_iter(),
+        );
+    }
+    out
+}
+
+/// WAIT numreplicas timeout: the number of replicas that acknowledged
+/// this client's last propagated write, once it reaches `numreplicas` or
+/// the timeout (ms, 0 = none) passes.
+fn wait(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if ctx.st.master.is_some() {
+        return Err(crate::command::CmdError::msg(
+            "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.",
+        ));
+    }
+    let want = crate::util::parse_i64(&args[1]).ok_or(crate::command::CmdError::NotInteger)?;
+    let ms = wait_timeout(ctx, &args[2])?;
+    let acked = acks_at(ctx, ctx.c.woff, |c| c.repl_ack_off);
+    if acked >= want || ctx.block_timed_out() || !park(ctx, args, ms) {
+        ctx.c.reply.int(acked);
+    }
+    Ok(())
+}
+
+/// WAITAOF numlocal numreplicas timeout: [whether our AOF has this
+/// client's last write on disk, how many replicas' AOFs have it], once
+/// both reach what was asked or the timeout passes.
+fn waitaof(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    use crate::command::CmdError;
+    if ctx.st.master.is_some() {
+        return Err(CmdError::msg(
+            "ERR WAITAOF cannot be used with replica instances. Please also note that writes to replicas are just local and are not propagated.",
+        ));
+    }
+    let local = crate::util::parse_i64(&args[1]).ok_or(CmdError::NotInteger)?;
+    if !(0..=1).contains(&local) {
+        return Err(CmdError::msg(
+            "ERR value is out of range, value must between 0 and 1",
+        ));
+    }
+    let want = crate::util::parse_i64(&args[2]).ok_or(CmdError::NotInteger)?;
+    if want < 0 {
+        return Err(CmdError::msg("ERR value is out of range, must be positive"));
+    }
+    let ms = wait_timeout(ctx, &args[3])?;
+    if local == 1 && !ctx.st.cfg.bool("appendonly") {
+        return Err(CmdError::msg(
+            "ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.",
+        ));
+    }
+    let target = ctx.c.woff;
+    let on_disk = (ctx.st.aof.fsynced_reploff >= target) as i64;
+    let acked = acks_at(ctx, target, |c| c.repl_aof_off);
+    if (acked >= want && on_disk >= local) || ctx.block_timed_out() || !park(ctx, args, ms) {
+        let r = &mut ctx.c.reply;
+        r.array(2);
+        r.int(on_disk);
+        r.int(acked);
+    }
+    Ok(())
+}
+
+/// A WAIT/WAITAOF timeout: milliseconds, 0 for none.
+fn wait_timeout(ctx: &Ctx, arg: &[u8]) -> Result<i64, crate::command::CmdError> {
+    use crate::command::CmdError;
+    let ms = crate::util::parse_i64(arg)
+        .ok_or_else(|| CmdError::msg("ERR timeout is not an integer or out of range"))?;
+    if ms < 0 {
+        return Err(CmdError::msg("ERR timeout is negative"));
+    }
+    if ctx.st.now_ms.checked_add(ms).is_none() {
+        return Err(CmdError::msg("ERR timeout is out of range"));
+    }
+    Ok(ms)
+}
+
+/// Parks a WAIT/WAITAOF client until acknowledgements move; false where
+/// it may not block (MULTI, scripts). The first time, the replicas are
+/// asked for their offsets before the server sleeps.
+fn park(ctx: &mut Ctx, args: &Args, ms: i64) -> bool {
+    let first = !ctx.st.blocking.rerun;
+    if !ctx.block(args, &[], ms) {
+        return false;
+    }
+    let t = ctx.c.token;
+    if !ctx.st.blocking.wait.contains(&t) {
+        ctx.st.blocking.wait.push(t);
+    }
+    if first {
+        ctx.st.repl.get_ack = true;
+    }
+    true
+}
+
+/// Replicas whose acknowledged offset (`which`) reached `offset`.
+fn acks_at(ctx: &Ctx, offset: i64, which: fn(&crate::client::Client) -> i64) -> i64 {
+    ctx.st
+        .repl
+        .replicas
+        .iter()
+        .filter(|&&r| {
+            ctx.others
+                .get(r)
+                .and_then(|c| c.as_deref())
+                .is_some_and(|c| which(c) >= offset)
+        })
+        .count() as i64
 }
 
 /// REPLICAOF host port | NO ONE

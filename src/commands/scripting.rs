@@ -310,7 +310,7 @@ fn prepare(ctx: &Ctx, flags: u32, ro: bool) -> CmdResult {
         }
         if st.cfg.hot.min_replicas_to_write > 0
             && !st.is_replica
-            && (st.repl.replicas.len() as i64) < st.cfg.hot.min_replicas_to_write
+            && (st.repl.good_replicas as i64) < st.cfg.hot.min_replicas_to_write
         {
             return Err(CmdError::msg(
                 "NOREPLICAS Not enough good replicas to write.",

@@ -736,7 +736,7 @@ fn check_spec(
         }
         if st.cfg.hot.min_replicas_to_write > 0
             && !st.is_replica
-            && (st.repl.replicas.len() as i64) < st.cfg.hot.min_replicas_to_write
+            && (st.repl.good_replicas as i64) < st.cfg.hot.min_replicas_to_write
         {
             return Err("-NOREPLICAS Not enough good replicas to write.".into());
         }

@@ -35,7 +35,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 /// Redis's `aof_state`.
@@ -66,32 +66,44 @@ struct Convert {
     abort: Arc<std::sync::atomic::AtomicBool>,
 }
 
-/// Background fsyncs (Redis's BIO_AOF_FSYNC).
+/// Background fsyncs (Redis's BIO_AOF_FSYNC). Each job carries the
+/// stream offset its file holds; once synced that offset is published in
+/// `synced` for WAITAOF.
 struct Fsyncer {
-    tx: mpsc::Sender<File>,
+    tx: mpsc::Sender<(File, i64)>,
     pending: Arc<AtomicUsize>,
 }
 
 impl Fsyncer {
-    fn new() -> Option<Fsyncer> {
-        let (tx, rx) = mpsc::channel::<File>();
+    fn new(synced: Arc<AtomicI64>) -> Option<Fsyncer> {
+        let (tx, rx) = mpsc::channel::<(File, i64)>();
         let pending = Arc::new(AtomicUsize::new(0));
         let p = pending.clone();
         std::thread::Builder::new()
             .name("aof-fsync".into())
             .spawn(move || {
-                while let Ok(f) = rx.recv() {
-                    if let Err(e) = f.sync_data() {
-                        log::warn!(
+                while let Ok((f, off)) = rx.recv() {
+                    match f.sync_data() {
+                        Ok(()) => {
+                            synced.fetch_max(off, Ordering::Relaxed);
+                        }
+                        Err(e) => log::warn!(
                             "Fail to fsync the AOF file: {}",
                             crate::util::os_error_text(&e)
-                        );
+                        ),
                     }
                     p.fetch_sub(1, Ordering::Relaxed);
                 }
             })
             .ok()?;
         Some(Fsyncer { tx, pending })
+    }
+
+    fn send(&self, f: File, off: i64) {
+        self.pending.fetch_add(1, Ordering::Relaxed);
+        if self.tx.send((f, off)).is_err() {
+            self.pending.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -128,6 +140,14 @@ pub struct Aof {
     /// Start offset of the temp incr file (WaitRewrite).
     temp_incr_start: i64,
     fsyncer: Option<Fsyncer>,
+    /// The stream offset known to be on disk (WAITAOF's local copy; Redis's
+    /// fsynced_reploff), -1 while the AOF is off. Taken from `synced`
+    /// before each sleep while the AOF is on.
+    pub fsynced_reploff: i64,
+    /// Set by whoever completes an fsync: the offset it covered.
+    synced: Arc<AtomicI64>,
+    /// The stream offset of the last byte written to the file.
+    written_reploff: i64,
     /// Rewrite back-off after repeated failures.
     next_delay_min: i64,
     next_rewrite_s: i64,
@@ -161,6 +181,9 @@ impl Default for Aof {
             cur_ts: 0,
             temp_incr_start: 0,
             fsyncer: None,
+            fsynced_reploff: -1,
+            synced: Arc::new(AtomicI64::new(0)),
+            written_reploff: 0,
             next_delay_min: 0,
             next_rewrite_s: 0,
         }
@@ -251,11 +274,18 @@ pub fn flush(st: &mut State, force: bool) {
     let now = crate::util::now_ms();
     let mut sync_in_progress = false;
     if st.aof.buf.is_empty() {
-        if st.aof.last_incr_fsync_offset != st.aof.last_incr_size
-            && ((policy == "everysec"
-                && now - st.aof.last_fsync_ms >= 1000
-                && st.aof.fsync_pending() == 0)
-                || policy == "always")
+        if st.aof.last_incr_fsync_offset == st.aof.last_incr_size {
+            // Everything written is on disk: offsets that moved without
+            // AOF data (REPLCONF GETACK) count as synced too, or WAITAOF
+            // would wait for bytes that never come.
+            if st.aof.fsync_pending() == 0 {
+                let off = stream_offset(st);
+                st.aof.synced.fetch_max(off, Ordering::Relaxed);
+            }
+        } else if (policy == "everysec"
+            && now - st.aof.last_fsync_ms >= 1000
+            && st.aof.fsync_pending() == 0)
+            || policy == "always"
         {
             try_fsync(st, &policy, now, false);
         }
@@ -296,6 +326,7 @@ pub fn flush(st: &mut State, force: bool) {
             let n = st.aof.buf.len() as u64;
             st.aof.current_size += n;
             st.aof.last_incr_size += n;
+            st.aof.written_reploff = stream_offset(st);
             if st.aof.buf.capacity() > 1 << 20 {
                 st.aof.buf = Vec::new();
             } else {
@@ -340,6 +371,9 @@ fn try_fsync(st: &mut State, policy: &str, now: i64, sync_in_progress: bool) {
         }
         st.aof.last_incr_fsync_offset = st.aof.last_incr_size;
         st.aof.last_fsync_ms = now;
+        st.aof
+            .synced
+            .fetch_max(st.aof.written_reploff, Ordering::Relaxed);
     } else if policy == "everysec" && now - st.aof.last_fsync_ms >= 1000 {
         if !sync_in_progress {
             background_fsync(st);
@@ -354,19 +388,38 @@ fn background_fsync(st: &mut State) {
         return;
     };
     if st.aof.fsyncer.is_none() {
-        st.aof.fsyncer = Fsyncer::new();
+        st.aof.fsyncer = Fsyncer::new(st.aof.synced.clone());
     }
+    let off = st.aof.written_reploff;
     match &st.aof.fsyncer {
-        Some(fs) => {
-            fs.pending.fetch_add(1, Ordering::Relaxed);
-            if fs.tx.send(f).is_err() {
-                fs.pending.fetch_sub(1, Ordering::Relaxed);
+        Some(fs) => fs.send(f, off),
+        None => {
+            if f.sync_data().is_ok() {
+                st.aof.synced.fetch_max(off, Ordering::Relaxed);
             }
         }
-        None => {
-            let _ = f.sync_data();
-        }
     }
+}
+
+/// The offset of the stream this server's AOF records: a replica's is its
+/// master's (what its REPLCONF ACKs count), a master's its own.
+fn stream_offset(st: &State) -> i64 {
+    match &st.master {
+        Some(l) if l.link_up() => l.offset,
+        _ => st.repl.offset,
+    }
+}
+
+/// Before sleeping: takes the offset the last fsyncs reached (Redis does
+/// it in beforeSleep). True when it moved.
+fn update_fsynced(st: &mut State) -> bool {
+    if st.aof.status != Status::On || st.aof.fsynced_reploff == -1 {
+        return false;
+    }
+    let now = st.aof.synced.load(Ordering::Relaxed);
+    let moved = now != st.aof.fsynced_reploff;
+    st.aof.fsynced_reploff = now;
+    moved
 }
 
 /// Syncs (in the background) and closes the file being replaced.
@@ -375,13 +428,10 @@ fn retire_file(st: &mut State, f: File) {
         return;
     }
     if st.aof.fsyncer.is_none() {
-        st.aof.fsyncer = Fsyncer::new();
+        st.aof.fsyncer = Fsyncer::new(st.aof.synced.clone());
     }
     if let Some(fs) = &st.aof.fsyncer {
-        fs.pending.fetch_add(1, Ordering::Relaxed);
-        if fs.tx.send(f).is_err() {
-            fs.pending.fetch_sub(1, Ordering::Relaxed);
-        }
+        fs.send(f, st.aof.written_reploff);
     }
 }
 
@@ -681,6 +731,7 @@ pub fn load_on_start(st: &mut State, others: &Others) -> bool {
     let start = std::time::Instant::now();
     st.aof.status = Status::On;
     st.repl.aof = true;
+    st.aof.fsynced_reploff = 0;
     st.aof.manifest = load_manifest_from_disk(st);
     st.aof.serve_while_loading = true;
     let r = load_files(st, others);
@@ -898,6 +949,8 @@ fn finish_rewrite(st: &mut State, job: &Job) -> Result<(), ()> {
     log::info!("Background AOF rewrite finished successfully");
     if st.aof.status == Status::WaitRewrite {
         st.aof.status = Status::On;
+        st.aof.fsynced_reploff = st.aof.synced.load(Ordering::Relaxed);
+        st.blocking.acked = true;
     }
     Ok(())
 }
@@ -1020,6 +1073,9 @@ pub fn before_sleep(st: &mut State) {
     if st.aof.status != Status::Off {
         flush(st, false);
     }
+    if update_fsynced(st) {
+        st.blocking.acked = true;
+    }
 }
 
 // ---------------------------------------------------------------------
@@ -1038,6 +1094,10 @@ fn stop(st: &mut State) {
     st.aof.rewrite_scheduled = false;
     st.aof.last_incr_size = 0;
     st.aof.last_incr_fsync_offset = 0;
+    st.aof.fsynced_reploff = -1;
+    st.aof.synced.store(0, Ordering::Relaxed);
+    // WAITAOF clients counting on a local copy get their error now.
+    st.blocking.acked = true;
     kill_rewrite(st);
     st.aof.buf.clear();
 }
@@ -1046,6 +1106,10 @@ fn stop(st: &mut State) {
 fn start(st: &mut State) -> Result<(), ()> {
     st.aof.status = Status::WaitRewrite;
     st.repl.aof = true;
+    // Valid once the first rewrite is done; what the file will hold by
+    // then starts here (Redis's rewriteAppendOnlyFileBackground).
+    st.aof.fsynced_reploff = 0;
+    st.aof.synced.store(stream_offset(st), Ordering::Relaxed);
     if st
         .snapshot
         .as_ref()

@@ -1,0 +1,155 @@
+//! Master and replica, both our binary: WAIT counts replicas by the
+//! offsets they acknowledge.
+
+mod common;
+
+use common::Server;
+use std::time::{Duration, Instant};
+
+fn info_field(c: &mut redis::Connection, section: &str, field: &str) -> String {
+    let info: String = redis::cmd("INFO").arg(section).query(c).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or("")
+        .to_string()
+}
+
+fn attached(master: &Server, replica: &Server) -> (redis::Connection, redis::Connection) {
+    let m = master.client();
+    let mut r = replica.client();
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(master.port)
+        .query(&mut r)
+        .unwrap();
+    let t = Instant::now();
+    while info_field(&mut r, "replication", "master_link_status") != "up" {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "replica never synced"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (m, r)
+}
+
+#[test]
+fn wait_counts_replicas_that_acknowledged_the_writes() {
+    let master = Server::start(&[]);
+    let replica = Server::start(&[]);
+    let (mut m, mut r) = attached(&master, &replica);
+    for _ in 0..3 {
+        let _: i64 = redis::cmd("INCR").arg("foo").query(&mut m).unwrap();
+    }
+    let n: i64 = redis::cmd("WAIT").arg(1).arg(5000).query(&mut m).unwrap();
+    assert_eq!(n, 1);
+    let v: i64 = redis::cmd("GET").arg("foo").query(&mut r).unwrap();
+    assert_eq!(v, 3, "WAIT returned before the replica applied the writes");
+    // Two copies cannot be had: WAIT gives up at its timeout with what it got.
+    let t = Instant::now();
+    let n: i64 = redis::cmd("WAIT").arg(2).arg(300).query(&mut m).unwrap();
+    assert_eq!(n, 1);
+    assert!(t.elapsed() >= Duration::from_millis(290));
+    // INFO shows the acknowledged offset.
+    let slave0 = info_field(&mut m, "replication", "slave0");
+    let off: i64 = info_field(&mut m, "replication", "master_repl_offset")
+        .parse()
+        .unwrap();
+    assert!(slave0.contains("state=online"), "{slave0}");
+    let acked: i64 = slave0
+        .split(',')
+        .find_map(|f| f.strip_prefix("offset="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(acked > 0 && acked <= off, "{slave0} vs {off}");
+}
+
+#[test]
+fn wait_refuses_bad_arguments_and_replicas() {
+    let master = Server::start(&[]);
+    let replica = Server::start(&[]);
+    let (mut m, mut r) = attached(&master, &replica);
+    let e = redis::cmd("WAIT")
+        .arg(1)
+        .arg(-1)
+        .query::<i64>(&mut m)
+        .unwrap_err();
+    assert!(e.to_string().contains("timeout is negative"), "{e}");
+    let e = redis::cmd("WAIT")
+        .arg(1)
+        .arg("9223372036854775807")
+        .query::<i64>(&mut m)
+        .unwrap_err();
+    assert!(e.to_string().contains("timeout is out of range"), "{e}");
+    let e = redis::cmd("WAIT")
+        .arg(1)
+        .arg(0)
+        .query::<i64>(&mut r)
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("cannot be used with replica instances"),
+        "{e}"
+    );
+    // Inside MULTI it does not block: it answers with the count it has.
+    let (n,): (i64,) = redis::pipe()
+        .atomic()
+        .cmd("INCR")
+        .arg("x")
+        .ignore()
+        .cmd("WAIT")
+        .arg(5)
+        .arg(0)
+        .query(&mut m)
+        .unwrap();
+    assert!(n <= 1);
+}
+
+#[test]
+fn waitaof_reports_the_local_fsync() {
+    let dir = std::env::temp_dir().join(format!("redis-rust-waitaof-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = dir.to_str().unwrap();
+    let s = Server::start(&["--appendonly", "yes", "--appendfsync", "no", "--dir", d]);
+    let mut c = s.client();
+    let _: i64 = redis::cmd("INCR").arg("foo").query(&mut c).unwrap();
+    // Never fsynced with appendfsync no: the timeout answers.
+    let r: (i64, i64) = redis::cmd("WAITAOF")
+        .arg(1)
+        .arg(0)
+        .arg(50)
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(r, (0, 0));
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("appendfsync")
+        .arg("always")
+        .query(&mut c)
+        .unwrap();
+    let _: i64 = redis::cmd("INCR").arg("foo").query(&mut c).unwrap();
+    let r: (i64, i64) = redis::cmd("WAITAOF")
+        .arg(1)
+        .arg(0)
+        .arg(0)
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(r, (1, 0));
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("appendonly")
+        .arg("no")
+        .query(&mut c)
+        .unwrap();
+    let e = redis::cmd("WAITAOF")
+        .arg(1)
+        .arg(0)
+        .arg(0)
+        .query::<(i64, i64)>(&mut c)
+        .unwrap_err();
+    assert!(e.to_string().contains("appendonly is disabled"), "{e}");
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
