@@ -179,6 +179,9 @@ pub struct State {
     /// A lookup expired a key (queued in its Db's `expired_keys`): the
     /// replication stream must get its DEL before the command.
     pub expired_pending: bool,
+    /// On a replica: keys its own clients wrote with a TTL, which it must
+    /// expire itself (Redis's slaveKeysWithExpire).
+    pub replica_expiring: std::collections::HashSet<(usize, Vec<u8>)>,
     /// Whether the last SAVE or BGSAVE succeeded (INFO
     /// rdb_last_bgsave_status; writes are refused while it is false and
     /// stop-writes-on-bgsave-error is on).
@@ -720,6 +723,7 @@ impl Server {
             in_exec: false,
             scripts: Default::default(),
             expired_pending: false,
+            replica_expiring: Default::default(),
             last_save_ok: true,
             snapshot: None,
             loading: None,
@@ -775,6 +779,11 @@ impl Server {
             // Messages from the cron, timers or the last events.
             self.flush_pending_writes();
             let now = now_ms();
+            // Every turn, so an ACK or a CONFIG SET of min-replicas-* counts
+            // before the next write (a few replicas: cheap).
+            if !self.st.repl.replicas.is_empty() {
+                self.refresh_good_replicas(now);
+            }
             let mut wake = match self.st.blocking.next_deadline() {
                 Some(d) => d.min(self.next_cron),
                 None => self.next_cron,
@@ -1835,6 +1844,9 @@ impl Server {
             crate::commands::hash::active_expire_fields(&mut self.st, 1000);
             self.active_expire_cycle();
         }
+        if self.st.is_replica && !self.st.replica_expiring.is_empty() && !self.st.pause.active() {
+            self.expire_replica_keys(now);
+        }
         // Resize tables that need it and finish resizes a millisecond at a
         // time, as Redis's `activerehashing` does, so idle databases don't
         // stay half-moved.
@@ -1845,7 +1857,6 @@ impl Server {
         if self.st.master.is_some() {
             self.replication_cron();
         }
-        self.refresh_good_replicas(now);
         // Replicas hear from us every repl-ping-replica-period seconds
         // even without writes (their timeout), as in Redis's replicationCron.
         let period = self.st.cfg.int("repl-ping-replica-period").max(1) * 1000;
@@ -1894,6 +1905,41 @@ impl Server {
         if used > self.st.stat_peak_memory {
             self.st.stat_peak_memory = used;
         }
+    }
+
+    /// Deletes the keys a replica's own clients wrote with a TTL once it is
+    /// due; forgets those that lost their TTL or are gone.
+    fn expire_replica_keys(&mut self, now: i64) {
+        let tracked = std::mem::take(&mut self.st.replica_expiring);
+        let mut keep = std::collections::HashSet::new();
+        for (db, key) in tracked {
+            let Some(d) = self.st.dbs.get_mut(db) else {
+                continue;
+            };
+            match d.expires.get(&key[..]) {
+                Some(&when) if when <= now => {
+                    d.expire_if_needed(&key, now, true);
+                    self.st.stats.expired_keys += 1;
+                    self.st
+                        .notify(crate::config::notify::EXPIRED, "expired", &key, db);
+                }
+                Some(_) => {
+                    keep.insert((db, key));
+                }
+                None => {}
+            }
+        }
+        self.st.replica_expiring = keep;
+        let lazy = self.st.cfg.hot.lazyfree_lazy_expire;
+        for db in &mut self.st.dbs {
+            for k in &db.expired_keys {
+                self.st.tracking.invalidate(k, 0);
+            }
+            db.expired = 0;
+            self.st.repl.feed_expired(db.id, &mut db.expired_keys, lazy);
+        }
+        self.feed_replicas(usize::MAX);
+        self.deliver_messages(None);
     }
 
     /// Adaptive active expiry, as Redis's `activeExpireCycle`: visits the

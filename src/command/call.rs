@@ -355,6 +355,17 @@ pub fn call(
         t.caching = false;
     }
     propagate(st, c.db, spec, args, dirty_before);
+    // A writable replica expires what its own clients gave a TTL (its
+    // master expires the rest), as Redis's rememberSlaveKeyWithExpire.
+    if st.is_replica && !c.is_master && st.dirty > dirty_before {
+        let pos = crate::command::table::movable_key_positions(spec.name, args)
+            .unwrap_or_else(|| spec.key_positions(args.len()));
+        for i in pos {
+            if st.dbs[c.db].expires.get(&args[i][..]).is_some() {
+                st.replica_expiring.insert((c.db, args[i].to_vec()));
+            }
+        }
+    }
     let latency_tracking = st.cfg.hot.latency_tracking;
     let stat = st.cmdstat(spec, &name);
     // A command that blocked is counted once, when it is finally served

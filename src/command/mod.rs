@@ -254,12 +254,32 @@ impl<'a> Ctx<'a> {
 
     /// Looks a key up for writing: expires it if due, no hit/miss stats.
     pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut crate::db::Obj> {
+        self.expire_before_write(key);
         self.st.lookup(self.c.db, key, false, true)
     }
 
     pub fn lookup_write_r(&mut self, key: &[u8]) -> (Option<&mut crate::db::Obj>, &mut ReplyBuf) {
+        self.expire_before_write(key);
         let o = self.st.lookup(self.c.db, key, false, true);
         (o, &mut self.c.reply)
+    }
+
+    /// A replica only hides expired keys, but a client writing one on a
+    /// writable replica gets it deleted first, so the write starts from
+    /// nothing (no stale TTL) as Redis's EXPIRE_FORCE_DELETE_EXPIRED does.
+    fn expire_before_write(&mut self, key: &[u8]) {
+        if self.st.is_replica
+            && !self.c.is_master
+            && !self.st.pause.active()
+            && self.st.loading.is_none()
+            && self.st.dbs[self.c.db].expire_if_needed(key, self.st.now_ms, true)
+        {
+            let db = self.c.db;
+            self.st.stats.expired_keys += 1;
+            self.st.expired_pending = true;
+            self.st
+                .notify(crate::config::notify::EXPIRED, "expired", key, db);
+        }
     }
 
     /// Ends every write the same way: dirty counter, WATCH invalidation and
