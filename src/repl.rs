@@ -34,6 +34,71 @@ pub struct ReplState {
     /// Replicas that acknowledged within min-replicas-max-lag seconds
     /// (what min-replicas-to-write counts).
     pub good_replicas: usize,
+    /// The last bytes of the stream, for replicas that reconnect (PSYNC
+    /// continues from it). Created with the first replica.
+    pub backlog: Option<Backlog>,
+    /// Since when no replica is attached (unix ms, 0 while some are):
+    /// the backlog goes after repl-backlog-ttl seconds of that.
+    pub no_replicas_since: i64,
+    /// Full and partial resyncs served, and PSYNCs that asked for a
+    /// partial one and got a full one (INFO sync_*).
+    pub sync_full: u64,
+    pub sync_partial_ok: u64,
+    pub sync_partial_err: u64,
+}
+
+/// Redis's repl_backlog: a window of the stream ending at the current
+/// offset.
+#[derive(Debug, Default)]
+pub struct Backlog {
+    buf: std::collections::VecDeque<u8>,
+    /// The offset of the first byte held.
+    pub start: i64,
+    pub size: usize,
+}
+
+impl Backlog {
+    /// A backlog whose next byte has offset `next`.
+    pub fn new(next: i64, size: usize) -> Backlog {
+        Backlog {
+            buf: Default::default(),
+            start: next,
+            size: size.max(1),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    pub fn append(&mut self, bytes: &[u8]) {
+        self.buf.extend(bytes);
+        if self.buf.len() > self.size {
+            let drop = self.buf.len() - self.size;
+            self.buf.drain(..drop);
+            self.start += drop as i64;
+        }
+    }
+
+    /// CONFIG SET repl-backlog-size: keeps the newest bytes that fit.
+    pub fn resize(&mut self, size: usize) {
+        self.size = size.max(1);
+        self.append(&[]);
+    }
+
+    /// The bytes from offset `from` to the end, if the backlog still holds
+    /// them all (`from` may be one past the end: nothing to send).
+    pub fn since(&self, from: i64) -> Option<Vec<u8>> {
+        if from < self.start || from > self.start + self.buf.len() as i64 {
+            return None;
+        }
+        let skip = (from - self.start) as usize;
+        Some(self.buf.iter().skip(skip).copied().collect())
+    }
 }
 
 impl ReplState {
@@ -46,7 +111,7 @@ impl ReplState {
 
     /// Whether anyone consumes the stream.
     pub fn active(&self) -> bool {
-        !self.replicas.is_empty() || self.aof
+        !self.replicas.is_empty() || self.aof || self.backlog.is_some()
     }
 
     /// Appends one command to the stream, preceded by SELECT when the
@@ -63,9 +128,10 @@ impl ReplState {
         }
         encode(&mut self.out, args);
         self.fed += 1;
-        // Without replicas there is no backlog: as in Redis, the offset
-        // then counts commands (the AOF's manifest records it).
-        if self.replicas.is_empty() {
+        // Without a backlog (no replica ever attached, or its TTL ran
+        // out) the offset counts commands, as in Redis: the AOF's manifest
+        // records it, and WAITAOF waits on it.
+        if self.replicas.is_empty() && self.backlog.is_none() {
             self.offset += 1;
         } else {
             self.offset += (self.out.len() - start) as i64;
@@ -111,5 +177,22 @@ mod tests {
         assert_eq!(s.matches("SELECT").count(), 2);
         assert!(s.starts_with("*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n"));
         assert_eq!(r.offset as usize, r.out.len());
+    }
+
+    #[test]
+    fn backlog_keeps_the_newest_bytes_and_answers_by_offset() {
+        let mut b = Backlog::new(101, 8);
+        b.append(b"abcdef");
+        assert_eq!(b.since(101).unwrap(), b"abcdef");
+        assert_eq!(b.since(104).unwrap(), b"def");
+        assert_eq!(b.since(107).unwrap(), b"");
+        assert!(b.since(108).is_none());
+        b.append(b"ghijk");
+        // 11 bytes through a window of 8: the first 3 are gone.
+        assert_eq!(b.start, 104);
+        assert!(b.since(103).is_none());
+        assert_eq!(b.since(104).unwrap(), b"defghijk");
+        b.resize(2);
+        assert_eq!(b.since(110).unwrap(), b"jk");
     }
 }

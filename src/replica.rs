@@ -85,6 +85,8 @@ impl Server {
     pub fn set_master(&mut self, target: Option<(String, u16)>) {
         // The oom score follows the role (failures are logged).
         let _ = self.st.oom.apply(&self.st.cfg, target.is_some());
+        // Only a reconnect to the same master continues where it stopped.
+        self.st.cached_master = None;
         if let Some(link) = self.st.master.take() {
             if let Some(mut c) = link.conn {
                 let _ = self.poll.registry().deregister(&mut c);
@@ -218,11 +220,13 @@ impl Server {
 
     /// The master's client was freed: the link is down until the cron
     /// reconnects.
-    pub fn master_client_gone(&mut self, key: usize) {
+    pub fn master_client_gone(&mut self, key: usize, db: usize) {
         if let Some(l) = self.st.master.as_mut()
             && l.client == Some(key)
         {
             log::warn!("Connection with master lost.");
+            log::info!("Caching the disconnected master state.");
+            self.st.cached_master = Some((l.replid.clone(), l.offset, db));
             l.client = None;
             l.last_attempt_ms = crate::util::now_ms();
         }
@@ -366,12 +370,36 @@ impl Server {
                     let Some(_) = self.read_line()? else {
                         return Ok(());
                     };
-                    self.send_master(&[b"PSYNC", b"?", b"-1"], Step::Psync)?;
+                    match &self.st.cached_master {
+                        Some((id, off, _)) => {
+                            let (id, next) = (id.clone(), (off + 1).to_string());
+                            log::info!("Trying a partial resynchronization (request {id}:{next}).");
+                            self.send_master(
+                                &[b"PSYNC", id.as_bytes(), next.as_bytes()],
+                                Step::Psync,
+                            )?;
+                        }
+                        None => self.send_master(&[b"PSYNC", b"?", b"-1"], Step::Psync)?,
+                    }
                 }
                 Step::Psync => {
                     let Some(l) = self.read_line()? else {
                         return Ok(());
                     };
+                    if let Some(id) = l.strip_prefix("+CONTINUE")
+                        && let Some((old, off, db)) = self.st.cached_master.take()
+                    {
+                        let id = id.trim();
+                        let link = self.st.master.as_mut().unwrap();
+                        link.replid = if id.is_empty() { old } else { id.to_string() };
+                        link.offset = off;
+                        log::info!(
+                            "MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization."
+                        );
+                        return self.continue_sync(db);
+                    }
+                    // Whatever we had is replaced.
+                    self.st.cached_master = None;
                     let Some(rest) = l.strip_prefix("+FULLRESYNC ") else {
                         return Err(io::Error::other(format!(
                             "Unexpected reply to PSYNC from master: {l}"
@@ -447,6 +475,35 @@ impl Server {
                 e.0
             )));
         }
+        let key = self.attach_master(link, rest, 0)?;
+        // The AOF described the old dataset: start it over from this one.
+        crate::persist::aof::restart_after_sync(&mut self.st);
+        log::info!("MASTER <-> REPLICA sync: Finished with success");
+        // The stream bytes that came with the payload.
+        self.process_client_now(key);
+        Ok(())
+    }
+
+    /// PSYNC was answered +CONTINUE: the dataset stays, the stream goes on
+    /// from the offset we had, in the db the old link had selected.
+    fn continue_sync(&mut self, db: usize) -> io::Result<()> {
+        let mut link = self.st.master.take().unwrap();
+        let rest = std::mem::take(&mut link.buf);
+        let key = self.attach_master(link, rest, db)?;
+        log::info!("MASTER <-> REPLICA sync: Successfully continued the replication stream.");
+        self.process_client_now(key);
+        Ok(())
+    }
+
+    /// Turns the link's connection into the master client (in the slab,
+    /// read like any client, its replies suppressed), with `rest` as the
+    /// first stream bytes.
+    fn attach_master(
+        &mut self,
+        mut link: MasterLink,
+        rest: Vec<u8>,
+        db: usize,
+    ) -> io::Result<usize> {
         let mut conn = link.conn.take().unwrap();
         let _ = self.poll.registry().deregister(&mut conn);
         let entry = self.clients.vacant_entry();
@@ -468,6 +525,7 @@ impl Server {
         c.authenticated = true;
         c.is_master = true;
         c.qbuf = rest;
+        c.db = db;
         self.poll.registry().register(
             c.conn.source(),
             Token(CLIENT_BASE + key),
@@ -479,11 +537,6 @@ impl Server {
         self.st.repl.replid = link.replid.clone();
         self.st.repl.offset = link.offset;
         self.st.master = Some(link);
-        // The AOF described the old dataset: start it over from this one.
-        crate::persist::aof::restart_after_sync(&mut self.st);
-        log::info!("MASTER <-> REPLICA sync: Finished with success");
-        // The stream bytes that came with the payload.
-        self.process_client_now(key);
-        Ok(())
+        Ok(key)
     }
 }

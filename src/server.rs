@@ -161,6 +161,9 @@ pub struct State {
     pub is_replica: bool,
     /// The link to our master, when we are a replica.
     pub master: Option<crate::replica::MasterLink>,
+    /// Where the link to the master stopped (replication ID, offset
+    /// applied, selected db): the reconnect asks to continue from there.
+    pub cached_master: Option<(String, i64, usize)>,
     pub clients_count: usize,
     pub stat_peak_memory: usize,
     /// used_memory once the server was set up, before any data.
@@ -712,6 +715,7 @@ impl Server {
             tcp_port_bound: port,
             is_replica: false,
             master: None,
+            cached_master: None,
             clients_count: 0,
             stat_peak_memory: 0,
             startup_memory: 0,
@@ -1051,7 +1055,7 @@ impl Server {
             self.st.monitors.retain(|&m| m != key);
             self.st.repl.replicas.retain(|&m| m != key);
             if c.is_master {
-                self.master_client_gone(key);
+                self.master_client_gone(key, c.db);
             }
             if c.replica {
                 self.refresh_good_replicas(now_ms());
@@ -1750,6 +1754,9 @@ impl Server {
         if self.st.repl.aof {
             crate::persist::aof::feed(&mut self.st, &out);
         }
+        if let Some(b) = self.st.repl.backlog.as_mut() {
+            b.append(&out);
+        }
         for r in self.st.repl.replicas.clone() {
             if r == current {
                 continue;
@@ -1781,6 +1788,9 @@ impl Server {
         let mut buf = Vec::with_capacity(40);
         crate::repl::encode(&mut buf, args.iter().copied());
         self.st.repl.offset += buf.len() as i64;
+        if let Some(b) = self.st.repl.backlog.as_mut() {
+            b.append(&buf);
+        }
         for r in self.st.repl.replicas.clone() {
             if let Some(Some(rc)) = self.clients.get_mut(r) {
                 rc.reply.raw(&buf);
@@ -1789,6 +1799,30 @@ impl Server {
                 }
             }
             self.write_client(r);
+        }
+    }
+
+    /// Frees the backlog once no replica has been attached for
+    /// repl-backlog-ttl seconds (0: never). A later replica then cannot
+    /// continue the old history, so it gets a new replication ID.
+    fn backlog_cron(&mut self, now: i64) {
+        let r = &mut self.st.repl;
+        if r.backlog.is_none() || !r.replicas.is_empty() {
+            r.no_replicas_since = 0;
+            return;
+        }
+        if r.no_replicas_since == 0 {
+            r.no_replicas_since = now;
+            return;
+        }
+        let ttl = self.st.cfg.int("repl-backlog-ttl");
+        if self.st.master.is_none() && ttl > 0 && now - r.no_replicas_since >= ttl * 1000 {
+            r.backlog = None;
+            r.replid = random_hex(40);
+            log::info!(
+                "Replication backlog freed after {} seconds without connected replicas.",
+                ttl
+            );
         }
     }
 
@@ -1857,6 +1891,7 @@ impl Server {
         if self.st.master.is_some() {
             self.replication_cron();
         }
+        self.backlog_cron(now);
         // Replicas hear from us every repl-ping-replica-period seconds
         // even without writes (their timeout), as in Redis's replicationCron.
         let period = self.st.cfg.int("repl-ping-replica-period").max(1) * 1000;

@@ -153,3 +153,60 @@ fn waitaof_reports_the_local_fsync() {
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn info_int(c: &mut redis::Connection, section: &str, field: &str) -> i64 {
+    info_field(c, section, field).parse().unwrap()
+}
+
+#[test]
+fn a_replica_that_reconnects_continues_from_the_backlog() {
+    let master = Server::start(&[]);
+    let replica = Server::start(&[]);
+    let (mut m, mut r) = attached(&master, &replica);
+    for i in 0..100 {
+        let _: () = redis::cmd("SET")
+            .arg(format!("k{i}"))
+            .arg(i)
+            .query(&mut m)
+            .unwrap();
+    }
+    let _: () = redis::cmd("SELECT").arg(3).query(&mut m).unwrap();
+    let _: () = redis::cmd("SET").arg("in3").arg("x").query(&mut m).unwrap();
+    let n: i64 = redis::cmd("WAIT").arg(1).arg(5000).query(&mut m).unwrap();
+    assert_eq!(n, 1);
+    let killed: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("master")
+        .query(&mut r)
+        .unwrap();
+    assert_eq!(killed, 1);
+    // Written while the link is down: only the backlog has them. No SELECT
+    // comes: the stream is still on db 3.
+    for i in 0..50 {
+        let _: () = redis::cmd("SET")
+            .arg(format!("later{i}"))
+            .arg(i)
+            .query(&mut m)
+            .unwrap();
+    }
+    let t = Instant::now();
+    loop {
+        let n: i64 = redis::cmd("WAIT").arg(1).arg(200).query(&mut m).unwrap();
+        if n == 1 && info_field(&mut r, "replication", "master_link_status") == "up" {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "replica never came back"
+        );
+    }
+    assert_eq!(info_int(&mut m, "stats", "sync_full"), 1);
+    assert_eq!(info_int(&mut m, "stats", "sync_partial_ok"), 1);
+    let _: () = redis::cmd("SELECT").arg(3).query(&mut r).unwrap();
+    let n: i64 = redis::cmd("DBSIZE").query(&mut r).unwrap();
+    assert_eq!(n, 51, "the keys written while the link was down, in db 3");
+    let _: () = redis::cmd("SELECT").arg(0).query(&mut r).unwrap();
+    let n: i64 = redis::cmd("DBSIZE").query(&mut r).unwrap();
+    assert_eq!(n, 100);
+}

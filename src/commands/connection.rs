@@ -563,6 +563,9 @@ fn client_type_by_name(n: &[u8]) -> Option<ClientType> {
 }
 
 fn client_type(c: &Client) -> ClientType {
+    if c.is_master {
+        return ClientType::Master;
+    }
     // MONITOR clients count as replicas, as in Redis.
     if c.monitor || c.replica {
         ClientType::Replica

@@ -651,9 +651,9 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
             "instantaneous_input_repl_kbps" => "0.00",
             "instantaneous_output_repl_kbps" => "0.00",
             "rejected_connections" => stats.rejected_conn,
-            "sync_full" => 0,
-            "sync_partial_ok" => 0,
-            "sync_partial_err" => 0,
+            "sync_full" => st.repl.sync_full,
+            "sync_partial_ok" => st.repl.sync_partial_ok,
+            "sync_partial_err" => st.repl.sync_partial_err,
             "expired_subkeys" => stats.expired_subkeys,
             "expired_keys" => stats.expired_keys,
             "expired_stale_perc" => format!("{:.2}", stats.expired_stale_perc * 100.0),
@@ -747,10 +747,10 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
             "master_replid2" => "0000000000000000000000000000000000000000",
             "master_repl_offset" => st.master.as_ref().map(|l| l.offset).unwrap_or(st.repl.offset),
             "second_repl_offset" => -1,
-            "repl_backlog_active" => 0,
+            "repl_backlog_active" => st.repl.backlog.is_some() as i32,
             "repl_backlog_size" => st.cfg.int("repl-backlog-size"),
-            "repl_backlog_first_byte_offset" => 0,
-            "repl_backlog_histlen" => 0,
+            "repl_backlog_first_byte_offset" => st.repl.backlog.as_ref().map_or(0, |b| b.start),
+            "repl_backlog_histlen" => st.repl.backlog.as_ref().map_or(0, |b| b.len()),
         );
     }
     if sel.wants("cpu") {

@@ -93,17 +93,28 @@ fn full_sync(ctx: &mut Ctx) {
     r.raw(img.len().to_string().as_bytes());
     r.raw(b"\r\n");
     r.raw(&img);
+    attach_replica(ctx);
+    ctx.st.repl.sync_full += 1;
+    // The new replica knows no SELECT yet.
+    ctx.st.repl.stream_db = None;
+    log::info!("Synchronization with replica {} succeeded", ctx.c.addr);
+}
+
+/// The client becomes a replica fed by the stream from now on.
+fn attach_replica(ctx: &mut Ctx) {
     ctx.c.replica = true;
     ctx.c.repl_ack_off = 0;
     ctx.c.repl_ack_time = ctx.st.now_ms;
     let t = ctx.c.token;
-    ctx.st.repl.replicas.push(t);
-    ctx.st.repl.good_replicas += 1;
+    let r = &mut ctx.st.repl;
+    r.replicas.push(t);
+    r.good_replicas += 1;
     // The periodic PING starts one period after a replica attaches.
-    ctx.st.repl.last_ping_ms = ctx.st.now_ms;
-    // The new replica knows no SELECT yet.
-    ctx.st.repl.stream_db = None;
-    log::info!("Synchronization with replica {} succeeded", ctx.c.addr);
+    r.last_ping_ms = ctx.st.now_ms;
+    if r.backlog.is_none() {
+        let size = ctx.st.cfg.int("repl-backlog-size").max(1) as usize;
+        r.backlog = Some(crate::repl::Backlog::new(r.offset + 1, size));
+    }
 }
 
 /// SYNC
@@ -116,10 +127,34 @@ fn sync(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// PSYNC replid offset
-fn psync(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+/// PSYNC replid offset: continues from the backlog when the replica's
+/// history is ours and the backlog still holds everything after `offset`
+/// (the first byte it lacks); a full resync otherwise.
+fn psync(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if ctx.c.replica {
         return Ok(());
+    }
+    let wanted = crate::util::parse_i64(&args[2]);
+    if &args[1][..] != b"?" {
+        let tail = match (&ctx.st.repl.backlog, wanted) {
+            (Some(b), Some(from)) if args[1][..] == *ctx.st.repl.replid.as_bytes() => b.since(from),
+            _ => None,
+        };
+        if let Some(tail) = tail {
+            let line = format!("+CONTINUE {}\r\n", ctx.st.repl.replid);
+            ctx.c.reply.raw(line.as_bytes());
+            ctx.c.reply.raw(&tail);
+            attach_replica(ctx);
+            ctx.st.repl.sync_partial_ok += 1;
+            log::info!(
+                "Partial resynchronization request from {} accepted. Sending {} bytes of backlog starting from offset {}.",
+                ctx.c.addr,
+                tail.len(),
+                wanted.unwrap_or(0)
+            );
+            return Ok(());
+        }
+        ctx.st.repl.sync_partial_err += 1;
     }
     let line = format!("FULLRESYNC {} {}", ctx.st.repl.replid, ctx.st.repl.offset);
     ctx.c.reply.simple(&line);
@@ -330,4 +365,22 @@ fn replicaof(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     ctx.st.pending.replicaof = Some(Some((host, port as u16)));
     ctx.ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ack_command;
+
+    #[test]
+    fn ack_carries_fack_only_while_the_aof_is_on() {
+        assert_eq!(
+            ack_command(123, -1),
+            b"*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$3\r\n123\r\n".to_vec()
+        );
+        assert_eq!(
+            ack_command(123, 100),
+            b"*5\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$3\r\n123\r\n$4\r\nFACK\r\n$3\r\n100\r\n"
+                .to_vec()
+        );
+    }
 }

@@ -517,6 +517,13 @@ fn apply(ctx: &mut Ctx, name: &str) -> Result<(), String> {
             crate::persist::aof::delete_history(ctx.st);
             Ok(())
         }
+        "repl-backlog-size" => {
+            let size = ctx.st.cfg.int("repl-backlog-size").max(1) as usize;
+            if let Some(b) = ctx.st.repl.backlog.as_mut() {
+                b.resize(size);
+            }
+            Ok(())
+        }
         _ => Ok(()),
     }
 }
@@ -526,6 +533,8 @@ fn config_resetstat(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     ctx.st.metrics = Default::default();
     ctx.st.cmdstats.clear();
     ctx.st.errstats.clear();
+    let r = &mut ctx.st.repl;
+    (r.sync_full, r.sync_partial_ok, r.sync_partial_err) = (0, 0, 0);
     ctx.st.evict.reset_stats();
     ctx.st.scripts.evicted = 0;
     ctx.ok()
