@@ -146,6 +146,8 @@ pub struct Client {
     /// The stream offset right after this client's last write that was
     /// propagated: what WAIT waits for.
     pub woff: i64,
+    /// Input bytes of the command being parsed across reads, so far.
+    pub partial_bytes: i64,
     /// Pub/sub subscriptions: channels, patterns, shard channels.
     pub subs: std::collections::HashSet<Vec<u8>>,
     pub psubs: std::collections::HashSet<Vec<u8>>,
@@ -226,6 +228,7 @@ impl Client {
             repl_aof_off: 0,
             repl_ack_time: now,
             woff: 0,
+            partial_bytes: 0,
             subs: Default::default(),
             psubs: Default::default(),
             ssubs: Default::default(),

@@ -1351,7 +1351,8 @@ impl Server {
                 c.qpos = end;
                 c.qbuf_lent = 0;
                 c.args = args;
-                self.after_command(c, (end - start) as i64);
+                let consumed = (end - start) as i64 + std::mem::take(&mut c.partial_bytes);
+                self.after_command(c, consumed);
                 continue;
             }
             c.args = args;
@@ -1360,6 +1361,10 @@ impl Server {
             let r = c
                 .parser
                 .parse(&c.qbuf, &mut pos, &mut c.args, lim, &mut want);
+            // A command that arrives over several reads is parsed a part
+            // at a time: its size is the sum (the replication offset of a
+            // master's stream counts every byte).
+            c.partial_bytes += (pos - c.qpos) as i64;
             c.qpos = pos;
             match r {
                 Ok(false) => {
@@ -1372,13 +1377,15 @@ impl Server {
                 }
                 Ok(true) => {
                     if c.args.is_empty() {
+                        c.partial_bytes = 0;
                         continue;
                     }
                     let mut args = std::mem::take(&mut c.args);
                     self.execute(c, &args);
                     args.clear();
                     c.args = args;
-                    self.after_command(c, (c.qpos - start) as i64);
+                    let consumed = std::mem::take(&mut c.partial_bytes);
+                    self.after_command(c, consumed);
                 }
                 Err(e) => {
                     let msg = e.message();

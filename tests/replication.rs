@@ -210,3 +210,35 @@ fn a_replica_that_reconnects_continues_from_the_backlog() {
     let n: i64 = redis::cmd("DBSIZE").query(&mut r).unwrap();
     assert_eq!(n, 100);
 }
+
+#[test]
+fn offsets_agree_after_commands_bigger_than_one_read() {
+    let master = Server::start(&[]);
+    let replica = Server::start(&[]);
+    let (mut m, mut r) = attached(&master, &replica);
+    // About 40 KB in one SADD: the replica reads it in several parts.
+    let members: Vec<String> = (0..4000).map(|i| format!("member:{i}")).collect();
+    let _: i64 = redis::cmd("SADD")
+        .arg("s")
+        .arg(&members)
+        .query(&mut m)
+        .unwrap();
+    let _: Vec<String> = redis::cmd("SPOP").arg("s").arg(1500).query(&mut m).unwrap();
+    let n: i64 = redis::cmd("WAIT").arg(1).arg(5000).query(&mut m).unwrap();
+    assert_eq!(n, 1);
+    let t = Instant::now();
+    loop {
+        let mo = info_int(&mut m, "replication", "master_repl_offset");
+        let ro = info_int(&mut r, "replication", "master_repl_offset");
+        if mo == ro {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "master {mo} vs replica {ro}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let n: i64 = redis::cmd("SCARD").arg("s").query(&mut r).unwrap();
+    assert_eq!(n, 2500);
+}
