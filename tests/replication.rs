@@ -242,3 +242,36 @@ fn offsets_agree_after_commands_bigger_than_one_read() {
     let n: i64 = redis::cmd("SCARD").arg("s").query(&mut r).unwrap();
     assert_eq!(n, 2500);
 }
+
+#[test]
+fn role_describes_both_sides() {
+    let master = Server::start(&[]);
+    let replica = Server::start(&[]);
+    let (mut m, mut r) = attached(&master, &replica);
+    let _: () = redis::cmd("SET").arg("k").arg("v").query(&mut m).unwrap();
+    let n: i64 = redis::cmd("WAIT").arg(1).arg(5000).query(&mut m).unwrap();
+    assert_eq!(n, 1);
+    let v: redis::Value = redis::cmd("ROLE").query(&mut r).unwrap();
+    let redis::Value::Array(items) = v else {
+        panic!("ROLE of a replica: {v:?}")
+    };
+    assert_eq!(items.len(), 5);
+    assert_eq!(items[0], redis::Value::BulkString(b"slave".to_vec()));
+    assert_eq!(items[2], redis::Value::Int(master.port as i64));
+    assert_eq!(items[3], redis::Value::BulkString(b"connected".to_vec()));
+    let (kind, off, replicas): (String, i64, Vec<(String, String, String)>) =
+        redis::cmd("ROLE").query(&mut m).unwrap();
+    assert_eq!(kind, "master");
+    assert_eq!(replicas.len(), 1);
+    assert_eq!(replicas[0].1, replica.port.to_string());
+    // WAIT's REPLCONF GETACK is in the master's offset, not yet in the
+    // replica's answer to it.
+    let acked: i64 = replicas[0].2.parse().unwrap();
+    let redis::Value::Int(applied) = items[4] else {
+        panic!("{:?}", items[4])
+    };
+    assert!(
+        acked > 0 && acked <= applied && applied <= off,
+        "{acked} {applied} {off}"
+    );
+}

@@ -57,6 +57,16 @@ pub static COMMANDS: &[CommandSpec] = &[
         replconf,
     ),
     cmd(
+        "role",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST,
+        NO_KEYS,
+        "server",
+        "2.8.12",
+        "Returns the replication role.",
+        role,
+    ),
+    cmd(
         "wait",
         3,
         BLOCKING,
@@ -207,6 +217,57 @@ fn replconf(ctx: &mut Ctx, args: &Args) -> CmdResult {
         i += 2;
     }
     ctx.ok()
+}
+
+/// ROLE: ["master", offset, [[ip, port, acked offset]...]] or
+/// ["slave", host, port, link state, offset applied (-1 before a sync)].
+fn role(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    use crate::replica::Step;
+    if let Some(l) = &ctx.st.master {
+        let state = if l.link_up() {
+            "connected"
+        } else if l.conn.is_none() {
+            "connect"
+        } else {
+            match l.step {
+                Step::Connecting => "connecting",
+                Step::BulkHeader | Step::Transfer => "sync",
+                _ => "handshake",
+            }
+        };
+        let off = if l.link_up() { l.offset } else { -1 };
+        let r = &mut ctx.c.reply;
+        r.array(5);
+        r.bulk(b"slave");
+        r.bulk(l.host.as_bytes());
+        r.int(l.port as i64);
+        r.bulk(state.as_bytes());
+        r.int(off);
+        return Ok(());
+    }
+    let replicas: Vec<(String, u16, i64)> = ctx
+        .st
+        .repl
+        .replicas
+        .iter()
+        .filter_map(|&t| ctx.others.get(t).and_then(|c| c.as_deref()))
+        .map(|c| {
+            let ip = c.addr.rsplit_once(':').map_or("", |(h, _)| h).to_string();
+            (ip, c.replica_port, c.repl_ack_off)
+        })
+        .collect();
+    let r = &mut ctx.c.reply;
+    r.array(3);
+    r.bulk(b"master");
+    r.int(ctx.st.repl.offset);
+    r.array(replicas.len());
+    for (ip, port, off) in replicas {
+        r.array(3);
+        r.bulk(ip.as_bytes());
+        r.bulk(port.to_string().as_bytes());
+        r.bulk(off.to_string().as_bytes());
+    }
+    Ok(())
 }
 
 /// What a replica tells its master: REPLCONF ACK <applied offset>, with
