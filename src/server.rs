@@ -1972,6 +1972,14 @@ impl Server {
             }
         }
         self.st.replica_expiring = keep;
+        self.propagate_expired();
+    }
+
+    /// After a cron pass deleted expired keys: WATCHers, tracking clients
+    /// and the stream (DEL or UNLINK) learn of them, and the keyspace
+    /// events go out.
+    fn propagate_expired(&mut self) {
+        crate::commands::multi::touch_expired(&mut self.st);
         let lazy = self.st.cfg.hot.lazyfree_lazy_expire;
         for db in &mut self.st.dbs {
             for k in &db.expired_keys {
@@ -2024,17 +2032,7 @@ impl Server {
             self.st
                 .notify(crate::config::notify::EXPIRED, "expired", &k, db);
         }
-        crate::commands::multi::touch_expired(&mut self.st);
-        let lazy = self.st.cfg.hot.lazyfree_lazy_expire;
-        for db in &mut self.st.dbs {
-            for k in &db.expired_keys {
-                self.st.tracking.invalidate(k, 0);
-            }
-            db.expired = 0;
-            self.st.repl.feed_expired(db.id, &mut db.expired_keys, lazy);
-        }
-        self.feed_replicas(usize::MAX);
-        self.deliver_messages(None);
+        self.propagate_expired();
     }
 }
 

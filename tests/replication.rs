@@ -14,6 +14,35 @@ fn info_field(c: &mut redis::Connection, section: &str, field: &str) -> String {
         .to_string()
 }
 
+fn info_int(c: &mut redis::Connection, section: &str, field: &str) -> i64 {
+    info_field(c, section, field).parse().unwrap()
+}
+
+/// WAIT for the one replica; it must have everything within 5 s.
+fn wait_one(m: &mut redis::Connection) {
+    let n: i64 = redis::cmd("WAIT").arg(1).arg(5000).query(m).unwrap();
+    assert_eq!(n, 1);
+}
+
+/// SET prefix0..prefixN-1.
+fn set_many(c: &mut redis::Connection, prefix: &str, n: usize) {
+    for i in 0..n {
+        let _: () = redis::cmd("SET")
+            .arg(format!("{prefix}{i}"))
+            .arg(i)
+            .query(c)
+            .unwrap();
+    }
+}
+
+/// A master and a replica of it, synced, with a connection to each.
+fn pair() -> (Server, Server, redis::Connection, redis::Connection) {
+    let master = Server::start(&[]);
+    let replica = Server::start(&[]);
+    let (m, r) = attached(&master, &replica);
+    (master, replica, m, r)
+}
+
 fn attached(master: &Server, replica: &Server) -> (redis::Connection, redis::Connection) {
     let m = master.client();
     let mut r = replica.client();
@@ -35,14 +64,11 @@ fn attached(master: &Server, replica: &Server) -> (redis::Connection, redis::Con
 
 #[test]
 fn wait_counts_replicas_that_acknowledged_the_writes() {
-    let master = Server::start(&[]);
-    let replica = Server::start(&[]);
-    let (mut m, mut r) = attached(&master, &replica);
+    let (_master, _replica, mut m, mut r) = pair();
     for _ in 0..3 {
         let _: i64 = redis::cmd("INCR").arg("foo").query(&mut m).unwrap();
     }
-    let n: i64 = redis::cmd("WAIT").arg(1).arg(5000).query(&mut m).unwrap();
-    assert_eq!(n, 1);
+    wait_one(&mut m);
     let v: i64 = redis::cmd("GET").arg("foo").query(&mut r).unwrap();
     assert_eq!(v, 3, "WAIT returned before the replica applied the writes");
     // Two copies cannot be had: WAIT gives up at its timeout with what it got.
@@ -67,9 +93,7 @@ fn wait_counts_replicas_that_acknowledged_the_writes() {
 
 #[test]
 fn wait_refuses_bad_arguments_and_replicas() {
-    let master = Server::start(&[]);
-    let replica = Server::start(&[]);
-    let (mut m, mut r) = attached(&master, &replica);
+    let (_master, _replica, mut m, mut r) = pair();
     let e = redis::cmd("WAIT")
         .arg(1)
         .arg(-1)
@@ -106,6 +130,19 @@ fn wait_refuses_bad_arguments_and_replicas() {
     assert!(n <= 1);
 }
 
+fn waitaof(c: &mut redis::Connection, local: i64, ms: i64) -> redis::RedisResult<(i64, i64)> {
+    redis::cmd("WAITAOF").arg(local).arg(0).arg(ms).query(c)
+}
+
+fn config_set(c: &mut redis::Connection, name: &str, value: &str) {
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg(name)
+        .arg(value)
+        .query(c)
+        .unwrap();
+}
+
 #[test]
 fn waitaof_reports_the_local_fsync() {
     let dir = std::env::temp_dir().join(format!("redis-rust-waitaof-{}", std::process::id()));
@@ -116,64 +153,24 @@ fn waitaof_reports_the_local_fsync() {
     let mut c = s.client();
     let _: i64 = redis::cmd("INCR").arg("foo").query(&mut c).unwrap();
     // Never fsynced with appendfsync no: the timeout answers.
-    let r: (i64, i64) = redis::cmd("WAITAOF")
-        .arg(1)
-        .arg(0)
-        .arg(50)
-        .query(&mut c)
-        .unwrap();
-    assert_eq!(r, (0, 0));
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("appendfsync")
-        .arg("always")
-        .query(&mut c)
-        .unwrap();
+    assert_eq!(waitaof(&mut c, 1, 50).unwrap(), (0, 0));
+    config_set(&mut c, "appendfsync", "always");
     let _: i64 = redis::cmd("INCR").arg("foo").query(&mut c).unwrap();
-    let r: (i64, i64) = redis::cmd("WAITAOF")
-        .arg(1)
-        .arg(0)
-        .arg(0)
-        .query(&mut c)
-        .unwrap();
-    assert_eq!(r, (1, 0));
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("appendonly")
-        .arg("no")
-        .query(&mut c)
-        .unwrap();
-    let e = redis::cmd("WAITAOF")
-        .arg(1)
-        .arg(0)
-        .arg(0)
-        .query::<(i64, i64)>(&mut c)
-        .unwrap_err();
+    assert_eq!(waitaof(&mut c, 1, 0).unwrap(), (1, 0));
+    config_set(&mut c, "appendonly", "no");
+    let e = waitaof(&mut c, 1, 0).unwrap_err();
     assert!(e.to_string().contains("appendonly is disabled"), "{e}");
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn info_int(c: &mut redis::Connection, section: &str, field: &str) -> i64 {
-    info_field(c, section, field).parse().unwrap()
-}
-
 #[test]
 fn a_replica_that_reconnects_continues_from_the_backlog() {
-    let master = Server::start(&[]);
-    let replica = Server::start(&[]);
-    let (mut m, mut r) = attached(&master, &replica);
-    for i in 0..100 {
-        let _: () = redis::cmd("SET")
-            .arg(format!("k{i}"))
-            .arg(i)
-            .query(&mut m)
-            .unwrap();
-    }
+    let (_master, _replica, mut m, mut r) = pair();
+    set_many(&mut m, "k", 100);
     let _: () = redis::cmd("SELECT").arg(3).query(&mut m).unwrap();
     let _: () = redis::cmd("SET").arg("in3").arg("x").query(&mut m).unwrap();
-    let n: i64 = redis::cmd("WAIT").arg(1).arg(5000).query(&mut m).unwrap();
-    assert_eq!(n, 1);
+    wait_one(&mut m);
     let killed: i64 = redis::cmd("CLIENT")
         .arg("KILL")
         .arg("TYPE")
@@ -183,13 +180,7 @@ fn a_replica_that_reconnects_continues_from_the_backlog() {
     assert_eq!(killed, 1);
     // Written while the link is down: only the backlog has them. No SELECT
     // comes: the stream is still on db 3.
-    for i in 0..50 {
-        let _: () = redis::cmd("SET")
-            .arg(format!("later{i}"))
-            .arg(i)
-            .query(&mut m)
-            .unwrap();
-    }
+    set_many(&mut m, "later", 50);
     let t = Instant::now();
     loop {
         let n: i64 = redis::cmd("WAIT").arg(1).arg(200).query(&mut m).unwrap();
@@ -213,9 +204,7 @@ fn a_replica_that_reconnects_continues_from_the_backlog() {
 
 #[test]
 fn offsets_agree_after_commands_bigger_than_one_read() {
-    let master = Server::start(&[]);
-    let replica = Server::start(&[]);
-    let (mut m, mut r) = attached(&master, &replica);
+    let (_master, _replica, mut m, mut r) = pair();
     // About 40 KB in one SADD: the replica reads it in several parts.
     let members: Vec<String> = (0..4000).map(|i| format!("member:{i}")).collect();
     let _: i64 = redis::cmd("SADD")
@@ -224,8 +213,7 @@ fn offsets_agree_after_commands_bigger_than_one_read() {
         .query(&mut m)
         .unwrap();
     let _: Vec<String> = redis::cmd("SPOP").arg("s").arg(1500).query(&mut m).unwrap();
-    let n: i64 = redis::cmd("WAIT").arg(1).arg(5000).query(&mut m).unwrap();
-    assert_eq!(n, 1);
+    wait_one(&mut m);
     let t = Instant::now();
     loop {
         let mo = info_int(&mut m, "replication", "master_repl_offset");
@@ -245,12 +233,9 @@ fn offsets_agree_after_commands_bigger_than_one_read() {
 
 #[test]
 fn role_describes_both_sides() {
-    let master = Server::start(&[]);
-    let replica = Server::start(&[]);
-    let (mut m, mut r) = attached(&master, &replica);
+    let (master, replica, mut m, mut r) = pair();
     let _: () = redis::cmd("SET").arg("k").arg("v").query(&mut m).unwrap();
-    let n: i64 = redis::cmd("WAIT").arg(1).arg(5000).query(&mut m).unwrap();
-    assert_eq!(n, 1);
+    wait_one(&mut m);
     let v: redis::Value = redis::cmd("ROLE").query(&mut r).unwrap();
     let redis::Value::Array(items) = v else {
         panic!("ROLE of a replica: {v:?}")
