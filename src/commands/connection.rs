@@ -730,12 +730,18 @@ fn client_kill(ctx: &mut Ctx, args: &Args) -> CmdResult {
             && !(skipme && c.id == me)
             && (max_age == 0 || (now - c.ctime_ms) / 1000 >= max_age)
     };
+    // The others are freed after this command, but their sockets close
+    // now, as Redis frees them on the spot: inside MULTI ... DEBUG SLEEP,
+    // a killed master link must look dead to the master during the sleep.
     let mut victims: Vec<u64> = ctx
         .others
         .iter()
         .filter_map(|(_, c)| c.as_deref())
         .filter(|c| matches(c))
-        .map(|c| c.id)
+        .map(|c| {
+            c.conn.shutdown();
+            c.id
+        })
         .collect();
     let kill_me = matches(ctx.c);
     let killed = victims.len() + kill_me as usize;
