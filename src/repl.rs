@@ -34,6 +34,8 @@ pub struct ReplState {
     /// Replicas that acknowledged within min-replicas-max-lag seconds
     /// (what min-replicas-to-write counts).
     pub good_replicas: usize,
+    /// Something changed what `good_replicas` counts: recount it.
+    pub recount_good: bool,
     /// The last bytes of the stream, for replicas that reconnect (PSYNC
     /// continues from it). Created with the first replica.
     pub backlog: Option<Backlog>,

@@ -783,9 +783,9 @@ impl Server {
             // Messages from the cron, timers or the last events.
             self.flush_pending_writes();
             let now = now_ms();
-            // Every turn, so an ACK or a CONFIG SET of min-replicas-* counts
-            // before the next write (a few replicas: cheap).
-            if !self.st.repl.replicas.is_empty() {
+            // An ACK, a CONFIG SET of min-replicas-* or the cron asked:
+            // recounted before the next write can be checked against it.
+            if std::mem::take(&mut self.st.repl.recount_good) {
                 self.refresh_good_replicas(now);
             }
             let mut wake = match self.st.blocking.next_deadline() {
@@ -1899,6 +1899,8 @@ impl Server {
             self.replication_cron();
         }
         self.backlog_cron(now);
+        // Lags grow with time alone.
+        self.st.repl.recount_good = !self.st.repl.replicas.is_empty();
         // Replicas hear from us every repl-ping-replica-period seconds
         // even without writes (their timeout), as in Redis's replicationCron.
         let period = self.st.cfg.int("repl-ping-replica-period").max(1) * 1000;

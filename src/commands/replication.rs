@@ -196,6 +196,7 @@ fn replconf(ctx: &mut Ctx, args: &Args) -> CmdResult {
                 ctx.st.blocking.acked = true;
             }
             ctx.c.repl_ack_time = ctx.st.now_ms;
+            ctx.st.repl.recount_good = true;
         }
         return Ok(());
     }

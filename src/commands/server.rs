@@ -517,6 +517,10 @@ fn apply(ctx: &mut Ctx, name: &str) -> Result<(), String> {
             crate::persist::aof::delete_history(ctx.st);
             Ok(())
         }
+        "min-replicas-max-lag" | "min-replicas-to-write" => {
+            ctx.st.repl.recount_good = true;
+            Ok(())
+        }
         "repl-backlog-size" => {
             let size = ctx.st.cfg.int("repl-backlog-size").max(1) as usize;
             if let Some(b) = ctx.st.repl.backlog.as_mut() {
