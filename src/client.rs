@@ -246,6 +246,11 @@ impl Client {
         }
     }
 
+    /// The peer's address without the port (a replica's, in INFO and ROLE).
+    pub fn ip(&self) -> &str {
+        self.addr.rsplit_once(':').map_or("", |(h, _)| h)
+    }
+
     /// Bytes waiting to be written.
     /// Whether pending output breaks `client-output-buffer-limit` for this
     /// client's class (Redis's `checkClientOutputBufferLimits`); tracks

@@ -186,6 +186,17 @@ pub enum CmdError {
 
 pub type CmdResult = Result<(), CmdError>;
 
+/// A timeout argument in milliseconds (XREAD BLOCK, CLIENT PAUSE, WAIT):
+/// a non-negative integer, with Redis's errors.
+pub fn parse_timeout_ms(a: &[u8]) -> Result<i64, CmdError> {
+    let t = crate::util::parse_i64(a)
+        .ok_or_else(|| CmdError::msg("ERR timeout is not an integer or out of range"))?;
+    if t < 0 {
+        return Err(CmdError::msg("ERR timeout is negative"));
+    }
+    Ok(t)
+}
+
 impl CmdError {
     pub fn msg(s: impl Into<String>) -> CmdError {
         let s = s.into();

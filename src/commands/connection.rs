@@ -1036,11 +1036,7 @@ fn client_pause(ctx: &mut Ctx, args: &Args) -> CmdResult {
             return Err(CmdError::msg("ERR CLIENT PAUSE mode must be WRITE or ALL"));
         }
     }
-    let ms = crate::util::parse_i64(&args[2])
-        .ok_or_else(|| CmdError::msg("ERR timeout is not an integer or out of range"))?;
-    if ms < 0 {
-        return Err(CmdError::msg("ERR timeout is negative"));
-    }
+    let ms = crate::command::parse_timeout_ms(&args[2])?;
     let now = crate::util::now_ms();
     let end = if ms > 0 {
         now.checked_add(ms)

@@ -887,13 +887,12 @@ pub fn client_facts(ctx: &Ctx) -> ClientFacts {
             f.master_unapplied = c.pending_input() as i64 + c.postponed.as_ref().map_or(0, |p| p.1);
         }
         if c.replica {
-            let ip = c
-                .addr
-                .rsplit_once(':')
-                .map(|(h, _)| h.to_string())
-                .unwrap_or_default();
-            f.replicas
-                .push((ip, c.replica_port, c.repl_ack_off, c.repl_ack_time));
+            f.replicas.push((
+                c.ip().to_string(),
+                c.replica_port,
+                c.repl_ack_off,
+                c.repl_ack_time,
+            ));
             f.mem_replicas += crate::evict::client_memory(c);
             continue;
         }

@@ -252,10 +252,7 @@ fn role(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         .replicas
         .iter()
         .filter_map(|&t| ctx.others.get(t).and_then(|c| c.as_deref()))
-        .map(|c| {
-            let ip = c.addr.rsplit_once(':').map_or("", |(h, _)| h).to_string();
-            (ip, c.replica_port, c.repl_ack_off)
-        })
+        .map(|c| (c.ip().to_string(), c.replica_port, c.repl_ack_off))
         .collect();
     let r = &mut ctx.c.reply;
     r.array(3);
@@ -356,14 +353,9 @@ fn waitaof(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// A WAIT/WAITAOF timeout: milliseconds, 0 for none.
 fn wait_timeout(ctx: &Ctx, arg: &[u8]) -> Result<i64, crate::command::CmdError> {
-    use crate::command::CmdError;
-    let ms = crate::util::parse_i64(arg)
-        .ok_or_else(|| CmdError::msg("ERR timeout is not an integer or out of range"))?;
-    if ms < 0 {
-        return Err(CmdError::msg("ERR timeout is negative"));
-    }
+    let ms = crate::command::parse_timeout_ms(arg)?;
     if ctx.st.now_ms.checked_add(ms).is_none() {
-        return Err(CmdError::msg("ERR timeout is out of range"));
+        return Err(crate::command::CmdError::msg("ERR timeout is out of range"));
     }
     Ok(ms)
 }

@@ -756,15 +756,6 @@ pub fn xreadgroup(ctx: &mut Ctx, args: &Args) -> CmdResult {
     read_generic(ctx, args, true)
 }
 
-fn parse_block_timeout(a: &[u8]) -> Result<i64, CmdError> {
-    let t = crate::util::parse_i64(a)
-        .ok_or_else(|| CmdError::msg("ERR timeout is not an integer or out of range"))?;
-    if t < 0 {
-        return Err(CmdError::msg("ERR timeout is negative"));
-    }
-    Ok(t)
-}
-
 /// What one stream of an XREADGROUP asks for.
 #[derive(Clone, Copy)]
 enum ReadId {
@@ -787,7 +778,7 @@ fn read_generic(ctx: &mut Ctx, args: &Args, group_mode: bool) -> CmdResult {
         let a = &args[i];
         if eq(a, "block") && more > 0 {
             i += 1;
-            timeout = Some(parse_block_timeout(&args[i])?);
+            timeout = Some(crate::command::parse_timeout_ms(&args[i])?);
         } else if eq(a, "count") && more > 0 {
             i += 1;
             count = args.i64_at(i)?.max(0) as usize;
