@@ -911,7 +911,10 @@ def throughput_rows(servers):
     for wl in WORKLOADS:
         runs = {s.name: [] for s in servers}
         for rnd in range(ROUNDS):
-            for s in servers:  # A B A B ...
+            # A B, B A, A B ...: whatever the run before leaves behind (a
+            # warm page cache, the drain process's start, the scheduler's
+            # state) falls on each server in turn, not always on the second.
+            for s in (servers if rnd % 2 == 0 else servers[::-1]):
                 runs[s.name].append(run_benchmark(s, wl))
         o, r = runs["ours"], runs["redis"]
         row = {"label": wl[0], "n": wl[5],
@@ -919,8 +922,8 @@ def throughput_rows(servers):
                "redis": {k: med(r, k) for k in ("rps", "p50", "p99", "cpu_us", "wall")}}
         row["rps_ratio"] = ratio(row["ours"]["rps"], row["redis"]["rps"])
         row["cpu_ratio"] = ratio(row["ours"]["cpu_us"], row["redis"]["cpu_us"])
-        # Round i of ours ran right before round i of redis: the ratio of
-        # each such pair shows how far the machine moved a row between runs.
+        # Round i of ours ran next to round i of redis: the ratio of each
+        # such pair shows how far the machine moved a row between runs.
         for key, k in (("rps_rounds", "rps"), ("cpu_rounds", "cpu_us")):
             row[key] = sorted(a[k] / b[k] for a, b in zip(o, r) if a and b and b[k])
         log(f"  {wl[0]:<22} ours {fmt(row['ours']['rps'], '.0f'):>9} rps "

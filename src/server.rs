@@ -1640,7 +1640,11 @@ impl Server {
 
     /// Writes the output queued for other clients during this turn.
     fn flush_pending_writes(&mut self) {
-        for key in std::mem::take(&mut self.pending_writes) {
+        // Newest first, as Redis links clients at the head of its pending
+        // list: the client whose command just ran (a publisher, say) gets
+        // its reply before the subscribers its command wrote to, so its next
+        // request is not held up behind their writes.
+        for key in std::mem::take(&mut self.pending_writes).into_iter().rev() {
             match self.clients.get_mut(key) {
                 Some(Some(c)) => {
                     c.write_queued = false;
