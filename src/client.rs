@@ -251,20 +251,38 @@ impl Client {
         self.addr.rsplit_once(':').map_or("", |(h, _)| h)
     }
 
-    /// Bytes waiting to be written.
+    /// This client's `client-output-buffer-limit` class: its (hard, soft,
+    /// soft seconds), or None for the master, which no limit cuts off.
+    fn obuf_class(&self, limits: &[(i64, i64, i64); 3]) -> Option<(i64, i64, i64)> {
+        if self.is_master {
+            return None;
+        }
+        Some(if self.replica && !self.monitor {
+            limits[1]
+        } else if !self.subs.is_empty() || !self.psubs.is_empty() || !self.ssubs.is_empty() {
+            limits[2]
+        } else {
+            limits[0]
+        })
+    }
+
+    /// Sets `reply.limit` for the next command: where the pending output
+    /// reaches this client's hard limit.
+    pub fn arm_reply_limit(&mut self, limits: &[(i64, i64, i64); 3]) {
+        self.reply.limit = match self.obuf_class(limits) {
+            Some((hard, _, _)) if hard > 0 => self.sent.saturating_add(hard as usize),
+            _ => usize::MAX,
+        };
+    }
+
     /// Whether pending output breaks `client-output-buffer-limit` for this
     /// client's class (Redis's `checkClientOutputBufferLimits`); tracks
     /// how long the soft limit has been exceeded.
     pub fn obuf_limit_reached(&mut self, limits: &[(i64, i64, i64); 3], now: i64) -> bool {
-        let class = if self.replica && !self.monitor {
-            1
-        } else if !self.subs.is_empty() || !self.psubs.is_empty() || !self.ssubs.is_empty() {
-            2
-        } else {
-            0
+        let Some((hard, soft, secs)) = self.obuf_class(limits) else {
+            return false;
         };
-        let (hard, soft, secs) = limits[class];
-        if self.is_master || (hard == 0 && soft == 0) {
+        if hard == 0 && soft == 0 {
             return false;
         }
         let used = self.obuf_usage() as i64;

@@ -190,7 +190,11 @@ impl Server {
                         false
                     }
                 } else {
-                    l.conn.is_none() && now - l.last_attempt_ms >= 1000
+                    // At the next whole second, not a full second after the
+                    // loss: Redis's replicationCron runs on a free-running
+                    // 1 s period, so a replica waits half a second on
+                    // average before it reconnects.
+                    l.conn.is_none() && now / 1000 > l.last_attempt_ms / 1000
                 }
             }
             None => false,

@@ -489,6 +489,48 @@ fn a_subscriber_that_does_not_read_is_cut_off_at_the_pubsub_limit() {
     );
 }
 
+/// A count the client picks (repeats allowed) must not size the reply:
+/// the client is cut off at its hard output limit, and the server lives.
+#[test]
+fn random_picks_with_a_huge_count_stop_at_the_output_limit() {
+    let s = Server::start(&["--client-output-buffer-limit", "normal 1mb 0 0"]);
+    let mut c = s.client();
+    redis::cmd("ZADD")
+        .arg("z")
+        .arg(1)
+        .arg("a")
+        .exec(&mut c)
+        .unwrap();
+    redis::cmd("SADD").arg("s").arg("a").exec(&mut c).unwrap();
+    redis::cmd("HSET")
+        .arg("h")
+        .arg("a")
+        .arg("b")
+        .exec(&mut c)
+        .unwrap();
+    for cmd in [
+        &b"ZRANDMEMBER z -99999999999\r\n"[..],
+        b"ZRANDMEMBER z -999999999999 WITHSCORES\r\n",
+        b"SRANDMEMBER s -999999999999\r\n",
+        b"HRANDFIELD h -999999999999 WITHVALUES\r\n",
+    ] {
+        let mut raw = s.raw();
+        raw.write_all(cmd).unwrap();
+        let (got, closed) = read_to_close(&mut raw);
+        assert!(closed, "{}: not closed", String::from_utf8_lossy(cmd));
+        // Whatever reached the socket before the close is bounded by the
+        // limit, not by the count.
+        assert!(got.len() <= 2 << 20, "{} bytes", got.len());
+    }
+    let n: i64 = redis::cmd("ZCARD").arg("z").query(&mut c).unwrap();
+    assert_eq!(n, 1);
+    let info: String = redis::cmd("INFO").arg("stats").query(&mut c).unwrap();
+    assert!(
+        info.contains("client_output_buffer_limit_disconnections:4"),
+        "{info}"
+    );
+}
+
 /// `ps` shows the title proc-title-template gives, as for redis-server,
 /// including one longer than the command line it replaced.
 #[test]

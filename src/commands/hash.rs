@@ -655,6 +655,9 @@ pub fn hrandfield(ctx: &mut Ctx, args: &Args) -> CmdResult {
             let n = l.unsigned_abs() as usize;
             header(r, n);
             for _ in 0..n {
+                if r.over_limit() {
+                    break;
+                }
                 if let Some((k, v)) = h.random(rng) {
                     emit(r, k, v);
                 }

@@ -435,6 +435,9 @@ pub fn srandmember(ctx: &mut Ctx, args: &Args) -> CmdResult {
                 let n = l.unsigned_abs();
                 r.array(n as usize);
                 for _ in 0..n {
+                    if r.over_limit() {
+                        break;
+                    }
                     if let Some(m) = s.random(rng) {
                         r.bulk(&m);
                     }

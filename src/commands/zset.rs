@@ -1751,12 +1751,29 @@ fn zrandmember_count(ctx: &mut Ctx, args: &Args, l: i64, withscores: bool) -> Cm
         ctx.c.reply.array(0);
         return Ok(());
     }
-    // Pick ranks first (the generator lives beside the keyspace).
-    let picks: Vec<usize> = if l < 0 || count == 1 {
-        (0..count)
-            .map(|_| (ctx.st.rng.next() % len as u64) as usize)
-            .collect()
-    } else if count >= len as u64 {
+    if l < 0 || count == 1 {
+        // Repeats allowed: the count is the client's, not the set's, so
+        // the picks are streamed out (and stop at the output limit).
+        let st = &mut *ctx.st;
+        let rng = &mut st.rng;
+        let Some(Value::ZSet(z)) = st.dbs[dbi].keys.get(&args[1]).map(|o| &o.v) else {
+            return Err(CmdError::WrongType);
+        };
+        let r = &mut ctx.c.reply;
+        reply_len(r, count as usize, withscores);
+        for _ in 0..count {
+            if r.over_limit() {
+                break;
+            }
+            if let Some((e, s)) = z.at((rng.next() % len as u64) as usize) {
+                reply_pair(r, e, s, withscores);
+            }
+        }
+        return Ok(());
+    }
+    // Distinct picks, at most `len` of them: ranks first (the generator
+    // lives beside the keyspace).
+    let picks: Vec<usize> = if count >= len as u64 {
         (0..len).collect()
     } else {
         let count = count as usize;

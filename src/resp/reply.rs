@@ -4,7 +4,7 @@
 
 use crate::util::{fmt_double, fmt_i64};
 
-#[derive(Default, Debug)]
+#[derive(Debug)]
 pub struct ReplyBuf {
     pub buf: Vec<u8>,
     /// 2 or 3.
@@ -14,6 +14,24 @@ pub struct ReplyBuf {
     /// A push frame was written: it reaches the client even under
     /// CLIENT REPLY OFF, as Redis's push replies do.
     pub pushed: bool,
+    /// Buffer length at which the client breaks its hard output limit
+    /// (`usize::MAX`: none). Commands whose reply length is a number the
+    /// client picked (SRANDMEMBER -N and kin) stop there, as Redis's stop
+    /// once the client is marked to close: the client is closed anyway,
+    /// and the rest would only be memory.
+    pub limit: usize,
+}
+
+impl Default for ReplyBuf {
+    fn default() -> ReplyBuf {
+        ReplyBuf {
+            buf: Vec::new(),
+            resp: 0,
+            last_error: None,
+            pushed: false,
+            limit: usize::MAX,
+        }
+    }
 }
 
 impl ReplyBuf {
@@ -23,7 +41,13 @@ impl ReplyBuf {
             resp: 2,
             last_error: None,
             pushed: false,
+            limit: usize::MAX,
         }
+    }
+
+    /// The hard output limit is broken (see `limit`).
+    pub fn over_limit(&self) -> bool {
+        self.buf.len() >= self.limit
     }
 
     pub fn len(&self) -> usize {
