@@ -1261,6 +1261,13 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
                 } else {
                     0
                 };
+            // Redis aborts on a size it cannot allocate; no value may pass
+            // the bulk limit anyway.
+            if size as i64 > ctx.st.cfg.hot.proto_max_bulk_len {
+                return Err(CmdError::msg(
+                    "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
+                ));
+            }
             let prefix = if argc >= 4 {
                 args[3].to_vec()
             } else {

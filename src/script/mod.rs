@@ -773,10 +773,17 @@ const MAX_DEPTH: usize = 1000;
 
 /// Writes a script's return value as a reply, as Redis's
 /// `luaReplyToRedisReply`.
-pub fn lua_to_reply(v: &Value, r: &mut ReplyBuf, lua_resp: u8, depth: usize) {
+pub fn lua_to_reply(v: &Value, r: &mut ReplyBuf, lua_resp: u8) {
+    to_reply(v, r, lua_resp, 0);
+}
+
+/// Returns true once the depth limit was hit: every enclosing table then
+/// stops where it is (its length says what it holds), so a table that
+/// holds itself twice costs one error, not one per path (2^depth).
+fn to_reply(v: &Value, r: &mut ReplyBuf, lua_resp: u8, depth: usize) -> bool {
     if depth > MAX_DEPTH {
         r.error("ERR reached lua stack limit");
-        return;
+        return true;
     }
     match v {
         Value::String(s) => r.bulk(&s.as_bytes()),
@@ -797,67 +804,85 @@ pub fn lua_to_reply(v: &Value, r: &mut ReplyBuf, lua_resp: u8, depth: usize) {
             if let Ok(Value::String(e)) = t.raw_get::<Value>("err") {
                 let msg = String::from_utf8_lossy(&e.as_bytes()).into_owned();
                 r.error(&format!("-{msg}"));
-                return;
+                return false;
             }
             if let Ok(Value::String(s)) = t.raw_get::<Value>("ok") {
                 r.simple(&String::from_utf8_lossy(&s.as_bytes()));
-                return;
+                return false;
             }
             if let Ok(Value::Number(d)) = t.raw_get::<Value>("double") {
                 r.double(d);
-                return;
+                return false;
             }
             if let Ok(Value::Integer(d)) = t.raw_get::<Value>("double") {
                 r.double(d as f64);
-                return;
+                return false;
             }
             if let Ok(Value::String(s)) = t.raw_get::<Value>("big_number") {
                 let s = String::from_utf8_lossy(&s.as_bytes()).replace(['\r', '\n'], " ");
                 r.bignum(&s);
-                return;
+                return false;
             }
             if let Ok(Value::Table(vt)) = t.raw_get::<Value>("verbatim_string")
                 && let Ok(Value::String(f)) = vt.raw_get::<Value>("format")
                 && let Ok(Value::String(s)) = vt.raw_get::<Value>("string")
             {
                 r.verbatim(&s.as_bytes(), &String::from_utf8_lossy(&f.as_bytes()));
-                return;
+                return false;
             }
             if let Ok(Value::Table(m)) = t.raw_get::<Value>("map") {
                 let mark = r.deferred();
                 let mut n = 0;
+                let mut stop = false;
                 for (k, v) in m.pairs::<Value, Value>().flatten() {
-                    lua_to_reply(&k, r, lua_resp, depth + 1);
-                    lua_to_reply(&v, r, lua_resp, depth + 1);
+                    stop = to_reply(&k, r, lua_resp, depth + 1);
+                    if !stop {
+                        stop = to_reply(&v, r, lua_resp, depth + 1);
+                    } else {
+                        r.null();
+                    }
                     n += 1;
+                    if stop {
+                        break;
+                    }
                 }
                 r.set_deferred(mark, b'%', n);
-                return;
+                return stop;
             }
             if let Ok(Value::Table(m)) = t.raw_get::<Value>("set") {
                 let mark = r.deferred();
                 let mut n = 0;
+                let mut stop = false;
                 for (k, _) in m.pairs::<Value, Value>().flatten() {
-                    lua_to_reply(&k, r, lua_resp, depth + 1);
+                    stop = to_reply(&k, r, lua_resp, depth + 1);
                     n += 1;
+                    if stop {
+                        break;
+                    }
                 }
                 r.set_deferred(mark, b'~', n);
-                return;
+                return stop;
             }
             let mark = r.deferred();
             let mut n = 0;
+            let mut stop = false;
             loop {
                 let v: Value = t.raw_get(n + 1).unwrap_or(Value::Nil);
                 if v.is_nil() {
                     break;
                 }
-                lua_to_reply(&v, r, lua_resp, depth + 1);
+                stop = to_reply(&v, r, lua_resp, depth + 1);
                 n += 1;
+                if stop {
+                    break;
+                }
             }
             r.set_deferred(mark, b'*', n);
+            return stop;
         }
         _ => r.null(),
     }
+    false
 }
 
 fn f64_to_i64(n: f64) -> i64 {
@@ -1412,7 +1437,7 @@ pub fn run_script(
                 if t.raw_get::<Option<bool>>("ignore_error_stats_update").ok().flatten() == Some(true)
                     && matches!(t.raw_get::<Value>("err"), Ok(Value::String(_))));
             if ok {
-                lua_to_reply(&v, r, lua_resp, 0);
+                lua_to_reply(&v, r, lua_resp);
             } else if let Value::Table(t) = &v {
                 let msg = match t.raw_get::<Value>("err") {
                     Ok(Value::String(s)) => String::from_utf8_lossy(&s.as_bytes()).into_owned(),
@@ -1460,6 +1485,23 @@ fn lua_value_text(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A table that holds itself twice has 2^depth paths; the reply stops
+    /// at the first that reaches the limit.
+    #[test]
+    fn self_referencing_reply_stops_at_the_depth_limit() {
+        let lua = mlua::Lua::new();
+        let t: mlua::Table = lua
+            .load("local t = {} t[1] = t t[2] = t return t")
+            .eval()
+            .unwrap();
+        let mut r = ReplyBuf::new();
+        lua_to_reply(&Value::Table(t), &mut r, 2);
+        let out = String::from_utf8_lossy(&r.buf).into_owned();
+        assert_eq!(out.matches("reached lua stack limit").count(), 1);
+        assert_eq!(out.matches("*1\r\n").count(), MAX_DEPTH + 1);
+        assert!(out.ends_with("-ERR reached lua stack limit\r\n"));
+    }
 
     #[test]
     fn shebang_flags() {
