@@ -148,6 +148,11 @@ impl Server {
         };
         match crate::server::connect_from(sa, self.st.cfg.get("bind-source-addr")) {
             Ok(mut s) => {
+                // The master link is a client too (Redis's createClient).
+                let idle = self.st.cfg.int("tcp-keepalive");
+                if idle > 0 {
+                    crate::server::set_keepalive(&s, idle as i32);
+                }
                 if self
                     .poll
                     .registry()

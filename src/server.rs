@@ -973,6 +973,10 @@ impl Server {
                             continue;
                         }
                         let _ = s.set_nodelay(true);
+                        let idle = self.st.cfg.int("tcp-keepalive");
+                        if idle > 0 {
+                            set_keepalive(&s, idle as i32);
+                        }
                         let la = s.local_addr().map(|a| a.to_string()).unwrap_or_default();
                         (Conn::Tcp(s), a.to_string(), la, false)
                     }
@@ -2137,6 +2141,35 @@ fn bind_tcp(sa: std::net::SocketAddr, backlog: i32) -> io::Result<TcpListener> {
             return Err(io::Error::last_os_error());
         }
         Ok(TcpListener::from_std(l))
+    }
+}
+
+/// `tcp-keepalive`, as Redis's anetKeepAlive sets it: the kernel probes a
+/// connection idle for `idle` seconds every `idle / 3` seconds, and drops
+/// it after three probes go unanswered, so dead peers (a client behind a
+/// NAT that forgot it) do not hold their connection forever.
+pub(crate) fn set_keepalive(s: &mio::net::TcpStream, idle: i32) {
+    use std::os::fd::AsRawFd;
+    let fd = s.as_raw_fd();
+    let opts = [
+        (libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, idle),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, (idle / 3).max(1)),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPCNT, 3),
+    ];
+    for (level, name, v) in opts {
+        let v: libc::c_int = v;
+        // SAFETY: setsockopt on a descriptor the stream owns, with a
+        // pointer to a live c_int and its size.
+        unsafe {
+            libc::setsockopt(
+                fd,
+                level,
+                name,
+                &v as *const _ as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
     }
 }
 

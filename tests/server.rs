@@ -531,6 +531,34 @@ fn random_picks_with_a_huge_count_stop_at_the_output_limit() {
     );
 }
 
+/// tcp-keepalive arms the kernel's keepalive timer on accepted sockets
+/// (timer 2 in /proc/net/tcp's `tr` column); 0 leaves it off.
+#[test]
+fn tcp_keepalive_arms_the_keepalive_timer() {
+    // The server's end of an established connection: local port = `port`.
+    let timer_of = |port: u16, peer: u16| -> Option<String> {
+        let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+        table.lines().skip(1).find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let lport = u16::from_str_radix(f[1].rsplit(':').next()?, 16).ok()?;
+            let rport = u16::from_str_radix(f[2].rsplit(':').next()?, 16).ok()?;
+            (lport == port && rport == peer && f[3] == "01")
+                .then(|| f[5].split(':').next().unwrap().to_string())
+        })
+    };
+    for (setting, want) in [("60", "02"), ("0", "00")] {
+        let s = Server::start(&["--tcp-keepalive", setting]);
+        let mut c = s.raw();
+        exchange(&mut c, b"PING\r\n", b"+PONG\r\n");
+        let peer = c.local_addr().unwrap().port();
+        assert_eq!(
+            timer_of(s.port, peer).as_deref(),
+            Some(want),
+            "tcp-keepalive {setting}"
+        );
+    }
+}
+
 /// `ps` shows the title proc-title-template gives, as for redis-server,
 /// including one longer than the command line it replaced.
 #[test]
