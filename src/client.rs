@@ -266,11 +266,14 @@ impl Client {
         })
     }
 
-    /// Sets `reply.limit` for the next command: where the pending output
-    /// reaches this client's hard limit.
+    /// Sets `reply.limit`: where the pending output reaches this client's
+    /// hard limit. Scripts' client has none (Redis never closes a fake
+    /// client): a script gets the whole reply.
     pub fn arm_reply_limit(&mut self, limits: &[(i64, i64, i64); 3]) {
         self.reply.limit = match self.obuf_class(limits) {
-            Some((hard, _, _)) if hard > 0 => self.sent.saturating_add(hard as usize),
+            Some((hard, _, _)) if hard > 0 && self.token != crate::script::SCRIPT_CLIENT_TOKEN => {
+                self.sent.saturating_add(hard as usize)
+            }
             _ => usize::MAX,
         };
     }

@@ -1433,7 +1433,6 @@ impl Server {
             c.reply_mode = ReplyMode::Skip;
         }
         c.reply.pushed = false;
-        c.arm_reply_limit(&self.st.cfg.hot.obuf_limits);
         if self.st.cfg.hot.maxmemory_clients != 0 {
             crate::evict::evict_clients(self, c);
         }

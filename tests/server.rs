@@ -524,6 +524,16 @@ fn random_picks_with_a_huge_count_stop_at_the_output_limit() {
     }
     let n: i64 = redis::cmd("ZCARD").arg("z").query(&mut c).unwrap();
     assert_eq!(n, 1);
+    // A script's own client has no limit: it gets every pick.
+    let lens: Vec<i64> = redis::cmd("EVAL")
+        .arg(
+            "return {#redis.call('srandmember','s',-200000), \
+             #redis.call('zrandmember','z',-200000), #redis.call('hrandfield','h',-200000)}",
+        )
+        .arg(0)
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(lens, [200000; 3]);
     let info: String = redis::cmd("INFO").arg("stats").query(&mut c).unwrap();
     assert!(
         info.contains("client_output_buffer_limit_disconnections:4"),

@@ -237,6 +237,12 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
+    /// Arms `ReplyBuf::over_limit` for a reply whose length the client
+    /// picked; other commands leave it unread.
+    pub fn arm_reply_limit(&mut self) {
+        self.c.arm_reply_limit(&self.st.cfg.hot.obuf_limits);
+    }
+
     pub fn reply(&mut self) -> &mut ReplyBuf {
         &mut self.c.reply
     }

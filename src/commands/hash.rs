@@ -623,6 +623,7 @@ pub fn hrandfield(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if withvalues && !(-i64::MAX / 2..=i64::MAX / 2).contains(&l) {
         return Err(CmdError::msg("ERR value is out of range"));
     }
+    ctx.arm_reply_limit();
     with_rng(ctx, |ctx, rng| {
         let (o, r) = ctx.lookup_r(&args[1]);
         let Some(o) = o else {

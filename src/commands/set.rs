@@ -422,6 +422,7 @@ pub fn srandmember(ctx: &mut Ctx, args: &Args) -> CmdResult {
                 i64::MAX
             )));
         }
+        ctx.arm_reply_limit();
         return with_rng(ctx, |ctx, rng| {
             let (o, r) = ctx.lookup_r(&args[1]);
             let Some(o) = o else {

@@ -1754,6 +1754,7 @@ fn zrandmember_count(ctx: &mut Ctx, args: &Args, l: i64, withscores: bool) -> Cm
     if l < 0 || count == 1 {
         // Repeats allowed: the count is the client's, not the set's, so
         // the picks are streamed out (and stop at the output limit).
+        ctx.arm_reply_limit();
         let st = &mut *ctx.st;
         let rng = &mut st.rng;
         let Some(Value::ZSet(z)) = st.dbs[dbi].keys.get(&args[1]).map(|o| &o.v) else {

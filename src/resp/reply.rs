@@ -15,10 +15,11 @@ pub struct ReplyBuf {
     /// CLIENT REPLY OFF, as Redis's push replies do.
     pub pushed: bool,
     /// Buffer length at which the client breaks its hard output limit
-    /// (`usize::MAX`: none). Commands whose reply length is a number the
-    /// client picked (SRANDMEMBER -N and kin) stop there, as Redis's stop
-    /// once the client is marked to close: the client is closed anyway,
-    /// and the rest would only be memory.
+    /// (`usize::MAX`: none), set by `Client::arm_reply_limit`. Commands
+    /// whose reply length is a number the client picked (SRANDMEMBER -N
+    /// and kin) arm it and stop there, as Redis's stop once the client is
+    /// marked to close: the client is closed anyway, and the rest would
+    /// only be memory.
     pub limit: usize,
 }
 
