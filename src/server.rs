@@ -1908,7 +1908,7 @@ impl Server {
         }
         self.backlog_cron(now);
         // Lags grow with time alone.
-        self.st.repl.recount_good = !self.st.repl.replicas.is_empty();
+        self.st.repl.recount_good |= !self.st.repl.replicas.is_empty();
         // Replicas hear from us every repl-ping-replica-period seconds
         // even without writes (their timeout), as in Redis's replicationCron.
         let period = self.st.cfg.int("repl-ping-replica-period").max(1) * 1000;
