@@ -253,6 +253,105 @@ def kill_group(pgid, sig):
         pass
 
 
+# --- Diagnosing a unit that ran out of time --------------------------------------
+
+
+def group_servers(pgid):
+    """(pid, argv) of the servers under test still alive in the process group."""
+    target = os.path.realpath(SERVER_BIN)
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                stat = f.read()
+            # Fields after the parenthesised command name: state ppid pgrp ...
+            fields = stat[stat.rindex(")") + 2:].split()
+            if int(fields[2]) != pgid:
+                continue
+            exe = os.readlink("/proc/%s/exe" % d)
+            if exe.removesuffix(" (deleted)") != target:
+                continue
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                argv = [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+        except (OSError, ValueError, IndexError):
+            continue
+        found.append((int(d), fields[0], argv))
+    return sorted(found)
+
+
+def server_conf(pid, argv):
+    """Port and directory of a running server. The server rewrites its
+    process title to `binary host:port` as Redis does, and runs in its
+    `dir`, where the suite sends its stdout."""
+    port = None
+    for word in " ".join(argv).split()[1:]:
+        m = re.search(r":(\d+)$", word)
+        if m:
+            port = int(m.group(1))
+            break
+    try:
+        dirname = os.readlink("/proc/%d/cwd" % pid)
+    except OSError:
+        dirname = None
+    return port, dirname
+
+
+def ask(port, *args):
+    """One command over a fresh connection; the reply's text, or why not."""
+    import socket
+    req = b"*%d\r\n" % len(args) + b"".join(
+        b"$%d\r\n%s\r\n" % (len(a), a.encode()) for a in args)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+            s.sendall(req)
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+                head, _, body = data.partition(b"\r\n")
+                if head[:1] == b"$" and len(body) >= int(head[1:]) + 2:
+                    return body[:int(head[1:])].decode(errors="replace")
+                if head[:1] in (b"+", b"-") and _:
+                    return head.decode(errors="replace")
+    except (OSError, ValueError) as e:
+        return "(no answer: %s)" % e
+    return "(connection closed)"
+
+
+def describe_stuck(pgid, out):
+    """What every server of the unit was doing when its time ran out: its
+    state, the tail of its log, and the INFO sections a hang shows in
+    (persistence: loading and saving; replication: link and offsets;
+    clients: who is blocked), so a CI log alone explains the next hang."""
+    for pid, state, argv in group_servers(pgid):
+        port, dirname = server_conf(pid, argv)
+        try:
+            with open("/proc/%d/wchan" % pid) as f:
+                wchan = f.read().strip()
+        except OSError:
+            wchan = "?"
+        out("--- server pid %d (state %s, wchan %s) port %s dir %s" % (
+            pid, state, wchan, port, dirname))
+        if dirname:
+            try:
+                with open(os.path.join(dirname, "stdout"), errors="replace") as f:
+                    tail = f.readlines()[-25:]
+                out("log tail:\n" + "".join("  " + l for l in tail).rstrip())
+            except OSError:
+                pass
+        if port:
+            for section in ("persistence", "replication", "clients"):
+                text = ask(port, "INFO", section)
+                out("INFO %s: %s" % (section, " ".join(
+                    l for l in text.splitlines() if l and not l.startswith("#"))))
+            out("CLIENT LIST:\n" + "".join(
+                "  " + l + "\n" for l in ask(port, "CLIENT", "LIST").splitlines()).rstrip())
+
+
 def run_unit(unit, timeout, extra, stream, want=None):
     """Run one unit in its own process group; kill the group on timeout.
 
@@ -306,6 +405,13 @@ def run_unit(unit, timeout, extra, stream, want=None):
             msg = "tcl-compat: %s: killed after %ds, in test: %s\n" % (unit, timeout, name)
             log.write(msg)
             sys.stdout.write(msg)
+
+            def out(text):
+                log.write(text + "\n")
+                sys.stdout.write(text + "\n")
+
+            describe_stuck(proc.pid, out)
+            sys.stdout.flush()
             kill_group(proc.pid, signal.SIGTERM)
             try:
                 proc.wait(timeout=10)
