@@ -536,6 +536,9 @@ impl Server {
                 }
                 if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
                     self.handle_readable(key);
+                    if ev.is_read_closed() || ev.is_error() {
+                        self.reread_after_hangup(key);
+                    }
                 }
                 if ev.is_writable() {
                     self.handle_writable(key);
@@ -831,6 +834,9 @@ impl Server {
                     let key = t - CLIENT_BASE;
                     if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
                         self.handle_readable(key);
+                        if ev.is_read_closed() || ev.is_error() {
+                            self.reread_after_hangup(key);
+                        }
                     }
                     if ev.is_writable() {
                         self.handle_writable(key);
@@ -1085,6 +1091,18 @@ impl Server {
         }
         self.handle_ready_keys();
         self.after_commands(key);
+    }
+
+    /// The peer's FIN or RST can arrive in the same (edge-triggered) event
+    /// as its last bytes, which `read_and_process` took in its one read
+    /// per turn; no further event will come. Read again next turn, to see
+    /// the end of the stream and free the client (else a client that sent
+    /// half a command and closed would linger until `timeout`, forever
+    /// without one).
+    fn reread_after_hangup(&mut self, key: usize) {
+        if matches!(self.clients.get(key), Some(Some(_))) && !self.pending_reads.contains(&key) {
+            self.pending_reads.push(key);
+        }
     }
 
     /// Runs whatever complete commands a client already has buffered.
@@ -1919,7 +1937,9 @@ impl Server {
             self.st.repl.last_ping_ms = now;
             self.send_to_replicas(&[b"PING"]);
         }
-        // Client idle timeouts.
+        // Client idle timeouts. As Redis's clientsCronHandleTimeout, never
+        // for replicas, monitors, the master link, blocked clients or
+        // subscribers: those wait on the server, not the other way round.
         let timeout = self.st.cfg.hot.timeout;
         if timeout > 0 {
             let idle: Vec<usize> = self
@@ -1929,7 +1949,12 @@ impl Server {
                     c.as_ref()
                         .filter(|c| {
                             !c.monitor
+                                && !c.replica
+                                && !c.is_master
                                 && c.blocked.is_none()
+                                && c.subs.is_empty()
+                                && c.psubs.is_empty()
+                                && c.ssubs.is_empty()
                                 && (now - c.last_interaction_ms) / 1000 > timeout
                         })
                         .map(|_| k)

@@ -636,3 +636,76 @@ fn command_getkeys_and_list() {
     assert!(names.iter().any(|n| n == "client|list"));
     assert!(names.iter().any(|n| n == "set"));
 }
+
+/// `timeout` closes idle clients but, as in Redis, never a subscriber
+/// (it waits for messages, it has nothing to send) nor a blocked client.
+#[test]
+fn idle_timeout_spares_subscribers() {
+    let s = Server::start(&["--timeout", "1"]);
+    let mut idle = s.raw();
+    let mut sub = s.raw();
+    exchange(
+        &mut sub,
+        b"SUBSCRIBE chan\r\n",
+        b"*3\r\n$9\r\nsubscribe\r\n$4\r\nchan\r\n:1\r\n",
+    );
+    let mut psub = s.raw();
+    exchange(
+        &mut psub,
+        b"PSUBSCRIBE ch*\r\n",
+        b"*3\r\n$10\r\npsubscribe\r\n$3\r\nch*\r\n:1\r\n",
+    );
+    // Past the timeout, with a cron tick or two to spare.
+    std::thread::sleep(std::time::Duration::from_millis(3500));
+    let (_, closed) = read_to_close(&mut idle);
+    assert!(closed, "the idle client was not closed");
+    let mut publisher = s.raw();
+    exchange(&mut publisher, b"PUBLISH chan hi\r\n", b":2\r\n");
+    exchange(
+        &mut sub,
+        b"",
+        b"*3\r\n$7\r\nmessage\r\n$4\r\nchan\r\n$2\r\nhi\r\n",
+    );
+    exchange(
+        &mut psub,
+        b"",
+        b"*4\r\n$8\r\npmessage\r\n$3\r\nch*\r\n$4\r\nchan\r\n$2\r\nhi\r\n",
+    );
+}
+
+/// A client that sends half a command and closes at once (its FIN often
+/// arriving in the same readiness event as its bytes) is freed without
+/// waiting for `timeout`.
+#[test]
+fn half_a_command_then_close_frees_the_client() {
+    let s = Server::start(&[]);
+    let mut c = s.client();
+    for i in 0..50 {
+        let mut r = s.raw();
+        let half: &[u8] = if i % 2 == 0 {
+            b"*3\r\n$3\r\nSET\r\n$3\r\nfoo\r\n$10\r\nabc"
+        } else {
+            b"*1\r\n$4\r\nPI"
+        };
+        r.write_all(half).unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let info: String = redis::cmd("INFO").arg("clients").query(&mut c).unwrap();
+        let n: i64 = info
+            .lines()
+            .find_map(|l| l.strip_prefix("connected_clients:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        if n == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{n} clients still connected"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
