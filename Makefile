@@ -48,3 +48,12 @@ tcl-compat: deps build
 .PHONY: bench
 bench: build
 	python3 bench/bench.py
+
+# Soak under hostile load (tests/soak/soak.py): 500 clients, eviction,
+# BGSAVE/BGREWRITEAOF, kill -9 and restarts, an appendfsync-always cycle
+# whose acknowledged writes must all survive. Writes the Reliability
+# section of bench/results.md.
+SOAK_MINUTES ?= 30
+.PHONY: soak
+soak: build
+	python3 tests/soak/soak.py --minutes $(SOAK_MINUTES) --results
