@@ -3,7 +3,7 @@
 CARGO ?= cargo
 BIN := target/release/redis-rust
 
-.PHONY: all build run deps test lint tcl-compat interop
+.PHONY: all build run deps test lint tcl-compat interop fuzz
 
 all: build
 
@@ -30,7 +30,18 @@ test: deps build lint
 	$(CARGO) test --release
 	tcl-compat/fetch.sh
 	$(MAKE) interop
+	$(MAKE) difftest DIFFTEST_COMMANDS=3000 DIFFTEST_SEED=1
 	tcl-compat/run.sh ratchet
+
+# The same random command stream to real Redis 8.0 and to us, replies
+# compared (tests/difftest/difftest.py); DIFFTEST_COMMANDS per protocol.
+DIFFTEST_COMMANDS ?= 100000
+DIFFTEST_SEED ?= 1
+.PHONY: difftest
+difftest: build
+	r8=$$(tcl-compat/build-redis.sh) && \
+	python3 tests/difftest/difftest.py --redis $$r8 --ours $(BIN) \
+		--seed $(DIFFTEST_SEED) --commands $(DIFFTEST_COMMANDS)
 
 interop:
 	r8=$$(tcl-compat/build-redis.sh) && \
@@ -57,3 +68,17 @@ SOAK_MINUTES ?= 30
 .PHONY: soak
 soak: build
 	python3 tests/soak/soak.py --minutes $(SOAK_MINUTES) --results
+
+# Coverage-guided fuzzing of the parsers of untrusted bytes, on nightly
+# (tests/fuzz/README.md): every target for FUZZ_SECONDS, one after another.
+# New inputs go to tests/fuzz/work/<target>, crashes to tests/fuzz/artifacts.
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS ?= -rss_limit_mb=2048 -malloc_limit_mb=512
+fuzz:
+	$(CARGO) fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz
+	set -e; for t in $$($(CARGO) +nightly fuzz list --fuzz-dir tests/fuzz); do \
+		mkdir -p tests/fuzz/work/$$t; \
+		$(CARGO) +nightly fuzz run --fuzz-dir tests/fuzz $$t \
+			tests/fuzz/work/$$t tests/fuzz/corpus/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) $(FUZZ_FLAGS); \
+	done

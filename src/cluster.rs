@@ -222,8 +222,9 @@ impl Cluster {
 
     /// Parses the text of a `nodes.conf`. Only our own line (flag
     /// `myself`) and the `vars` line matter: other nodes are learnt again
-    /// through the bus, which we do not have yet.
-    fn load(&mut self, text: &str) -> Result<(), String> {
+    /// through the bus, which we do not have yet. Public for the fuzzer
+    /// (tests/fuzz).
+    pub fn load(&mut self, text: &str) -> Result<(), String> {
         let bad =
             |line: &str| format!("Unrecoverable error: corrupted cluster config file \"{line}\".");
         let mut found_myself = false;

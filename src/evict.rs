@@ -300,6 +300,11 @@ pub struct Evict {
     /// The time proc must run (after CONFIG SET maxmemory, or a round that
     /// ran out of time).
     pub proc_pending: bool,
+    /// The last command found memory over the limit with nothing left to
+    /// evict (Redis's `pre_command_oom_state`): a script's first write
+    /// checks this, not the memory figure, which sits a few bytes over
+    /// the limit most of the time while eviction keeps up.
+    pub oom_at_command_start: bool,
     pub evicted_clients: u64,
     /// Since when memory has been over the limit (ms), if it is.
     exceeded_since: Option<i64>,

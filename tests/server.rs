@@ -709,3 +709,32 @@ fn half_a_command_then_close_frees_the_client() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// Under `allkeys-lru` at the memory limit, a script's writes are not
+/// refused with OOM while eviction keeps up: as Redis's
+/// pre_command_oom_state, what counts is whether eviction failed before
+/// the script ran, not whether usage is a few bytes over the limit.
+#[test]
+fn scripts_write_while_eviction_keeps_up() {
+    let s = Server::start(&["--maxmemory", "4mb", "--maxmemory-policy", "allkeys-lru"]);
+    let mut c = s.client();
+    let value = "v".repeat(2000);
+    for i in 0..5000 {
+        let _: () = redis::cmd("SET")
+            .arg(format!("fill:{i}"))
+            .arg(&value)
+            .query(&mut c)
+            .unwrap();
+    }
+    let info: String = redis::cmd("INFO").arg("stats").query(&mut c).unwrap();
+    assert!(!info.contains("evicted_keys:0\r"), "nothing was evicted");
+    for i in 0..500 {
+        let r: redis::RedisResult<()> = redis::cmd("EVAL")
+            .arg("return redis.call('set', KEYS[1], ARGV[1])")
+            .arg(1)
+            .arg(format!("script:{i}"))
+            .arg(&value)
+            .query(&mut c);
+        assert!(r.is_ok(), "script write {i}: {r:?}");
+    }
+}

@@ -501,6 +501,7 @@ fn out_of_memory(
 ) -> bool {
     use super::flags::DENYOOM;
     let oom = crate::evict::perform(st, others) == crate::evict::Outcome::Fail;
+    st.evict.oom_at_command_start = oom;
     flush_own_invalidations(st, c);
     oom && (spec.has(DENYOOM)
         || (spec.name == "exec" && c.multi.iter().flatten().any(|a| queued_has(st, a, DENYOOM))))

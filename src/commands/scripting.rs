@@ -320,7 +320,7 @@ fn prepare(ctx: &Ctx, flags: u32, ro: bool) -> CmdResult {
     if st.cfg.hot.maxmemory != 0
         && !ctx.c.is_master
         && flags & (sflags::ALLOW_OOM | sflags::NO_WRITES) == 0
-        && crate::alloc::used_memory() as i64 > st.cfg.hot.maxmemory
+        && st.evict.oom_at_command_start
     {
         return Err(CmdError::msg(
             "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'",

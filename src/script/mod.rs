@@ -1377,8 +1377,7 @@ pub fn run_script(
     fake.tracking = caller.tracking.take();
     fake.id = caller.id;
     fake.reply.resp = 2;
-    let oom =
-        st.cfg.hot.maxmemory != 0 && crate::alloc::used_memory() as i64 > st.cfg.hot.maxmemory;
+    let oom = st.cfg.hot.maxmemory != 0 && st.evict.oom_at_command_start;
     let mut run = RunCtx {
         st: st as *mut State,
         others: others as *const _,

@@ -25,7 +25,8 @@ pub enum Loaded {
 const LINE_MAX: usize = 1024;
 
 /// Where a parse stopped.
-enum Stop {
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stop {
     /// Input ended before the command was complete.
     Eof,
     /// Not RESP.
@@ -62,8 +63,9 @@ fn leading_int(b: &[u8]) -> i64 {
 }
 
 /// Parses the next command at `pos` (skipping `#` annotations). Ok(None)
-/// at a clean end of input.
-fn next_command(data: &[u8], pos: &mut usize) -> Result<Option<Vec<Vec<u8>>>, Stop> {
+/// at a clean end of input. Public, and free of `State`, so the fuzzer
+/// (tests/fuzz) can drive the AOF command reader on its own.
+pub fn next_command(data: &[u8], pos: &mut usize) -> Result<Option<Vec<Vec<u8>>>, Stop> {
     loop {
         let Some((s, e)) = line(data, pos) else {
             return Ok(None);
