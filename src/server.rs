@@ -355,9 +355,28 @@ impl State {
         read: bool,
         touch: bool,
     ) -> Option<&mut crate::db::Obj> {
-        if self.expire_if_due(db, key) {
+        self.lookup_notify(db, key, read, touch, read)
+    }
+
+    /// `lookup`, where `keymiss` says whether a miss fires the `keymiss`
+    /// keyspace event: Redis fires it for every read lookup but OBJECT's
+    /// and SCAN's type filter (LOOKUP_NONOTIFY), never for writes.
+    pub fn lookup_notify(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        read: bool,
+        touch: bool,
+        keymiss: bool,
+    ) -> Option<&mut crate::db::Obj> {
+        let keymiss = keymiss && self.cfg.hot.notify_flags & crate::config::notify::KEY_MISS != 0;
+        // Only with keymiss events on does a miss cost a second probe.
+        if self.expire_if_due(db, key) || (keymiss && !self.dbs[db].keys.contains(key)) {
             if read {
                 self.stats.keyspace_misses += 1;
+            }
+            if keymiss {
+                self.notify(crate::config::notify::KEY_MISS, "keymiss", key, db);
             }
             return None;
         }

@@ -177,6 +177,10 @@ pub fn fmt_double(v: f64) -> String {
     if v.is_nan() {
         return "nan".into();
     }
+    if v == 0.0 && v.is_sign_negative() {
+        // Redis keeps the sign of a zero (a 0 weight times a negative score).
+        return "-0".into();
+    }
     if v == v.trunc() && v.abs() < 1e17 {
         return format!("{}", v as i64);
     }
@@ -424,6 +428,14 @@ pub fn debug_delay(usec: i64, rng: &mut Rng) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn negative_zero_keeps_its_sign() {
+        // ZUNION ... WEIGHTS 0 of a negative score replies -0 in Redis.
+        assert_eq!(fmt_double(-0.0), "-0");
+        assert_eq!(fmt_double(0.0 * -3.0), "-0");
+        assert_eq!(fmt_double(0.0), "0");
+    }
 
     #[test]
     fn strict_integers() {

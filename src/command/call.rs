@@ -18,11 +18,17 @@ fn args_preview(args: &Args, from: usize) -> String {
         if s.len() >= 128 {
             break;
         }
-        let t = String::from_utf8_lossy(a);
-        let t: String = t.chars().take(128 - s.len().min(128)).collect();
+        let t = c_prefix(a, 128 - s.len());
         s.push_str(&format!("'{t}' "));
     }
     s
+}
+
+/// At most `max` bytes of `a`, stopping at a NUL byte: what Redis's
+/// `%.*s` prints of an argument in these errors.
+fn c_prefix(a: &[u8], max: usize) -> String {
+    let end = a.iter().position(|&b| b == 0).unwrap_or(a.len()).min(max);
+    String::from_utf8_lossy(&a[..end]).into_owned()
 }
 
 /// `name` or `parent|name`; borrowed (no allocation) for top-level
@@ -75,10 +81,7 @@ pub fn call(
     let Some(mut spec) = again.or_else(|| st.commands.get(&args[0])) else {
         let msg = format!(
             "ERR unknown command '{}', with args beginning with: {}",
-            String::from_utf8_lossy(&args[0])
-                .chars()
-                .take(128)
-                .collect::<String>(),
+            c_prefix(&args[0], 128),
             args_preview(args, 1)
         );
         reject(st, c, &msg, None);
@@ -101,10 +104,7 @@ pub fn call(
             None => {
                 let msg = format!(
                     "ERR unknown subcommand '{}'. Try {} HELP.",
-                    String::from_utf8_lossy(&args[1])
-                        .chars()
-                        .take(128)
-                        .collect::<String>(),
+                    c_prefix(&args[1], 128),
                     spec.name.to_uppercase()
                 );
                 reject(st, c, &msg, None);

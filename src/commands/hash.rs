@@ -15,7 +15,7 @@ use crate::db::Value;
 use crate::resp::Args;
 use crate::types::hash::Hash;
 use crate::types::limits;
-use crate::util::{eq_ic, fmt_human_double, glob_match, parse_f64, parse_i64};
+use crate::util::{eq_ic, fmt_human_double, glob_match, parse_i64};
 
 pub static COMMANDS: &[CommandSpec] = &[
     cmd(
@@ -551,7 +551,7 @@ pub fn hincrby(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// Propagates as HSET with the resulting value, so replicas do not redo
 /// the floating point arithmetic.
 pub fn hincrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let incr = args.f64_at(3)?;
+    let incr = crate::commands::string::parse_long_double(&args[3]).ok_or(CmdError::NotFloat)?;
     if incr.is_nan() || incr.is_infinite() {
         return Err(CmdError::msg("ERR value is NaN or Infinity"));
     }
@@ -562,9 +562,8 @@ pub fn hincrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
         None => 0.0,
         Some(o) => match o.v.as_hash()?.get(&args[2]) {
             None => 0.0,
-            Some(v) => {
-                parse_f64(v).ok_or_else(|| CmdError::msg("ERR hash value is not a float"))?
-            }
+            Some(v) => crate::commands::string::parse_long_double(v)
+                .ok_or_else(|| CmdError::msg("ERR hash value is not a float"))?,
         },
     };
     let new = old + incr;
@@ -1289,12 +1288,24 @@ pub fn hgetex(ctx: &mut Ctx, args: &Args) -> CmdResult {
             .pre
             .push(vec![b"HDEL".to_vec(), key.to_vec(), f.to_vec()]);
     }
-    let present: Vec<&[u8]> = fields
-        .iter()
-        .zip(&values)
-        .filter(|(_, v)| v.is_some())
-        .map(|(f, _)| *f)
-        .collect();
+    // Redis gets and expires field by field: a field named again after a
+    // deadline in the past deleted it reads as missing.
+    if op == Op::Expire && deletes && when <= now {
+        let mut seen: Vec<&[u8]> = Vec::new();
+        for (f, v) in fields.iter().zip(values.iter_mut()) {
+            if seen.contains(f) {
+                *v = None;
+            } else if v.is_some() {
+                seen.push(f);
+            }
+        }
+    }
+    let mut present: Vec<&[u8]> = Vec::new();
+    for (f, v) in fields.iter().zip(&values) {
+        if v.is_some() && !present.contains(f) {
+            present.push(f);
+        }
+    }
     let mut updated: Vec<&[u8]> = Vec::new();
     let mut deleted = 0u64;
     match op {

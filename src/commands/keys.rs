@@ -986,7 +986,7 @@ pub fn persist(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// Looks a key up for OBJECT without touching it or counting stats.
 fn object_lookup<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a mut Obj> {
     let db = ctx.c.db;
-    ctx.st.lookup(db, key, true, false)
+    ctx.st.lookup_notify(db, key, true, false, false)
 }
 
 fn lfu_policy(ctx: &Ctx) -> bool {
@@ -1120,13 +1120,15 @@ pub fn restore(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
         i += 1;
     }
-    let ttl = args.i64_at(2)?;
-    if ttl < 0 {
-        return Err(CmdError::msg("ERR Invalid TTL value, must be >= 0"));
-    }
+    // An existing key is refused before the TTL is even parsed, as in
+    // Redis's restoreCommand.
     let key = &args[1];
     if !replace && ctx.lookup_write(key).is_some() {
         return Err(CmdError::msg("BUSYKEY Target key name already exists."));
+    }
+    let ttl = args.i64_at(2)?;
+    if ttl < 0 {
+        return Err(CmdError::msg("ERR Invalid TTL value, must be >= 0"));
     }
     let max = ctx.st.cfg.hot.proto_max_bulk_len.max(0) as u64;
     // `clients` sanitizes what clients send, not what our master does.

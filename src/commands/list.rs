@@ -593,9 +593,8 @@ fn parse_mpop(args: &Args, at: usize) -> Result<(Vec<&[u8]>, End, usize), CmdErr
 /// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]
 pub fn lmpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let (keys, end, count) = parse_mpop(args, 1)?;
-    for &k in &keys {
-        list_mut(ctx, k)?;
-    }
+    // Keys are tried in order: a wrong type after the first non-empty
+    // list is never looked at (Redis's mpopGenericCommand).
     if !mpop_keys(ctx, &keys, end, count)? {
         ctx.c.reply.null_array();
     }
@@ -606,11 +605,6 @@ pub fn lmpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
 pub fn blmpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let (keys, end, count) = parse_mpop(args, 2)?;
     let timeout = parse_timeout(&args[1])?;
-    if !ctx.st.blocking.rerun {
-        for &k in &keys {
-            list_mut(ctx, k)?;
-        }
-    }
     if mpop_keys(ctx, &keys, end, count)? {
         return Ok(());
     }
@@ -893,7 +887,12 @@ fn blmove_generic(
         }
         return Ok(());
     }
-    if ctx.block_timed_out() || !ctx.block(args, &[src], timeout) {
+    // A timeout answers a null array, as for every blocked list command
+    // (Redis's replyToBlockedClientTimedOut); a client that may not block
+    // (MULTI, scripts) gets a null bulk, as LMOVE would answer.
+    if ctx.block_timed_out() {
+        ctx.c.reply.null_array();
+    } else if !ctx.block(args, &[src], timeout) {
         ctx.c.reply.null();
     }
     Ok(())
@@ -963,7 +962,7 @@ pub fn parse_timeout(a: &[u8]) -> Result<i64, CmdError> {
 
 /// strtold's hexadecimal integers (`0x7FFF...`), which Redis accepts
 /// as timeouts.
-fn parse_hex_float(a: &[u8]) -> Option<f64> {
+pub(crate) fn parse_hex_float(a: &[u8]) -> Option<f64> {
     let (neg, rest) = match a.first() {
         Some(b'-') => (true, &a[1..]),
         Some(b'+') => (false, &a[1..]),

@@ -314,7 +314,9 @@ fn numsub(ctx: &mut Ctx, args: &Args, t: Table) -> CmdResult {
         })
         .collect();
     let r = &mut ctx.c.reply;
-    r.map(counts.len());
+    // A flat array even in RESP3: Redis 8.0 replies with
+    // addReplyArrayLen((argc-2)*2), not a map.
+    r.array(counts.len() * 2);
     for (c, n) in counts {
         r.bulk(&c);
         r.int(n as i64);

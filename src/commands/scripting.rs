@@ -400,6 +400,12 @@ fn run(
 }
 
 fn eval_generic(ctx: &mut Ctx, args: &Args, by_sha: bool, ro: bool) -> CmdResult {
+    // A sha of the wrong length is refused before the key count is read.
+    if by_sha && args[1].len() != 40 {
+        return Err(CmdError::msg(
+            "NOSCRIPT No matching script. Please use EVAL.",
+        ));
+    }
     let (keys, argv) = split_keys(args)?;
     // The function name, `f_<sha>`, doubles as the lookup key's buffer.
     let mut name = [0u8; 42];
@@ -439,7 +445,9 @@ fn eval_generic(ctx: &mut Ctx, args: &Args, by_sha: bool, ro: bool) -> CmdResult
     if by_sha && evictable {
         ctx.st.scripts.touch_eval(sha);
     }
-    run(ctx, func, name, flags, true, ro, &keys, &argv, &[])
+    // Redis names the running script by its bare sha in errors
+    // ("script: <sha>, on @user_script:1."), not by its Lua `f_<sha>`.
+    run(ctx, func, sha, flags, true, ro, &keys, &argv, &[])
 }
 
 fn eval(ctx: &mut Ctx, args: &Args) -> CmdResult {
@@ -459,14 +467,16 @@ fn evalsha_ro(ctx: &mut Ctx, args: &Args) -> CmdResult {
 }
 
 fn fcall_generic(ctx: &mut Ctx, args: &Args, ro: bool) -> CmdResult {
-    if crate::util::parse_i64(&args[2]).is_none() {
-        return Err(CmdError::msg("ERR Bad number of keys provided"));
-    }
-    let (keys, argv) = split_keys(args)?;
+    // The function is looked up before the key count is parsed (Redis's
+    // fcallCommandGeneric).
     let name = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
     let Some(f) = ctx.st.scripts.functions.get(&name) else {
         return Err(CmdError::msg("ERR Function not found"));
     };
+    if crate::util::parse_i64(&args[2]).is_none() {
+        return Err(CmdError::msg("ERR Bad number of keys provided"));
+    }
+    let (keys, argv) = split_keys(args)?;
     let (flags, name) = (f.flags, f.name.clone());
     let func = match ctx.st.scripts.func_vm.as_ref() {
         Some(vm) => vm.lua.registry_value::<mlua::Function>(&f.func),
@@ -813,7 +823,8 @@ fn function_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
                 .collect();
             r.set(names.len());
             for n in names {
-                r.bulk(n.as_bytes());
+                // Status replies, as Redis's functionListReplyFlags sends.
+                r.simple(n);
             }
         }
         if withcode {
@@ -989,7 +1000,6 @@ fn function_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
             "    Return general information on all the libraries:",
             "    * Library name",
             "    * The engine used to run the Library",
-            "    * Library description",
             "    * Functions list",
             "    * Library code (if WITHCODE is given)",
             "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",

@@ -245,8 +245,12 @@ struct Item {
     cmp: Option<Vec<u8>>,
 }
 
-/// `fast_float_strtod` on the whole string.
+/// `fast_float_strtod` on the whole string. An empty string parses as 0:
+/// Redis only checks that the parse stopped at the terminating NUL.
 fn parse_score(b: &[u8]) -> Option<f64> {
+    if b.is_empty() {
+        return Some(0.0);
+    }
     crate::util::parse_f64(b)
 }
 
@@ -277,7 +281,14 @@ fn sort_generic(ctx: &mut Ctx, args: &Args, readonly: bool) -> CmdResult {
             elems: Vec::new(),
             ordered: true,
         },
-        Some(obj) => source(&obj.v)?,
+        Some(obj) => {
+            // SORT converts a listpack sorted set to a skiplist for good
+            // (Redis's sortCommand does, so OBJECT ENCODING shows it).
+            if let Value::ZSet(z) = &mut obj.v {
+                z.to_skiplist();
+            }
+            source(&obj.v)?
+        }
     };
     // A set has no order to keep: sort it when storing, so the result is
     // the same on replicas (as Redis does for STORE and scripts).

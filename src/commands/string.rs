@@ -878,6 +878,12 @@ pub fn incr_by(ctx: &mut Ctx, key: &[u8], delta: i64) -> CmdResult {
     Ok(())
 }
 
+/// A number as Redis's string2ld reads it with strtold: a decimal float,
+/// or a hexadecimal integer (`0x101`).
+pub(crate) fn parse_long_double(b: &[u8]) -> Option<f64> {
+    crate::util::parse_f64(b).or_else(|| crate::commands::list::parse_hex_float(b))
+}
+
 /// INCRBYFLOAT key increment: the new value, formatted without exponent
 /// or trailing zeros, is stored as a plain string and replied as a bulk.
 ///
@@ -892,11 +898,11 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
             Str::Int(n) => *n as f64,
             other => {
                 let mut t = [0u8; 20];
-                crate::util::parse_f64(other.bytes(&mut t)).ok_or(CmdError::NotFloat)?
+                parse_long_double(other.bytes(&mut t)).ok_or(CmdError::NotFloat)?
             }
         }),
     };
-    let incr = args.f64_at(2)?;
+    let incr = parse_long_double(&args[2]).ok_or(CmdError::NotFloat)?;
     let new = cur.unwrap_or(0.0) + incr;
     if !new.is_finite() {
         return Err(CmdError::msg("ERR increment would produce NaN or Infinity"));

@@ -1820,6 +1820,16 @@ pub fn zscan(ctx: &mut Ctx, args: &Args) -> CmdResult {
         .filter(|s| !s.starts_with('+'))
         .and_then(|s| s.parse::<u64>().ok())
         .ok_or_else(|| CmdError::msg("ERR invalid cursor"))?;
+    // A missing key answers an empty scan before the options are read,
+    // as in Redis (lookupKeyReadOrReply comes first).
+    let (o, r) = ctx.lookup_r(&args[1]);
+    let Some(o) = o else {
+        r.array(2);
+        r.bulk(b"0");
+        r.array(0);
+        return Ok(());
+    };
+    let z = o.v.as_zset()?;
     let mut count: i64 = 10;
     let mut pat: Option<&[u8]> = None;
     let mut i = 3;
@@ -1842,14 +1852,6 @@ pub fn zscan(ctx: &mut Ctx, args: &Args) -> CmdResult {
             return Err(CmdError::Syntax);
         }
     }
-    let (o, r) = ctx.lookup_r(&args[1]);
-    let Some(o) = o else {
-        r.array(2);
-        r.bulk(b"0");
-        r.array(0);
-        return Ok(());
-    };
-    let z = o.v.as_zset()?;
     let mut found: Vec<(Vec<u8>, f64)> = Vec::new();
     let mut cursor = cursor;
     let mut maxiter = count.saturating_mul(10);

@@ -886,7 +886,14 @@ fn to_reply(v: &Value, r: &mut ReplyBuf, lua_resp: u8, depth: usize) -> bool {
 }
 
 fn f64_to_i64(n: f64) -> i64 {
-    if n.is_nan() { i64::MIN } else { n as i64 }
+    // Redis casts with C's (long long), which on x86-64 (cvttsd2si) gives
+    // i64::MIN for NaN and for anything out of range, either side; Rust's
+    // `as` would saturate to i64::MAX above.
+    if !(-9223372036854775808.0..9223372036854775808.0).contains(&n) {
+        i64::MIN
+    } else {
+        n as i64
+    }
 }
 
 /// Builds a VM: the standard libraries Redis loads, our library tables,

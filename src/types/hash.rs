@@ -369,7 +369,8 @@ impl Hash {
     }
 
     /// Keeps a `listpackex` ordered as Redis's: fields by expire time,
-    /// soonest first (after those with an equal time), then the fields
+    /// soonest first (before those with an equal time: Redis reinserts a
+    /// field ahead of the first with a TTL >= its own), then the fields
     /// without TTL in insertion order.
     fn reposition(&mut self, f: &[u8]) {
         let Data::Listpack(v) = &mut self.d else {
@@ -385,7 +386,7 @@ impl Hash {
             None => v.0.len(),
             Some(&t) => v
                 .iter()
-                .find(|(k, _, o)| o.start != s.start && m.get(*k).is_none_or(|&w| w > t))
+                .find(|(k, _, o)| o.start != s.start && m.get(*k).is_none_or(|&w| w >= t))
                 .map_or(v.0.len(), |(_, _, o)| o.start),
         };
         v.move_pair(s, to);
@@ -843,9 +844,11 @@ mod tests {
         h.set_ttl(b"d", 10);
         h.set_ttl(b"a", 20);
         let order = |h: &Hash| h.pairs().into_iter().map(|p| p.0[0]).collect::<Vec<u8>>();
-        assert_eq!(order(&h), b"dcab".to_vec());
+        // `a` goes ahead of `c`, whose TTL is equal (Redis reinserts
+        // before the first field with a TTL >= its own).
+        assert_eq!(order(&h), b"dacb".to_vec());
         h.persist(b"d");
-        assert_eq!(order(&h), b"cabd".to_vec());
+        assert_eq!(order(&h), b"acbd".to_vec());
         h.set(b"c", b"w", &l);
         assert_eq!(order(&h), b"abdc".to_vec());
     }
