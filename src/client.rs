@@ -135,6 +135,9 @@ pub struct Client {
     /// When pending output first went over its class's soft limit (ms; 0
     /// while under it).
     pub obuf_soft_since: i64,
+    /// Asked for a full sync that waits for repl-diskless-sync-delay (since
+    /// when, unix ms; 0 otherwise): INFO shows it as `wait_bgsave`.
+    pub sync_wait_since: i64,
     /// The port a replica said it listens on (REPLCONF listening-port).
     pub replica_port: u16,
     /// The stream offset a replica last acknowledged (REPLCONF ACK), and
@@ -223,6 +226,7 @@ impl Client {
             read_pending: false,
             write_queued: false,
             obuf_soft_since: 0,
+            sync_wait_since: 0,
             replica_port: 0,
             repl_ack_off: 0,
             repl_aof_off: 0,

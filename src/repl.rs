@@ -9,6 +9,13 @@ use crate::db::Key;
 pub struct ReplState {
     /// Slab keys of attached replica clients.
     pub replicas: Vec<usize>,
+    /// Slab keys of replicas waiting for a delayed diskless full sync
+    /// (repl-diskless-sync-delay), so that several share one snapshot.
+    /// (Slab key, whether it asked with PSYNC.)
+    pub waiting: Vec<(usize, bool)>,
+    /// When the waiting replicas last got a newline (unix ms): it keeps
+    /// their handshake timeout from firing while they wait.
+    pub last_newline_ms: i64,
     /// The database the stream last SELECTed (None: emit SELECT next).
     pub stream_db: Option<usize>,
     /// Propagated bytes not yet handed to the replicas.

@@ -46,6 +46,10 @@ pub struct MasterLink {
     /// Replication offset: bytes of the master's stream applied.
     pub offset: i64,
     pub sync_in_progress: bool,
+    /// A full sync of the history we already hold, with
+    /// `repl-diskless-load swapdb`: clients keep reading the old dataset
+    /// until the new one replaces it, as in Redis's async loading.
+    pub async_loading: bool,
     /// When we last sent REPLCONF ACK (unix ms).
     pub last_ack_ms: i64,
 }
@@ -65,12 +69,19 @@ impl MasterLink {
             replid: "?".into(),
             offset: -1,
             sync_in_progress: false,
+            async_loading: false,
             last_ack_ms: 0,
         }
     }
 
     pub fn link_up(&self) -> bool {
         self.client.is_some()
+    }
+
+    /// Whether a payload for an async load is on its way (INFO
+    /// `async_loading`; commands flagged `no-async-loading` wait).
+    pub fn async_loading(&self) -> bool {
+        self.async_loading && matches!(self.step, Step::BulkHeader | Step::Transfer)
     }
 }
 
@@ -134,6 +145,7 @@ impl Server {
             return;
         };
         link.last_attempt_ms = now;
+        link.last_io_ms = now;
         link.buf.clear();
         let addr = format!("{}:{}", link.host, link.port);
         let sa = match std::net::ToSocketAddrs::to_socket_addrs(&addr)
@@ -176,6 +188,7 @@ impl Server {
                 let _ = self.poll.registry().deregister(&mut c);
             }
             link.sync_in_progress = false;
+            link.async_loading = false;
             link.buf.clear();
         }
     }
@@ -211,6 +224,24 @@ impl Server {
             self.connect_master();
             return;
         }
+        // A master silent for repl-timeout during the handshake or the
+        // payload (it sends newlines while it prepares one) is given up on,
+        // and the cron tries again, as in Redis's replicationCron.
+        let timeout = self.st.cfg.int("repl-timeout").max(1) * 1000;
+        if let Some(l) = &self.st.master
+            && l.conn.is_some()
+            && now - l.last_io_ms > timeout
+        {
+            if matches!(l.step, Step::BulkHeader | Step::Transfer) {
+                log::warn!(
+                    "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value."
+                );
+            } else {
+                log::warn!("Timeout connecting to the MASTER...");
+            }
+            self.master_link_failed();
+            return;
+        }
         // Tell the master how far we got once a second, as Redis replicas
         // do: its WAIT and its INFO offset/lag come from these.
         if let Some(l) = self.st.master.as_mut()
@@ -237,7 +268,10 @@ impl Server {
             log::info!("Caching the disconnected master state.");
             self.st.cached_master = Some((l.replid.clone(), l.offset, db));
             l.client = None;
-            l.last_attempt_ms = crate::util::now_ms();
+            // Reconnect now rather than at the cron's next turn, as Redis's
+            // replicationHandleMasterDisconnection does: every second
+            // waited is backlog the master may recycle meanwhile.
+            self.connect_master();
         }
     }
 
@@ -256,7 +290,19 @@ impl Server {
     pub fn handle_master_link(&mut self) {
         if let Err(e) = self.master_link_progress() {
             log::warn!("Error condition on socket for SYNC: {}", e);
+            let in_transfer = self
+                .st
+                .master
+                .as_ref()
+                .is_some_and(|l| matches!(l.step, Step::BulkHeader | Step::Transfer));
             self.master_link_failed();
+            // A sync that broke off mid-payload starts over at once, as
+            // Redis's cancelReplicationHandshake(reconnect) does; handshake
+            // errors wait for the cron, so a refusing master is not hammered.
+            if in_transfer && let Some(l) = &self.st.master {
+                log::info!("Reconnecting to MASTER {}:{} after failure", l.host, l.port);
+                self.connect_master();
+            }
         }
     }
 
@@ -415,8 +461,13 @@ impl Server {
                         )));
                     };
                     let mut it = rest.split(' ');
+                    let swapdb = self.st.cfg.get("repl-diskless-load") == "swapdb";
+                    let ours = self.st.repl.replid.clone();
                     let link = self.st.master.as_mut().unwrap();
                     link.replid = it.next().unwrap_or("").to_string();
+                    // The same history from another point in time: the old
+                    // dataset stays readable while the new one arrives.
+                    link.async_loading = swapdb && link.replid == ours;
                     link.offset = it.next().and_then(|o| o.parse().ok()).unwrap_or(0);
                     log::info!("Full resync from master: {}:{}", link.replid, link.offset);
                     link.step = Step::BulkHeader;
@@ -543,6 +594,7 @@ impl Server {
         entry.insert(Some(c));
         link.client = Some(key);
         link.sync_in_progress = false;
+        link.async_loading = false;
         self.st.repl.replid = link.replid.clone();
         self.st.repl.offset = link.offset;
         self.st.master = Some(link);

@@ -1083,6 +1083,7 @@ impl Server {
             c.conn.shutdown();
             self.st.monitors.retain(|&m| m != key);
             self.st.repl.replicas.retain(|&m| m != key);
+            self.st.repl.waiting.retain(|&(m, _)| m != key);
             if c.is_master {
                 self.master_client_gone(key, c.db);
             }
@@ -1854,6 +1855,54 @@ impl Server {
         }
     }
 
+    /// Starts the full sync that replicas wait for, from one snapshot for
+    /// all of them, once repl-diskless-sync-delay has passed since the first
+    /// asked or repl-diskless-sync-max-replicas wait (Redis's
+    /// replicationStartPendingFork). Until then a newline a second keeps
+    /// their handshake timeout from firing, as Redis's replicationCron
+    /// sends to replicas whose sync has not started.
+    fn pending_syncs_cron(&mut self, now: i64) {
+        if self.st.repl.waiting.is_empty() {
+            return;
+        }
+        let oldest = self
+            .st
+            .repl
+            .waiting
+            .iter()
+            .filter_map(|&(k, _)| self.clients.get(k)?.as_ref().map(|c| c.sync_wait_since))
+            .min()
+            .unwrap_or(now);
+        let delay = self.st.cfg.int("repl-diskless-sync-delay") * 1000;
+        let max = self.st.cfg.int("repl-diskless-sync-max-replicas");
+        let due = now - oldest >= delay
+            || (max > 0 && self.st.repl.waiting.len() as i64 >= max)
+            || !self.st.cfg.bool("repl-diskless-sync");
+        if !due {
+            if now - self.st.repl.last_newline_ms >= 1000 {
+                self.st.repl.last_newline_ms = now;
+                for (k, _) in self.st.repl.waiting.clone() {
+                    if let Some(Some(c)) = self.clients.get_mut(k) {
+                        c.reply.raw(b"\n");
+                    }
+                    self.write_client(k);
+                }
+            }
+            return;
+        }
+        // What the stream holds is already in the dataset the snapshot
+        // sees: the attached replicas get it first, the new ones start
+        // after it.
+        self.feed_replicas(usize::MAX);
+        let img = crate::commands::replication::sync_payload(&self.st);
+        for (k, psync) in std::mem::take(&mut self.st.repl.waiting) {
+            if let Some(Some(c)) = self.clients.get_mut(k) {
+                crate::commands::replication::start_full_sync(&mut self.st, c, psync, &img);
+            }
+            self.write_client(k);
+        }
+    }
+
     /// Frees the backlog once no replica has been attached for
     /// repl-backlog-ttl seconds (0: never). A later replica then cannot
     /// continue the old history, so it gets a new replication ID.
@@ -1956,6 +2005,7 @@ impl Server {
             self.st.repl.last_ping_ms = now;
             self.send_to_replicas(&[b"PING"]);
         }
+        self.pending_syncs_cron(now);
         // Client idle timeouts. As Redis's clientsCronHandleTimeout, never
         // for replicas, monitors, the master link, blocked clients or
         // subscribers: those wait on the server, not the other way round.

@@ -37,7 +37,8 @@ fn set_many(c: &mut redis::Connection, prefix: &str, n: usize) {
 
 /// A master and a replica of it, synced, with a connection to each.
 fn pair() -> (Server, Server, redis::Connection, redis::Connection) {
-    let master = Server::start(&[]);
+    // Full syncs start at once, not after the default 5 s diskless delay.
+    let master = Server::start(&["--repl-diskless-sync-delay", "0"]);
     let replica = Server::start(&[]);
     let (m, r) = attached(&master, &replica);
     (master, replica, m, r)
@@ -259,4 +260,160 @@ fn role_describes_both_sides() {
         acked > 0 && acked <= applied && applied <= off,
         "{acked} {applied} {off}"
     );
+}
+
+/// Polls `cond` every 20 ms for up to 10 s.
+fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !cond() {
+        assert!(t.elapsed() < Duration::from_secs(10), "never: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The `$len` header and payload a full sync of `server` sends (SYNC).
+fn sync_payload_of(server: &Server) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    s.write_all(b"SYNC\r\n").unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "SYNC: connection closed");
+        got.extend_from_slice(&buf[..n]);
+        while got.first() == Some(&b'\n') {
+            got.remove(0);
+        }
+        if let Some(p) = got.windows(2).position(|w| w == b"\r\n") {
+            let len: usize = std::str::from_utf8(&got[1..p]).unwrap().parse().unwrap();
+            if got.len() >= p + 2 + len {
+                got.truncate(p + 2 + len);
+                return got;
+            }
+        }
+    }
+}
+
+/// Plays a master's side of the handshake on `l` up to the PSYNC, and
+/// answers it with +FULLRESYNC of `replid`.
+fn scripted_handshake(l: &std::net::TcpListener, replid: &str) -> std::net::TcpStream {
+    use std::io::{BufRead, BufReader, Write};
+    let (mut s, _) = l.accept().unwrap();
+    let mut rd = BufReader::new(s.try_clone().unwrap());
+    loop {
+        // Each request is a multibulk; its first argument names it.
+        let mut line = String::new();
+        rd.read_line(&mut line).unwrap();
+        let argc: usize = line.trim()[1..].parse().unwrap();
+        let mut args = Vec::new();
+        for _ in 0..argc {
+            let (mut len, mut arg) = (String::new(), String::new());
+            rd.read_line(&mut len).unwrap();
+            rd.read_line(&mut arg).unwrap();
+            args.push(arg.trim_end().to_uppercase());
+        }
+        match args[0].as_str() {
+            "PING" => s.write_all(b"+PONG\r\n").unwrap(),
+            "PSYNC" => {
+                s.write_all(format!("+FULLRESYNC {replid} 0\r\n").as_bytes())
+                    .unwrap();
+                return s;
+            }
+            _ => s.write_all(b"+OK\r\n").unwrap(),
+        }
+    }
+}
+
+#[test]
+fn a_full_sync_of_the_same_history_keeps_serving_the_old_dataset() {
+    use std::io::Write;
+    // The payloads a scripted master sends, made by a real one of ours.
+    let source = Server::start(&[]);
+    let mut src = source.client();
+    set_many(&mut src, "first", 3);
+    let first = sync_payload_of(&source);
+    let _: () = redis::cmd("FLUSHALL").query(&mut src).unwrap();
+    set_many(&mut src, "second", 5);
+    let second = sync_payload_of(&source);
+
+    let master = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = master.local_addr().unwrap().port();
+    let replid = "a".repeat(40);
+    let replica = Server::start(&[]);
+    let mut r = replica.client();
+    config_set(&mut r, "repl-diskless-load", "swapdb");
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(port)
+        .query(&mut r)
+        .unwrap();
+    let mut link = scripted_handshake(&master, &replid);
+    link.write_all(&first).unwrap();
+    eventually("the first sync", || {
+        info_field(&mut r, "replication", "master_link_status") == "up"
+    });
+    assert_eq!(info_int(&mut r, "persistence", "async_loading"), 0);
+    // The link drops; the master answers the PSYNC with a full sync of the
+    // same history, and takes its time with the payload.
+    drop(link);
+    let mut link = scripted_handshake(&master, &replid);
+    eventually("async_loading:1", || {
+        info_int(&mut r, "persistence", "async_loading") == 1
+    });
+    assert_eq!(info_int(&mut r, "persistence", "loading"), 0);
+    let n: i64 = redis::cmd("DBSIZE").query(&mut r).unwrap();
+    assert_eq!(n, 3, "the old dataset is still served");
+    let e = redis::cmd("REPLICAOF")
+        .arg("NO")
+        .arg("ONE")
+        .query::<()>(&mut r)
+        .unwrap_err();
+    assert!(e.to_string().contains("loading the dataset"), "{e}");
+    // Once the payload is in, it replaces the old dataset.
+    link.write_all(&second).unwrap();
+    eventually("the new dataset", || {
+        info_int(&mut r, "persistence", "async_loading") == 0
+            && info_field(&mut r, "replication", "master_link_status") == "up"
+    });
+    let n: i64 = redis::cmd("DBSIZE").query(&mut r).unwrap();
+    assert_eq!(n, 5);
+    // A different history is not loaded asynchronously.
+    drop(link);
+    let _link = scripted_handshake(&master, &"b".repeat(40));
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(info_int(&mut r, "persistence", "async_loading"), 0);
+}
+
+#[test]
+fn a_delayed_diskless_sync_serves_the_replicas_waiting_for_it_together() {
+    let master = Server::start(&["--repl-diskless-sync-delay", "2"]);
+    let (r1, r2) = (Server::start(&[]), Server::start(&[]));
+    let mut m = master.client();
+    set_many(&mut m, "k", 10);
+    for r in [&r1, &r2] {
+        let _: () = redis::cmd("REPLICAOF")
+            .arg("127.0.0.1")
+            .arg(master.port)
+            .query(&mut r.client())
+            .unwrap();
+    }
+    eventually("two replicas waiting", || {
+        let info: String = redis::cmd("INFO").arg("replication").query(&mut m).unwrap();
+        info.matches("state=wait_bgsave").count() == 2
+    });
+    // Still in the handshake: no PSYNC reply yet.
+    let role: Vec<redis::Value> = redis::cmd("ROLE").query(&mut r1.client()).unwrap();
+    assert_eq!(role[3], redis::Value::BulkString(b"handshake".to_vec()));
+    eventually("both online", || {
+        let info: String = redis::cmd("INFO").arg("replication").query(&mut m).unwrap();
+        info.matches("state=online").count() == 2
+    });
+    assert_eq!(info_int(&mut m, "stats", "sync_full"), 2);
+    let n: i64 = redis::cmd("WAIT").arg(2).arg(5000).query(&mut m).unwrap();
+    assert_eq!(n, 2);
+    for r in [&r1, &r2] {
+        let n: i64 = redis::cmd("DBSIZE").query(&mut r.client()).unwrap();
+        assert_eq!(n, 10);
+    }
 }

@@ -152,6 +152,19 @@ pub fn call(
         );
         return false;
     }
+    // An async load keeps serving the old dataset, but not commands that
+    // would change what is being replaced (REPLICAOF, FLUSHALL, ...).
+    if spec.has(super::flags::NO_ASYNC_LOADING)
+        && st.master.as_ref().is_some_and(|m| m.async_loading())
+    {
+        reject(
+            st,
+            c,
+            "LOADING Redis is loading the dataset in memory",
+            Some((spec, name.as_ref())),
+        );
+        return false;
+    }
     // A script runs past busy-reply-threshold: only allow-busy commands.
     if let Some(err) = crate::script::busy_error(st, c, spec) {
         reject_or_abort(st, c, spec, &name, err);

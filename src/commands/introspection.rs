@@ -392,9 +392,10 @@ pub struct ClientFacts {
     /// Bytes read from our master but not applied yet (buffered, or held
     /// back by CLIENT PAUSE).
     pub master_unapplied: i64,
-    /// Attached replicas: (ip, listening port, acknowledged offset, when
-    /// it was acknowledged in unix ms).
-    pub replicas: Vec<(String, u16, i64, i64)>,
+    /// Attached replicas and those waiting for their full sync: (ip,
+    /// listening port, acknowledged offset, when it was acknowledged in
+    /// unix ms, INFO state).
+    pub replicas: Vec<(String, u16, i64, i64, &'static str)>,
 }
 
 /// Builds the INFO text for `sel`.
@@ -568,7 +569,7 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
         header(&mut s, "Persistence");
         fields!(s,
             "loading" => st.loading.is_some() as i32,
-            "async_loading" => 0,
+            "async_loading" => st.master.as_ref().is_some_and(|m| m.async_loading()) as i32,
             "current_cow_peak" => 0,
             "current_cow_size" => 0,
             "current_cow_size_age" => 0,
@@ -730,13 +731,14 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
         fields!(s,
             "connected_slaves" => cf.replicas.len(),
         );
-        for (i, (ip, port, off, at)) in cf.replicas.iter().enumerate() {
+        for (i, (ip, port, off, at, state)) in cf.replicas.iter().enumerate() {
             let _ = write!(
                 s,
-                "slave{}:ip={},port={},state=online,offset={},lag={}\r\n",
+                "slave{}:ip={},port={},state={},offset={},lag={}\r\n",
                 i,
                 ip,
                 port,
+                state,
                 off,
                 (st.now_ms - at).max(0) / 1000
             );
@@ -886,12 +888,13 @@ pub fn client_facts(ctx: &Ctx) -> ClientFacts {
         if c.is_master {
             f.master_unapplied = c.pending_input() as i64 + c.postponed.as_ref().map_or(0, |p| p.1);
         }
-        if c.replica {
+        if c.replica || c.sync_wait_since != 0 {
             f.replicas.push((
                 c.ip().to_string(),
                 c.replica_port,
                 c.repl_ack_off,
                 c.repl_ack_time,
+                if c.replica { "online" } else { "wait_bgsave" },
             ));
             f.mem_replicas += crate::evict::client_memory(c);
             continue;

@@ -1,8 +1,10 @@
 //! Replication commands of the master side: SYNC, PSYNC, REPLCONF.
 
+use crate::client::Client;
 use crate::command::flags::*;
 use crate::command::{CmdResult, CommandSpec, Ctx, NO_KEYS, cmd};
 use crate::resp::Args;
+use crate::server::State;
 use crate::util::eq_ic;
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -88,52 +90,76 @@ pub static COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
-/// Sends a full snapshot and turns the client into a replica fed by the
-/// replication stream.
-fn full_sync(ctx: &mut Ctx) {
-    let libs = ctx.st.scripts.library_codes();
-    let img = crate::persist::rdb::save_with_functions(
-        &ctx.st.dbs,
-        ctx.st.cfg.bool("rdbcompression"),
-        ctx.st.now_ms,
+/// A full sync for the client: at once, or, with `repl-diskless-sync` and a
+/// `repl-diskless-sync-delay`, once the delay has passed (the cron calls
+/// `start_full_sync` for every replica then waiting, as Redis's
+/// replicationStartPendingFork serves them from one snapshot). `psync`:
+/// the reply starts with +FULLRESYNC.
+fn full_sync(ctx: &mut Ctx, psync: bool) {
+    let st = &mut *ctx.st;
+    if st.cfg.bool("repl-diskless-sync") && st.cfg.int("repl-diskless-sync-delay") > 0 {
+        ctx.c.sync_wait_since = st.now_ms.max(1);
+        st.repl.waiting.push((ctx.c.token, psync));
+        log::info!("Delay next BGSAVE for diskless SYNC");
+        return;
+    }
+    let img = sync_payload(st);
+    start_full_sync(st, ctx.c, psync, &img);
+}
+
+/// The RDB image a full sync sends.
+pub fn sync_payload(st: &State) -> Vec<u8> {
+    let libs = st.scripts.library_codes();
+    crate::persist::rdb::save_with_functions(
+        &st.dbs,
+        st.cfg.bool("rdbcompression"),
+        st.now_ms,
         &libs,
-    );
-    let r = &mut ctx.c.reply;
+    )
+}
+
+/// Sends `img` as of the current offset and turns the client into a
+/// replica fed by the replication stream from here on.
+pub fn start_full_sync(st: &mut State, c: &mut Client, psync: bool, img: &[u8]) {
+    let r = &mut c.reply;
+    if psync {
+        r.simple(&format!("FULLRESYNC {} {}", st.repl.replid, st.repl.offset));
+    }
     r.raw(b"$");
     r.raw(img.len().to_string().as_bytes());
     r.raw(b"\r\n");
-    r.raw(&img);
-    attach_replica(ctx);
-    ctx.st.repl.sync_full += 1;
+    r.raw(img);
+    c.sync_wait_since = 0;
+    attach_replica(st, c);
+    st.repl.sync_full += 1;
     // The new replica knows no SELECT yet.
-    ctx.st.repl.stream_db = None;
-    log::info!("Synchronization with replica {} succeeded", ctx.c.addr);
+    st.repl.stream_db = None;
+    log::info!("Synchronization with replica {} succeeded", c.addr);
 }
 
 /// The client becomes a replica fed by the stream from now on.
-fn attach_replica(ctx: &mut Ctx) {
-    ctx.c.replica = true;
-    ctx.c.repl_ack_off = 0;
-    ctx.c.repl_ack_time = ctx.st.now_ms;
-    let t = ctx.c.token;
-    let r = &mut ctx.st.repl;
-    r.replicas.push(t);
+fn attach_replica(st: &mut State, c: &mut Client) {
+    c.replica = true;
+    c.repl_ack_off = 0;
+    c.repl_ack_time = st.now_ms;
+    let r = &mut st.repl;
+    r.replicas.push(c.token);
     r.good_replicas += 1;
     // The periodic PING starts one period after a replica attaches.
-    r.last_ping_ms = ctx.st.now_ms;
+    r.last_ping_ms = st.now_ms;
     if r.backlog.is_none() {
-        let size = ctx.st.cfg.int("repl-backlog-size").max(1) as usize;
+        let size = st.cfg.int("repl-backlog-size").max(1) as usize;
         r.backlog = Some(crate::repl::Backlog::new(r.offset + 1, size));
     }
 }
 
 /// SYNC
 fn sync(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    if ctx.c.replica {
+    if ctx.c.replica || ctx.c.sync_wait_since != 0 {
         return Ok(());
     }
     log::info!("Replica {} asks for synchronization", ctx.c.addr);
-    full_sync(ctx);
+    full_sync(ctx, false);
     Ok(())
 }
 
@@ -141,7 +167,7 @@ fn sync(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 /// history is ours and the backlog still holds everything after `offset`
 /// (the first byte it lacks); a full resync otherwise.
 fn psync(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    if ctx.c.replica {
+    if ctx.c.replica || ctx.c.sync_wait_since != 0 {
         return Ok(());
     }
     let wanted = crate::util::parse_i64(&args[2]);
@@ -154,7 +180,7 @@ fn psync(ctx: &mut Ctx, args: &Args) -> CmdResult {
             let line = format!("+CONTINUE {}\r\n", ctx.st.repl.replid);
             ctx.c.reply.raw(line.as_bytes());
             ctx.c.reply.raw(&tail);
-            attach_replica(ctx);
+            attach_replica(ctx.st, ctx.c);
             ctx.st.repl.sync_partial_ok += 1;
             log::info!(
                 "Partial resynchronization request from {} accepted. Sending {} bytes of backlog starting from offset {}.",
@@ -166,9 +192,7 @@ fn psync(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
         ctx.st.repl.sync_partial_err += 1;
     }
-    let line = format!("FULLRESYNC {} {}", ctx.st.repl.replid, ctx.st.repl.offset);
-    ctx.c.reply.simple(&line);
-    full_sync(ctx);
+    full_sync(ctx, true);
     Ok(())
 }
 
