@@ -23,8 +23,11 @@ use redis_rust::resp::parse::{Args, INLINE_MAX, Limits, ParseError, Parser};
 use redis_rust::types::geohash::{self, Shape, ShapeKind};
 use redis_rust::types::hll;
 
+/// A fuzz target: takes any bytes, must not panic.
+pub type Target = fn(&[u8]);
+
 /// Every target, by the name of its binary and corpus folder.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("resp", resp),
     ("rdb", rdb),
     ("restore", restore),
