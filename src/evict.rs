@@ -348,9 +348,16 @@ fn to_free(st: &State, clients: &slab::Slab<Option<Box<Client>>>) -> usize {
         .saturating_sub(max)
 }
 
-/// Whether eviction may run now: not on a replica that ignores maxmemory,
-/// not while CLIENT PAUSE holds writes.
+/// Whether eviction may run now: not while loading, not on a replica that
+/// ignores maxmemory, not while CLIENT PAUSE holds writes.
 fn safe(st: &State) -> bool {
+    // Not while loading (Redis's isSafeToPerformEvictions): the load holds
+    // the file in memory besides the growing dataset, and a command served
+    // meanwhile (INFO, PUBLISH, SUBSCRIBE) would delete keys just loaded,
+    // before replaying writes to them.
+    if st.loading.is_some() {
+        return false;
+    }
     if st.is_replica && st.cfg.bool("replica-ignore-maxmemory") {
         return false;
     }

@@ -120,3 +120,89 @@ fn rewrite_during_writes_loses_nothing() {
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Reads one RESP reply whose first line is `$<len>` (or a one-line reply).
+fn read_reply(s: &mut std::net::TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n") {
+        assert_eq!(s.read(&mut b).unwrap(), 1, "connection closed");
+        head.push(b[0]);
+    }
+    let mut out = String::from_utf8_lossy(&head).into_owned();
+    if head[0] == b'$' {
+        let n: i64 = out[1..out.len() - 2].parse().unwrap();
+        if n >= 0 {
+            let mut body = vec![0u8; n as usize + 2];
+            s.read_exact(&mut body).unwrap();
+            out.push_str(&String::from_utf8_lossy(&body));
+        }
+    }
+    out
+}
+
+/// No key is evicted while the AOF loads (Redis's isSafeToPerformEvictions):
+/// the dataset fits in `maxmemory`, but the load holds the file in memory
+/// as well, and a command served meanwhile (INFO here) must not make room
+/// by deleting keys the load has just read.
+#[test]
+fn no_eviction_while_loading() {
+    use std::io::Write;
+    let dir = temp_dir("aof-evict-loading");
+    let d = dir.to_str().unwrap();
+    let base = [
+        "--appendonly",
+        "yes",
+        "--aof-use-rdb-preamble",
+        "no",
+        "--dir",
+        d,
+    ];
+    let s = Server::start(&base);
+    let mut r = s.raw();
+    let value = "v".repeat(1000);
+    let keys = 40_000;
+    for chunk in 0..keys / 1000 {
+        let mut batch = Vec::new();
+        for i in 0..1000 {
+            batch.extend(cmd(&["SET", &format!("k{}", chunk * 1000 + i), &value]));
+        }
+        r.write_all(&batch).unwrap();
+        for _ in 0..1000 {
+            assert_eq!(read_reply(&mut r), "+OK\r\n");
+        }
+    }
+    drop(s);
+
+    let mut args = base.to_vec();
+    args.extend([
+        "--maxmemory",
+        "60mb",
+        "--maxmemory-policy",
+        "allkeys-lru",
+        "--loading-process-events-interval-bytes",
+        "1024",
+    ]);
+    let s = Server::start(&args);
+    let mut r = s.raw();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut served_while_loading = 0;
+    loop {
+        r.write_all(&cmd(&["INFO", "persistence"])).unwrap();
+        let info = read_reply(&mut r);
+        if info.contains("\r\nloading:0\r\n") {
+            break;
+        }
+        served_while_loading += 1;
+        assert!(std::time::Instant::now() < deadline, "still loading");
+    }
+    assert_eq!(call(&mut r, &["DBSIZE"]), format!(":{keys}\r\n"));
+    r.write_all(&cmd(&["INFO", "stats"])).unwrap();
+    let stats = read_reply(&mut r);
+    assert!(
+        stats.contains("evicted_keys:0\r\n"),
+        "keys evicted ({served_while_loading} INFO served while loading)"
+    );
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
