@@ -773,6 +773,7 @@ class Soak:
 
     def kill_and_restart(self):
         self.close_extras()
+        keys_before = self.dbsize()
         t_kill = time.monotonic()
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=30)
@@ -780,10 +781,15 @@ class Soak:
         t_spawn, t_ready = self.start_server()
         load = self.log_load_time()
         r = {"kill": t_kill, "ready": t_ready, "load_s": t_ready - t_spawn, "log_load_s": load,
-             "keys": self.dbsize()}
+             "keys": self.dbsize(), "keys_before": keys_before}
+        mem = info(self.mon, "memory")
         self.restarts.append(r)
-        log("restart %d: ready %.2f s after spawn (log: loaded in %s s), %d keys"
-            % (len(self.restarts), r["load_s"], load, r["keys"]))
+        # Keys go down after a restart while the clients reconnect: their
+        # buffers count towards maxmemory, so eviction makes room for them.
+        log("restart %d: ready %.2f s after spawn (log: loaded in %s s), keys %d before the kill, %d "
+            "after; used_memory %s, clients' memory %s"
+            % (len(self.restarts), r["load_s"], load, keys_before, r["keys"],
+               mem.get("used_memory_human"), mem.get("mem_clients_normal")))
         return r
 
     def log_load_time(self):
@@ -1189,8 +1195,12 @@ class Soak:
         row("kill -9 + restart", "%d; ready after %s s (AOF load logged: %s s)"
             % (len(planned_loads), ", ".join("%.2f" % r["load_s"] for r in planned_loads),
                ", ".join("%s" % r["log_load_s"] for r in planned_loads)), len(planned_loads) >= 1)
-        row("keys after each restart", ", ".join(str(r["keys"]) for r in planned_loads),
-            all(r["keys"] > 0 for r in planned_loads))
+        # A kill -9 with appendfsync everysec may lose the last second of
+        # writes, and keys expire while the server is down, but the dataset
+        # must come back: most keys were written long before the kill.
+        row("keys before -> after each restart",
+            ", ".join("%d -> %d" % (r["keys_before"], r["keys"]) for r in planned_loads),
+            all(r["keys"] >= 0.8 * r["keys_before"] for r in planned_loads))
         # Disconnects of established load connections outside the restarts
         # (the server may only close them when it is killed).
         if load:
