@@ -1286,6 +1286,14 @@ def main():
                 stop_all()
 
         md = report(tp, mem, growth, versions, started, time.time() - t_start, elems, bg, small)
+        # `make soak` owns the Reliability section: keep it.
+        try:
+            with open(OUT) as f:
+                kept = re.search(r"^## Reliability\n.*?(?=^## |\Z)", f.read(), flags=re.S | re.M)
+            if kept:
+                md = md.rstrip("\n") + "\n\n" + kept.group(0).rstrip("\n") + "\n"
+        except FileNotFoundError:
+            pass
         with open(OUT, "w") as f:
             f.write(md)
         print(md)

@@ -986,6 +986,7 @@ class Soak:
             % (self.minutes, self.cycles, self.cycle_len, self.bg_interval, self.timeout,
                self.always_cycle, a.clients, a.rate, self.tmp))
         self.loadavg_start = "%.1f" % os.getloadavg()[0]
+        self.rev = git_rev()
         self.start_server()
         self.prefill()
         ctx = mp.get_context("fork")
@@ -1262,9 +1263,9 @@ class Soak:
         lines = ["| check | result | |", "|---|---|---|"]
         lines += ["| %s | %s | %s |" % (c, v.replace("|", "/"), s) for c, v, s in rows]
         head = ("- %s, %.1f min (%d cycles, kill -9 between), %d clients offering %d cmds/s, maxmemory %s, "
-                "git %s; load average at start %s, at end %s (2 shared cores)"
+                "git %s at start; load average at start %s, at end %s (2 shared cores)"
                 % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), elapsed / 60, self.cycles,
-                   self.a.clients, self.a.rate, self.a.maxmemory, git_rev(), self.loadavg_start,
+                   self.a.clients, self.a.rate, self.a.maxmemory, self.rev, self.loadavg_start,
                    "%.1f" % os.getloadavg()[0]))
         table = "\n".join([head, ""] + lines)
         print()
