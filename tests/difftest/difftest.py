@@ -2284,8 +2284,15 @@ def main():
         runner = Runner(args, proto, diffs)
         try:
             n = runner.run(Gen(random.Random(args.seed)), args.commands)
-        finally:
-            runner.close()
+        except (OSError, RuntimeError) as e:
+            # A server that died or hung: keep its log for the post-mortem.
+            dead = [s.name for s in runner.servers if not s.alive()]
+            print("difftest: RESP%d seed %d: stopped after %d commands: %s; dead: %s; logs kept in %s" % (
+                proto, args.seed, runner.index, e, dead or "none", runner.workdir), flush=True)
+            for s in runner.servers:
+                s.stop()
+            sys.exit(2)
+        runner.close()
         print("difftest: RESP%d seed %d: %d commands in %.1fs, %d differences so far" % (
             proto, args.seed, n, time.time() - start, diffs.total), flush=True)
     if diffs.known:
