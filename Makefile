@@ -23,11 +23,13 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
 
-# Lint, Rust tests, the RDB and AOF interop tests against Debian's redis-server and
-# a Redis 8.0 built from the suite's source package, then the official
-# suite's ratchet (tcl-compat/passing.txt).
+# Lint, Rust tests, a 75-second soak (100 clients, one kill -9 + restart,
+# one appendfsync-always cycle), the RDB and AOF interop tests against
+# Debian's redis-server and a Redis 8.0 built from the suite's source
+# package, then the official suite's ratchet (tcl-compat/passing.txt).
 test: deps build lint
 	$(CARGO) test --release
+	python3 tests/soak/soak.py --minutes 1.25 --clients 100 --rate 3000
 	tcl-compat/fetch.sh
 	$(MAKE) interop
 	$(MAKE) difftest DIFFTEST_COMMANDS=3000 DIFFTEST_SEED=1
