@@ -119,7 +119,11 @@ fn encode_table(t: &Table, out: &mut Vec<u8>, depth: usize) -> Result<(), String
     let mut max = 0usize;
     let mut count = 0usize;
     let mut array = true;
-    for (k, _) in t.pairs::<Value, Value>().flatten() {
+    // `for_each`, not `pairs()`: `pairs()` hands mlua's copy of each key
+    // back to `next`, and mlua reads a number within EPSILON of an integer
+    // as that integer (1e-300 as 0), which `next` then cannot find
+    // ("invalid key to 'next'"). An error return stops the walk.
+    let _ = t.for_each::<Value, Value>(|k, _| {
         count += 1;
         let idx = match k {
             Value::Integer(i) if i >= 1 => Some(i as usize),
@@ -127,13 +131,16 @@ fn encode_table(t: &Table, out: &mut Vec<u8>, depth: usize) -> Result<(), String
             _ => None,
         };
         match idx {
-            Some(i) => max = max.max(i),
+            Some(i) => {
+                max = max.max(i);
+                Ok(())
+            }
             None => {
                 array = false;
-                break;
+                Err(mlua::Error::runtime("not an array"))
             }
         }
-    }
+    });
     if array && max > 10 && max > count * 2 {
         return Err("Cannot serialise table: excessively sparse array".into());
     }
@@ -155,23 +162,34 @@ fn encode_table(t: &Table, out: &mut Vec<u8>, depth: usize) -> Result<(), String
     }
     out.push(b'{');
     let mut first = true;
-    for (k, v) in t.pairs::<Value, Value>().flatten() {
+    let mut failed = Ok(());
+    let _ = t.for_each::<Value, Value>(|k, v| {
         if !first {
             out.push(b',');
         }
         first = false;
-        match &k {
-            Value::String(s) => encode_str(&s.as_bytes(), out),
+        let r = match &k {
+            Value::String(s) => {
+                encode_str(&s.as_bytes(), out);
+                Ok(())
+            }
             Value::Number(_) | Value::Integer(_) => {
                 let mut tmp = Vec::new();
-                encode(&k, &mut tmp, depth + 1)?;
-                encode_str(&tmp, out);
+                encode(&k, &mut tmp, depth + 1).map(|_| encode_str(&tmp, out))
             }
-            _ => return Err("Cannot serialise table: table key must be a number or string".into()),
+            _ => Err("Cannot serialise table: table key must be a number or string".into()),
         }
-        out.push(b':');
-        encode(&v, out, depth)?;
-    }
+        .and_then(|_| {
+            out.push(b':');
+            encode(&v, out, depth)
+        });
+        // Stop the walk at the first error and keep its message.
+        r.map_err(|e| {
+            failed = Err(e);
+            mlua::Error::runtime("stop")
+        })
+    });
+    failed?;
     out.push(b'}');
     Ok(())
 }
@@ -455,5 +473,21 @@ mod tests {
         o.clear();
         fmt_num(0.1, &mut o).unwrap();
         assert_eq!(o, b"0.1");
+    }
+
+    #[test]
+    fn tables_with_keys_mlua_rounds() {
+        // mlua reads 1e-300 as the integer 0: walking the table must not
+        // hand that back to `next` (found by the cmsgpack fuzz target).
+        let lua = Lua::new();
+        let encode: mlua::Function = lib(&lua).unwrap().get("encode").unwrap();
+        for src in [
+            "return {[1e-300] = 1, a = 2}",
+            "return {[1] = 1, [1e-300] = 2}",
+        ] {
+            let t: Table = lua.load(src).eval().unwrap();
+            let s: mlua::String = encode.call(t).unwrap();
+            assert!(s.as_bytes().starts_with(b"{"), "{src}");
+        }
     }
 }

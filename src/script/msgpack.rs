@@ -70,16 +70,25 @@ fn enc_num(out: &mut Vec<u8>, n: f64) {
 fn array_len(t: &Table) -> Option<usize> {
     let mut count = 0usize;
     let mut max = 0usize;
-    for (k, _) in t.pairs::<Value, Value>().flatten() {
+    let mut array = true;
+    // `for_each`, not `pairs()`: `pairs()` hands mlua's copy of each key
+    // back to `next`, and mlua reads a number within EPSILON of an integer
+    // as that integer (1e-300 as 0), which `next` then cannot find
+    // ("invalid key to 'next'"). An error return stops the walk.
+    let _ = t.for_each::<Value, Value>(|k, _| {
         let i = match k {
             Value::Integer(i) if i >= 1 => i as usize,
             Value::Number(n) if n >= 1.0 && n.fract() == 0.0 => n as usize,
-            _ => return None,
+            _ => {
+                array = false;
+                return Err(mlua::Error::runtime("not an array"));
+            }
         };
         max = max.max(i);
         count += 1;
-    }
-    (max == count).then_some(count)
+        Ok(())
+    });
+    (array && max == count).then_some(count)
 }
 
 fn encode(v: &Value, out: &mut Vec<u8>, level: usize) {
@@ -103,12 +112,17 @@ fn encode(v: &Value, out: &mut Vec<u8>, level: usize) {
             } else {
                 // Counted first, then encoded pair by pair: holding every
                 // pair at once would exhaust mlua's reference slots.
-                let n = t.pairs::<Value, Value>().count();
+                let mut n = 0;
+                let _ = t.for_each::<Value, Value>(|_, _| {
+                    n += 1;
+                    Ok(())
+                });
                 enc_len(out, n, (0x80, 16), None, 0xde, 0xdf);
-                for (k, v) in t.pairs::<Value, Value>().flatten() {
+                let _ = t.for_each::<Value, Value>(|k, v| {
                     encode(&k, out, level + 1);
                     encode(&v, out, level + 1);
-                }
+                    Ok(())
+                });
             }
         }
         _ => out.push(0xc0),
@@ -309,5 +323,19 @@ mod tests {
         o.clear();
         enc_num(&mut o, 5.0);
         assert_eq!(o, [5]);
+    }
+
+    #[test]
+    fn tables_with_keys_mlua_rounds() {
+        // mlua reads 1e-300 as the integer 0: walking the table must not
+        // hand that back to `next` (found by the cmsgpack fuzz target).
+        let lua = Lua::new();
+        let pack: mlua::Function = lib(&lua).unwrap().get("pack").unwrap();
+        let t: Table = lua
+            .load("return {a = {5, 256}, [1e-300] = 'b'}")
+            .eval()
+            .unwrap();
+        let s: mlua::String = pack.call(t).unwrap();
+        assert_eq!(s.as_bytes()[0], 0x82);
     }
 }
