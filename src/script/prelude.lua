@@ -112,7 +112,14 @@ redis.sha1hex = function(...)
   if select_('#', ...) ~= 1 then
     error_('wrong number of arguments', 2)
   end
-  return rs.sha1hex(tostring_((...)))
+  -- Like lua_tolstring: only strings and numbers convert; anything else
+  -- (nil, booleans, tables) hashes as the empty string, as in Redis.
+  local v = ...
+  local t = type_(v)
+  if t ~= 'string' and t ~= 'number' then
+    v = ''
+  end
+  return rs.sha1hex(tostring_(v))
 end
 redis.log = function(...)
   local n = select_('#', ...)
