@@ -93,6 +93,10 @@ impl ReplyBuf {
     /// a message without an upper-case code gets `ERR ` in front, as Redis's
     /// `addReplyError` does.
     pub fn error(&mut self, msg: &str) {
+        // addReplyErrorFormat trims newlines off the end before mapping the
+        // inner ones to spaces, so an argument echoed back ("Unknown option
+        // given: <code>\n") ends without a trailing space.
+        let msg = msg.trim_end_matches(['\r', '\n']);
         self.last_error = Some(self.buf.len());
         self.buf.push(b'-');
         let first = msg.split(' ').next().unwrap_or("");
@@ -281,9 +285,11 @@ mod tests {
         r.error("unknown thing");
         r.error("WRONGTYPE Operation");
         r.error("line\r\nbreak");
+        r.error("ERR Unknown option given: a\nb\n");
         assert_eq!(
             r.buf,
-            b"-ERR unknown thing\r\n-WRONGTYPE Operation\r\n-ERR line  break\r\n"
+            &b"-ERR unknown thing\r\n-WRONGTYPE Operation\r\n-ERR line  break\r\n\
+               -ERR Unknown option given: a b\r\n"[..]
         );
     }
 
