@@ -196,6 +196,35 @@ pub fn fmt_double(v: f64) -> String {
     }
 }
 
+/// C's `%.17g`, as Redis's `ld2string(LD_STR_AUTO)` prints a double (ZSCAN
+/// over a skiplist-encoded set): 17 significant digits, so 0.1 prints as
+/// 0.10000000000000001; trailing zeros dropped; an exponent outside
+/// [-4, 17).
+pub fn fmt_g17(v: f64) -> String {
+    if v.is_infinite() {
+        return if v > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if v.is_nan() {
+        return "nan".into();
+    }
+    let e = format!("{v:.16e}");
+    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let trim = |s: &str| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    if (-4..17).contains(&exp) {
+        trim(&format!("{v:.*}", (16 - exp) as usize))
+    } else {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim(mant), exp.abs())
+    }
+}
+
 /// Formats the result of INCRBYFLOAT-style arithmetic. Redis computes in
 /// long double and prints 17 decimals with trailing zeros trimmed, which
 /// hides the binary noise of decimal inputs (1 - 1.1 prints -0.1). We compute
@@ -435,6 +464,26 @@ mod tests {
         assert_eq!(fmt_double(-0.0), "-0");
         assert_eq!(fmt_double(0.0 * -3.0), "-0");
         assert_eq!(fmt_double(0.0), "0");
+    }
+
+    #[test]
+    fn g17_matches_printf() {
+        // Expected texts from C's printf("%.17g").
+        let cases: [(f64, &str); 10] = [
+            (0.1, "0.10000000000000001"),
+            (1.5, "1.5"),
+            (-2.25, "-2.25"),
+            (49.0, "49"),
+            (-0.0, "-0"),
+            (1e17, "1e+17"),
+            (12345678901234567.0, "12345678901234568"),
+            (0.0001, "0.0001"),
+            (0.00001, "1.0000000000000001e-05"),
+            (f64::NEG_INFINITY, "-inf"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(fmt_g17(v), want, "{v}");
+        }
     }
 
     #[test]

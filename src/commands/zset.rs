@@ -392,7 +392,7 @@ pub fn parse_score(b: &[u8]) -> Option<f64> {
 }
 
 /// `[+-]0x<hex>[.<hex>][p[+-]<dec>]`.
-fn parse_hex_float(b: &[u8]) -> Option<f64> {
+pub(crate) fn parse_hex_float(b: &[u8]) -> Option<f64> {
     let (neg, rest) = match b.first()? {
         b'-' => (true, &b[1..]),
         b'+' => (false, &b[1..]),
@@ -474,10 +474,16 @@ pub struct ScoreRange {
 }
 
 fn parse_bound(b: &[u8]) -> Option<(f64, bool)> {
-    match b.first() {
-        Some(b'(') => parse_score(&b[1..]).map(|v| (v, true)),
-        _ => parse_score(b).map(|v| (v, false)),
+    let (num, ex) = match b.first() {
+        Some(b'(') => (&b[1..], true),
+        _ => (b, false),
+    };
+    // zslParseRange's strtod stops at once on an empty string, leaving
+    // nothing unparsed: "" and "(" read as 0.
+    if num.is_empty() {
+        return Some((0.0, ex));
     }
+    parse_score(num).map(|v| (v, ex))
 }
 
 pub fn parse_score_range(min: &[u8], max: &[u8]) -> Result<ScoreRange, CmdError> {
@@ -958,7 +964,11 @@ fn run_query(z: &ZSet, q: &Query, rev: bool, offset: i64, limit: i64, sink: &mut
         return;
     }
     sink.begin(None);
-    if offset < 0 || (offset > 0 && offset as u64 >= z.len() as u64) {
+    if offset < 0 {
+        negative_offset(z, (lo, hi), rev, offset, limit, sink);
+        return;
+    }
+    if offset > 0 && offset as u64 >= z.len() as u64 {
         return;
     }
     let offset = offset as usize;
@@ -976,6 +986,52 @@ fn run_query(z: &ZSet, q: &Query, rev: bool, offset: i64, limit: i64, sink: &mut
     } else {
         (lo + offset, lo + offset + take)
     };
+    z.for_range(s, e, rev, |e, s| {
+        sink.emit(e, s);
+        true
+    });
+}
+
+/// A negative LIMIT offset, which Redis never rejects: what it selects
+/// depends on the encoding. A listpack skips "-offset" entries without
+/// end (the C loop counts down from below zero), so nothing is left. A
+/// skiplist hands the offset to `zslNthInRange`, whose negative branch
+/// counts back from the last member at or below `max`: forward, the walk
+/// starts `-offset` members before the end of the interval; reversed, the
+/// offset becomes `-offset-1` counted up from `min`, and the walk goes down
+/// to `min`. Either way at most `-offset` members, then `limit`.
+fn negative_offset(
+    z: &ZSet,
+    (lo, hi): (usize, usize),
+    rev: bool,
+    offset: i64,
+    limit: i64,
+    sink: &mut dyn RangeSink,
+) {
+    if z.encoding() == "listpack" || lo >= hi || limit == 0 {
+        return;
+    }
+    let back = offset.unsigned_abs();
+    let (s, e) = if rev {
+        // The start is member `lo + back - 1`; it must still be in range.
+        let first = lo as u64 + back - 1;
+        if first >= hi as u64 {
+            return;
+        }
+        (lo, first as usize + 1)
+    } else {
+        // The start is member `hi - back`; it must not fall below `lo`.
+        if back > (hi - lo) as u64 {
+            return;
+        }
+        (hi - back as usize, hi)
+    };
+    let take = if limit < 0 {
+        e - s
+    } else {
+        (e - s).min(limit as u64 as usize)
+    };
+    let (s, e) = if rev { (e - take, e) } else { (s, s + take) };
     z.for_range(s, e, rev, |e, s| {
         sink.emit(e, s);
         true
@@ -1871,9 +1927,16 @@ pub fn zscan(ctx: &mut Ctx, args: &Args) -> CmdResult {
     r.array(2);
     r.bulk(cursor.to_string().as_bytes());
     r.array(found.len() * 2);
+    // A listpack hands back the score text it stored (shortest form); the
+    // skiplist's scan callback prints the double with %.17g instead.
+    let fmt = if z.encoding() == "skiplist" {
+        crate::util::fmt_g17
+    } else {
+        crate::util::fmt_double
+    };
     for (e, s) in &found {
         r.bulk(e);
-        r.bulk(crate::util::fmt_double(*s).as_bytes());
+        r.bulk(fmt(*s).as_bytes());
     }
     Ok(())
 }
@@ -1939,6 +2002,51 @@ mod tests {
         assert_eq!(Query::Lex(a, b).ranks(&z), (0, 5));
         assert!(parse_lex_range(b"b", b"+").is_err());
         assert_eq!(Query::Rank(-2, -1).ranks(&z), (3, 5));
-        assert!(parse_score_range(b"(", b"1").is_err());
+        // strtod reads nothing from an empty bound: 0 (Redis 8.0.6).
+        let r = parse_score_range(b"(", b"").unwrap();
+        assert_eq!((r.min, r.minex, r.max, r.maxex), (0.0, true, 0.0, false));
+        assert!(parse_score_range(b"(x", b"1").is_err());
+    }
+
+    struct VecSink(Vec<Vec<u8>>);
+
+    impl RangeSink for VecSink {
+        fn begin(&mut self, _len: Option<usize>) {}
+        fn emit(&mut self, ele: &[u8], _score: f64) {
+            self.0.push(ele.to_vec());
+        }
+    }
+
+    #[test]
+    fn negative_limit_offsets_follow_the_encoding() {
+        // Expected replies from Redis 8.0.6 on a, b, c, d, e scored 0..4,
+        // e.g. ZRANGEBYSCORE z 1 3 LIMIT -3 2 and ZREVRANGEBYSCORE z 3 1
+        // LIMIT -2 -1.
+        let lim = Limits::default();
+        let mut lp = ZSet::with_hint(0, 0, lim);
+        let mut sl = ZSet::empty_skiplist();
+        for (i, m) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+            lp.add(m.as_bytes(), i as f64, AddFlags::default(), lim);
+            sl.add(m.as_bytes(), i as f64, AddFlags::default(), lim);
+        }
+        let run = |z: &ZSet, min: &[u8], max: &[u8], rev, off, count| {
+            let q = Query::Score(parse_score_range(min, max).unwrap());
+            let mut sink = VecSink(Vec::new());
+            run_query(z, &q, rev, off, count, &mut sink);
+            String::from_utf8(sink.0.concat()).unwrap()
+        };
+        assert_eq!(run(&lp, b"1", b"3", false, -1, -1), "");
+        assert_eq!(run(&lp, b"1", b"3", true, -1, -1), "");
+        assert_eq!(run(&sl, b"1", b"3", false, -1, -1), "d");
+        assert_eq!(run(&sl, b"1", b"3", false, -3, 2), "bc");
+        assert_eq!(run(&sl, b"1", b"3", false, -4, -1), "");
+        assert_eq!(run(&sl, b"1", b"3", true, -1, -1), "b");
+        assert_eq!(run(&sl, b"1", b"3", true, -3, -1), "dcb");
+        assert_eq!(run(&sl, b"1", b"3", true, -3, 1), "d");
+        assert_eq!(run(&sl, b"1", b"3", true, -4, -1), "");
+        assert_eq!(run(&sl, b"1", b"3", false, -1, 0), "");
+        assert_eq!(run(&sl, b"1.5", b"1.7", false, -1, -1), "");
+        assert_eq!(run(&sl, b"-inf", b"+inf", false, -5, -1), "abcde");
+        assert_eq!(run(&sl, b"-inf", b"+inf", false, -6, -1), "");
     }
 }
