@@ -565,7 +565,13 @@ pub fn copy(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     let db = &mut ctx.st.dbs[dst_db];
     db.track_hfe(newkey, &v);
-    db.put(newkey, Obj::new(v));
+    db.put(
+        newkey,
+        Obj {
+            unshared: true,
+            ..Obj::new(v)
+        },
+    );
     db.expires.remove(newkey);
     if let Some(when) = expire {
         db.set_expire(newkey, when);
@@ -1048,7 +1054,7 @@ fn object_refcount(ctx: &mut Ctx, args: &Args) -> CmdResult {
     };
     let shared =
         matches!(o.v, crate::db::Value::Str(crate::db::Str::Int(n)) if (0..10000).contains(&n));
-    let rc = if shared && !no_shared {
+    let rc = if shared && !no_shared && !o.unshared {
         i32::MAX as i64
     } else {
         1

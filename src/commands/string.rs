@@ -870,7 +870,11 @@ pub fn incr_by(ctx: &mut Ctx, key: &[u8], delta: i64) -> CmdResult {
         .ok_or(CmdError::Overflow)?;
     let v = Value::Str(Str::Int(new));
     match ctx.lookup_write(key) {
-        Some(o) => o.v = v,
+        // A new value is a new object in Redis: shared when small.
+        Some(o) => {
+            o.v = v;
+            o.unshared = false;
+        }
         None => ctx.db().add(key, v),
     }
     ctx.wrote(key, "incrby", notify::STRING);
@@ -879,9 +883,11 @@ pub fn incr_by(ctx: &mut Ctx, key: &[u8], delta: i64) -> CmdResult {
 }
 
 /// A number as Redis's string2ld reads it with strtold: a decimal float,
-/// or a hexadecimal integer (`0x101`).
+/// or a C99 hexadecimal float (`0x101`, `0x103.5`, `0x1p-2`). A hex
+/// exponent that overflows is ERANGE there, so refused here too.
 pub(crate) fn parse_long_double(b: &[u8]) -> Option<f64> {
-    crate::util::parse_f64(b).or_else(|| crate::commands::list::parse_hex_float(b))
+    crate::util::parse_f64(b)
+        .or_else(|| crate::commands::zset::parse_hex_float(b).filter(|v| v.is_finite()))
 }
 
 /// INCRBYFLOAT key increment: the new value, formatted without exponent
@@ -1171,6 +1177,25 @@ mod tests {
     fn v(s: &[&str]) -> Args {
         let b: Vec<&[u8]> = s.iter().map(|x| x.as_bytes()).collect();
         Args::from_slices(&b)
+    }
+
+    #[test]
+    fn long_doubles_read_like_strtold() {
+        // Checked against Redis 8.0.6: SET h <text>; INCRBYFLOAT h 0.
+        let ok: [(&[u8], f64); 6] = [
+            (b"0x103.5", 259.3125),
+            (b"0x1p3", 8.0),
+            (b"0x.8", 0.5),
+            (b"0x1P-2", 0.25),
+            (b"+0x10", 16.0),
+            (b"1.5E+2", 150.0),
+        ];
+        for (s, want) in ok {
+            assert_eq!(parse_long_double(s), Some(want), "{s:?}");
+        }
+        for bad in [&b"0x10p"[..], b"10e", b" 1", b"0x", b"0x1p99999"] {
+            assert_eq!(parse_long_double(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

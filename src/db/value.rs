@@ -276,6 +276,10 @@ pub struct Obj {
     /// The background-save epoch that already holds this entry (see
     /// `persist::snapshot`). It sits in padding: no extra bytes per key.
     pub snap: std::cell::Cell<u8>,
+    /// COPY made this value as its own object (Redis's dupStringObject),
+    /// so a small integer here is not one of the shared integers and
+    /// OBJECT REFCOUNT reads 1. Also in padding.
+    pub unshared: bool,
 }
 
 /// The epoch of the latest background save. Entries created while one
@@ -291,6 +295,7 @@ impl Obj {
             v,
             lru: crate::evict::new_clock(),
             snap: std::cell::Cell::new(SNAP_EPOCH.load(std::sync::atomic::Ordering::Relaxed)),
+            unshared: false,
         }
     }
 }
