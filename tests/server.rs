@@ -738,3 +738,34 @@ fn scripts_write_while_eviction_keeps_up() {
         assert!(r.is_ok(), "script write {i}: {r:?}");
     }
 }
+
+/// Redis 8.0.6 itself segfaults here (found by the differential tester at
+/// command ~480,000 of seed 1): a function's redis.call refused for a nil
+/// argument leaves the engine client half-reset, and FUNCTION FLUSH then
+/// frees it. We must answer the error and flush.
+#[test]
+fn function_flush_after_a_refused_redis_call() {
+    let s = Server::start(&[]);
+    let mut c = s.client();
+    let code = "#!lua name=lib0\nredis.register_function('lib0_get', \
+                function(keys, args) return redis.call('GET', keys[1]) end)";
+    let name: String = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg(code)
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(name, "lib0");
+    let err = redis::cmd("FCALL")
+        .arg("lib0_get")
+        .arg(0)
+        .query::<()>(&mut c)
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("Lua redis lib command arguments must be strings or integers"),
+        "{err}"
+    );
+    let _: () = redis::cmd("FUNCTION").arg("FLUSH").query(&mut c).unwrap();
+    let pong: String = redis::cmd("PING").query(&mut c).unwrap();
+    assert_eq!(pong, "PONG");
+}

@@ -1451,7 +1451,17 @@ class Gen:
         if ch == 4:
             return [self.c("FUNCTION", "DELETE", lib)]
         if ch == 5 and self.maybe(0.2):
-            return [self.c("FUNCTION", "FLUSH")]
+            # Redis 8.0.6 crashes (SIGSEGV in freeClient) on FUNCTION FLUSH
+            # when the function engine's last redis.call was refused for a
+            # non-string argument, e.g. a mutated "FCALL lib0_get 0" (keys[1]
+            # is nil): luaRedisGenericCommand returns early leaving the engine
+            # client's argc set and argv NULL, and the flush frees that client.
+            # A good redis.call first resets it; these two are built without
+            # self.c so the random stream stays what it was.
+            k = "s0"
+            return [Cmd(["FUNCTION", "LOAD", "REPLACE", LIBRARY % (lib, lib, lib, lib)]),
+                    Cmd(["FCALL", lib + "_get", "1", k], keys=(k,)),
+                    self.c("FUNCTION", "FLUSH")]
         return [self.c("FCALL", "nosuchfunction", "0")]
 
     def sort(self):
