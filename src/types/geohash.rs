@@ -148,10 +148,31 @@ pub fn decode(lon_r: Range, lat_r: Range, h: HashBits) -> Option<Area> {
     })
 }
 
+/// A score's bits as Redis's `(uint64_t)score` gives them on x86-64, where
+/// a zset member added by ZADD may hold any double: below 2^63 the value
+/// truncates through a signed conversion (negatives wrap, and what no i64
+/// holds, -inf included, becomes 1<<63); from 2^63 up, 2^63 is taken off
+/// first and the top bit put back, so 2^64 and +inf come out as 0. Rust's
+/// saturating `as u64` would send all of them to 0 or u64::MAX instead.
+fn score_bits(score: f64) -> u64 {
+    const TWO63: f64 = 9_223_372_036_854_775_808.0;
+    if score < TWO63 {
+        // Saturation to i64::MIN is the conversion's "indefinite" 1<<63.
+        score as i64 as u64
+    } else {
+        let rest = score - TWO63;
+        if rest < TWO63 {
+            (rest as i64 as u64) ^ (1 << 63)
+        } else {
+            0
+        }
+    }
+}
+
 /// The centre of a 52-bit score's cell: (longitude, latitude).
 pub fn decode_score(score: f64) -> Option<(f64, f64)> {
     let h = HashBits {
-        bits: score as u64,
+        bits: score_bits(score),
         step: STEP_MAX,
     };
     let a = decode(MERC_LON, MERC_LAT, h)?;
@@ -443,6 +464,31 @@ pub fn fmt_distance(d: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn out_of_range_scores_decode_like_a_c_cast() {
+        // GEOPOS replies of Redis 8.0.6 after ZADD g <score> m.
+        let cases = [
+            (f64::NEG_INFINITY, 180.0, -85.05112751263943),
+            (-1e30, 180.0, -85.05112751263943),
+            (9223372036854775808.0, 180.0, -85.05112751263943),
+            (f64::INFINITY, -179.99999731779099, -85.05112751263943),
+            (
+                18446744073709551616.0,
+                -179.99999731779099,
+                -85.05112751263943,
+            ),
+            (-5.0, 180.0, 85.05112878),
+            (4503599627370496.0, -179.99999731779099, 85.05112878),
+        ];
+        for (score, lon, lat) in cases {
+            let (x, y) = decode_score(score).unwrap();
+            assert!(
+                (x - lon).abs() < 1e-9 && (y - lat).abs() < 1e-9,
+                "{score}: {x} {y}"
+            );
+        }
+    }
 
     #[test]
     fn interleave_roundtrip() {
