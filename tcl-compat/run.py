@@ -37,6 +37,7 @@ RESULTS = os.environ.get("TCL_COMPAT_RESULTS", os.path.join(HERE, "results"))
 PASSING = os.environ.get("TCL_COMPAT_PASSING", os.path.join(HERE, "passing.txt"))
 EXCLUDED = os.path.join(HERE, "EXCLUDED.md")
 FLAKY = os.path.join(HERE, "flaky.txt")
+TIMEOUTS = os.path.join(HERE, "timeouts.tsv")
 BASELINE = os.environ.get(
     "TCL_COMPAT_BASELINE", os.path.join(REPO, "..", "shared", "tcl-baseline.tsv")
 )
@@ -75,7 +76,8 @@ modes:
 options:
   --update              with all/units/unit: also merge passes into passing.txt
   --timeout SECONDS     wall-clock limit per unit (default $TCL_COMPAT_TIMEOUT
-                        or 300, raised for units slow in the baseline)
+                        or 300, raised for units slow in the baseline or
+                        listed in timeouts.tsv)
   -- ARGS               extra ./runtest arguments, e.g. -- --only 'INCR*'
                         --dump-logs (with --only, skipped tests are not
                         failures, so do not combine it with ratchet)
@@ -169,10 +171,21 @@ def load_baseline():
     return base
 
 
+def load_budgets():
+    """unit -> seconds from timeouts.tsv: units that take our server longer
+    than the default timeout allows. It lives in the repository, so a
+    clone without ../shared (no baseline) still gives them their time."""
+    budgets = {}
+    for row in read_tsv(TIMEOUTS):
+        if len(row) >= 2 and row[1].isdigit():
+            budgets[row[0]] = int(row[1])
+    return budgets
+
+
 def unit_timeout(unit, opt_timeout, baseline):
     if opt_timeout:
         return opt_timeout
-    t = DEFAULT_TIMEOUT
+    t = max(DEFAULT_TIMEOUT, BUDGETS.get(unit, 0))
     if unit in baseline:
         t = max(t, 2 * baseline[unit][1] + 60)
     return t
@@ -585,6 +598,7 @@ def on_sigterm(signum, frame):
 
 
 INTERRUPTED = False
+BUDGETS = {}
 
 
 def main(argv):
@@ -611,6 +625,7 @@ def main(argv):
     check_suite()
     lock = lock_suite()  # noqa: F841 (held for the whole run)
     baseline = load_baseline()
+    BUDGETS.update(load_budgets())
     pats = excluded_patterns()
     known = all_units()
 
