@@ -165,13 +165,13 @@ impl Hash {
         }
         match &mut self.d {
             Data::Listpack(lp) => {
-                if !lp.set(f, v) {
-                    return false;
-                }
+                let new = lp.set(f, v);
+                // Checked after an update too: a limit lowered by CONFIG SET
+                // converts the hash on its next write, as in hashTypeSet.
                 if lp.len() > lim.hash_lp_entries {
                     self.make_hashtable();
                 }
-                true
+                new
             }
             Data::Hashtable(d) => d.insert(f, SmallBytes::new(v)).is_none(),
         }
@@ -780,6 +780,14 @@ mod tests {
         assert_eq!(h.encoding(), "hashtable");
         let mut h = Hash::new();
         h.try_conversion(&[b"a", b"b", b"c", b"d", b"e", b"f"], &l);
+        assert_eq!(h.encoding(), "hashtable");
+        // hash-max-listpack-entries lowered below the size: an update of
+        // an existing field converts too (Redis 8.0.6: HSET h b 5).
+        let mut h = Hash::new();
+        for f in [b"a", b"b", b"c"] {
+            h.set(f, b"1", &Limits::DEFAULT);
+        }
+        assert!(!h.set(b"b", b"5", &l));
         assert_eq!(h.encoding(), "hashtable");
     }
 
