@@ -426,10 +426,13 @@ pub struct Server {
     pub st: State,
     signals: signal_hook_mio::v1_0::Signals,
     next_cron: i64,
-    /// The client that asked for SHUTDOWN, told if it fails.
     /// Clients to read again without waiting for readiness (edge-triggered
     /// polling reports data only once).
     pending_reads: Vec<usize>,
+    /// The master link became ready while a busy script or a load held the
+    /// loop, which leaves it alone: edge-triggered polling will not report
+    /// it again, so the main loop serves it on its next turn.
+    master_link_missed: bool,
     /// Clients with output to write at the end of the loop's turn: their
     /// own replies and what other clients' commands sent them (pub/sub).
     pending_writes: Vec<usize>,
@@ -541,6 +544,7 @@ impl Server {
                     self.st.shutdown = Some(f);
                 }
             } else if ev.token() == crate::replica::MASTER_LINK {
+                self.master_link_missed = true;
                 continue;
             } else if t < CLIENT_BASE {
                 self.accept(t - LISTENER_BASE);
@@ -773,6 +777,7 @@ impl Server {
             next_cron: now,
             pending_reads: Vec::new(),
             pending_writes: Vec::new(),
+            master_link_missed: false,
         })
     }
 
@@ -874,6 +879,9 @@ impl Server {
             self.st.pause.update(now_ms());
             if self.st.pause.resume {
                 self.resume_postponed();
+            }
+            if std::mem::take(&mut self.master_link_missed) {
+                self.handle_master_link();
             }
             for key in std::mem::take(&mut self.pending_reads) {
                 self.handle_readable(key);

@@ -417,3 +417,36 @@ fn a_delayed_diskless_sync_serves_the_replicas_waiting_for_it_together() {
         assert_eq!(n, 10);
     }
 }
+
+#[test]
+fn a_payload_that_arrives_during_a_busy_script_is_read_after_it() {
+    use std::io::Write;
+    let source = Server::start(&[]);
+    set_many(&mut source.client(), "k", 3);
+    let payload = sync_payload_of(&source);
+    let master = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = master.local_addr().unwrap().port();
+    let replica = Server::start(&[]);
+    let mut r = replica.client();
+    config_set(&mut r, "busy-reply-threshold", "10");
+    let _: () = redis::cmd("REPLICAOF").arg("127.0.0.1").arg(port).query(&mut r).unwrap();
+    let mut link = scripted_handshake(&master, &"c".repeat(40));
+    // A script that runs until killed holds the loop while the payload
+    // comes in; the link's readiness is reported then, and only then.
+    let mut busy = replica.client();
+    let script = std::thread::spawn(move || {
+        let _ = redis::cmd("EVAL").arg("while true do end").arg(0).query::<()>(&mut busy);
+    });
+    eventually("the script is busy", || {
+        redis::cmd("PING").query::<String>(&mut r).is_err()
+    });
+    link.write_all(&payload).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let _: () = redis::cmd("SCRIPT").arg("KILL").query(&mut r).unwrap();
+    script.join().unwrap();
+    eventually("the payload loaded", || {
+        info_field(&mut r, "replication", "master_link_status") == "up"
+    });
+    let n: i64 = redis::cmd("DBSIZE").query(&mut r).unwrap();
+    assert_eq!(n, 3);
+}
