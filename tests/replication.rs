@@ -429,13 +429,20 @@ fn a_payload_that_arrives_during_a_busy_script_is_read_after_it() {
     let replica = Server::start(&[]);
     let mut r = replica.client();
     config_set(&mut r, "busy-reply-threshold", "10");
-    let _: () = redis::cmd("REPLICAOF").arg("127.0.0.1").arg(port).query(&mut r).unwrap();
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(port)
+        .query(&mut r)
+        .unwrap();
     let mut link = scripted_handshake(&master, &"c".repeat(40));
     // A script that runs until killed holds the loop while the payload
     // comes in; the link's readiness is reported then, and only then.
     let mut busy = replica.client();
     let script = std::thread::spawn(move || {
-        let _ = redis::cmd("EVAL").arg("while true do end").arg(0).query::<()>(&mut busy);
+        let _ = redis::cmd("EVAL")
+            .arg("while true do end")
+            .arg(0)
+            .query::<()>(&mut busy);
     });
     eventually("the script is busy", || {
         redis::cmd("PING").query::<String>(&mut r).is_err()
