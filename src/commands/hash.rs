@@ -679,9 +679,7 @@ pub fn hscan(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let now = ctx.now();
     let (o, r) = ctx.lookup_r(&args[1]);
     let Some(o) = o else {
-        r.array(2);
-        r.bulk(b"0");
-        r.array(0);
+        super::set::reply_empty_scan(r);
         return Ok(());
     };
     let h = o.v.as_hash()?;

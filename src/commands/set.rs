@@ -789,6 +789,13 @@ pub fn parse_cursor(b: &[u8]) -> Result<u64, CmdError> {
         .ok_or_else(|| CmdError::msg("ERR invalid cursor"))
 }
 
+/// The reply to a scan of a missing key: cursor 0, no elements.
+pub fn reply_empty_scan(r: &mut crate::resp::ReplyBuf) {
+    r.array(2);
+    r.bulk(b"0");
+    r.array(0);
+}
+
 /// Parses the options of a collection scan from `args[3..]`. NOVALUES is
 /// only accepted when `hash`.
 pub fn parse_scan_opts(args: &Args, hash: bool) -> Result<ScanOpts<'_>, CmdError> {
@@ -853,9 +860,7 @@ pub fn sscan(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let cursor = parse_cursor(&args[2])?;
     let (o, r) = ctx.lookup_r(&args[1]);
     let Some(o) = o else {
-        r.array(2);
-        r.bulk(b"0");
-        r.array(0);
+        reply_empty_scan(r);
         return Ok(());
     };
     let s = o.v.as_set()?;

@@ -1871,18 +1871,12 @@ fn zrandmember_count(ctx: &mut Ctx, args: &Args, l: i64, withscores: bool) -> Cm
 
 /// ZSCAN key cursor [MATCH pattern] [COUNT count]
 pub fn zscan(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let cursor = std::str::from_utf8(&args[2])
-        .ok()
-        .filter(|s| !s.starts_with('+'))
-        .and_then(|s| s.parse::<u64>().ok())
-        .ok_or_else(|| CmdError::msg("ERR invalid cursor"))?;
+    let cursor = super::set::parse_cursor(&args[2])?;
     // A missing key answers an empty scan before the options are read,
     // as in Redis (lookupKeyReadOrReply comes first).
     let (o, r) = ctx.lookup_r(&args[1]);
     let Some(o) = o else {
-        r.array(2);
-        r.bulk(b"0");
-        r.array(0);
+        super::set::reply_empty_scan(r);
         return Ok(());
     };
     let z = o.v.as_zset()?;
