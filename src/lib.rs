@@ -26,6 +26,7 @@ pub mod evict;
 pub mod instant;
 pub mod latency;
 pub mod logging;
+pub mod longdouble;
 pub mod oom;
 pub mod pause;
 pub mod persist;

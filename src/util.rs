@@ -225,31 +225,6 @@ pub fn fmt_g17(v: f64) -> String {
     }
 }
 
-/// Formats the result of INCRBYFLOAT-style arithmetic. Redis computes in
-/// long double and prints 17 decimals with trailing zeros trimmed, which
-/// hides the binary noise of decimal inputs (1 - 1.1 prints -0.1). We compute
-/// in f64, so print 15 significant digits when that still denotes the same
-/// value, and the shortest round-trip form otherwise.
-pub fn fmt_human_double(v: f64) -> String {
-    if v == 0.0 {
-        return "0".into();
-    }
-    if v == v.trunc() && v.abs() < 1e17 {
-        return format!("{}", v as i64);
-    }
-    let digits = 15 - 1 - v.abs().log10().floor() as i32;
-    if digits >= 0 {
-        let s = format!("{:.*}", digits as usize, v);
-        if let Ok(back) = s.parse::<f64>()
-            && ((back - v) / v).abs() < 4.0 * f64::EPSILON
-        {
-            let t = s.trim_end_matches('0').trim_end_matches('.');
-            return if t == "-0" { "0".into() } else { t.to_string() };
-        }
-    }
-    format!("{v}")
-}
-
 /// Glob-style pattern matching with Redis's `stringmatchlen` semantics:
 /// `*`, `?`, `[...]` (with `^` negation and ranges) and `\` escapes.
 /// Recursion on `*` is bounded, as Redis bounds it, so hostile patterns
@@ -503,10 +478,6 @@ mod tests {
         assert_eq!(parse_f64(b" 1.5"), None);
         assert_eq!(parse_f64(b"nan"), None);
         assert_eq!(parse_f64(b"-inf"), Some(f64::NEG_INFINITY));
-        assert_eq!(fmt_human_double(1.0 - 1.1), "-0.1");
-        assert_eq!(fmt_human_double(10.5 + 1.1), "11.6");
-        assert_eq!(fmt_human_double(3.0), "3");
-        assert_eq!(fmt_human_double(5.0e3), "5000");
         assert_eq!(fmt_double(1.5), "1.5");
         assert_eq!(fmt_double(-2.0), "-2");
     }

@@ -12,10 +12,11 @@ use crate::command::flags::*;
 use crate::command::{ArgExt, CmdError, CmdResult, CommandSpec, Ctx, cmd, keys};
 use crate::config::notify;
 use crate::db::Value;
+use crate::longdouble::LongDouble;
 use crate::resp::Args;
 use crate::types::hash::Hash;
 use crate::types::limits;
-use crate::util::{eq_ic, fmt_human_double, glob_match, parse_i64};
+use crate::util::{eq_ic, glob_match, parse_i64};
 
 pub static COMMANDS: &[CommandSpec] = &[
     cmd(
@@ -551,26 +552,25 @@ pub fn hincrby(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// Propagates as HSET with the resulting value, so replicas do not redo
 /// the floating point arithmetic.
 pub fn hincrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let incr = crate::commands::string::parse_long_double(&args[3]).ok_or(CmdError::NotFloat)?;
-    if incr.is_nan() || incr.is_infinite() {
+    let incr = LongDouble::parse(&args[3]).ok_or(CmdError::NotFloat)?;
+    if incr.is_infinite() {
         return Err(CmdError::msg("ERR value is NaN or Infinity"));
     }
     let key = &args[1];
     check_hash(ctx, key)?;
     lazy_expire(ctx, key, [&args[2]]);
     let old = match ctx.lookup_write(key) {
-        None => 0.0,
-        Some(o) => match o.v.as_hash()?.get(&args[2]) {
-            None => 0.0,
-            Some(v) => crate::commands::string::parse_long_double(v)
-                .ok_or_else(|| CmdError::msg("ERR hash value is not a float"))?,
-        },
+        None => None,
+        Some(o) => o.v.as_hash()?.get(&args[2]).map(LongDouble::parse),
     };
-    let new = old + incr;
-    if new.is_nan() || new.is_infinite() {
-        return Err(CmdError::msg("ERR increment would produce NaN or Infinity"));
-    }
-    let text = fmt_human_double(new);
+    let old = match old {
+        None => LongDouble::from_i64(0),
+        Some(v) => v.ok_or_else(|| CmdError::msg("ERR hash value is not a float"))?,
+    };
+    let text = old
+        .checked_add(incr)
+        .ok_or_else(|| CmdError::msg("ERR increment would produce NaN or Infinity"))?
+        .to_human();
     let lim = limits();
     let h = hash_or_create(ctx, key)?;
     h.set_keep_ttl(&args[2], text.as_bytes(), &lim);
