@@ -247,7 +247,10 @@ struct Item {
 
 /// `fast_float_strtod` on the whole string. An empty string parses as 0:
 /// Redis only checks that the parse stopped at the terminating NUL.
+/// A BY weight as Redis reads it: as a C string, so only the bytes before
+/// a NUL count, and nothing (an empty or NUL-led value) weighs 0.
 fn parse_score(b: &[u8]) -> Option<f64> {
+    let b = memchr::memchr(0, b).map_or(b, |i| &b[..i]);
     if b.is_empty() {
         return Some(0.0);
     }
@@ -440,6 +443,16 @@ mod tests {
             pattern_key(b"h_*->", b"3"),
             PatternKey::Key(b"h_3->".to_vec(), None)
         );
+    }
+
+    #[test]
+    fn weights_stop_at_a_nul() {
+        // Checked against Redis 8.0.6 (SORT L BY w_*).
+        assert_eq!(parse_score(b"12\0ab"), Some(12.0));
+        assert_eq!(parse_score(b"\0\0\x05"), Some(0.0));
+        assert_eq!(parse_score(b""), Some(0.0));
+        assert_eq!(parse_score(b"5e"), None);
+        assert_eq!(parse_score(b" 3"), None);
     }
 
     #[test]
