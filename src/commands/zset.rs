@@ -13,6 +13,7 @@ use crate::db::Value;
 use crate::resp::Args;
 use crate::types::zset::{AddFlags, AddResult, Limits, ZSet};
 use crate::util::eq_ic;
+use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -546,22 +547,136 @@ impl Query {
                 let hi = z.count_before(|s, _| if r.maxex { s < r.max } else { s <= r.max });
                 (lo, hi.max(lo))
             }
-            Query::Lex(min, max) => {
-                let lo = z.count_before(|_, e| match min {
-                    LexBound::NegInf => false,
-                    LexBound::PosInf => true,
-                    LexBound::Incl(x) => e < &x[..],
-                    LexBound::Excl(x) => e <= &x[..],
-                });
-                let hi = z.count_before(|_, e| match max {
-                    LexBound::NegInf => false,
-                    LexBound::PosInf => true,
-                    LexBound::Incl(x) => e <= &x[..],
-                    LexBound::Excl(x) => e < &x[..],
-                });
-                (lo, hi.max(lo))
-            }
+            Query::Lex(min, max) => lex_ranks(z, min, max),
         }
+    }
+}
+
+/// `sdscmplex` against a bound: `value >= min` (or `>` when exclusive).
+fn gte_min(e: &[u8], min: &LexBound) -> bool {
+    match min {
+        LexBound::NegInf => true,
+        LexBound::PosInf => false,
+        LexBound::Incl(x) => e >= &x[..],
+        LexBound::Excl(x) => e > &x[..],
+    }
+}
+
+/// `value <= max` (or `<` when exclusive).
+fn lte_max(e: &[u8], max: &LexBound) -> bool {
+    match max {
+        LexBound::NegInf => false,
+        LexBound::PosInf => true,
+        LexBound::Incl(x) => e <= &x[..],
+        LexBound::Excl(x) => e < &x[..],
+    }
+}
+
+/// A lex interval that can hold nothing: min above max, or equal with an
+/// exclusive end.
+fn lex_empty(min: &LexBound, max: &LexBound) -> bool {
+    use LexBound::*;
+    let key = |b: &LexBound| -> (u8, Vec<u8>, bool) {
+        match b {
+            NegInf => (0, Vec::new(), false),
+            Incl(x) => (1, x.clone(), false),
+            Excl(x) => (1, x.clone(), true),
+            PosInf => (2, Vec::new(), false),
+        }
+    };
+    let ((a, x, ax), (b, y, bx)) = (key(min), key(max));
+    match (a, &x).cmp(&(b, &y)) {
+        Ordering::Greater => true,
+        Ordering::Equal => ax || bx || a != 1,
+        Ordering::Less => false,
+    }
+}
+
+/// The ascending ranks `[lo, hi)` a lex interval selects, found as Redis
+/// finds them (`zzlFirstInLexRange`, then forward while `<= max`): the
+/// interval must touch the set's ends, `lo` is the first member `>= min`,
+/// and the run stops at the first member past `max`. Over members of one
+/// score (the documented use) that is plain bisection; over mixed scores
+/// Redis walks a listpack linearly, which we repeat, while a skiplist's
+/// answer depends on its random levels, so bisection is as good.
+fn lex_ranks(z: &ZSet, min: &LexBound, max: &LexBound) -> (usize, usize) {
+    let n = z.len();
+    let ends = z.at(0).zip(z.at(n.wrapping_sub(1)));
+    let Some(((first, _), (last, _))) = ends else {
+        return (0, 0);
+    };
+    if lex_empty(min, max) || !gte_min(last, min) || !lte_max(first, max) {
+        return (0, 0);
+    }
+    let lo = z.count_before(|_, e| !gte_min(e, min));
+    if !z.at(lo).is_some_and(|(e, _)| lte_max(e, max)) {
+        return (0, 0);
+    }
+    if z.encoding() != "listpack" {
+        return (lo, z.count_before(|_, e| lte_max(e, max)).max(lo));
+    }
+    let mut hi = lo;
+    z.for_range(lo, n, false, |e, _| {
+        let in_range = lte_max(e, max);
+        hi += usize::from(in_range);
+        in_range
+    });
+    (lo, hi)
+}
+
+/// BYLEX with LIMIT over a listpack, step for step as
+/// `genericZrangebylexCommand` walks one: from the first member in range
+/// (reversed: the last), `offset` members skipped without looking at them,
+/// then members while they stay on the near side of the far bound. Over
+/// mixed scores that can reach past `lex_ranks`' run, and the reversed
+/// walk can select other members than the forward one.
+fn lex_walk_listpack(
+    z: &ZSet,
+    (min, max): (&LexBound, &LexBound),
+    rev: bool,
+    offset: i64,
+    limit: i64,
+    sink: &mut dyn RangeSink,
+) {
+    sink.begin(None);
+    let mut all = Vec::with_capacity(z.len());
+    z.for_range(0, z.len(), false, |e, s| {
+        all.push((e.to_vec(), s));
+        true
+    });
+    let (Some((first, _)), Some((last, _))) = (all.first(), all.last()) else {
+        return;
+    };
+    if lex_empty(min, max) || !gte_min(last, min) || !lte_max(first, max) {
+        return;
+    }
+    let start = if rev {
+        all.iter().rposition(|(e, _)| lte_max(e, max))
+    } else {
+        all.iter().position(|(e, _)| gte_min(e, min))
+    };
+    let Some(start) = start else {
+        return;
+    };
+    let e = &all[start].0;
+    if (rev && !gte_min(e, min)) || (!rev && !lte_max(e, max)) || offset < 0 {
+        return; // a negative offset counts down without end in Redis's loop
+    }
+    let walk: Box<dyn Iterator<Item = &(Vec<u8>, f64)>> = if rev {
+        Box::new(all[..=start].iter().rev())
+    } else {
+        Box::new(all[start..].iter())
+    };
+    let take = if limit < 0 {
+        usize::MAX
+    } else {
+        limit as usize
+    };
+    for (e, s) in walk.skip(offset as usize).take(take) {
+        if (rev && !gte_min(e, min)) || (!rev && !lte_max(e, max)) {
+            break;
+        }
+        sink.emit(e, *s);
     }
 }
 
@@ -948,6 +1063,12 @@ impl RangeSink for StoreSink {
 /// Walks the members `q` selects, in order (or reversed), after skipping
 /// `offset` and stopping at `limit` (negative: no limit) members.
 fn run_query(z: &ZSet, q: &Query, rev: bool, offset: i64, limit: i64, sink: &mut dyn RangeSink) {
+    if let Query::Lex(min, max) = q
+        && z.encoding() == "listpack"
+    {
+        lex_walk_listpack(z, (min, max), rev, offset, limit, sink);
+        return;
+    }
     let (lo, hi) = q.ranks(z);
     if let Query::Rank(..) = q {
         let n = hi - lo;
@@ -1995,6 +2116,7 @@ mod tests {
         let (a, b) = parse_lex_range(b"-", b"+").unwrap();
         assert_eq!(Query::Lex(a, b).ranks(&z), (0, 5));
         assert!(parse_lex_range(b"b", b"+").is_err());
+        assert_eq!(Query::Lex(LexBound::NegInf, LexBound::NegInf).ranks(&z), (0, 0));
         assert_eq!(Query::Rank(-2, -1).ranks(&z), (3, 5));
         // strtod reads nothing from an empty bound: 0 (Redis 8.0.6).
         let r = parse_score_range(b"(", b"").unwrap();
@@ -2009,6 +2131,38 @@ mod tests {
         fn emit(&mut self, ele: &[u8], _score: f64) {
             self.0.push(ele.to_vec());
         }
+    }
+
+    struct Collect(Vec<String>);
+
+    impl RangeSink for Collect {
+        fn begin(&mut self, _len: Option<usize>) {}
+        fn emit(&mut self, ele: &[u8], _score: f64) {
+            self.0.push(String::from_utf8_lossy(ele).into_owned());
+        }
+    }
+
+    #[test]
+    fn lex_over_mixed_scores_walks_as_redis_walks_a_listpack() {
+        // Checked against Redis 8.0.6: ZADD zt 0 b 1 a 2 c 3 a1.
+        let lim = Limits::default();
+        let mut z = ZSet::with_hint(0, 0, lim);
+        for (s, m) in [(0.0, "b"), (1.0, "a"), (2.0, "c"), (3.0, "a1")] {
+            z.add(m.as_bytes(), s, AddFlags::default(), lim);
+        }
+        let walk = |min: &[u8], max: &[u8], rev, offset, limit| {
+            let (a, b) = parse_lex_range(min, max).unwrap();
+            let mut out = Collect(Vec::new());
+            run_query(&z, &Query::Lex(a, b), rev, offset, limit, &mut out);
+            out.0.join(" ")
+        };
+        assert_eq!(walk(b"[a", b"[b", false, 0, -1), "b a");
+        assert_eq!(walk(b"[a", b"[b", true, 0, -1), "a1 c a b");
+        assert_eq!(walk(b"[a", b"[b", false, 2, 5), "");
+        let (a, b) = parse_lex_range(b"[a", b"[b").unwrap();
+        assert_eq!(Query::Lex(a, b).ranks(&z), (0, 2));
+        // The interval must reach the last member's value: "a1" < "c".
+        assert_eq!(walk(b"[c", b"+", false, 0, -1), "");
     }
 
     #[test]
