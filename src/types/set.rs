@@ -494,7 +494,21 @@ impl Set {
         } else {
             Set::new_intset()
         };
+        // Duplicates are looked up in `seen` while the set is a listpack,
+        // not by the listpack's linear search: loading n members would
+        // otherwise cost n²/2 comparisons.
+        let mut seen: Option<std::collections::HashSet<Vec<u8>>> = None;
         for m in &members {
+            if let Set::Listpack(lp) = &mut s
+                && lp.len() < lim.set_lp_entries
+                && m.len() <= lim.set_lp_value
+            {
+                let seen = seen.get_or_insert_with(|| lp.iter().map(<[u8]>::to_vec).collect());
+                if seen.insert(m.clone()) {
+                    lp.push(m);
+                }
+                continue;
+            }
             s.add(m, lim);
         }
         s
@@ -571,6 +585,50 @@ mod tests {
         assert!(s.remove(b"abc"));
         assert!(!s.remove(b"abc"));
         assert_eq!(s.len(), 3);
+    }
+
+    #[test]
+    fn loading_plain_members_matches_adding_them() {
+        let limits = [
+            lim(),
+            Limits {
+                set_intset_entries: 8,
+                set_lp_entries: 6,
+                set_lp_value: 3,
+                ..Limits::DEFAULT
+            },
+        ];
+        let pool: [&[u8]; 9] = [b"1", b"2", b"-7", b"a", b"bb", b"1", b"toolong", b"3", b"a"];
+        let mut x = 0x9e37_79b9u32;
+        for round in 0..2000 {
+            let l = &limits[round % 2];
+            let n = round % 11;
+            let members: Vec<Vec<u8>> = (0..n)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    pool[x as usize % pool.len()].to_vec()
+                })
+                .collect();
+            let mut want = if n > intset_max(l) {
+                Set::new_hashtable()
+            } else {
+                Set::new_intset()
+            };
+            for m in &members {
+                want.add(m, l);
+            }
+            let got = Set::from_plain(members.clone(), l);
+            assert_eq!(got.encoding(), want.encoding(), "{members:?}");
+            let (mut a, mut b) = (got.members(), want.members());
+            if got.encoding() == "hashtable" {
+                // Each table's order is its own (seeded per table).
+                a.sort();
+                b.sort();
+            }
+            assert_eq!(a, b, "{members:?}");
+        }
     }
 
     #[test]
