@@ -2116,7 +2116,10 @@ mod tests {
         let (a, b) = parse_lex_range(b"-", b"+").unwrap();
         assert_eq!(Query::Lex(a, b).ranks(&z), (0, 5));
         assert!(parse_lex_range(b"b", b"+").is_err());
-        assert_eq!(Query::Lex(LexBound::NegInf, LexBound::NegInf).ranks(&z), (0, 0));
+        assert_eq!(
+            Query::Lex(LexBound::NegInf, LexBound::NegInf).ranks(&z),
+            (0, 0)
+        );
         assert_eq!(Query::Rank(-2, -1).ranks(&z), (3, 5));
         // strtod reads nothing from an empty bound: 0 (Redis 8.0.6).
         let r = parse_score_range(b"(", b"").unwrap();
