@@ -4,6 +4,7 @@
 //! multi-part append-only file (`aof`), whose rewrites use them.
 
 pub mod aof;
+pub mod lzf;
 pub mod rdb;
 pub mod snapshot;
 

@@ -133,7 +133,7 @@ impl Writer {
         }
         if self.compress
             && s.len() > 20
-            && let Ok(c) = lzf::compress(s)
+            && let Some(c) = super::lzf::compress(s)
             && c.len() + 4 < s.len()
         {
             self.buf.push(0xC0 | ENC_LZF);
