@@ -769,3 +769,50 @@ fn function_flush_after_a_refused_redis_call() {
     let pong: String = redis::cmd("PING").query(&mut c).unwrap();
     assert_eq!(pong, "PONG");
 }
+
+/// Values read back from Redis 8.0.6 with the same commands.
+#[test]
+fn float_increments_and_past_field_ttls_behave_as_redis() {
+    let s = Server::start(&[]);
+    let mut c = s.client();
+    let q = |c: &mut redis::Connection, args: &[&str]| -> redis::Value {
+        let mut cmd = redis::cmd(args[0]);
+        for a in &args[1..] {
+            cmd.arg(*a);
+        }
+        cmd.query(c).unwrap()
+    };
+    let text = |v: redis::Value| match v {
+        redis::Value::BulkString(b) => String::from_utf8(b).unwrap(),
+        other => panic!("{other:?}"),
+    };
+    // Long double arithmetic: three 0.1 steps print as 0.3.
+    for _ in 0..3 {
+        q(&mut c, &["INCRBYFLOAT", "f", "0.1"]);
+    }
+    assert_eq!(text(q(&mut c, &["GET", "f"])), "0.3");
+    q(&mut c, &["SET", "big", "1e400"]);
+    let v = text(q(&mut c, &["INCRBYFLOAT", "big", "1"]));
+    assert_eq!(v.len(), 401);
+    // 1e400 is no f64, but a long double; the 1 is below its precision.
+    assert!(v.starts_with("1000000000000000000028188068394"), "{v}");
+    assert!(v.ends_with("4806343732497430221946880"), "{v}");
+    assert_eq!(text(q(&mut c, &["HINCRBYFLOAT", "h", "x", "10.5"])), "10.5");
+    assert_eq!(text(q(&mut c, &["HINCRBYFLOAT", "h", "x", "0.1"])), "10.6");
+    // HSETEX with a time in the past deletes each field as it sets it, so
+    // the hash never grows past the listpack limit on the way.
+    q(&mut c, &["CONFIG", "SET", "hash-max-listpack-entries", "4"]);
+    q(&mut c, &["HSET", "h1", "e", "", "f1", "v"]);
+    let n = q(
+        &mut c,
+        &[
+            "HSETEX", "h1", "EXAT", "1", "FIELDS", "3", "a", "1", "b", "1", "c", "1",
+        ],
+    );
+    assert_eq!(n, redis::Value::Int(1));
+    assert_eq!(q(&mut c, &["HLEN", "h1"]), redis::Value::Int(2));
+    assert_eq!(
+        q(&mut c, &["OBJECT", "ENCODING", "h1"]),
+        redis::Value::BulkString(b"listpackex".to_vec())
+    );
+}

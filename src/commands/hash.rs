@@ -1482,19 +1482,22 @@ pub fn hsetex(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     let _ = expired;
     let lim = limits();
-    let h = hash_or_create(ctx, key)?;
-    h.try_conversion(&pairs, &lim);
+    hash_or_create(ctx, key)?.try_conversion(&pairs, &lim);
+    let mut deleted = 0;
     for p in pairs.chunks(2) {
+        let h = hash_or_create(ctx, key)?;
         if ttl == Ttl::Discard {
             h.set(p[0], p[1], &lim);
         } else {
             h.set_keep_ttl(p[0], p[1], &lim);
         }
-    }
-    let mut deleted = 0;
-    if ttl == Ttl::Set {
-        let res = set_field_ttls(ctx, key, &fields, when, Cond::None);
-        deleted = res.iter().filter(|&&c| c == E_DELETED).count();
+        // Field by field, as Redis: a time in the past deletes each field
+        // before the next is added, so the hash never passes
+        // hash-max-listpack-entries on the way (and stays a listpack).
+        if ttl == Ttl::Set {
+            let res = set_field_ttls(ctx, key, &[p[0]], when, Cond::None);
+            deleted += res.iter().filter(|&&c| c == E_DELETED).count();
+        }
     }
     ctx.wrote(key, "hset", notify::HASH);
     ctx.st.dirty += fields.len() as u64 - 1;
