@@ -330,12 +330,14 @@ struct Point {
 fn points_in_shape(z: &ZSet, shape: &Shape, limit: usize) -> Vec<Point> {
     let area = shape.search_area();
     let mut out: Vec<Point> = Vec::new();
-    let mut last: Option<geohash::HashBits> = None;
-    for b in area.boxes {
+    // The last box searched, by index: as in Redis's loop, a box equal to
+    // it is skipped, except when that was the centre box (index 0).
+    let mut last = 0;
+    for (i, b) in area.boxes.iter().copied().enumerate() {
         if b.is_zero() {
             continue;
         }
-        if last == Some(b) {
+        if last > 0 && area.boxes[last] == b {
             continue;
         }
         if limit > 0 && out.len() >= limit {
@@ -360,7 +362,7 @@ fn points_in_shape(z: &ZSet, shape: &Shape, limit: usize) -> Vec<Point> {
             }
             !(limit > 0 && out.len() >= limit)
         });
-        last = Some(b);
+        last = i;
     }
     out
 }
@@ -575,10 +577,23 @@ fn search_generic(
         Some(Ok(z)) => points_in_shape(z, &shape, limit),
         _ => Vec::new(),
     };
-    match sort {
-        Sort::Asc => pts.sort_by(|a, b| a.dist.total_cmp(&b.dist)),
-        Sort::Desc => pts.sort_by(|a, b| b.dist.total_cmp(&a.dist)),
-        Sort::None => {}
+    if sort != Sort::None {
+        // Redis's comparator: equal distances compare equal, and a COUNT
+        // below the matches sorts with its partial quicksort (glibc's
+        // stable merge sort otherwise), which orders those ties.
+        let desc = sort == Sort::Desc;
+        let mut cmp = |a: &Point, b: &Point| {
+            let c = a
+                .dist
+                .partial_cmp(&b.dist)
+                .unwrap_or(std::cmp::Ordering::Less);
+            if desc { c.reverse() } else { c }
+        };
+        if count > 0 && (count as usize) < pts.len() {
+            super::pqsort::partial_qsort(&mut pts, (0, count - 1), &mut cmp);
+        } else {
+            pts.sort_by(cmp);
+        }
     }
     if count > 0 && (count as usize) < pts.len() {
         pts.truncate(count as usize);

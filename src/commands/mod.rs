@@ -13,6 +13,7 @@ pub mod latency;
 pub mod list;
 pub mod migrate;
 pub mod multi;
+pub mod pqsort;
 pub mod pubsub;
 pub mod replication;
 pub mod scripting;
