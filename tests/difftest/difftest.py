@@ -308,6 +308,13 @@ def lex_range(a, b, ctx):
     return "resync" if p is not None and p[0] in "+$" and p[1] == b"skiplist" else False
 
 
+def same_instant_race(a, b, ctx):
+    # EXPIRE/PEXPIRE k N GT|LT against a TTL that an earlier EXPIRE k N
+    # set: "now + N" is greater only if a millisecond (a second) passed in
+    # between on that server, which scheduling decides; 0 and 1 both fit.
+    return a[0] == b[0] == ":" and {a[1], b[1]} <= {b"0", b"1"}
+
+
 def sort_ties(limit):
     # SORT ... BY pattern ALPHA leaves elements whose weights are equal or
     # missing in input order (sortCompare returns 0 for them), and a set's
@@ -811,7 +818,8 @@ class Gen:
             args = [cmd, k, t]
             if self.maybe(0.3):
                 args.append(r.choice(["NX", "XX", "GT", "LT"]))
-            return [self.c(*args, keys=(k,))]
+            cmp = same_instant_race if cmd in ("EXPIRE", "PEXPIRE") and args[-1] in ("GT", "LT") else None
+            return [self.c(*args, cmp=cmp, keys=(k,))]
         if ch == 5:
             return [self.c("TTL", k, cmp=ttl_tolerance(2))]
         if ch == 6:
@@ -1607,7 +1615,9 @@ class Gen:
         k = self.key(self.r.choice(TYPES))
         dst = self.key(self.r.choice(TYPES))
         opts = self.r.choice([[], [], ["ABSTTL"], ["IDLETIME", "100"], ["FREQ", "5"], ["IDLETIME", "-1"]])
-        ttl = self.r.choice(["0", "0", "100000", "-1"])
+        # A relative TTL far beyond the run: a key that expired mid-run
+        # would leave each server's active expiry to decide when it goes.
+        ttl = self.r.choice(["0", "0", "100000000", "-1"])
         if "ABSTTL" in opts:
             ttl = self.r.choice(["0", "4000000000000", "1"])
         return Episode("DUMP", lambda run: run.dump_restore(k, dst, ttl, opts), keys=(k, dst))
