@@ -118,4 +118,24 @@ mod tests {
         }
         roundtrip(&s);
     }
+
+    #[test]
+    fn input_that_broke_the_lzf_crate() {
+        // One nibble a byte: 267 bytes on which lzf 1.0.0's compress
+        // indexes out of bounds (found by a random search).
+        let nibbles = [
+            "ad30bcd37e3f48efc73a244fad9d676a88b4d0f07abad9ab029facf1d5b3a6d4",
+            "c325530c9cc077054661ccb11b3cd5d172ed0845c417d49f303ea0b5c253f652",
+            "cf4da933e44d0ae36ff70ef6f0da052094ecaa33d8c610d1b876fadd3c0c087b",
+            "09f17b971fcd1923bc5826f45c349024bfbfadf961da69692a7b398f132df633",
+            "c4cc9be36f0",
+        ]
+        .concat();
+        let s: Vec<u8> = nibbles
+            .chars()
+            .map(|c| c.to_digit(16).unwrap() as u8)
+            .collect();
+        assert_eq!(s.len(), 267);
+        roundtrip(&s);
+    }
 }
