@@ -631,7 +631,7 @@ fn lex_ranks(z: &ZSet, min: &LexBound, max: &LexBound) -> (usize, usize) {
 /// mixed scores that can reach past `lex_ranks`' run, and the reversed
 /// walk can select other members than the forward one.
 fn lex_walk_listpack(
-    z: &ZSet,
+    all: &[(&[u8], f64)],
     (min, max): (&LexBound, &LexBound),
     rev: bool,
     offset: i64,
@@ -639,30 +639,25 @@ fn lex_walk_listpack(
     sink: &mut dyn RangeSink,
 ) {
     sink.begin(None);
-    let mut all = Vec::with_capacity(z.len());
-    z.for_range(0, z.len(), false, |e, s| {
-        all.push((e.to_vec(), s));
-        true
-    });
-    let (Some((first, _)), Some((last, _))) = (all.first(), all.last()) else {
+    let (Some(&(first, _)), Some(&(last, _))) = (all.first(), all.last()) else {
         return;
     };
     if lex_empty(min, max) || !gte_min(last, min) || !lte_max(first, max) {
         return;
     }
     let start = if rev {
-        all.iter().rposition(|(e, _)| lte_max(e, max))
+        all.iter().rposition(|&(e, _)| lte_max(e, max))
     } else {
-        all.iter().position(|(e, _)| gte_min(e, min))
+        all.iter().position(|&(e, _)| gte_min(e, min))
     };
     let Some(start) = start else {
         return;
     };
-    let e = &all[start].0;
+    let e = all[start].0;
     if (rev && !gte_min(e, min)) || (!rev && !lte_max(e, max)) || offset < 0 {
         return; // a negative offset counts down without end in Redis's loop
     }
-    let walk: Box<dyn Iterator<Item = &(Vec<u8>, f64)>> = if rev {
+    let walk: Box<dyn Iterator<Item = &(&[u8], f64)>> = if rev {
         Box::new(all[..=start].iter().rev())
     } else {
         Box::new(all[start..].iter())
@@ -672,11 +667,11 @@ fn lex_walk_listpack(
     } else {
         limit as usize
     };
-    for (e, s) in walk.skip(offset as usize).take(take) {
+    for &(e, s) in walk.skip(offset as usize).take(take) {
         if (rev && !gte_min(e, min)) || (!rev && !lte_max(e, max)) {
             break;
         }
-        sink.emit(e, *s);
+        sink.emit(e, s);
     }
 }
 
@@ -1064,9 +1059,9 @@ impl RangeSink for StoreSink {
 /// `offset` and stopping at `limit` (negative: no limit) members.
 fn run_query(z: &ZSet, q: &Query, rev: bool, offset: i64, limit: i64, sink: &mut dyn RangeSink) {
     if let Query::Lex(min, max) = q
-        && z.encoding() == "listpack"
+        && let Some(all) = z.listpack_entries()
     {
-        lex_walk_listpack(z, (min, max), rev, offset, limit, sink);
+        lex_walk_listpack(&all, (min, max), rev, offset, limit, sink);
         return;
     }
     let (lo, hi) = q.ranks(z);

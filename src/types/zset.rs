@@ -869,6 +869,16 @@ impl ZSet {
         ZSet::Skiplist(Box::default())
     }
 
+    /// A listpack's members and scores in order, borrowed; None for a
+    /// skiplist. For walks that must step as Redis steps through a
+    /// listpack (BYLEX over mixed scores).
+    pub fn listpack_entries(&self) -> Option<Vec<(&[u8], f64)>> {
+        match self {
+            ZSet::Listpack(l) => Some(l.iter().map(|(_, e, s)| (e, s)).collect()),
+            ZSet::Skiplist(_) => None,
+        }
+    }
+
     pub fn encoding(&self) -> &'static str {
         match self {
             ZSet::Listpack(_) => "listpack",
