@@ -350,8 +350,9 @@ fn sort_generic(ctx: &mut Ctx, args: &Args, readonly: bool) -> CmdResult {
             }
         }
         let (alpha, by, desc) = (o.alpha, o.by.is_some(), o.desc);
+        let cstr = o.store.is_none();
         let mut cmp = |a: &Item, b: &Item| {
-            let c = compare(a, b, alpha, by);
+            let c = compare(a, b, alpha, by, cstr);
             if desc { c.reverse() } else { c }
         };
         // Redis sorts a BY query with a LIMIT window with its partial
@@ -410,7 +411,10 @@ fn sort_generic(ctx: &mut Ctx, args: &Args, readonly: bool) -> CmdResult {
 
 /// `sortCompare`: numeric scores with the element bytes breaking ties;
 /// ALPHA compares the BY values (missing ones first) or the elements.
-fn compare(a: &Item, b: &Item, alpha: bool, by: bool) -> Ordering {
+/// Redis's `sortCompare`. ALPHA compares with `strcoll` when replying
+/// (`cstr`): C strings, so only the bytes before a NUL count (the C locale's
+/// byte order), and with plain bytes under STORE.
+fn compare(a: &Item, b: &Item, alpha: bool, by: bool, cstr: bool) -> Ordering {
     if !alpha {
         return a
             .score
@@ -418,15 +422,23 @@ fn compare(a: &Item, b: &Item, alpha: bool, by: bool) -> Ordering {
             .unwrap_or(Ordering::Equal)
             .then_with(|| a.elem.cmp(&b.elem));
     }
+    let text = |x: &[u8], y: &[u8]| {
+        if cstr {
+            let c = |v: &[u8]| memchr::memchr(0, v).map_or(v.len(), |i| i);
+            x[..c(x)].cmp(&y[..c(y)])
+        } else {
+            x.cmp(y)
+        }
+    };
     if by {
         match (&a.cmp, &b.cmp) {
             (None, None) => Ordering::Equal,
             (None, Some(_)) => Ordering::Less,
             (Some(_), None) => Ordering::Greater,
-            (Some(x), Some(y)) => x.cmp(y),
+            (Some(x), Some(y)) => text(x, y),
         }
     } else {
-        a.elem.cmp(&b.elem)
+        text(&a.elem, &b.elem)
     }
 }
 
@@ -471,16 +483,21 @@ mod tests {
             cmp: None,
         };
         assert_eq!(
-            compare(&it("b", 1.0), &it("a", 1.0), false, false),
+            compare(&it("b", 1.0), &it("a", 1.0), false, false, true),
             Ordering::Greater
         );
         assert_eq!(
-            compare(&it("b", 1.0), &it("a", 2.0), false, false),
+            compare(&it("b", 1.0), &it("a", 2.0), false, false, true),
             Ordering::Less
         );
         assert_eq!(
-            compare(&it("b", 0.0), &it("a", 0.0), true, false),
+            compare(&it("b", 0.0), &it("a", 0.0), true, false, true),
             Ordering::Greater
         );
+        // strcoll sees "\0bin" as "" (Redis 8.0.6: SORT l ALPHA keeps them
+        // in list order); STORE compares bytes.
+        let (nul, empty) = (it("\0bin", 0.0), it("", 0.0));
+        assert_eq!(compare(&nul, &empty, true, false, true), Ordering::Equal);
+        assert_eq!(compare(&nul, &empty, true, false, false), Ordering::Greater);
     }
 }
