@@ -891,6 +891,11 @@ fn read_generic(ctx: &mut Ctx, args: &Args, group_mode: bool) -> CmdResult {
     let mut created = Vec::new();
     for k in 0..n {
         let key = &args[streams_arg + k];
+        // A second read lookup per key, as Redis's serving loop makes one:
+        // a missing stream counts a second miss and `keymiss` event.
+        if ctx.lookup(key).is_none() {
+            continue;
+        }
         let db = ctx.c.db;
         let Some(o) = ctx.st.dbs[db].keys.get_mut(key) else {
             continue;
