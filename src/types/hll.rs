@@ -275,9 +275,12 @@ pub fn sparse_set(
     let Some(op) = op else {
         return Err(Corrupt);
     };
-    if p + op.size() > b.len() {
-        return Err(Corrupt);
-    }
+    // Nothing else is checked here, so a damaged sparse HLL takes updates
+    // where Redis's does and fails where Redis's does. An XZERO cut short
+    // by the end of the string (second byte read as 0, see `op_at`) is
+    // still replaced as two bytes, as Redis replaces it: see below.
+    let old_len = op.size();
+    let cut = p + old_len > b.len();
     let span = op.span();
     let last = first + span - 1;
     let mut seq: Vec<u8> = Vec::with_capacity(5);
@@ -308,11 +311,17 @@ pub fn sparse_set(
             }
         }
     }
-    let old_len = op.size();
     if seq.len() > old_len && b.len() + seq.len() - old_len > max_bytes {
         return promote(b, index, count);
     }
-    b.splice(p..p + old_len, seq);
+    if cut {
+        // The string grows by the new sequence's length minus two, so its
+        // last byte ends up past the end, as in Redis.
+        b.truncate(p);
+        b.extend_from_slice(&seq[..seq.len() - 1]);
+    } else {
+        b.splice(p..p + old_len, seq);
+    }
     merge_adjacent(b, prev.unwrap_or(HDR));
     invalidate_cache(b);
     Ok(true)
@@ -551,6 +560,25 @@ mod tests {
         t[16] = 0x7f;
         t[17] = 0xfe;
         assert_eq!(histogram(&t), Err(Corrupt));
+    }
+
+    #[test]
+    fn damaged_sparse_takes_updates_as_in_redis() {
+        // A sparse HLL overwritten by SETRANGE, ending in a cut XZERO; Redis
+        // 8.0.6 answers PFADD p 2509 with 1 and leaves these bytes.
+        let hex = |h: &str| -> Vec<u8> {
+            h.split(' ')
+                .map(|b| u8::from_str_radix(b, 16).unwrap())
+                .collect()
+        };
+        let mut b = hex(
+            "48 59 4c 4c 01 00 00 00 00 00 00 00 2d 35 00 6b 13 d1 84 41 e1 88 46 6b 88 4d d0 84 47 22 c3 bf 7f",
+        );
+        assert_eq!(add(&mut b, b"2509", 3000), Ok(true));
+        let want = hex(
+            "48 59 4c 4c 01 00 00 00 00 00 00 00 2d 35 00 eb 13 d1 84 41 e1 88 46 6b 88 4d d0 84 47 22 c3 bf 4c d9 88 72",
+        );
+        assert_eq!(b, want);
     }
 
     #[test]
