@@ -1554,9 +1554,38 @@ impl Server {
                 None => continue,
             };
             for tok in waiters {
-                self.rerun_blocked(tok, false);
+                if self.serves(tok, &k) {
+                    self.rerun_blocked(tok, false);
+                }
             }
         }
+    }
+
+    /// Redis's test before it serves a client blocked on a ready key: the
+    /// key exists and holds the type the command pops, or the client also
+    /// wakes for a deleted or retyped key (XREADGROUP). The command then
+    /// runs again from scratch, so another of its keys holding the wrong
+    /// type answers WRONGTYPE, as in Redis.
+    fn serves(&self, tok: usize, (db, key): &(usize, Vec<u8>)) -> bool {
+        let Some(Some(c)) = self.clients.get(tok) else {
+            return true;
+        };
+        let Some(b) = &c.blocked else {
+            return true;
+        };
+        let name = b.args[0].to_ascii_lowercase();
+        let want = match name.as_slice() {
+            b"blpop" | b"brpop" | b"brpoplpush" | b"blmove" | b"blmpop" => "list",
+            b"bzpopmin" | b"bzpopmax" | b"bzmpop" => "zset",
+            b"xread" | b"xreadgroup" => "stream",
+            _ => return true,
+        };
+        if b.nokey {
+            return true;
+        }
+        self.st.dbs[*db]
+            .peek(key, now_ms())
+            .is_some_and(|o| o.v.type_name() == want)
     }
 
     /// Re-runs WAIT/WAITAOF clients after an acknowledged offset moved

@@ -816,3 +816,29 @@ fn float_increments_and_past_field_ttls_behave_as_redis() {
         redis::Value::BulkString(b"listpackex".to_vec())
     );
 }
+
+/// A client blocked on several lists is served only for a key that holds
+/// a list, and then runs again from scratch: another key now holding a
+/// string answers WRONGTYPE (Redis 8.0.6 with the same steps).
+#[test]
+fn woken_blocked_pop_rechecks_every_key() {
+    let s = Server::start(&[]);
+    let mut blocked = s.raw();
+    let mut other = s.raw();
+    blocked
+        .set_read_timeout(Some(std::time::Duration::from_millis(300)))
+        .unwrap();
+    blocked.write_all(b"BLPOP l1 l0 5\r\n").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    exchange(&mut other, b"SET l1 v\r\n", b"+OK\r\n");
+    let mut buf = [0u8; 256];
+    assert!(
+        std::io::Read::read(&mut blocked, &mut buf).is_err(),
+        "served for a string key"
+    );
+    exchange(&mut other, b"RPUSH l0 m1\r\n", b":1\r\n");
+    let want = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+    let got = roundtrip(&mut blocked, b"", want.len());
+    assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(want));
+    exchange(&mut other, b"LLEN l0\r\n", b":1\r\n");
+}

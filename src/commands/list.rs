@@ -509,6 +509,7 @@ fn pop_generic(ctx: &mut Ctx, args: &Args, end: End) -> CmdResult {
 /// count. Returns false (replying nothing) when every list is empty.
 fn mpop_keys(ctx: &mut Ctx, keys: &[&[u8]], end: End, count: usize) -> Result<bool, CmdError> {
     let rerun = ctx.st.blocking.rerun;
+    let timed_out = ctx.block_timed_out();
     for &key in keys {
         if rerun && !present(ctx, key) {
             continue;
@@ -517,7 +518,8 @@ fn mpop_keys(ctx: &mut Ctx, keys: &[&[u8]], end: End, count: usize) -> Result<bo
         let Some(o) = o else { continue };
         let l = match o.v.as_list_mut() {
             Ok(l) => l,
-            Err(_) if rerun => continue,
+            // A timed-out re-run only writes the timeout reply.
+            Err(_) if timed_out => continue,
             Err(e) => return Err(e),
         };
         if l.is_empty() {
@@ -870,11 +872,12 @@ fn blmove_generic(
 ) -> CmdResult {
     let (src, dst) = (&args[1], &args[2]);
     let rerun = ctx.st.blocking.rerun;
+    let timed_out = ctx.block_timed_out();
     let skip = rerun && !present(ctx, src);
     let found = match list_mut(ctx, src) {
         _ if skip => false,
         Ok(l) => l.is_some(),
-        Err(_) if rerun => false,
+        Err(_) if timed_out => false,
         Err(e) => return Err(e),
     };
     if found {
@@ -984,6 +987,7 @@ fn bpop_generic(ctx: &mut Ctx, args: &Args, end: End) -> CmdResult {
     let timeout = parse_timeout(&args[args.len() - 1])?;
     let keys: Vec<&[u8]> = (1..args.len() - 1).map(|i| &args[i]).collect();
     let rerun = ctx.st.blocking.rerun;
+    let timed_out = ctx.block_timed_out();
     for &key in &keys {
         if rerun && !present(ctx, key) {
             continue;
@@ -992,9 +996,10 @@ fn bpop_generic(ctx: &mut Ctx, args: &Args, end: End) -> CmdResult {
         let Some(o) = o else { continue };
         let l = match o.v.as_list_mut() {
             Ok(l) => l,
-            // A woken client waits on for a list (Redis serves a ready
-            // key only when it holds the type the client blocked for).
-            Err(_) if rerun => continue,
+            // A woken client was served a key of its type (`Server::serves`)
+            // and runs again as Redis re-runs it: another key of the wrong
+            // type is an error then; only a timed-out re-run skips it.
+            Err(_) if timed_out => continue,
             Err(e) => return Err(e),
         };
         let Some(e) = l.pop(end) else { continue };

@@ -822,7 +822,7 @@ fn read_generic(ctx: &mut Ctx, args: &Args, group_mode: bool) -> CmdResult {
         return Err(CmdError::msg("ERR Missing GROUP option for XREADGROUP"));
     }
     let n = (args.len() - streams_arg) / 2;
-    let rerun = ctx.st.blocking.rerun;
+    let timed_out = ctx.block_timed_out();
     let mut ids: Vec<ReadId> = Vec::with_capacity(n);
     let mut dollar = vec![false; n];
     for k in 0..n {
@@ -832,7 +832,7 @@ fn read_generic(ctx: &mut Ctx, args: &Args, group_mode: bool) -> CmdResult {
             None => None,
             Some(o) => match o.v.as_stream() {
                 Ok(s) => Some(s),
-                Err(_) if rerun && !group_mode => None,
+                Err(_) if timed_out && !group_mode => None,
                 Err(e) => return Err(e),
             },
         };

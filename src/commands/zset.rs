@@ -1525,15 +1525,15 @@ fn serve_pop(
     count: Option<usize>,
     timeout: Option<i64>,
 ) -> CmdResult {
-    // A parked client re-run because a key was written stays parked when
-    // that key now holds another type, as Redis serves only keys of the
-    // type a client waits for.
-    let rerun = ctx.st.blocking.rerun;
+    // A woken client runs again as Redis re-runs it (only for a key of
+    // its type, see `Server::serves`): another key of the wrong type is an
+    // error then; only a timed-out re-run skips it.
+    let timed_out = ctx.block_timed_out();
     let mut found = None;
     for &key in keys {
         if let Some(o) = ctx.lookup_write(key) {
             match o.v.as_zset() {
-                Err(_) if rerun => continue,
+                Err(_) if timed_out => continue,
                 Err(e) => return Err(e),
                 Ok(z) if z.is_empty() => continue,
                 Ok(_) => {}
