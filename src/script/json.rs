@@ -208,9 +208,30 @@ impl Decoder<'_> {
 
     fn err<T>(&self, what: &str) -> Result<T, String> {
         Err(format!(
-            "Expected {what} but found invalid token at character {}",
+            "Expected {what} but found {} at character {}",
+            self.found(),
             self.pos + 1
         ))
+    }
+
+    /// lua-cjson's name for the token at `pos` in its errors; a string,
+    /// which it names only after lexing it whole, stays "invalid token".
+    fn found(&self) -> &'static str {
+        let rest = &self.s[self.pos.min(self.s.len())..];
+        match rest.first() {
+            None => "T_END",
+            Some(b'{') => "T_OBJ_BEGIN",
+            Some(b'}') => "T_OBJ_END",
+            Some(b'[') => "T_ARR_BEGIN",
+            Some(b']') => "T_ARR_END",
+            Some(b':') => "T_COLON",
+            Some(b',') => "T_COMMA",
+            _ if rest.starts_with(b"true") || rest.starts_with(b"false") => "T_BOOLEAN",
+            _ if rest.starts_with(b"null") => "T_NULL",
+            Some(c) if c.is_ascii_digit() => "T_NUMBER",
+            Some(b'-') if rest.get(1).is_some_and(u8::is_ascii_digit) => "T_NUMBER",
+            _ => "invalid token",
+        }
     }
 
     fn value(&mut self, lua: &Lua, depth: usize) -> Result<Value, String> {
@@ -399,7 +420,7 @@ pub fn lib(lua: &Lua) -> mlua::Result<Table> {
         "encode",
         lua.create_function(|lua, v: Value| {
             let mut out = Vec::new();
-            encode(&v, &mut out, 0).map_err(mlua::Error::runtime)?;
+            encode(&v, &mut out, 0).map_err(|m| super::lual_error(lua, &m))?;
             lua.create_string(&out)
         })?,
     )?;
@@ -408,13 +429,15 @@ pub fn lib(lua: &Lua) -> mlua::Result<Table> {
         lua.create_function(|lua, s: mlua::String| {
             let b = s.as_bytes();
             let mut d = Decoder { s: &b, pos: 0 };
-            let v = d.value(lua, 0).map_err(mlua::Error::runtime)?;
+            let v = d.value(lua, 0).map_err(|m| super::lual_error(lua, &m))?;
             d.ws();
             if d.pos != b.len() {
-                return Err(mlua::Error::runtime(format!(
-                    "Expected the end but found invalid token at character {}",
+                let m = format!(
+                    "Expected the end but found {} at character {}",
+                    d.found(),
                     d.pos + 1
-                )));
+                );
+                return Err(super::lual_error(lua, &m));
             }
             Ok(v)
         })?,

@@ -346,6 +346,40 @@ impl std::fmt::Display for RaisedReply {
 
 impl std::error::Error for RaisedReply {}
 
+/// A plain Lua error string raised from Rust (mlua would show a runtime
+/// error as "runtime error: ...").
+#[derive(Debug)]
+struct LuaText(String);
+
+impl std::fmt::Display for LuaText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for LuaText {}
+
+/// An error as a C library function raises it with `luaL_error`: the
+/// message after the calling Lua function's "chunk:line: " (none when the
+/// caller is C, as `pcall` is).
+pub fn lual_error(lua: &Lua, msg: &str) -> mlua::Error {
+    let place = lua
+        .inspect_stack(1)
+        .filter(|d| d.curr_line() >= 0)
+        .and_then(|d| {
+            let src = d.source().short_src?.into_owned();
+            Some(format!("{src}:{}: ", d.curr_line()))
+        })
+        .unwrap_or_default();
+    mlua::Error::external(LuaText(format!("{place}{msg}")))
+}
+
+/// An error as the Lua core raises it inside a C function (no position),
+/// such as `lua_settable`'s "table index is nil".
+pub fn lua_core_error(msg: &str) -> mlua::Error {
+    mlua::Error::external(LuaText(msg.to_string()))
+}
+
 /// An error raised from Rust that scripts see as `{err=msg}`.
 pub fn raised(msg: &str) -> mlua::Error {
     mlua::Error::external(RaisedReply(msg.to_string()))

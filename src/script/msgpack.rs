@@ -231,8 +231,17 @@ impl Dec<'_> {
         for _ in 0..n {
             let k = self.value(lua, depth + 1)?;
             let v = self.value(lua, depth + 1)?;
-            if !k.is_nil() {
-                t.raw_set(k, v)?;
+            // Lua's own errors for these keys (lua-cmsgpack's lua_settable
+            // raises them), returned rather than raised: mlua's raw_set
+            // does not protect lua_rawset, whose error would longjmp over
+            // these frames and leak what they hold, Lua references
+            // included, until the reference stack runs out (a panic).
+            match k {
+                Value::Nil => return Err(super::lua_core_error("table index is nil")),
+                Value::Number(x) if x.is_nan() => {
+                    return Err(super::lua_core_error("table index is NaN"));
+                }
+                k => t.raw_set(k, v)?,
             }
         }
         Ok(Value::Table(t))
@@ -253,7 +262,12 @@ fn unpack_from(
     };
     let mut out = Vec::new();
     while d.pos < b.len() && (limit == 0 || out.len() < limit) {
-        out.push(d.value(lua, 0)?);
+        // lua-cmsgpack raises its own errors with luaL_error.
+        let v = d.value(lua, 0).map_err(|e| match e {
+            mlua::Error::RuntimeError(m) => super::lual_error(lua, &m),
+            e => e,
+        })?;
+        out.push(v);
     }
     let next = if d.pos >= b.len() { -1 } else { d.pos as i64 };
     Ok((next, out))
@@ -265,7 +279,9 @@ pub fn lib(lua: &Lua) -> mlua::Result<Table> {
         "pack",
         lua.create_function(|lua, args: MultiValue| {
             if args.is_empty() {
-                return Err(mlua::Error::runtime("MessagePack pack needs input."));
+                // luaL_argcheck(L, nargs > 0, 0, ...) words it so.
+                let m = "bad argument #0 to 'pack' (MessagePack pack needs input.)";
+                return Err(super::lual_error(lua, m));
             }
             let mut out = Vec::new();
             for v in args.iter() {
@@ -323,6 +339,30 @@ mod tests {
         o.clear();
         enc_num(&mut o, 5.0);
         assert_eq!(o, [5]);
+    }
+
+    #[test]
+    fn nil_and_nan_keys_fail_without_leaking() {
+        // Each failed unpack used to strand the Lua references its frames
+        // held; about 8000 of them and mlua panicked (cmsgpack fuzz target).
+        let lua = Lua::new();
+        lua.globals().set("cmsgpack", lib(&lua).unwrap()).unwrap();
+        let f: mlua::Function = lua
+            .load(
+                r#"return function(s)
+                    local ok, e = pcall(cmsgpack.unpack, s)
+                    return tostring(e)
+                end"#,
+            )
+            .eval()
+            .unwrap();
+        let nan_key = b"\x82\xa1a\x01\xcb\x7f\xf8\0\0\0\0\0\0\x01";
+        for _ in 0..10_000 {
+            let e: String = f.call(lua.create_string(nan_key).unwrap()).unwrap();
+            assert!(e.contains("table index is NaN"), "{e}");
+        }
+        let e: String = f.call(lua.create_string(b"\x81\xc0\x01").unwrap()).unwrap();
+        assert!(e.contains("table index is nil"), "{e}");
     }
 
     #[test]
