@@ -1662,7 +1662,10 @@ class Gen:
         ttl = self.r.choice(["0", "0", "100000000", "-1"])
         if "ABSTTL" in opts:
             ttl = self.r.choice(["0", "4000000000000", "1"])
-        return Episode("DUMP", lambda run: run.dump_restore(k, dst, ttl, opts), keys=(k, dst))
+        loose = k in self.hash_ordered
+        if loose:
+            self.hash_ordered.add(dst)  # RESTORE copies order and encoding
+        return Episode("DUMP", lambda run: run.dump_restore(k, dst, ttl, opts, loose), keys=(k, dst))
 
     def random_picks(self):
         r = self.r
@@ -2109,8 +2112,9 @@ class Runner:
         out.append(conn.call("PTTL", key)[1][0])
         return out
 
-    def dump_restore(self, k, dst, ttl, opts):
-        ra, rb = self.both("main", ["OBJECT", "ENCODING", k])
+    def dump_restore(self, k, dst, ttl, opts, loose=False):
+        """`loose`: `k` is a set stored in hash order (Gen.hash_ordered)."""
+        ra, rb = self.both("main", ["OBJECT", "ENCODING", k], cmp=any_encoding if loose else None)
         enc = ra[1][1] if ra[1][0] in "+$" else None
         pair = self.conns["main"]
         da, db = pair[0].call("DUMP", k), pair[1].call("DUMP", k)
