@@ -596,6 +596,7 @@ class Gen:
         # order, so even a listpack result has a per-process order, and
         # its encoding (ints first can overflow an intset) may differ.
         self.hash_ordered = set()
+        self.hash_ordered_db1 = set()  # the same for db 1, behind SWAPDB
         self.families = [
             (self.strings, 10), (self.bitops, 4), (self.keyspace, 8), (self.lists, 9),
             (self.hashes, 9), (self.hash_ttl, 5), (self.sets, 8), (self.zsets, 10),
@@ -884,9 +885,12 @@ class Gen:
             return [self.c("SELECT", "1", mutable=False), self.c("SET", dst, self.val(), keys=(dst,)),
                     self.c("KEYS", "*", cmp=unordered), self.c("SELECT", "0", mutable=False)]
         if ch == 14:
+            if k in self.hash_ordered:
+                self.hash_ordered_db1.add(k)  # if it moves, its order goes along
             return [self.c("MOVE", k, r.choice(["1", "0", "99"]), keys=(k,))]
         if ch == 15:
             if self.maybe(0.1):
+                self.hash_ordered, self.hash_ordered_db1 = self.hash_ordered_db1, self.hash_ordered
                 return [self.c("SWAPDB", "0", "1", keys=tuple(ALL_KEYS))]
             return [self.c("DBSIZE")]
         if ch == 16:
