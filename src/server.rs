@@ -1573,12 +1573,19 @@ impl Server {
         let Some(b) = &c.blocked else {
             return true;
         };
-        let name = b.args[0].to_ascii_lowercase();
-        let want = match name.as_slice() {
-            b"blpop" | b"brpop" | b"brpoplpush" | b"blmove" | b"blmpop" => "list",
-            b"bzpopmin" | b"bzpopmax" | b"bzmpop" => "zset",
-            b"xread" | b"xreadgroup" => "stream",
-            _ => return true,
+        let is = |names: &[&str]| {
+            names
+                .iter()
+                .any(|n| b.args[0].eq_ignore_ascii_case(n.as_bytes()))
+        };
+        let want = if is(&["blpop", "brpop", "brpoplpush", "blmove", "blmpop"]) {
+            "list"
+        } else if is(&["bzpopmin", "bzpopmax", "bzmpop"]) {
+            "zset"
+        } else if is(&["xread", "xreadgroup"]) {
+            "stream"
+        } else {
+            return true;
         };
         if b.nokey {
             return true;
