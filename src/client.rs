@@ -140,6 +140,11 @@ pub struct Client {
     pub sync_wait_since: i64,
     /// The port a replica said it listens on (REPLCONF listening-port).
     pub replica_port: u16,
+    /// REPLCONF rdb-filter-only: the full sync's RDB leaves out the keys
+    /// and, unless "functions" was named, the function libraries
+    /// (`redis-cli --functions-rdb`).
+    pub sync_exclude_data: bool,
+    pub sync_exclude_functions: bool,
     /// The stream offset a replica last acknowledged (REPLCONF ACK), and
     /// when (unix ms).
     pub repl_ack_off: i64,
@@ -228,6 +233,8 @@ impl Client {
             obuf_soft_since: 0,
             sync_wait_since: 0,
             replica_port: 0,
+            sync_exclude_data: false,
+            sync_exclude_functions: false,
             repl_ack_off: 0,
             repl_aof_off: 0,
             repl_ack_time: now,

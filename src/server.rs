@@ -1938,10 +1938,17 @@ impl Server {
         // sees: the attached replicas get it first, the new ones start
         // after it.
         self.feed_replicas(usize::MAX);
-        let img = crate::commands::replication::sync_payload(&self.st);
+        use crate::commands::replication::{start_full_sync, sync_payload, sync_unfiltered};
+        let mut shared: Option<Vec<u8>> = None;
         for (k, psync) in std::mem::take(&mut self.st.repl.waiting) {
             if let Some(Some(c)) = self.clients.get_mut(k) {
-                crate::commands::replication::start_full_sync(&mut self.st, c, psync, &img);
+                if sync_unfiltered(c) {
+                    let img = shared.get_or_insert_with(|| sync_payload(&self.st, c));
+                    start_full_sync(&mut self.st, c, psync, img);
+                } else {
+                    let img = sync_payload(&self.st, c);
+                    start_full_sync(&mut self.st, c, psync, &img);
+                }
             }
             self.write_client(k);
         }

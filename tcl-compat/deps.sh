@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Install what the official test suite needs beside our server, if missing:
 #   tclsh                        runs the suite (tcl)
-#   redis-cli, redis-benchmark,  client tools some units run as src/redis-*
-#   redis-check-aof/-rdb         (Debian's redis-tools; 7.0.x on bookworm)
+#   redis-check-aof/-rdb         Debian's redis-tools (7.0.x on bookworm): our
+#                                files must keep passing its checkers (the
+#                                suite itself runs the 8.0 tools build-redis.sh
+#                                builds)
 #   python3                      runs tcl-compat/run.py
-#   redis-server                 Debian's server (7.0.x): RDB interop tests
+#   redis-server                 Debian's server (7.0.x): RDB interop tests,
+#                                and make bench's history column
 #   gcc, g++, make               build-redis.sh builds Redis 8.0 for them
 # Runs `apt-get update` only when something has to be installed.
 set -euo pipefail

@@ -9,13 +9,17 @@
 #
 # Then it links the binaries the suite runs from its src/ directory:
 #   src/redis-server   -> our release binary (REDIS_SERVER_BIN overrides)
-#   src/redis-cli, ... -> Debian's redis-tools in /usr/bin (REDIS_TOOLS_DIR)
+#   src/redis-cli, ... -> the suite's own 8.0 tools, built from the same
+#                         package by build-redis.sh (REDIS_TOOLS_DIR overrides)
+# The suite drives redis-cli and redis-benchmark with 8.0 options and reads
+# their 8.0 output; with Debian's 7.0 tools integration/redis-cli hangs even
+# against real Redis 8.0.
 #
 # Idempotent: once a suite is unpacked, only the links are refreshed.
 # Environment:
 #   REDIS_SUITE_VERSION  Debian version glob to prefer (default 5:8.0.6-*)
 #   REDIS_SERVER_BIN     server to test (default target/release/redis-rust)
-#   REDIS_TOOLS_DIR      where redis-cli & co. live (default /usr/bin)
+#   REDIS_TOOLS_DIR      where redis-cli & co. live (default: the 8.0 build)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -238,7 +242,11 @@ dir="$cache/$suite"
 ln -sfn "$suite" "$cache/redis"
 
 server=${REDIS_SERVER_BIN:-$repo/target/release/redis-rust}
-tools=${REDIS_TOOLS_DIR:-/usr/bin}
+if [ -n "${REDIS_TOOLS_DIR:-}" ]; then
+    tools=$REDIS_TOOLS_DIR
+else
+    tools=$(dirname "$("$here/build-redis.sh")")
+fi
 ln -sfn "$(realpath -m "$server")" "$dir/src/redis-server"
 for tool in redis-cli redis-benchmark redis-check-aof redis-check-rdb; do
     ln -sfn "$tools/$tool" "$dir/src/$tool"

@@ -44,7 +44,9 @@ BASELINE = os.environ.get(
 SERVER_BIN = os.environ.get(
     "REDIS_SERVER_BIN", os.path.join(REPO, "target", "release", "redis-rust")
 )
-TOOLS_DIR = os.environ.get("REDIS_TOOLS_DIR", "/usr/bin")
+# The suite's own 8.0 tools (build-redis.sh builds them from the same
+# package): it passes them 8.0 options and parses their 8.0 output.
+TOOLS_DIR = os.environ.get("REDIS_TOOLS_DIR")
 TOOLS = ["redis-cli", "redis-benchmark", "redis-check-aof", "redis-check-rdb"]
 DEFAULT_TIMEOUT = int(os.environ.get("TCL_COMPAT_TIMEOUT", "300"))
 
@@ -84,7 +86,8 @@ options:
 
 environment:
   REDIS_SERVER_BIN      server to test (default target/release/redis-rust)
-  REDIS_TOOLS_DIR       directory of redis-cli & co. (default /usr/bin)
+  REDIS_TOOLS_DIR       directory of redis-cli & co. (default: the Redis 8.0
+                        build-redis.sh makes from the suite's package)
   TCL_COMPAT_TIMEOUT    default per-unit timeout in seconds
   TCL_COMPAT_BASELINE   per-unit baseline (default ../shared/tcl-baseline.tsv)
   TCL_COMPAT_RESULTS    results directory (default tcl-compat/results)
@@ -108,7 +111,8 @@ def check_suite():
         sys.exit("tcl-compat: server %s is missing; run `make build`" % server)
     # The suite runs src/redis-server; point it at the server under test.
     links = {"redis-server": server}
-    links.update({t: os.path.join(TOOLS_DIR, t) for t in TOOLS})
+    tools = TOOLS_DIR or suite_tools_dir()
+    links.update({t: os.path.join(tools, t) for t in TOOLS})
     for name, target in links.items():
         path = os.path.join(SUITE, "src", name)
         if os.path.islink(path) and os.readlink(path) == target:
@@ -116,6 +120,16 @@ def check_suite():
         if os.path.lexists(path):
             os.remove(path)
         os.symlink(target, path)
+
+
+def suite_tools_dir():
+    """Where build-redis.sh put Redis 8.0 (building it the first time)."""
+    script = os.path.join(HERE, "build-redis.sh")
+    try:
+        out = subprocess.run([script], check=True, stdout=subprocess.PIPE, text=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        sys.exit("tcl-compat: cannot build the suite's Redis 8.0 tools: %s" % e)
+    return os.path.dirname(out.stdout.strip())
 
 
 def lock_suite():

@@ -273,8 +273,14 @@ fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
 
 /// The `$len` header and payload a full sync of `server` sends (SYNC).
 fn sync_payload_of(server: &Server) -> Vec<u8> {
+    sync_payload_after(server, b"")
+}
+
+/// The same, after `before` (requests answered +OK) on the connection.
+fn sync_payload_after(server: &Server, before: &[u8]) -> Vec<u8> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    s.write_all(before).unwrap();
     s.write_all(b"SYNC\r\n").unwrap();
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
@@ -282,8 +288,14 @@ fn sync_payload_of(server: &Server) -> Vec<u8> {
         let n = s.read(&mut buf).unwrap();
         assert!(n > 0, "SYNC: connection closed");
         got.extend_from_slice(&buf[..n]);
-        while got.first() == Some(&b'\n') {
-            got.remove(0);
+        loop {
+            if got.first() == Some(&b'\n') {
+                got.remove(0);
+            } else if got.starts_with(b"+OK\r\n") {
+                got.drain(..5);
+            } else {
+                break;
+            }
         }
         if let Some(p) = got.windows(2).position(|w| w == b"\r\n") {
             let len: usize = std::str::from_utf8(&got[1..p]).unwrap().parse().unwrap();
@@ -456,4 +468,50 @@ fn a_payload_that_arrives_during_a_busy_script_is_read_after_it() {
     });
     let n: i64 = redis::cmd("DBSIZE").query(&mut r).unwrap();
     assert_eq!(n, 3);
+}
+
+/// `redis-cli --functions-rdb` and `--rdb` with an empty filter: REPLCONF
+/// rdb-filter-only leaves the keys (and, unless named, the functions) out
+/// of that client's sync payload only.
+#[test]
+fn rdb_filter_only_leaves_the_keys_out_of_the_payload() {
+    use redis_rust::db::Db;
+    use redis_rust::persist::rdb;
+    let server = Server::start(&[]);
+    let mut c = server.client();
+    set_many(&mut c, "k", 10);
+    let lib = "#!lua name=lib1\nredis.register_function('f1', function() return 1 end)";
+    let _: String = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg(lib)
+        .query(&mut c)
+        .unwrap();
+    let load = |payload: &[u8]| {
+        let body = &payload[payload.windows(2).position(|w| w == b"\r\n").unwrap() + 2..];
+        let mut dbs: Vec<Db> = (0..16).map(Db::new).collect();
+        let mut libs = Vec::new();
+        assert!(rdb::load_with_functions(body, &mut dbs, i64::MIN, 1 << 29, &mut libs).is_ok());
+        (dbs.iter().map(|d| d.len()).sum::<usize>(), libs.len())
+    };
+    let filter = |f: &str| {
+        format!(
+            "*3\r\n$8\r\nREPLCONF\r\n$15\r\nrdb-filter-only\r\n${}\r\n{f}\r\n",
+            f.len()
+        )
+    };
+    assert_eq!(load(&sync_payload_of(&server)), (10, 1));
+    let functions = sync_payload_after(&server, filter("functions").as_bytes());
+    assert_eq!(load(&functions), (0, 1));
+    assert_eq!(
+        load(&sync_payload_after(&server, filter("").as_bytes())),
+        (0, 0)
+    );
+    let err: redis::RedisResult<()> = redis::cmd("REPLCONF")
+        .arg("rdb-filter-only")
+        .arg("functions keys")
+        .query(&mut c);
+    assert_eq!(
+        err.unwrap_err().detail(),
+        Some("Unsupported rdb-filter-only option: keys")
+    );
 }

@@ -103,19 +103,25 @@ fn full_sync(ctx: &mut Ctx, psync: bool) {
         log::info!("Delay next BGSAVE for diskless SYNC");
         return;
     }
-    let img = sync_payload(st);
+    let img = sync_payload(st, ctx.c);
     start_full_sync(st, ctx.c, psync, &img);
 }
 
-/// The RDB image a full sync sends.
-pub fn sync_payload(st: &State) -> Vec<u8> {
-    let libs = st.scripts.library_codes();
-    crate::persist::rdb::save_with_functions(
-        &st.dbs,
-        st.cfg.bool("rdbcompression"),
-        st.now_ms,
-        &libs,
-    )
+/// The RDB image a full sync sends `c`, less what its REPLCONF
+/// rdb-filter-only left out.
+pub fn sync_payload(st: &State, c: &Client) -> Vec<u8> {
+    let libs = if c.sync_exclude_functions {
+        Vec::new()
+    } else {
+        st.scripts.library_codes()
+    };
+    let dbs: &[crate::db::Db] = if c.sync_exclude_data { &[] } else { &st.dbs };
+    crate::persist::rdb::save_with_functions(dbs, st.cfg.bool("rdbcompression"), st.now_ms, &libs)
+}
+
+/// Whether `c` takes the same full-sync image as a plain replica.
+pub fn sync_unfiltered(c: &Client) -> bool {
+    !c.sync_exclude_data && !c.sync_exclude_functions
 }
 
 /// Sends `img` as of the current offset and turns the client into a
@@ -234,10 +240,39 @@ fn replconf(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     let mut i = 1;
     while i + 1 < args.len() {
+        let val = &args[i + 1];
         if eq_ic(&args[i], "listening-port") {
-            ctx.c.replica_port = crate::util::parse_i64(&args[i + 1])
-                .unwrap_or(0)
-                .clamp(0, 65535) as u16;
+            ctx.c.replica_port = crate::util::parse_i64(val).unwrap_or(0).clamp(0, 65535) as u16;
+        } else if eq_ic(&args[i], "rdb-only") {
+            // What follows the RDB is never read by such a client; it
+            // gets the stream like any replica (the tool just closes).
+            match crate::util::parse_i64(val) {
+                Some(0 | 1) => {}
+                Some(_) => {
+                    return Err(crate::command::CmdError::msg(
+                        "ERR value is out of range, value must between 0 and 1",
+                    ));
+                }
+                None => return Err(crate::command::CmdError::NotInteger),
+            }
+        } else if eq_ic(&args[i], "rdb-filter-only") {
+            // Include filters: none means an empty RDB; "functions" is
+            // the one filter there is.
+            let mut exclude_functions = true;
+            for f in val
+                .split(|b| b.is_ascii_whitespace())
+                .filter(|f| !f.is_empty())
+            {
+                if !eq_ic(f, "functions") {
+                    return Err(crate::command::CmdError::msg(format!(
+                        "ERR Unsupported rdb-filter-only option: {}",
+                        String::from_utf8_lossy(f)
+                    )));
+                }
+                exclude_functions = false;
+            }
+            ctx.c.sync_exclude_data = true;
+            ctx.c.sync_exclude_functions = exclude_functions;
         }
         i += 2;
     }
