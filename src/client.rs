@@ -4,6 +4,11 @@
 use crate::resp::{Args, Parser, ReplyBuf};
 use std::io::{self, Read, Write};
 
+/// The reply buffer's smallest and starting sizes (Redis's
+/// PROTO_REPLY_MIN_BYTES and PROTO_REPLY_CHUNK_BYTES).
+const REPLY_MIN: usize = 1024;
+const REPLY_CHUNK: usize = 16 * 1024;
+
 pub enum Conn {
     Tcp(mio::net::TcpStream),
     Unix(mio::net::UnixStream),
@@ -172,7 +177,17 @@ pub struct Client {
     pub net_out: u64,
     pub commands: u64,
     pub writable_registered: bool,
+    /// The most input pending at once since the clients cron last looked.
     pub qbuf_peak: usize,
+    /// The reply buffer's size (Redis's static reply buffer, `rbs`): what
+    /// `reply.buf` keeps between replies. The clients cron halves it
+    /// towards 1 KB while replies stay small and doubles it up to 16 KB
+    /// while they fill it.
+    pub rbs: usize,
+    /// The most of `rbs` one flush used since the peak was last reset
+    /// (`rbp`), and when that was (unix ms).
+    pub rbs_peak: usize,
+    pub rbs_peak_reset_ms: i64,
     /// CLIENT TRACKING state, while tracking is on.
     pub tracking: Option<Box<crate::tracking::ClientTracking>>,
     /// A command held back by CLIENT PAUSE, with the replication offset
@@ -252,6 +267,9 @@ impl Client {
             commands: 0,
             writable_registered: false,
             qbuf_peak: 0,
+            rbs: REPLY_CHUNK,
+            rbs_peak: 0,
+            rbs_peak_reset_ms: now,
             tracking: None,
             postponed: None,
         }
@@ -328,6 +346,10 @@ impl Client {
     /// Writes as much pending output as the socket takes. Returns Ok(true)
     /// when everything was written.
     pub fn flush_output(&mut self) -> io::Result<bool> {
+        let used = self.reply.buf.len().min(self.rbs);
+        if used > self.rbs_peak {
+            self.rbs_peak = used;
+        }
         while self.sent < self.reply.buf.len() {
             match self.conn.write(&self.reply.buf[self.sent..]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
@@ -342,14 +364,71 @@ impl Client {
         }
         self.reply.buf.clear();
         self.sent = 0;
-        // Like Redis, which frees reply blocks past its 16KB static buffer
+        // Like Redis, which frees reply blocks past its static buffer
         // once written, so drained replies stop counting as used memory
         // (keeping more lets invalidation messages to tracking clients
         // feed eviction under maxmemory).
-        if self.reply.buf.capacity() > 16 << 10 {
-            self.reply.buf = Vec::with_capacity(1024);
+        if self.reply.buf.capacity() > self.rbs {
+            self.reply.buf = Vec::with_capacity(1024.min(self.rbs));
         }
         Ok(true)
+    }
+
+    /// Redis's clientsCronResizeQueryBuffer: a buffer wasting more than
+    /// 4 KB is freed (or cut to what is pending) after two idle seconds,
+    /// and one over 32 KB that is twice its recent peak is cut to that
+    /// peak, never below an argument being read. Then the peak restarts.
+    pub fn resize_query_buffer(&mut self, now: i64) {
+        if self.qbuf.capacity() == 0 {
+            return;
+        }
+        let bulk_end = self.parser.pending_bulk().map_or(0, |n| self.qpos + n + 2);
+        if self.qbuf.capacity() - self.qbuf.len() > 4096 {
+            if (now - self.last_interaction_ms) / 1000 > 2 {
+                if self.qpos == self.qbuf.len() && !self.is_master {
+                    // The next read uses the shared buffer again.
+                    self.qbuf = Vec::new();
+                    self.qpos = 0;
+                } else {
+                    self.qbuf.drain(..self.qpos);
+                    self.qpos = 0;
+                    self.qbuf.shrink_to_fit();
+                }
+            } else if self.qbuf.capacity() > 32 * 1024 && self.qbuf.capacity() / 2 > self.qbuf_peak
+            {
+                let keep = self.qbuf.len().max(self.qbuf_peak).max(bulk_end);
+                self.qbuf.shrink_to(keep);
+            }
+        }
+        let bulk_end = self.parser.pending_bulk().map_or(0, |n| self.qpos + n + 2);
+        self.qbuf_peak = (self.qbuf.len() - self.qpos).max(bulk_end.saturating_sub(self.qpos));
+    }
+
+    /// Redis's clientsCronResizeOutputBuffer: halves `rbs` towards the
+    /// recent peak (not below 1 KB) or doubles it (up to 16 KB) when the
+    /// peak filled it; the peak restarts every `reset_ms` (-1: never).
+    /// Returns -1 for a shrink, 1 for a growth, 0 otherwise.
+    pub fn resize_reply_buffer(&mut self, now: i64, reset_ms: i64) -> i32 {
+        let mut new = 0;
+        let mut change = 0;
+        if self.rbs / 2 >= REPLY_MIN && self.rbs_peak < self.rbs / 2 {
+            new = REPLY_MIN.max(self.rbs_peak + 1);
+            change = -1;
+        } else if self.rbs * 2 < REPLY_CHUNK * 2 && self.rbs_peak == self.rbs {
+            new = REPLY_CHUNK.min(self.rbs * 2);
+            change = 1;
+        }
+        if reset_ms >= 0 && now - self.rbs_peak_reset_ms >= reset_ms {
+            self.rbs_peak = self.pending().min(self.rbs);
+            self.rbs_peak_reset_ms = now;
+        }
+        if new != 0 {
+            self.rbs = new;
+            if self.sent == 0 && self.reply.buf.len() <= new {
+                self.reply.buf.shrink_to(new);
+            }
+        }
+        change
     }
 
     /// Input bytes received and not yet run.
@@ -426,8 +505,8 @@ impl Client {
             self.pending_input(),
             self.qbuf.capacity() - self.qbuf.len(),
             self.args.mem(),
-            self.reply.buf.capacity(),
-            self.reply.buf.capacity(),
+            self.rbs,
+            self.rbs_peak,
             0,
             usize::from(self.obuf_usage() > 0),
             self.obuf_usage(),
@@ -439,5 +518,82 @@ impl Client {
             lib_name,
             lib_ver
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resp::parse::{Args, Limits};
+
+    fn client(now: i64) -> Client {
+        let (a, _b) = mio::net::UnixStream::pair().unwrap();
+        Client::new(1, 64, Conn::Unix(a), "x".into(), "y".into(), true, now, 2)
+    }
+
+    #[test]
+    fn an_idle_client_gives_its_query_buffer_back() {
+        let mut c = client(0);
+        c.qbuf = Vec::with_capacity(20 << 10);
+        c.qbuf.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
+        c.qpos = c.qbuf.len();
+        c.last_interaction_ms = 0;
+        c.resize_query_buffer(1000);
+        assert!(c.qbuf.capacity() >= 20 << 10, "not idle long enough yet");
+        c.resize_query_buffer(3001);
+        assert_eq!(c.qbuf.capacity(), 0);
+        // With input pending, it keeps just that.
+        c.qbuf = Vec::with_capacity(64 << 10);
+        c.qbuf.extend_from_slice(b"*1\r\n$4\r\nPI");
+        c.qpos = 0;
+        c.resize_query_buffer(3001);
+        assert_eq!(&c.qbuf[..], b"*1\r\n$4\r\nPI");
+        assert!(c.qbuf.capacity() < 4096);
+    }
+
+    #[test]
+    fn a_busy_client_keeps_its_recent_peak_and_the_argument_it_reads() {
+        let mut c = client(0);
+        c.qbuf = Vec::with_capacity(400_000);
+        c.qbuf_peak = 100;
+        c.resize_query_buffer(100);
+        let cap = c.qbuf.capacity();
+        assert!((100..400_000).contains(&cap), "{cap}");
+        // A 1 MB argument announced but not yet arrived.
+        let mut c = client(0);
+        let mut q = b"*3\r\n$3\r\nset\r\n$1\r\na\r\n$1000000\r\n".to_vec();
+        q.reserve(1_000_002);
+        let (mut pos, mut want, mut args) = (0, 0, Args::default());
+        let lim = Limits {
+            max_bulk_len: 1 << 29,
+            unauthenticated: false,
+        };
+        assert!(
+            !c.parser
+                .parse(&q, &mut pos, &mut args, lim, &mut want)
+                .unwrap()
+        );
+        c.qbuf = q;
+        c.qpos = pos;
+        c.resize_query_buffer(100);
+        assert!(c.qbuf.capacity() >= pos + 1_000_002);
+    }
+
+    #[test]
+    fn the_reply_buffer_follows_its_peak() {
+        let mut c = client(0);
+        assert_eq!(c.rbs, REPLY_CHUNK);
+        // Idle: the peak restarts at nothing, the buffer halves to 1 KB.
+        assert_eq!(c.resize_reply_buffer(10, 5), -1);
+        assert_eq!(c.rbs, REPLY_MIN);
+        // Replies that fill it double it, up to 16 KB.
+        for want in [2048, 4096, 8192, 16384] {
+            c.rbs_peak = c.rbs;
+            assert_eq!(c.resize_reply_buffer(20, -1), 1);
+            assert_eq!(c.rbs, want);
+        }
+        c.rbs_peak = c.rbs;
+        assert_eq!(c.resize_reply_buffer(30, -1), 0);
+        assert_eq!(c.rbs, REPLY_CHUNK);
     }
 }

@@ -28,6 +28,8 @@ pub static IS_REPLICA: AtomicBool = AtomicBool::new(false);
 const SIGNALS: Token = Token(0);
 const LISTENER_BASE: usize = 1;
 pub const CLIENT_BASE: usize = 64;
+/// Redis's REPLY_BUFFER_DEFAULT_PEAK_RESET_TIME.
+pub const REPLY_PEAK_RESET_MS: i64 = 5000;
 
 #[derive(Default, Debug, Clone)]
 pub struct Stats {
@@ -47,6 +49,8 @@ pub struct Stats {
     pub unexpected_error_replies: u64,
     pub client_qbuf_limit_disconnections: u64,
     pub client_outbuf_limit_disconnections: u64,
+    pub reply_buffer_shrinks: u64,
+    pub reply_buffer_expands: u64,
     pub io_reads: u64,
     pub io_writes: u64,
     /// Operations a cluster would refuse (cross-slot keys, other dbs):
@@ -139,6 +143,11 @@ pub struct State {
     pub shutdown: Option<ShutdownFlags>,
     pub monitors: Vec<usize>,
     pub cron_paused: bool,
+    /// DEBUG REPLYBUFFER: how often a client's reply-buffer peak restarts
+    /// (ms, -1 never; Redis's 5 s by default) and whether the clients cron
+    /// resizes reply buffers at all.
+    pub reply_peak_reset_ms: i64,
+    pub reply_resizing: bool,
     /// Cluster-compatibility sampling of the running top-level command.
     pub compat: crate::commands::cluster::CompatCheck,
     /// A signal asked for a shutdown; the cron performs it.
@@ -428,6 +437,11 @@ pub struct Server {
     /// Clients with output to write at the end of the loop's turn: their
     /// own replies and what other clients' commands sent them (pub/sub).
     pending_writes: Vec<usize>,
+    /// The query buffer clients read into when they have none of their
+    /// own (server/input.rs); None while one is reading into it.
+    reusable_qbuf: Option<Vec<u8>>,
+    /// Where the clients cron goes on next (a slab key).
+    clients_cron_cursor: usize,
 }
 
 thread_local! {
@@ -722,6 +736,8 @@ impl Server {
             shutdown: None,
             monitors: Vec::new(),
             cron_paused: false,
+            reply_peak_reset_ms: REPLY_PEAK_RESET_MS,
+            reply_resizing: true,
             shutdown_asap: None,
             compat: Default::default(),
             cronloops: 0,
@@ -770,6 +786,8 @@ impl Server {
             pending_reads: Vec::new(),
             pending_writes: Vec::new(),
             master_link_missed: false,
+            reusable_qbuf: Some(Vec::new()),
+            clients_cron_cursor: 0,
         })
     }
 

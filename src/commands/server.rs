@@ -1227,7 +1227,25 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
             ctx.ok()
         }
         "aof-flush-sleep" if argc == 3 => ctx.ok(),
-        "replybuffer" if argc == 4 => ctx.ok(),
+        "replybuffer" if argc == 4 => {
+            if eq_ic(&args[2], "peak-reset-time") {
+                ctx.st.reply_peak_reset_ms = if eq_ic(&args[3], "never") {
+                    -1
+                } else if eq_ic(&args[3], "reset") {
+                    crate::server::REPLY_PEAK_RESET_MS
+                } else {
+                    crate::util::parse_i64(&args[3]).ok_or(CmdError::NotInteger)?
+                };
+            } else if eq_ic(&args[2], "resizing") {
+                ctx.st.reply_resizing = atoi(&args[3]) != 0;
+            } else {
+                return Err(CmdError::msg(format!(
+                    "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+                    String::from_utf8_lossy(&args[1])
+                )));
+            }
+            ctx.ok()
+        }
         "object" if argc == 3 => {
             let db = ctx.c.db;
             let Some(o) = ctx.st.dbs[db].keys.get(&args[2]) else {

@@ -153,6 +153,11 @@ pub struct Parser {
 }
 
 impl Parser {
+    /// The length of the bulk argument being read, once its header was.
+    pub fn pending_bulk(&self) -> Option<usize> {
+        (self.multibulk > 0 && self.bulk >= 0).then_some(self.bulk as usize)
+    }
+
     pub fn new() -> Parser {
         Parser {
             multibulk: 0,

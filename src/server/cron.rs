@@ -122,6 +122,7 @@ impl Server {
         if self.st.cron_paused {
             return;
         }
+        self.clients_cron(now);
         if let Some(f) = self.st.shutdown_asap.take() {
             self.st.shutdown = Some(f);
         }
@@ -294,5 +295,44 @@ impl Server {
                 .notify(crate::config::notify::EXPIRED, "expired", &k, db);
         }
         self.propagate_expired();
+    }
+
+    /// Redis's clientsCron: each pass visits a share of the clients
+    /// (numclients/hz, at least five), so each is seen about once a
+    /// second, and resizes their query and reply buffers to their use.
+    fn clients_cron(&mut self, now: i64) {
+        let n = self.clients.len();
+        let hz = self.st.cfg.hot.hz.max(1) as usize;
+        let visits = (n / hz).max(n.min(5));
+        let reset = self.st.reply_peak_reset_ms;
+        let replies = self.st.reply_resizing;
+        let cursor = self.clients_cron_cursor;
+        let (mut visited, mut next) = (0, cursor);
+        let stats = &mut self.st.stats;
+        // From the cursor to the end, then from the start.
+        for wrapped in [false, true] {
+            for (k, slot) in self.clients.iter_mut() {
+                if visited == visits {
+                    break;
+                }
+                if (k < cursor) != wrapped {
+                    continue;
+                }
+                let Some(c) = slot.as_mut() else {
+                    continue;
+                };
+                c.resize_query_buffer(now);
+                if replies {
+                    match c.resize_reply_buffer(now, reset) {
+                        -1 => stats.reply_buffer_shrinks += 1,
+                        1 => stats.reply_buffer_expands += 1,
+                        _ => {}
+                    }
+                }
+                visited += 1;
+                next = k + 1;
+            }
+        }
+        self.clients_cron_cursor = next;
     }
 }

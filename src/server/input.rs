@@ -14,11 +14,60 @@ const READ_RESERVE: usize = 16 * 1024;
 /// (PROTO_IOBUF_LEN); at 64 KB a pipelined writer doing ~650k SETs/s held
 /// other clients' PINGs for 2 ms at the median instead of 0.8 ms.
 const READ_MAX: usize = 16 * 1024;
+/// A pending argument at least this long (Redis's PROTO_MBULK_BIG_ARG)
+/// is read in place: the client keeps the shared buffer it started in.
+const BIG_ARG: usize = 32 * 1024;
+/// The shared query buffer goes back to READ_RESERVE once a read grew it
+/// past this.
+const REUSABLE_MAX: usize = 64 * 1024;
 
 impl Server {
     /// Reads everything available and runs every complete command.
     /// Returns false when the client must be closed now.
+    ///
+    /// A client without a query buffer of its own reads into the shared
+    /// one (Redis's reusable query buffer): most requests arrive whole and
+    /// run from there, so an idle connection holds no input memory. Only a
+    /// command cut by the read leaves the client a private buffer, which
+    /// the clients cron frees after two idle seconds. The master link
+    /// always has its own.
     pub(super) fn read_and_process(&mut self, c: &mut Client) -> bool {
+        let shared = c.qbuf.capacity() == 0 && !c.is_master;
+        let shared = shared && self.reusable_qbuf.is_some();
+        if shared {
+            c.qbuf = self.reusable_qbuf.take().unwrap_or_default();
+            c.qpos = 0;
+        }
+        let alive = self.read_and_process_in(c);
+        if shared {
+            self.release_reusable_qbuf(c);
+        }
+        alive
+    }
+
+    /// Takes the shared buffer back from `c`, leaving the client what it
+    /// has not run yet in a buffer of its own.
+    fn release_reusable_qbuf(&mut self, c: &mut Client) {
+        let big_arg = c.parser.pending_bulk().is_some_and(|n| n >= BIG_ARG);
+        let mut buf = if big_arg {
+            // The argument goes on arriving where it started, without a
+            // copy; the next reader gets a new shared buffer.
+            c.qbuf.drain(..c.qpos);
+            c.qpos = 0;
+            Vec::new()
+        } else {
+            let private = c.qbuf[c.qpos..].to_vec();
+            c.qpos = 0;
+            std::mem::replace(&mut c.qbuf, private)
+        };
+        buf.clear();
+        if buf.capacity() > REUSABLE_MAX {
+            buf = Vec::with_capacity(READ_RESERVE);
+        }
+        self.reusable_qbuf = Some(buf);
+    }
+
+    fn read_and_process_in(&mut self, c: &mut Client) -> bool {
         let mut closed = false;
         loop {
             if c.qpos > 0 && c.qpos == c.qbuf.len() {
@@ -80,9 +129,6 @@ impl Server {
         if c.qpos > 0 && (rest <= 4096 || c.qpos >= c.qbuf.len() / 2) {
             c.qbuf.drain(..c.qpos);
             c.qpos = 0;
-        }
-        if c.qbuf.capacity() > 64 * 1024 && c.qbuf.len() < 1024 {
-            c.qbuf.shrink_to(16 * 1024);
         }
         !closed
     }
