@@ -180,6 +180,8 @@ pub struct State {
     pub watch_stale: std::collections::HashSet<(u64, usize, Vec<u8>)>,
     /// Running the commands of an EXEC.
     pub in_exec: bool,
+    /// Values and keyspaces to free once the turn's replies are out.
+    pub lazyfree: crate::db::lazyfree::LazyFree,
     /// A lookup expired a key (queued in its Db's `expired_keys`): the
     /// replication stream must get its DEL before the command.
     pub expired_pending: bool,
@@ -405,12 +407,22 @@ impl State {
     }
 
     pub fn flushall(&mut self) {
+        self.flushall_as(false);
+    }
+
+    /// FLUSHALL; `lazy`: the values are freed after the turn's replies
+    /// (db/lazyfree.rs).
+    pub fn flushall_as(&mut self, lazy: bool) {
         for i in 0..self.dbs.len() {
             self.touch_watched_in_db(i, None);
         }
         self.tracking.flush();
         for db in &mut self.dbs {
-            db.flush();
+            if lazy {
+                self.lazyfree.keyspace(db.take_keys());
+            } else {
+                db.flush();
+            }
         }
     }
 }
@@ -759,6 +771,7 @@ impl Server {
             cas_dirty: Default::default(),
             watch_stale: Default::default(),
             in_exec: false,
+            lazyfree: Default::default(),
             scripts: Default::default(),
             expired_pending: false,
             replica_expiring: Default::default(),
@@ -819,6 +832,9 @@ impl Server {
             }
             // Messages from the cron, timers or the last events.
             self.flush_pending_writes();
+            if !self.st.lazyfree.is_idle() {
+                self.st.lazyfree.run();
+            }
             let now = now_ms();
             // An ACK, a CONFIG SET of min-replicas-* or the cron asked:
             // recounted before the next write can be checked against it.

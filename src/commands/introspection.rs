@@ -559,8 +559,8 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
             "mem_allocator" => "libc",
             "mem_overhead_db_hashtable_rehashing" => rehashing,
             "active_defrag_running" => 0,
-            "lazyfree_pending_objects" => 0,
-            "lazyfreed_objects" => 0,
+            "lazyfree_pending_objects" => st.lazyfree.pending,
+            "lazyfreed_objects" => st.lazyfree.freed,
         );
     }
     if sel.wants("persistence") {

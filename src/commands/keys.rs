@@ -371,10 +371,14 @@ fn expire_if_due(ctx: &mut Ctx, dbi: usize, key: &[u8]) -> bool {
 /// Returns the number of keys removed; already-expired keys count as
 /// absent.
 pub fn del(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let lazy = eq_ic(&args[0], "unlink") || ctx.st.cfg.hot.lazyfree_user_del;
     let mut n = 0;
     for k in args.iter().skip(1) {
         ctx.lookup_write(k);
-        if ctx.db().delete(k) {
+        if let Some(o) = ctx.db().take(k) {
+            if lazy {
+                ctx.st.lazyfree.value(o);
+            }
             ctx.wrote(k, "del", notify::GENERIC);
             n += 1;
         }

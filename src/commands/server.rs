@@ -541,17 +541,18 @@ fn config_resetstat(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     (r.sync_full, r.sync_partial_ok, r.sync_partial_err) = (0, 0, 0);
     ctx.st.evict.reset_stats();
     ctx.st.scripts.evicted = 0;
+    ctx.st.lazyfree.freed = 0;
     ctx.ok()
 }
 
 /// FLUSHALL [ASYNC | SYNC]
 pub fn flushall(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    flush_mode(args)?;
+    let lazy = flush_lazily(ctx, args)?;
     let keys: usize = ctx.st.dbs.iter().map(|d| d.len()).sum();
     // A running AOF rewrite keeps its point-in-time view: the FLUSHALL
     // goes to the new INCR file after it.
     crate::persist::aof::before_dataset_change(ctx.st);
-    ctx.st.flushall();
+    ctx.st.flushall_as(lazy);
     ctx.st.dirty += keys as u64;
     // As Redis: a running background save is cancelled, and with save
     // rules configured the empty dataset is saved right away.
@@ -571,23 +572,34 @@ pub fn flushall(ctx: &mut Ctx, args: &Args) -> CmdResult {
     ctx.ok()
 }
 
-fn flush_mode(args: &Args) -> Result<(), CmdError> {
-    if args.len() > 2 || (args.len() == 2 && !eq_ic(&args[1], "async") && !eq_ic(&args[1], "sync"))
-    {
-        return Err(CmdError::Syntax);
-    }
-    Ok(())
+/// Whether a FLUSHALL/FLUSHDB frees lazily (db/lazyfree.rs): with ASYNC,
+/// or lazyfree-lazy-user-flush and no option; and, as Redis 8 runs a SYNC
+/// flush as a blocking ASYNC one, always but inside MULTI or a script
+/// and for our master's stream.
+fn flush_lazily(ctx: &Ctx, args: &Args) -> Result<bool, CmdError> {
+    let asked = match args.len() {
+        1 => ctx.st.cfg.hot.lazyfree_user_flush,
+        2 if eq_ic(&args[1], "async") => true,
+        2 if eq_ic(&args[1], "sync") => false,
+        _ => return Err(CmdError::Syntax),
+    };
+    Ok(asked || !(ctx.st.in_exec || ctx.c.is_master))
 }
 
 /// FLUSHDB [ASYNC | SYNC]
 pub fn flushdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    flush_mode(args)?;
+    let lazy = flush_lazily(ctx, args)?;
     let db = ctx.c.db;
     // A running save still needs what the database held.
     crate::persist::snapshot::finish_now(ctx.st);
     ctx.st.touch_watched_in_db(db, None);
     let keys = ctx.db().len() as u64;
-    ctx.db().flush();
+    if lazy {
+        let doomed = ctx.db().take_keys();
+        ctx.st.lazyfree.keyspace(doomed);
+    } else {
+        ctx.db().flush();
+    }
     ctx.st.tracking.flush();
     ctx.st.dirty += keys;
     ctx.propagate_as(args.iter().map(|a| a.to_vec()).collect());

@@ -3,6 +3,7 @@
 //! (`active_expire_cycle`), as in Redis.
 
 pub mod dict;
+pub mod lazyfree;
 pub mod slots;
 pub mod value;
 
@@ -168,12 +169,14 @@ impl Db {
     }
 
     pub fn delete(&mut self, key: &[u8]) -> bool {
-        if self.unlink(key).is_some() {
-            self.expires.remove(key);
-            true
-        } else {
-            false
-        }
+        self.take(key).is_some()
+    }
+
+    /// Removes the key and its TTL, handing back its value.
+    pub fn take(&mut self, key: &[u8]) -> Option<Obj> {
+        let o = self.unlink(key)?;
+        self.expires.remove(key);
+        Some(o)
     }
 
     pub fn set_expire(&mut self, key: &[u8], when: i64) {
@@ -204,8 +207,20 @@ impl Db {
     }
 
     pub fn flush(&mut self) {
+        drop(self.take_keys());
+    }
+
+    /// Empties the database as `flush` does and hands back its values, for
+    /// the caller to free later.
+    pub fn take_keys(&mut self) -> Dict<Obj> {
+        let keys = std::mem::take(&mut self.keys);
+        self.keys.resize_allowed = keys.resize_allowed;
+        self.flush_rest();
+        keys
+    }
+
+    fn flush_rest(&mut self) {
         self.hfe.clear();
-        self.keys.clear();
         if let Some(ix) = &mut self.slots {
             ix.clear();
         }

@@ -571,6 +571,13 @@ impl Stream {
         self.nodes.len()
     }
 
+    /// Allocations freeing it takes, as Redis estimates them: one per
+    /// node, and per group one plus the first group's pending entries.
+    pub fn free_effort(&self) -> usize {
+        let per_group = self.groups.values().next().map_or(0, |g| 1 + g.pel.len());
+        self.nodes.len() + self.groups.len() * per_group
+    }
+
     /// Appends an entry. `id` None is an automatic ID; Some((id, false))
     /// is `ms-*` (sequence chosen here).
     pub fn add(
