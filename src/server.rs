@@ -968,12 +968,32 @@ impl Server {
         }
     }
 
+    /// A shutdown that cannot go ahead: the SHUTDOWN command that asked
+    /// for it (if one did) gets Redis's error.
+    fn refuse_shutdown(&mut self, client: Option<usize>) {
+        log::warn!("Errors trying to shut down the server. Check the logs for more information.");
+        if let Some(k) = client {
+            if let Some(Some(c)) = self.clients.get_mut(k) {
+                c.reply.error("ERR Errors trying to SHUTDOWN. Check logs.");
+            }
+            self.write_client(k);
+        }
+    }
+
     /// Performs a requested shutdown. Returns true when the server should
     /// exit.
     fn try_shutdown(&mut self) -> bool {
         let f = self.st.shutdown.take().unwrap_or_default();
         log::warn!("User requested shutdown...");
         let save = f.save || (!f.nosave && !self.st.cfg.get("save").is_empty());
+        if crate::persist::aof::writing_initial(&self.st) {
+            if !f.force {
+                log::warn!("Writing initial AOF, can't exit.");
+                self.refuse_shutdown(f.client);
+                return false;
+            }
+            log::warn!("Writing initial AOF. Exit anyway.");
+        }
         crate::persist::aof::shutdown(&mut self.st);
         if crate::persist::snapshot::abort(&mut self.st).is_some() {
             log::warn!("There is a child saving an .rdb. Killing it!");
@@ -982,12 +1002,7 @@ impl Server {
             log::info!("Saving the final RDB snapshot before exiting.");
             if crate::persist::save(&mut self.st).is_err() && !f.force {
                 log::warn!("Error trying to save the DB, can't exit.");
-                if let Some(k) = f.client {
-                    if let Some(Some(c)) = self.clients.get_mut(k) {
-                        c.reply.error("ERR Errors trying to SHUTDOWN. Check logs.");
-                    }
-                    self.write_client(k);
-                }
+                self.refuse_shutdown(f.client);
                 return false;
             }
         }

@@ -1185,6 +1185,13 @@ pub fn before_dataset_change(st: &mut State) {
 }
 
 /// Flush and sync on shutdown.
+/// Whether the AOF was just turned on and its first rewrite, the only
+/// copy of the dataset it will hold, is still being written: a shutdown
+/// then would leave an AOF without the data.
+pub fn writing_initial(st: &State) -> bool {
+    st.aof.status == Status::WaitRewrite && st.aof.job.is_some()
+}
+
 pub fn shutdown(st: &mut State) {
     if st.aof.status == Status::Off {
         return;
