@@ -516,22 +516,24 @@ fn script_exists(ctx: &mut Ctx, args: &Args) -> CmdResult {
     Ok(())
 }
 
-fn flush_mode(args: &Args, err: &str) -> CmdResult {
-    if args.len() > 3 {
-        return Err(CmdError::msg(err.to_string()));
+/// SCRIPT FLUSH / FUNCTION FLUSH [ASYNC | SYNC]: whether to free lazily
+/// (without an option, as lazyfree-lazy-user-flush says).
+fn flush_mode(ctx: &Ctx, args: &Args, err: &str) -> Result<bool, CmdError> {
+    match args.len() {
+        2 => Ok(ctx.st.cfg.hot.lazyfree_user_flush),
+        3 if args[2].eq_ignore_ascii_case(b"async") => Ok(true),
+        3 if args[2].eq_ignore_ascii_case(b"sync") => Ok(false),
+        _ => Err(CmdError::msg(err.to_string())),
     }
-    if args.len() == 3
-        && !args[2].eq_ignore_ascii_case(b"sync")
-        && !args[2].eq_ignore_ascii_case(b"async")
-    {
-        return Err(CmdError::msg(err.to_string()));
-    }
-    Ok(())
 }
 
 fn script_flush(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    flush_mode(args, "ERR SCRIPT FLUSH only support SYNC|ASYNC option")?;
-    ctx.st.scripts.flush_eval();
+    let lazy = flush_mode(ctx, args, "ERR SCRIPT FLUSH only support SYNC|ASYNC option")?;
+    let (doomed, n) = ctx.st.scripts.take_eval();
+    // Freed after the turn when there are enough of them to matter.
+    if lazy && n > crate::db::lazyfree::THRESHOLD {
+        ctx.st.lazyfree.other(doomed, n as u64);
+    }
     ctx.ok()
 }
 
@@ -761,8 +763,16 @@ fn function_flush(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if args.len() > 3 {
         return Err(subcommand_syntax(args));
     }
-    flush_mode(args, "ERR FUNCTION FLUSH only supports SYNC|ASYNC option")?;
-    ctx.st.scripts.flush_functions();
+    let lazy = flush_mode(
+        ctx,
+        args,
+        "ERR FUNCTION FLUSH only supports SYNC|ASYNC option",
+    )?;
+    let (doomed, functions) = ctx.st.scripts.take_functions();
+    if lazy && functions > crate::db::lazyfree::THRESHOLD {
+        // Redis counts the Lua engine as one more object.
+        ctx.st.lazyfree.other(doomed, functions as u64 + 1);
+    }
     ctx.st.dirty += 1;
     ctx.ok()
 }

@@ -14,6 +14,8 @@ pub const THRESHOLD: usize = 64;
 enum Doomed {
     Value(Obj),
     Keys(Dict<Obj>, u64),
+    /// Flushed scripts or functions with their Lua VM, and their count.
+    Other(Box<dyn std::any::Any>, u64),
 }
 
 #[derive(Default)]
@@ -57,6 +59,12 @@ impl LazyFree {
         }
     }
 
+    /// Frees something else that counts `n` objects after the turn.
+    pub fn other(&mut self, thing: Box<dyn std::any::Any>, n: u64) {
+        self.pending += n;
+        self.doomed.push(Doomed::Other(thing, n));
+    }
+
     pub fn is_idle(&self) -> bool {
         self.doomed.is_empty()
     }
@@ -71,6 +79,10 @@ impl LazyFree {
                 }
                 Doomed::Keys(keys, n) => {
                     drop(keys);
+                    n
+                }
+                Doomed::Other(thing, n) => {
+                    drop(thing);
                     n
                 }
             };

@@ -1208,15 +1208,34 @@ impl Scripts {
 
     /// SCRIPT FLUSH: a new VM and no cached scripts.
     pub fn flush_eval(&mut self) {
-        self.eval.clear();
+        drop(self.take_eval());
+    }
+
+    /// SCRIPT FLUSH, handing back the scripts and their VM for the caller
+    /// to free, and how many scripts there were.
+    pub fn take_eval(&mut self) -> (Box<dyn std::any::Any>, usize) {
         self.eval_lru.clear();
-        self.eval_vm = None;
+        let n = self.eval.len();
+        (
+            Box::new((std::mem::take(&mut self.eval), self.eval_vm.take())),
+            n,
+        )
     }
 
     pub fn flush_functions(&mut self) {
-        self.functions.clear();
-        self.libraries.clear();
-        self.func_vm = None;
+        drop(self.take_functions());
+    }
+
+    /// FUNCTION FLUSH, handing back the libraries and their VM for the
+    /// caller to free, and how many functions there were.
+    pub fn take_functions(&mut self) -> (Box<dyn std::any::Any>, usize) {
+        let n = self.functions.len();
+        let doomed = (
+            std::mem::take(&mut self.functions),
+            std::mem::take(&mut self.libraries),
+            self.func_vm.take(),
+        );
+        (Box::new(doomed), n)
     }
 
     /// Compiles an EVAL body into the eval VM; returns its sha. Scripts
