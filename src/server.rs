@@ -125,6 +125,8 @@ pub struct State {
     /// static table row (`stat_key`): a multiply to hash, no string.
     pub cmdstats: crate::util::FxHashMap<usize, CmdStat>,
     pub errstats: HashMap<String, u64>,
+    /// False once scripts made up more error codes than errorstats keeps.
+    pub errstats_enabled: bool,
     pub commands: CommandTable,
     /// Time of the command being executed, fixed for its whole run.
     pub now_ms: i64,
@@ -731,6 +733,7 @@ impl Server {
             stats: Stats::default(),
             cmdstats: Default::default(),
             errstats: HashMap::new(),
+            errstats_enabled: true,
             commands: CommandTable::new(&cfg),
             now_ms: now,
             start_ms: now,

@@ -842,3 +842,38 @@ fn woken_blocked_pop_rechecks_every_key() {
     assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(want));
     exchange(&mut other, b"LLEN l0\r\n", b":1\r\n");
 }
+
+/// Every error reply counts in INFO, also the same error again on one
+/// connection (it used to be missed once the reply buffer had been written
+/// out and the next error started at the same offset); past 128 codes
+/// made up by scripts, error stats stop until CONFIG RESETSTAT.
+#[test]
+fn error_stats_count_every_error_and_stop_at_their_limit() {
+    let s = Server::start(&[]);
+    let mut c = s.client();
+    let _: () = redis::cmd("SET").arg("str").arg("x").query(&mut c).unwrap();
+    for _ in 0..3 {
+        assert!(redis::cmd("INCR").arg("str").query::<i64>(&mut c).is_err());
+    }
+    let info: String = redis::cmd("INFO").arg("errorstats").query(&mut c).unwrap();
+    assert!(info.contains("errorstat_ERR:count=3"), "{info}");
+    let script = "return redis.error_reply(ARGV[1] .. ' made up')";
+    for j in 0..130 {
+        let r: redis::RedisResult<()> = redis::cmd("EVAL")
+            .arg(script)
+            .arg(0)
+            .arg(format!("E{j}"))
+            .query(&mut c);
+        assert!(r.is_err());
+    }
+    let info: String = redis::cmd("INFO").arg("errorstats").query(&mut c).unwrap();
+    assert!(
+        info.contains("errorstat_ERRORSTATS_DISABLED:count=1"),
+        "{info}"
+    );
+    assert!(!info.contains("errorstat_E129"), "{info}");
+    let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut c).unwrap();
+    assert!(redis::cmd("INCR").arg("str").query::<i64>(&mut c).is_err());
+    let info: String = redis::cmd("INFO").arg("errorstats").query(&mut c).unwrap();
+    assert!(info.contains("errorstat_ERR:count=1"), "{info}");
+}

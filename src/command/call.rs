@@ -48,10 +48,39 @@ pub fn count_error(st: &mut State, text: &str) {
     st.stats.total_error_replies += 1;
     let code = text.split(' ').next().unwrap_or("ERR");
     let code = if code.len() > 128 { "ERR" } else { code };
-    if st.errstats.len() >= 128 && !st.errstats.contains_key(code) {
+    if !st.errstats_enabled {
+        return;
+    }
+    if st.errstats.len() >= ERRSTATS_MAX && !st.errstats.contains_key(code) {
+        // Scripts can make up any number of codes (redis.error_reply):
+        // past the limit, the table is dropped and error stats stop until
+        // CONFIG RESETSTAT, as in Redis.
+        let mut codes: Vec<&str> = st.errstats.keys().map(|k| &k[..]).collect();
+        codes.sort_unstable();
+        log::warn!(
+            "Errorstats stopped adding new errors because the number of errors reached the limit, may be misuse of lua error_reply, please check INFO ERRORSTATS, this can be re-enabled via CONFIG RESETSTAT."
+        );
+        log::warn!("Current errors code list: {}", codes.join(", "));
+        reset_errstats(st);
+        st.errstats.insert("ERRORSTATS_DISABLED".into(), 1);
+        st.errstats_enabled = false;
         return;
     }
     *st.errstats.entry(code.to_string()).or_default() += 1;
+}
+
+/// Distinct error codes INFO errorstats keeps (Redis's ERROR_STATS_NUMBER).
+const ERRSTATS_MAX: usize = 128;
+
+/// Empties the error stats and turns them back on (CONFIG RESETSTAT); a
+/// table worth it is freed after the turn, as Redis frees it lazily.
+pub fn reset_errstats(st: &mut State) {
+    let old = std::mem::take(&mut st.errstats);
+    if old.len() > crate::db::lazyfree::THRESHOLD {
+        let n = old.len() as u64;
+        st.lazyfree.other(Box::new(old), n);
+    }
+    st.errstats_enabled = true;
 }
 
 fn reject(st: &mut State, c: &mut Client, text: &str, stat: Option<(&'static CommandSpec, &str)>) {
@@ -334,7 +363,10 @@ pub fn call(
         st.now_ms = start / 1000;
         crate::util::set_cached_ms(st.now_ms);
     }
-    let errors_before = c.reply.last_error;
+    // Where this command's last error reply starts, if it writes one. (A
+    // position alone would not tell: once the buffer is written out, the
+    // next command's error starts at the same offset as the last one's.)
+    c.reply.last_error = None;
     // A background save in progress keeps the keys' values as they were
     // when it started: whatever this command may change is saved first.
     if st.snapshot.is_some() && spec.has(super::flags::WRITE) {
@@ -426,7 +458,6 @@ pub fn call(
             // A handler may have written an error reply itself (EXEC's
             // are its commands' own, counted when they ran).
             if spec.name != "exec"
-                && c.reply.last_error != errors_before
                 && let Some(at) = c.reply.last_error
             {
                 let line_end = c.reply.buf[at..]

@@ -536,7 +536,7 @@ fn config_resetstat(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     ctx.st.stats = Default::default();
     ctx.st.metrics = Default::default();
     ctx.st.cmdstats.clear();
-    ctx.st.errstats.clear();
+    crate::command::call::reset_errstats(ctx.st);
     let r = &mut ctx.st.repl;
     (r.sync_full, r.sync_partial_ok, r.sync_partial_err) = (0, 0, 0);
     ctx.st.evict.reset_stats();

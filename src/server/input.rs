@@ -209,8 +209,8 @@ impl Server {
                         c.addr
                     );
                     c.reply.error(&msg);
-                    self.st.stats.total_error_replies += 1;
-                    *self.st.errstats.entry("ERR".into()).or_default() += 1;
+                    // c.reply.error put ERR in front.
+                    crate::command::call::count_error(&mut self.st, "ERR");
                     c.close_after_reply = true;
                     c.qpos = c.qbuf.len();
                     return true;
