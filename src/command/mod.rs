@@ -186,6 +186,24 @@ pub enum CmdError {
 
 pub type CmdResult = Result<(), CmdError>;
 
+/// `getRangeLongFromObjectOrReply` with Redis's default message.
+/// A given message also replaces the not-an-integer error, as in Redis.
+pub fn range_arg(a: &[u8], min: i64, max: i64, msg: Option<&str>) -> Result<i64, CmdError> {
+    let v = crate::util::parse_i64(a).ok_or_else(|| match msg {
+        Some(m) => CmdError::msg(m),
+        None => CmdError::NotInteger,
+    })?;
+    if v < min || v > max {
+        return Err(match msg {
+            Some(m) => CmdError::msg(m),
+            None => CmdError::msg(format!(
+                "ERR value is out of range, value must between {min} and {max}"
+            )),
+        });
+    }
+    Ok(v)
+}
+
 /// A timeout argument in milliseconds (XREAD BLOCK, CLIENT PAUSE, WAIT):
 /// a non-negative integer, with Redis's errors.
 pub fn parse_timeout_ms(a: &[u8]) -> Result<i64, CmdError> {

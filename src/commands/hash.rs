@@ -606,14 +606,7 @@ pub fn hrandfield(ctx: &mut Ctx, args: &Args) -> CmdResult {
             Ok(())
         });
     }
-    let l = args.i64_at(2)?;
-    if l == i64::MIN {
-        return Err(CmdError::msg(format!(
-            "ERR value is out of range, value must between {} and {}",
-            -i64::MAX,
-            i64::MAX
-        )));
-    }
+    let l = crate::command::range_arg(&args[2], -i64::MAX, i64::MAX, None)?;
     let withvalues = match args.len() {
         3 => false,
         4 if eq_ic(&args[3], "withvalues") => true,

@@ -324,19 +324,7 @@ static OBJECT: &[CommandSpec] = &[
 /// Redis's `getIntFromObjectOrReply`: an integer within C `int` range.
 /// `msg` replaces both the parse and the range error when given.
 fn int_arg(args: &Args, i: usize, msg: Option<&str>) -> Result<i64, CmdError> {
-    let err = |def: CmdError| match msg {
-        Some(m) => CmdError::msg(m),
-        None => def,
-    };
-    let v = args.i64_at(i).map_err(&err)?;
-    if !(i32::MIN as i64..=i32::MAX as i64).contains(&v) {
-        return Err(err(CmdError::msg(format!(
-            "ERR value is out of range, value must between {} and {}",
-            i32::MIN,
-            i32::MAX
-        ))));
-    }
-    Ok(v)
+    crate::command::range_arg(&args[i], i32::MIN as i64, i32::MAX as i64, msg)
 }
 
 /// A database index argument, checked against the configured count.

@@ -7,7 +7,9 @@
 //! and a list that becomes empty is deleted with its key.
 
 use crate::command::flags::*;
-use crate::command::{ArgExt, CmdError, CmdResult, CommandSpec, Ctx, NO_KEYS, cmd, keys};
+use crate::command::{
+    ArgExt, CmdError, CmdResult, CommandSpec, Ctx, NO_KEYS, cmd, keys, range_arg,
+};
 use crate::config::notify;
 use crate::db::Value;
 use crate::resp::Args;
@@ -281,24 +283,6 @@ fn parse_end(a: &[u8]) -> Result<End, CmdError> {
     } else {
         Err(CmdError::Syntax)
     }
-}
-
-/// `getRangeLongFromObjectOrReply` with Redis's default message.
-/// A given message also replaces the not-an-integer error, as in Redis.
-fn range_arg(a: &[u8], min: i64, max: i64, msg: Option<&str>) -> Result<i64, CmdError> {
-    let v = crate::util::parse_i64(a).ok_or_else(|| match msg {
-        Some(m) => CmdError::msg(m),
-        None => CmdError::NotInteger,
-    })?;
-    if v < min || v > max {
-        return Err(match msg {
-            Some(m) => CmdError::msg(m),
-            None => CmdError::msg(format!(
-                "ERR value is out of range, value must between {min} and {max}"
-            )),
-        });
-    }
-    Ok(v)
 }
 
 /// Whether `key` exists, without expiring it. A woken client looks before

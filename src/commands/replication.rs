@@ -246,15 +246,7 @@ fn replconf(ctx: &mut Ctx, args: &Args) -> CmdResult {
         } else if eq_ic(&args[i], "rdb-only") {
             // What follows the RDB is never read by such a client; it
             // gets the stream like any replica (the tool just closes).
-            match crate::util::parse_i64(val) {
-                Some(0 | 1) => {}
-                Some(_) => {
-                    return Err(crate::command::CmdError::msg(
-                        "ERR value is out of range, value must between 0 and 1",
-                    ));
-                }
-                None => return Err(crate::command::CmdError::NotInteger),
-            }
+            crate::command::range_arg(val, 0, 1, None)?;
         } else if eq_ic(&args[i], "rdb-filter-only") {
             // Include filters: none means an empty RDB; "functions" is
             // the one filter there is.
@@ -382,12 +374,7 @@ fn waitaof(ctx: &mut Ctx, args: &Args) -> CmdResult {
             "ERR WAITAOF cannot be used with replica instances. Please also note that writes to replicas are just local and are not propagated.",
         ));
     }
-    let local = crate::util::parse_i64(&args[1]).ok_or(CmdError::NotInteger)?;
-    if !(0..=1).contains(&local) {
-        return Err(CmdError::msg(
-            "ERR value is out of range, value must between 0 and 1",
-        ));
-    }
+    let local = crate::command::range_arg(&args[1], 0, 1, None)?;
     let want = crate::util::parse_i64(&args[2]).ok_or(CmdError::NotInteger)?;
     if want < 0 {
         return Err(CmdError::msg("ERR value is out of range, must be positive"));

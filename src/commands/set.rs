@@ -414,14 +414,7 @@ pub fn srandmember(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Err(CmdError::Syntax);
     }
     if args.len() == 3 {
-        let l = args.i64_at(2)?;
-        if l == i64::MIN {
-            return Err(CmdError::msg(format!(
-                "ERR value is out of range, value must between {} and {}",
-                -i64::MAX,
-                i64::MAX
-            )));
-        }
+        let l = crate::command::range_arg(&args[2], -i64::MAX, i64::MAX, None)?;
         ctx.arm_reply_limit();
         return with_rng(ctx, |ctx, rng| {
             let (o, r) = ctx.lookup_r(&args[1]);

@@ -7,7 +7,9 @@
 //! (ZRANGESTORE), like Redis's `zrange_result_handler`.
 
 use crate::command::flags::*;
-use crate::command::{ArgExt, CmdError, CmdResult, CommandSpec, Ctx, ReplyBuf, cmd, keys};
+use crate::command::{
+    ArgExt, CmdError, CmdResult, CommandSpec, Ctx, ReplyBuf, cmd, keys, range_arg,
+};
 use crate::config::notify;
 use crate::db::Value;
 use crate::resp::Args;
@@ -441,27 +443,6 @@ pub(crate) fn parse_hex_float(b: &[u8]) -> Option<f64> {
 
 fn score_at(args: &Args, i: usize) -> Result<f64, CmdError> {
     parse_score(&args[i]).ok_or(CmdError::NotFloat)
-}
-
-/// `getRangeLongFromObjectOrReply`: an integer in `[min, max]`, or `msg`
-/// (Redis's generic texts without one).
-fn long_in(args: &Args, i: usize, min: i64, max: i64, msg: Option<&str>) -> Result<i64, CmdError> {
-    let v = match crate::util::parse_i64(&args[i]) {
-        Some(v) => v,
-        None => {
-            return Err(match msg {
-                Some(m) => CmdError::msg(m),
-                None => CmdError::NotInteger,
-            });
-        }
-    };
-    if v < min || v > max {
-        return Err(CmdError::msg(match msg {
-            Some(m) => m.to_string(),
-            None => format!("ERR value is out of range, value must between {min} and {max}"),
-        }));
-    }
-    Ok(v)
 }
 
 /// A score interval, as `zslParseRange` reads it (`(` makes a bound
@@ -1381,9 +1362,8 @@ fn zpop_generic(ctx: &mut Ctx, args: &Args, max: bool) -> CmdResult {
         return Err(CmdError::Syntax);
     }
     let count = if args.len() == 3 {
-        Some(long_in(
-            args,
-            2,
+        Some(range_arg(
+            &args[2],
             0,
             i64::MAX,
             Some("ERR value is out of range, must be positive"),
@@ -1450,9 +1430,8 @@ pub fn bzmpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
 }
 
 fn zmpop_generic(ctx: &mut Ctx, args: &Args, numkeys_idx: usize, block: bool) -> CmdResult {
-    let numkeys = long_in(
-        args,
-        numkeys_idx,
+    let numkeys = range_arg(
+        &args[numkeys_idx],
         1,
         i64::MAX,
         Some("ERR numkeys should be greater than 0"),
@@ -1475,9 +1454,8 @@ fn zmpop_generic(ctx: &mut Ctx, args: &Args, numkeys_idx: usize, block: bool) ->
     let mut j = where_idx + 1;
     while j < args.len() {
         if count.is_none() && eq_ic(&args[j], "count") && j + 1 < args.len() {
-            count = Some(long_in(
-                args,
-                j + 1,
+            count = Some(range_arg(
+                &args[j + 1],
                 1,
                 i64::MAX,
                 Some("ERR count should be greater than 0"),
@@ -1761,9 +1739,8 @@ fn setop_generic(
             withscores = true;
             j += 1;
         } else if card_only && remaining >= 2 && eq_ic(a, "limit") {
-            limit = long_in(
-                args,
-                j + 1,
+            limit = range_arg(
+                &args[j + 1],
                 0,
                 i64::MAX,
                 Some("ERR LIMIT can't be negative"),
@@ -1877,7 +1854,7 @@ fn setop_generic(
 /// ZRANDMEMBER key [count [WITHSCORES]]
 pub fn zrandmember(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if args.len() >= 3 {
-        let l = long_in(args, 2, -i64::MAX, i64::MAX, None)?;
+        let l = range_arg(&args[2], -i64::MAX, i64::MAX, None)?;
         let withscores = if args.len() > 4 || (args.len() == 4 && !eq_ic(&args[3], "withscores")) {
             return Err(CmdError::Syntax);
         } else if args.len() == 4 {
