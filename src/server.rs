@@ -227,6 +227,7 @@ impl State {
 
     /// A key changed: clients WATCHing it will see their EXEC fail.
     pub fn key_modified(&mut self, db: usize, key: &[u8]) {
+        self.dbs[db].refresh_size(key);
         // A key created or replaced by any path (RENAME, MOVE, COPY,
         // RESTORE...) may serve a blocked client, as dbAdd does in Redis.
         self.blocking.signal(db, key);

@@ -851,7 +851,11 @@ pub fn fields_expired(
 }
 
 /// `lazy_expire_opt` that deletes the key when its hash empties.
-fn lazy_expire<'a>(ctx: &mut Ctx, key: &[u8], fields: impl IntoIterator<Item = &'a [u8]>) -> usize {
+pub fn lazy_expire<'a>(
+    ctx: &mut Ctx,
+    key: &[u8],
+    fields: impl IntoIterator<Item = &'a [u8]>,
+) -> usize {
     lazy_expire_opt(false, ctx, key, fields)
 }
 

@@ -859,6 +859,11 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
     }
     if sel.wants("keysizes") {
         header(&mut s, "Keysizes");
+        for (i, db) in st.dbs.iter().enumerate() {
+            if !db.is_empty() {
+                db.keysizes.render(i, &mut s);
+            }
+        }
     }
     if sel.names.iter().any(|n| n == "debug") {
         header(&mut s, "Debug");

@@ -1371,6 +1371,12 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
                 "ERR The value stored at the specified key is not represented using an hash table",
             ))
         }
+        "keysizes-check" => {
+            for db in &ctx.st.dbs {
+                crate::db::keysizes::check(db).map_err(|e| CmdError::Msg(format!("ERR {e}")))?;
+            }
+            ctx.ok()
+        }
         "protocol" if argc == 3 => debug_protocol(ctx, &args[2]),
         "set-disable-deny-scripts" if argc == 3 => {
             ctx.st.scripts.disable_deny = ctx.st.scripts.disable_deny_arg(&args[2]);

@@ -228,6 +228,10 @@ fn lookup_pattern(ctx: &mut Ctx, pat: &[u8], elem: &[u8]) -> Option<Vec<u8>> {
         PatternKey::Itself => Some(elem.to_vec()),
         PatternKey::Nothing => None,
         PatternKey::Key(k, field) => {
+            // A hash field whose TTL passed goes now, as on any access.
+            if let Some(f) = field {
+                crate::commands::hash::lazy_expire(ctx, &k, [f]);
+            }
             let o = ctx.lookup(&k)?;
             match field {
                 Some(f) => hash_field(&o.v, f),

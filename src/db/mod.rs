@@ -3,6 +3,7 @@
 //! (`active_expire_cycle`), as in Redis.
 
 pub mod dict;
+pub mod keysizes;
 pub mod lazyfree;
 pub mod slots;
 pub mod value;
@@ -39,6 +40,8 @@ pub struct Db {
     /// Keys added since the `new` events were last sent (only while
     /// `NOTIFY_NEW` is on).
     pub new_keys: Vec<Key>,
+    /// INFO keysizes histograms.
+    pub keysizes: Box<keysizes::KeySizes>,
 }
 
 impl Db {
@@ -108,8 +111,12 @@ impl Db {
     /// Stores `o` at `key`, keeping the TTL table as it is. Every key
     /// enters the keyspace through here (or `set`/`add`), so the slot
     /// index sees it.
-    pub fn put(&mut self, key: &[u8], o: Obj) {
-        if self.keys.insert(key, o).is_none() {
+    pub fn put(&mut self, key: &[u8], mut o: Obj) {
+        o.sized = keysizes::class_of(&o.v);
+        self.keysizes.shift(keysizes::UNCOUNTED, o.sized);
+        if let Some(old) = self.keys.insert(key, o) {
+            self.keysizes.shift(old.sized, keysizes::UNCOUNTED);
+        } else {
             if let Some(ix) = &mut self.slots {
                 ix.add(key);
             }
@@ -123,10 +130,24 @@ impl Db {
     /// MOVE). Every key leaves the keyspace through here.
     pub fn unlink(&mut self, key: &[u8]) -> Option<Obj> {
         let o = self.keys.remove(key)?;
+        self.keysizes.shift(o.sized, keysizes::UNCOUNTED);
         if let Some(ix) = &mut self.slots {
             ix.remove(key);
         }
         Some(o)
+    }
+
+    /// Recounts `key` in the keysizes histograms after its value changed
+    /// in place.
+    #[inline]
+    pub fn refresh_size(&mut self, key: &[u8]) {
+        if let Some(o) = self.keys.get_mut(key) {
+            let now = keysizes::class_of(&o.v);
+            if now != o.sized {
+                let was = std::mem::replace(&mut o.sized, now);
+                self.keysizes.shift(was, now);
+            }
+        }
     }
 
     /// Turns the per-slot key index on and splits the TTL table by slot
@@ -221,6 +242,7 @@ impl Db {
 
     fn flush_rest(&mut self) {
         self.hfe.clear();
+        self.keysizes.clear();
         if let Some(ix) = &mut self.slots {
             ix.clear();
         }

@@ -280,6 +280,9 @@ pub struct Obj {
     /// so a small integer here is not one of the shared integers and
     /// OBJECT REFCOUNT reads 1. Also in padding.
     pub unshared: bool,
+    /// The INFO keysizes class this entry is counted under
+    /// (`db::keysizes`). Also in padding.
+    pub sized: u16,
 }
 
 /// The epoch of the latest background save. Entries created while one
@@ -296,6 +299,7 @@ impl Obj {
             lru: crate::evict::new_clock(),
             snap: std::cell::Cell::new(SNAP_EPOCH.load(std::sync::atomic::Ordering::Relaxed)),
             unshared: false,
+            sized: super::keysizes::UNCOUNTED,
         }
     }
 }
