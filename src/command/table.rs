@@ -24,6 +24,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         crate::commands::geo::COMMANDS,
         crate::commands::hll::COMMANDS,
         crate::commands::latency::COMMANDS,
+        crate::commands::lolwut::COMMANDS,
         crate::commands::migrate::COMMANDS,
         crate::commands::scripting::COMMANDS,
         crate::commands::stream::COMMANDS,

@@ -11,6 +11,7 @@ pub mod introspection;
 pub mod keys;
 pub mod latency;
 pub mod list;
+pub mod lolwut;
 pub mod migrate;
 pub mod multi;
 pub mod pqsort;
