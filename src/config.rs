@@ -1087,6 +1087,11 @@ impl Config {
     }
 
     fn refresh(&mut self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        crate::crash::HIDE_USER_DATA.store(self.bool("hide-user-data-from-log"), Relaxed);
+        crate::crash::EXIT_ON_PANIC.store(self.bool("use-exit-on-panic"), Relaxed);
+        // CONFIG SET watchdog-period takes effect now, not at the next cron.
+        crate::crash::watchdog_tick(self.int("watchdog-period"), self.int("hz"));
         fn obuf_limits(v: &str) -> [(i64, i64, i64); 3] {
             let w: Vec<&str> = v.split_whitespace().collect();
             let mut out = [(0, 0, 0); 3];

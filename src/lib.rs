@@ -21,6 +21,7 @@ pub mod cluster;
 pub mod command;
 pub mod commands;
 pub mod config;
+pub mod crash;
 pub mod db;
 pub mod evict;
 pub mod instant;

@@ -12,6 +12,24 @@ pub struct RedisLogger {
 
 static LOGGER: std::sync::OnceLock<RedisLogger> = std::sync::OnceLock::new();
 
+/// The log's descriptor (standard output until a logfile opens), for
+/// writers that must not take the logger's lock (crash.rs).
+static RAW_FD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(1);
+
+/// Writes `b` to the log as it is, without the logger's lock.
+pub fn write_raw(b: &[u8]) {
+    let fd = RAW_FD.load(std::sync::atomic::Ordering::Relaxed);
+    let mut rest = b;
+    while !rest.is_empty() {
+        // SAFETY: write(2) from a valid slice.
+        let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
+        if n <= 0 {
+            return;
+        }
+        rest = &rest[n as usize..];
+    }
+}
+
 /// Maps redis `loglevel` names onto `log` levels.
 pub fn level_from_name(n: &str) -> log::LevelFilter {
     match n {
@@ -40,7 +58,10 @@ pub fn init(logfile: &str, level: &str) -> std::io::Result<()> {
         file: Mutex::new(None),
         level: Default::default(),
     });
+    use std::os::fd::AsRawFd;
+    let fd = file.as_ref().map_or(1, |f| f.as_raw_fd());
     *l.file.lock().unwrap() = file;
+    RAW_FD.store(fd, std::sync::atomic::Ordering::Relaxed);
     let _ = log::set_logger(l);
     set_level(level);
     Ok(())

@@ -119,6 +119,7 @@ fn main() {
         eprintln!("Can't open the log file: {e}");
         std::process::exit(1);
     }
+    redis_rust::crash::install(cfg.bool("crash-log-enabled"));
     let pid = std::process::id();
     log::warn!("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo");
     log::warn!(

@@ -931,6 +931,7 @@ impl Server {
                 self.st.stats.el_cron_us += (crate::util::now_us() - cron_start).max(0) as u64;
                 let hz = self.st.cfg.hot.hz.max(1);
                 self.next_cron = now_ms() + 1000 / hz;
+                crate::crash::watchdog_tick(self.st.cfg.int("watchdog-period"), hz);
                 if self.st.shutdown.is_some() && self.try_shutdown() {
                     return Ok(());
                 }

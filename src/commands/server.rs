@@ -1147,6 +1147,42 @@ fn atoi(a: &[u8]) -> i64 {
 }
 
 /// DEBUG subcommand [args...]
+/// What a crash report shows of the server and of the client whose
+/// command crashed it: INFO, CLIENT LIST and the command's arguments
+/// (only the name with `hide-user-data-from-log`).
+fn crash_context(ctx: &mut Ctx, args: &Args, assertion: bool) -> String {
+    use crate::commands::introspection::{Selection, client_facts, gen_info};
+    let hide = ctx.st.cfg.bool("hide-user-data-from-log");
+    let facts = client_facts(ctx);
+    let info = gen_info(
+        ctx.st,
+        &facts,
+        &Selection::parse([b"all".as_slice()].into_iter()),
+    )
+    .replace("\r\n", "\n");
+    let now = ctx.now();
+    let mut s = format!("\n------ INFO OUTPUT ------\n{info}\n------ CLIENT LIST OUTPUT ------\n");
+    for c in ctx.others.iter().filter_map(|(_, c)| c.as_deref()) {
+        s.push_str(&c.info_line(now));
+        s.push('\n');
+    }
+    s.push_str(&ctx.c.info_line(now));
+    s.push_str("\n\n------ CURRENT CLIENT INFO ------\n");
+    for (i, a) in args.iter().enumerate() {
+        let a = if hide && i > 0 {
+            "*redacted*".into()
+        } else {
+            String::from_utf8_lossy(a)
+        };
+        if assertion {
+            s.push_str(&format!("client->argv[{i}] = \"{a}\" (refcount: 1)\n"));
+        } else {
+            s.push_str(&format!("argv[{i}]: '\"{a}\"'\n"));
+        }
+    }
+    s
+}
+
 pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
     let argc = args.len();
@@ -1370,6 +1406,14 @@ pub fn debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
             Err(CmdError::msg(
                 "ERR The value stored at the specified key is not represented using an hash table",
             ))
+        }
+        "segfault" => {
+            crate::crash::set_context(crash_context(ctx, args, false));
+            crate::crash::segfault()
+        }
+        "assert" => {
+            crate::crash::set_context(crash_context(ctx, args, true));
+            crate::crash::assertion_failed(file!(), line!(), "1 == 2")
         }
         "keysizes-check" => {
             for db in &ctx.st.dbs {
