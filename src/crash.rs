@@ -54,8 +54,10 @@ pub fn install(crash_log: bool) {
         set_handler(libc::SIGALRM, on_alarm as *const () as usize, 0);
     }
     let default_hook = std::panic::take_hook();
+    // A panic on a helper thread (a snapshot) is reported but not fatal:
+    // it leaves REPORTING alone, so a later crash still gets its report.
     std::panic::set_hook(Box::new(move |p| {
-        if !REPORTING.swap(true, Ordering::SeqCst) {
+        if !REPORTING.load(Ordering::SeqCst) {
             report_start();
             log_raw(&format!("Redis {} panicked: {p}", crate::REDIS_VERSION));
             stack_trace();
