@@ -818,6 +818,12 @@ impl Config {
         let joined = args.join(" ");
         match param.kind {
             Bool => match joined.to_ascii_lowercase().as_str() {
+                // Active defrag moves allocations jemalloc reports as being
+                // in sparse runs; the system allocator has no such report,
+                // so it is refused as Redis refuses it in such builds.
+                "yes" if param.name == "activedefrag" => Err(
+                    "Active defragmentation cannot be enabled: it requires a Redis server compiled with a modified Jemalloc like the one shipped by default with the Redis source distribution".into(),
+                ),
                 "yes" => Ok("yes".into()),
                 "no" => Ok("no".into()),
                 _ => Err("argument must be 'yes' or 'no'".into()),
