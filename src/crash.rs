@@ -31,6 +31,38 @@ pub static EXIT_ON_PANIC: AtomicBool = AtomicBool::new(false);
 /// not write another.
 static REPORTING: AtomicBool = AtomicBool::new(false);
 
+/// Set by the first SIGINT (Redis's `shutdown_asap`), cleared when that
+/// shutdown does not go ahead: a second SIGINT meanwhile means "exit now".
+pub static SHUTDOWN_ASAP: AtomicBool = AtomicBool::new(false);
+
+/// The foreground save's temp file (`temp-<pid>.rdb`), which an insisted
+/// shutdown removes.
+static TEMP_RDB: std::sync::OnceLock<std::ffi::CString> = std::sync::OnceLock::new();
+
+/// A second SIGINT while a shutdown is under way (say, during its save)
+/// ends the process at once, without the temp file, as Redis does. This
+/// runs beside the event loop's own SIGINT delivery.
+fn install_insist_handler() {
+    let _ = TEMP_RDB.set(
+        std::ffi::CString::new(format!("temp-{}.rdb", std::process::id())).unwrap_or_default(),
+    );
+    let insist = || {
+        if SHUTDOWN_ASAP.swap(true, Ordering::SeqCst) {
+            crate::logging::write_raw(b"You insist... exiting now.\n");
+            if let Some(p) = TEMP_RDB.get() {
+                // SAFETY: unlink(2) and _exit(2) are async-signal-safe.
+                unsafe {
+                    libc::unlink(p.as_ptr());
+                }
+            }
+            // SAFETY: as above.
+            unsafe { libc::_exit(1) };
+        }
+    };
+    // SAFETY: the closure only touches atomics and async-signal-safe calls.
+    let _ = unsafe { signal_hook::low_level::register(libc::SIGINT, insist) };
+}
+
 /// Installs the handlers. `crash-log-enabled no` leaves fatal signals to
 /// their default action; SIGALRM is always handled (the watchdog needs it).
 pub fn install(crash_log: bool) {
@@ -53,6 +85,7 @@ pub fn install(crash_log: bool) {
         }
         set_handler(libc::SIGALRM, on_alarm as *const () as usize, 0);
     }
+    install_insist_handler();
     let default_hook = std::panic::take_hook();
     // A panic on a helper thread (a snapshot) is reported but not fatal:
     // it leaves REPORTING alone, so a later crash still gets its report.

@@ -896,8 +896,12 @@ impl Server {
                         self.handle_writable(key);
                     }
                 }
-                if self.st.shutdown.is_some() && self.try_shutdown() {
-                    return Ok(());
+                if self.st.shutdown.is_some() {
+                    if self.try_shutdown() {
+                        return Ok(());
+                    }
+                    // Not going ahead: a later SIGINT starts over.
+                    crate::crash::SHUTDOWN_ASAP.store(false, std::sync::atomic::Ordering::SeqCst);
                 }
             }
             if self.st.evict.proc_pending {
@@ -932,8 +936,12 @@ impl Server {
                 let hz = self.st.cfg.hot.hz.max(1);
                 self.next_cron = now_ms() + 1000 / hz;
                 crate::crash::watchdog_tick(self.st.cfg.int("watchdog-period"), hz);
-                if self.st.shutdown.is_some() && self.try_shutdown() {
-                    return Ok(());
+                if self.st.shutdown.is_some() {
+                    if self.try_shutdown() {
+                        return Ok(());
+                    }
+                    // Not going ahead: a later SIGINT starts over.
+                    crate::crash::SHUTDOWN_ASAP.store(false, std::sync::atomic::Ordering::SeqCst);
                 }
             }
             let s = &mut self.st.stats;

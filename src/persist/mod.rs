@@ -156,16 +156,25 @@ pub fn cron(st: &mut State) {
 /// Writes the dataset to the RDB file: a temp file, fsync, then rename,
 /// so a crash never leaves a half-written dump in place.
 pub fn save(st: &mut State) -> std::io::Result<()> {
-    let libs = st.scripts.library_codes();
-    let img = rdb::save_with_functions(
-        &st.dbs,
-        st.cfg.bool("rdbcompression"),
-        crate::util::now_ms(),
-        &libs,
-    );
     let tmp = format!("temp-{}.rdb", std::process::id());
     let r = (|| {
         let mut f = std::fs::File::create(&tmp)?;
+        // rdb-key-save-delay (a test knob) slows the save key by key, as
+        // it does Redis's; the temp file is there meanwhile.
+        let delay = st.cfg.int("rdb-key-save-delay");
+        if delay != 0 {
+            let keys: usize = st.dbs.iter().map(|d| d.len()).sum();
+            for _ in 0..keys {
+                crate::util::debug_delay(delay, &mut st.rng);
+            }
+        }
+        let libs = st.scripts.library_codes();
+        let img = rdb::save_with_functions(
+            &st.dbs,
+            st.cfg.bool("rdbcompression"),
+            crate::util::now_ms(),
+            &libs,
+        );
         f.write_all(&img)?;
         f.sync_all()?;
         std::fs::rename(&tmp, rdb_path(st))
