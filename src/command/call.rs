@@ -239,10 +239,7 @@ pub fn call(
         && (st.repl.good_replicas as i64) < st.cfg.hot.min_replicas_to_write
         && (spec.has(super::flags::WRITE)
             || (spec.name == "exec"
-                && c.multi
-                    .iter()
-                    .flatten()
-                    .any(|a| queued_has(st, a, super::flags::WRITE))))
+                && c.multi.iter().flatten().any(|a| queued_writes(st, a))))
     {
         let err = "NOREPLICAS Not enough good replicas to write.";
         reject_or_abort(st, c, spec, &name, err);
@@ -255,10 +252,7 @@ pub fn call(
         && (spec.has(super::flags::WRITE)
             || spec.name == "ping"
             || (spec.name == "exec"
-                && c.multi
-                    .iter()
-                    .flatten()
-                    .any(|a| queued_has(st, a, super::flags::WRITE))))
+                && c.multi.iter().flatten().any(|a| queued_writes(st, a))))
         && let Some(err) = crate::persist::write_denied(st)
     {
         reject_or_abort(st, c, spec, &name, &err);
@@ -342,15 +336,12 @@ pub fn call(
     }
     if st.is_replica
         && !c.is_master
-        && spec.has(super::flags::WRITE)
+        && (spec.has(super::flags::WRITE)
+            || (spec.name == "exec" && c.multi.iter().flatten().any(|a| queued_writes(st, a))))
         && st.cfg.bool("replica-read-only")
     {
-        reject(
-            st,
-            c,
-            "READONLY You can't write against a read only replica.",
-            Some((spec, name.as_ref())),
-        );
+        let err = "READONLY You can't write against a read only replica.";
+        reject_or_abort(st, c, spec, &name, err);
         return false;
     }
     c.last_cmd = name.clone();
@@ -486,7 +477,14 @@ pub fn call(
         }
     }
     // Administrative commands are too dangerous to show, as in Redis.
-    !spec.has(super::flags::SKIP_MONITOR) && !spec.has(super::flags::ADMIN)
+    // Scripts are skip_monitor there because their handlers show them
+    // first; here this same path shows them, before their commands.
+    !spec.has(super::flags::ADMIN)
+        && (!spec.has(super::flags::SKIP_MONITOR)
+            || matches!(
+                spec.name,
+                "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro"
+            ))
 }
 
 /// Whether CLIENT PAUSE WRITE holds `spec` back: writes, commands that
@@ -552,6 +550,12 @@ fn out_of_memory(
 }
 
 /// Whether the queued command `a` carries `flag`.
+/// A queued command that writes: by its flags, or a script that declares
+/// writes (`scripting::declares_writes`).
+fn queued_writes(st: &State, a: &Args) -> bool {
+    queued_has(st, a, super::flags::WRITE) || crate::commands::scripting::declares_writes(st, a)
+}
+
 fn queued_has(st: &State, a: &Args, flag: u32) -> bool {
     st.commands.get(&a[0]).is_some_and(|s| {
         let s = match s.subcommands.is_empty() {

@@ -40,6 +40,9 @@ pub mod flags {
     /// Gated by `enable-debug-command` (DEBUG) or `enable-module-command`.
     pub const PROTECTED: u32 = 1 << 20;
 
+    /// The flags COMMAND INFO prints, in Redis's order (it hides
+    /// may_replicate and touches_arbitrary_keys; movablekeys, not a row
+    /// flag here, goes before allow_busy).
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
         (READONLY, "readonly"),
@@ -54,12 +57,10 @@ pub mod flags {
         (SKIP_SLOWLOG, "skip_slowlog"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
-        (MAY_REPLICATE, "may_replicate"),
-        (NO_MULTI, "no_multi"),
-        (ALLOW_BUSY, "allow_busy"),
         (NO_MANDATORY_KEYS, "no_mandatory_keys"),
         (NO_ASYNC_LOADING, "no_async_loading"),
-        (TOUCHES_ARBITRARY_KEYS, "touches_arbitrary_keys"),
+        (NO_MULTI, "no_multi"),
+        (ALLOW_BUSY, "allow_busy"),
     ];
 }
 

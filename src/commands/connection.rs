@@ -20,7 +20,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd(
         "echo",
         2,
-        FAST,
+        LOADING | STALE | FAST,
         NO_KEYS,
         "connection",
         "1.0.0",
@@ -30,7 +30,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd(
         "quit",
         -1,
-        ALLOW_BUSY | NO_AUTH | FAST | LOADING | STALE,
+        ALLOW_BUSY | NO_AUTH | NOSCRIPT | FAST | LOADING | STALE,
         NO_KEYS,
         "connection",
         "1.0.0",

@@ -1004,7 +1004,8 @@ fn flag_names(spec: &CommandSpec) -> Vec<&'static str> {
         .map(|(_, n)| *n)
         .collect();
     if crate::command::table::has_movable_keys(spec.name) {
-        v.push("movablekeys");
+        let at = v.len() - usize::from(v.last() == Some(&"allow_busy"));
+        v.insert(at, "movablekeys");
     }
     v
 }

@@ -7,8 +7,8 @@ use crate::commands::introspection::reply_help;
 use crate::resp::Args;
 use crate::script::{self, RunSpec, sflags};
 
-const EVAL_FLAGS: u32 = NOSCRIPT | MAY_REPLICATE | NO_MANDATORY_KEYS | STALE;
-const EVAL_RO_FLAGS: u32 = NOSCRIPT | NO_MANDATORY_KEYS | STALE | READONLY;
+const EVAL_FLAGS: u32 = NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_KEYS | STALE;
+const EVAL_RO_FLAGS: u32 = NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY;
 
 pub static COMMANDS: &[CommandSpec] = &[
     cmd(
@@ -270,6 +270,30 @@ fn split_keys(args: &Args) -> Result<KeysArgs<'_>, CmdError> {
     let keys = (3..3 + n).map(|i| &args[i]).collect();
     let argv = (3 + n..args.len()).map(|i| &args[i]).collect();
     Ok((keys, argv))
+}
+
+/// Whether a queued EVAL/EVALSHA/FCALL (and their _RO forms) counts as a
+/// write for EXEC's checks, as Redis's `evalGetCommandFlags` makes it: a
+/// script with a shebang writes unless it says `no-writes`; one without
+/// keeps the command's own flags. Scripts not found count as not writing
+/// (they fail when run).
+pub fn declares_writes(st: &crate::server::State, a: &Args) -> bool {
+    let name = a[0].to_ascii_lowercase();
+    let flags = match name.as_slice() {
+        b"eval" | b"eval_ro" if a.len() > 1 => {
+            script::eval_shebang(&a[1]).map_or(sflags::EVAL_COMPAT, |(f, _)| f)
+        }
+        b"evalsha" | b"evalsha_ro" if a.len() > 1 => {
+            let sha = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
+            st.scripts.eval.get(&sha).map_or(sflags::EVAL_COMPAT, |s| s.flags)
+        }
+        b"fcall" | b"fcall_ro" if a.len() > 1 => {
+            let f = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
+            st.scripts.functions.get(&f).map_or(sflags::EVAL_COMPAT, |f| f.flags)
+        }
+        _ => return false,
+    };
+    flags & (sflags::EVAL_COMPAT | sflags::NO_WRITES) == 0
 }
 
 /// Redis's `scriptPrepareForRun` checks on the script flags.

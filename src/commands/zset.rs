@@ -8,7 +8,7 @@
 
 use crate::command::flags::*;
 use crate::command::{
-    ArgExt, CmdError, CmdResult, CommandSpec, Ctx, ReplyBuf, cmd, keys, range_arg,
+    ArgExt, CmdError, CmdResult, CommandSpec, Ctx, NO_KEYS, ReplyBuf, cmd, keys, range_arg,
 };
 use crate::config::notify;
 use crate::db::Value;
@@ -264,7 +264,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "zmpop",
         -4,
         WRITE,
-        keys(2, 2, 1),
+        NO_KEYS,
         "sorted-set",
         "7.0.0",
         "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.",
@@ -274,7 +274,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "bzmpop",
         -5,
         WRITE | BLOCKING,
-        keys(3, 3, 1),
+        NO_KEYS,
         "sorted-set",
         "7.0.0",
         "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.",
@@ -284,7 +284,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "zunion",
         -3,
         READONLY,
-        keys(2, 2, 1),
+        NO_KEYS,
         "sorted-set",
         "6.2.0",
         "Returns the union of multiple sorted sets.",
@@ -294,7 +294,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "zinter",
         -3,
         READONLY,
-        keys(2, 2, 1),
+        NO_KEYS,
         "sorted-set",
         "6.2.0",
         "Returns the intersect of multiple sorted sets.",
@@ -304,7 +304,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "zdiff",
         -3,
         READONLY,
-        keys(2, 2, 1),
+        NO_KEYS,
         "sorted-set",
         "6.2.0",
         "Returns the difference between multiple sorted sets.",
@@ -344,7 +344,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "zintercard",
         -3,
         READONLY,
-        keys(2, 2, 1),
+        NO_KEYS,
         "sorted-set",
         "7.0.0",
         "Returns the number of members of the intersect of multiple sorted sets.",
