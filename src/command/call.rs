@@ -238,8 +238,7 @@ pub fn call(
         && !st.is_replica
         && (st.repl.good_replicas as i64) < st.cfg.hot.min_replicas_to_write
         && (spec.has(super::flags::WRITE)
-            || (spec.name == "exec"
-                && c.multi.iter().flatten().any(|a| queued_writes(st, a))))
+            || (spec.name == "exec" && c.multi.iter().flatten().any(|a| queued_writes(st, a))))
     {
         let err = "NOREPLICAS Not enough good replicas to write.";
         reject_or_abort(st, c, spec, &name, err);
@@ -251,8 +250,7 @@ pub fn call(
         && !st.in_exec
         && (spec.has(super::flags::WRITE)
             || spec.name == "ping"
-            || (spec.name == "exec"
-                && c.multi.iter().flatten().any(|a| queued_writes(st, a))))
+            || (spec.name == "exec" && c.multi.iter().flatten().any(|a| queued_writes(st, a))))
         && let Some(err) = crate::persist::write_denied(st)
     {
         reject_or_abort(st, c, spec, &name, &err);

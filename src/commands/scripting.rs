@@ -285,11 +285,17 @@ pub fn declares_writes(st: &crate::server::State, a: &Args) -> bool {
         }
         b"evalsha" | b"evalsha_ro" if a.len() > 1 => {
             let sha = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
-            st.scripts.eval.get(&sha).map_or(sflags::EVAL_COMPAT, |s| s.flags)
+            st.scripts
+                .eval
+                .get(&sha)
+                .map_or(sflags::EVAL_COMPAT, |s| s.flags)
         }
         b"fcall" | b"fcall_ro" if a.len() > 1 => {
             let f = String::from_utf8_lossy(&a[1]).to_ascii_lowercase();
-            st.scripts.functions.get(&f).map_or(sflags::EVAL_COMPAT, |f| f.flags)
+            st.scripts
+                .functions
+                .get(&f)
+                .map_or(sflags::EVAL_COMPAT, |f| f.flags)
         }
         _ => return false,
     };
@@ -626,7 +632,6 @@ fn load_library(
         .into_function()
         .map_err(|e| format!("Error compiling function: {}", script::lua_err_text(&e)))?;
     let api = vm.api.clone();
-    let vm_lua = &vm.lua;
     let step = || -> mlua::Result<(bool, Option<String>, mlua::Table)> {
         let sandbox: mlua::Function = api.get("sandbox")?;
         let f: mlua::Function = sandbox.call(f)?;
@@ -659,6 +664,20 @@ fn load_library(
     );
     let res = step();
     vm.lua.remove_hook();
+    // What a load leaves behind (its sandbox's temporaries, the list of
+    // functions) is garbage at once: collect a step's worth every 50 loads,
+    // as Redis does, or loading many libraries only grows the heap.
+    st.scripts.func_loads += 1;
+    if st.scripts.func_loads >= 50 {
+        st.scripts.func_loads = 0;
+        if let Some(vm) = st.scripts.func_vm.as_ref() {
+            let _ = vm.lua.gc_step_kbytes(100);
+        }
+    }
+    let Some(vm) = st.scripts.func_vm.as_ref() else {
+        return Err("ERR script engine not ready".into());
+    };
+    let vm_lua = &vm.lua;
     let (ok, err, list) = res.map_err(|e| script::lua_err_text(&e))?;
     if !ok {
         return Err(format!(

@@ -94,6 +94,8 @@ pub struct Scripts {
     /// Scripts evicted from the cache (INFO evicted_scripts).
     pub evicted: u64,
     pub func_vm: Option<Vm>,
+    /// Library loads since the functions VM last ran a GC step.
+    pub func_loads: u32,
     pub libraries: BTreeMap<String, Library>,
     pub functions: HashMap<String, FunctionDef>,
     /// The client scripts run their commands as.
