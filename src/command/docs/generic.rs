@@ -6,7 +6,7 @@ pub static ROWS: &[DocRow] = &[
     doc("copy", "O(1) for strings, O(N) for collections of N items", "source:key destination:key [DB destination-db:int] [REPLACE]"),
     doc("del", "O(1) per string key, O(M) per collection of M elements", "key:key..."),
     doc("dump", "O(1) plus O(N*M) to serialize N objects of average size M", "key:key"),
-    doc("exists", "O(N)", "key:key...")
+    doc("exists", "O(N) for N keys given", "key:key...")
         .history(&[
             ("3.0.3", "Takes several keys."),
         ]),
@@ -19,8 +19,8 @@ pub static ROWS: &[DocRow] = &[
             ("7.0.0", "NX, XX, GT and LT options."),
         ]),
     doc("expiretime", "O(1)", "key:key"),
-    doc("keys", "O(N)", "pattern:pattern"),
-    doc("migrate", "O(N)", "host port:int key-selector=(key:key|empty-string=\"\") destination-db:int timeout:int [COPY+3.0.0] [REPLACE+3.0.0] authentication=[AUTH auth=password+4.0.7|(AUTH2 username password)+6.0.0] [KEYS keys=key:key+3.0.6...]")
+    doc("keys", "O(N) for N keys in the database", "pattern:pattern"),
+    doc("migrate", "DUMP and DEL here plus RESTORE there", "host port:int key-selector=(key:key|empty-string=\"\") destination-db:int timeout:int [COPY+3.0.0] [REPLACE+3.0.0] authentication=[AUTH auth=password+4.0.7|(AUTH2 username password)+6.0.0] [KEYS keys=key:key+3.0.6...]")
         .history(&[
             ("3.0.0", "COPY and REPLACE options."),
             ("3.0.6", "KEYS option."),
@@ -66,7 +66,7 @@ pub static ROWS: &[DocRow] = &[
         ]),
     doc("sort", "O(N+M*log(M)) for N input and M returned elements; O(N) unsorted", "key:key [BY by-pattern=pattern:pattern@1] [LIMIT offset:int count:int] [GET... get-pattern=pattern:pattern@1] order=[ASC|DESC] [sorting=ALPHA] [STORE destination:key]"),
     doc("sort_ro", "O(N+M*log(M)) for N input and M returned elements; O(N) unsorted", "key:key [BY by-pattern=pattern:pattern@1] [LIMIT offset:int count:int] [GET... get-pattern=pattern:pattern@1] order=[ASC|DESC] [sorting=ALPHA]"),
-    doc("touch", "O(N)", "key:key..."),
+    doc("touch", "O(N) for N keys given", "key:key..."),
     doc("ttl", "O(1)", "key:key")
         .history(&[
             ("2.8.0", "Replies -2 for a missing key."),

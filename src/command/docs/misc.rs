@@ -3,7 +3,7 @@
 use super::{DocRow, doc};
 
 pub static ROWS: &[DocRow] = &[
-    doc("auth", "O(N)", "[username+6.0.0] password")
+    doc("auth", "O(N) for N passwords of the user", "[username+6.0.0] password")
         .history(&[
             ("6.0.0", "ACL form: username and password."),
         ]),
@@ -14,7 +14,7 @@ pub static ROWS: &[DocRow] = &[
     doc("client|help", "O(1)", ""),
     doc("client|id", "O(1)", ""),
     doc("client|info", "O(1)", ""),
-    doc("client|kill", "O(N)", "filter=(old-format=ip:port-2.8.12|new-format=([ID client-id:int+2.8.12]|client-type=[TYPE (NORMAL|MASTER+3.2.0|SLAVE|REPLICA+5.0.0|PUBSUB)]+2.8.12|[USER username]|[ADDR addr=ip:port]|[LADDR laddr=ip:port+6.2.0]|[SKIPME (YES|NO)]|[MAXAGE maxage:int+7.4.0])...)")
+    doc("client|kill", "O(N) for N connected clients", "filter=(old-format=ip:port-2.8.12|new-format=([ID client-id:int+2.8.12]|client-type=[TYPE (NORMAL|MASTER+3.2.0|SLAVE|REPLICA+5.0.0|PUBSUB)]+2.8.12|[USER username]|[ADDR addr=ip:port]|[LADDR laddr=ip:port+6.2.0]|[SKIPME (YES|NO)]|[MAXAGE maxage:int+7.4.0])...)")
         .history(&[
             ("2.8.12", "New filter syntax."),
             ("2.8.12", "ID filter."),
@@ -23,7 +23,7 @@ pub static ROWS: &[DocRow] = &[
             ("6.2.0", "LADDR filter."),
             ("7.4.0", "MAXAGE filter."),
         ]),
-    doc("client|list", "O(N)", "client-type=[TYPE (NORMAL|MASTER|REPLICA|PUBSUB)]+5.0.0 [ID client-id:int+6.2.0...]")
+    doc("client|list", "O(N) for N connected clients", "client-type=[TYPE (NORMAL|MASTER|REPLICA|PUBSUB)]+5.0.0 [ID client-id:int+6.2.0...]")
         .history(&[
             ("2.8.12", "id field."),
             ("5.0.0", "TYPE filter."),
@@ -44,11 +44,11 @@ pub static ROWS: &[DocRow] = &[
     doc("client|reply", "O(1)", "action=(ON|OFF|SKIP)"),
     doc("client|setinfo", "O(1)", "attr=(LIB-NAME libname|LIB-VER libver)"),
     doc("client|setname", "O(1)", "connection-name"),
-    doc("client|tracking", "O(1)", "status=(ON|OFF) [REDIRECT client-id:int] [PREFIX... prefix] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]"),
+    doc("client|tracking", "O(1), more with some options", "status=(ON|OFF) [REDIRECT client-id:int] [PREFIX... prefix] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]"),
     doc("client|trackinginfo", "O(1)", ""),
-    doc("client|unblock", "O(log N)", "client-id:int unblock-type=[TIMEOUT|ERROR]"),
-    doc("client|unpause", "O(N)", ""),
-    doc("discard", "O(N)", ""),
+    doc("client|unblock", "O(log N) for N connected clients", "client-id:int unblock-type=[TIMEOUT|ERROR]"),
+    doc("client|unpause", "O(N) for N paused clients", ""),
+    doc("discard", "O(N) for N queued commands", ""),
     doc("echo", "O(1)", "message"),
     doc("eval", "That of the script run.", "script numkeys:int [key:key...] [arg...]"),
     doc("eval_ro", "That of the script run.", "script numkeys:int [key:key...] [arg...]"),
@@ -59,13 +59,13 @@ pub static ROWS: &[DocRow] = &[
     doc("fcall_ro", "That of the function run.", "function numkeys:int [key:key...] [arg...]"),
     doc("function", "See each subcommand.", ""),
     doc("function|delete", "O(1)", "library-name"),
-    doc("function|dump", "O(N)", ""),
-    doc("function|flush", "O(N)", "flush-type=[ASYNC|SYNC]"),
+    doc("function|dump", "O(N) for N functions", ""),
+    doc("function|flush", "O(N) for N functions deleted", "flush-type=[ASYNC|SYNC]"),
     doc("function|help", "O(1)", ""),
     doc("function|kill", "O(1)", ""),
-    doc("function|list", "O(N)", "[LIBRARYNAME library-name-pattern] [WITHCODE]"),
-    doc("function|load", "O(1)", "[REPLACE] function-code"),
-    doc("function|restore", "O(N)", "serialized-value policy=[FLUSH|APPEND|REPLACE]"),
+    doc("function|list", "O(N) for N functions", "[LIBRARYNAME library-name-pattern] [WITHCODE]"),
+    doc("function|load", "O(1), compiling aside", "[REPLACE] function-code"),
+    doc("function|restore", "O(N) for N functions in the payload", "serialized-value policy=[FLUSH|APPEND|REPLACE]"),
     doc("function|stats", "O(1)", ""),
     doc("hello", "O(1)", "arguments=[protover:int [AUTH username password] [SETNAME clientname]]")
         .history(&[
@@ -73,35 +73,35 @@ pub static ROWS: &[DocRow] = &[
         ]),
     doc("multi", "O(1)", ""),
     doc("ping", "O(1)", "[message]"),
-    doc("psubscribe", "O(N)", "pattern:pattern..."),
-    doc("publish", "O(N+M)", "channel message"),
+    doc("psubscribe", "O(N) for N patterns given", "pattern:pattern..."),
+    doc("publish", "O(N+M): N subscribers of the channel, M patterns subscribed", "channel message"),
     doc("pubsub", "See each subcommand.", ""),
-    doc("pubsub|channels", "O(N)", "[pattern:pattern]"),
+    doc("pubsub|channels", "O(N) for N active channels", "[pattern:pattern]"),
     doc("pubsub|help", "O(1)", ""),
     doc("pubsub|numpat", "O(1)", ""),
-    doc("pubsub|numsub", "O(N)", "[channel...]"),
-    doc("pubsub|shardchannels", "O(N)", "[pattern:pattern]"),
-    doc("pubsub|shardnumsub", "O(N)", "[shardchannel...]"),
-    doc("punsubscribe", "O(N)", "[pattern:pattern...]"),
+    doc("pubsub|numsub", "O(N) for N channels given", "[channel...]"),
+    doc("pubsub|shardchannels", "O(N) for N active shard channels", "[pattern:pattern]"),
+    doc("pubsub|shardnumsub", "O(N) for N channels given", "[shardchannel...]"),
+    doc("punsubscribe", "O(N) for N patterns given", "[pattern:pattern...]"),
     doc("quit", "O(1)", "")
         .deprecated("7.2.0", "closing the connection"),
     doc("reset", "O(1)", ""),
     doc("script", "See each subcommand.", ""),
     doc("script|debug", "O(1)", "mode=(YES|SYNC|NO)"),
     doc("script|exists", "O(N) for N scripts checked", "sha1..."),
-    doc("script|flush", "O(N)", "flush-type=[ASYNC|SYNC]+6.2.0")
+    doc("script|flush", "O(N) for N cached scripts", "flush-type=[ASYNC|SYNC]+6.2.0")
         .history(&[
             ("6.2.0", "ASYNC and SYNC modes."),
         ]),
     doc("script|help", "O(1)", ""),
     doc("script|kill", "O(1)", ""),
-    doc("script|load", "O(N)", "script"),
+    doc("script|load", "O(N) for a script of N bytes", "script"),
     doc("select", "O(1)", "index:int"),
-    doc("spublish", "O(N)", "shardchannel message"),
-    doc("ssubscribe", "O(N)", "shardchannel..."),
-    doc("subscribe", "O(N)", "channel..."),
-    doc("sunsubscribe", "O(N)", "[shardchannel...]"),
-    doc("unsubscribe", "O(N)", "[channel...]"),
+    doc("spublish", "O(N) for N subscribers of the shard channel", "shardchannel message"),
+    doc("ssubscribe", "O(N) for N channels given", "shardchannel..."),
+    doc("subscribe", "O(N) for N channels given", "channel..."),
+    doc("sunsubscribe", "O(N) for N channels given", "[shardchannel...]"),
+    doc("unsubscribe", "O(N) for N channels given", "[channel...]"),
     doc("unwatch", "O(1)", ""),
-    doc("watch", "O(1)", "key:key..."),
+    doc("watch", "O(1) per key", "key:key..."),
 ];

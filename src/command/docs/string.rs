@@ -8,8 +8,8 @@ pub static ROWS: &[DocRow] = &[
         .history(&[
             ("7.0.0", "BYTE and BIT units."),
         ]),
-    doc("bitfield", "O(1)", "key:key operation=[get-block=(GET encoding offset:int)|write=(overflow-block=[OVERFLOW (WRAP|SAT|FAIL)] write-operation=(set-block=(SET encoding offset:int value:int)|incrby-block=(INCRBY encoding offset:int increment:int)))]..."),
-    doc("bitfield_ro", "O(1)", "key:key get-block=[GET... encoding offset:int]"),
+    doc("bitfield", "O(1) per operation", "key:key operation=[get-block=(GET encoding offset:int)|write=(overflow-block=[OVERFLOW (WRAP|SAT|FAIL)] write-operation=(set-block=(SET encoding offset:int value:int)|incrby-block=(INCRBY encoding offset:int increment:int)))]..."),
+    doc("bitfield_ro", "O(1) per operation", "key:key get-block=[GET... encoding offset:int]"),
     doc("bitop", "O(N)", "operation=(AND|OR|XOR|NOT) destkey:key key:key..."),
     doc("bitpos", "O(N)", "key:key bit:int range=[start:int end-unit-block=[end:int unit=[BYTE|BIT]+7.0.0]]")
         .history(&[
@@ -27,15 +27,15 @@ pub static ROWS: &[DocRow] = &[
     doc("incr", "O(1)", "key:key"),
     doc("incrby", "O(1)", "key:key increment:int"),
     doc("incrbyfloat", "O(1)", "key:key increment:double"),
-    doc("lcs", "O(N*M)", "key1:key key2:key@0 [LEN] [IDX] [MINMATCHLEN min-match-len:int] [WITHMATCHLEN]"),
-    doc("mget", "O(N)", "key:key..."),
-    doc("mset", "O(N)", "data=(key:key value)..."),
-    doc("msetnx", "O(N)", "data=(key:key value)..."),
-    doc("pfadd", "O(1)", "key:key [element...]"),
+    doc("lcs", "O(N*M) for strings of lengths N and M", "key1:key key2:key@0 [LEN] [IDX] [MINMATCHLEN min-match-len:int] [WITHMATCHLEN]"),
+    doc("mget", "O(N) for N keys given", "key:key..."),
+    doc("mset", "O(N) for N keys given", "data=(key:key value)..."),
+    doc("msetnx", "O(N) for N keys given", "data=(key:key value)..."),
+    doc("pfadd", "O(1) per element", "key:key [element...]"),
     doc("pfcount", "O(1) for one key, O(N) for N keys (with larger constants)", "key:key..."),
     doc("pfdebug", "N/A", "subcommand key:key")
         .syscmd(),
-    doc("pfmerge", "O(N)", "destkey:key [sourcekey:key...]"),
+    doc("pfmerge", "O(N) for N HyperLogLogs (large constants)", "destkey:key [sourcekey:key...]"),
     doc("pfselftest", "N/A", "")
         .syscmd(),
     doc("psetex", "O(1)", "key:key milliseconds:int value")
