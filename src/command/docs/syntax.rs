@@ -127,7 +127,7 @@ fn is_version(s: &str) -> bool {
 }
 
 /// Splits `core` from its suffix marks (`@N`, `+V`, `-V`, `...`).
-fn split_marks(mut s: &str) -> Result<(&str, Marks), String> {
+fn split_marks(mut s: &str) -> (&str, Marks) {
     let mut m = Marks::default();
     if let Some(rest) = s.strip_suffix("...") {
         m.repeat = true;
@@ -151,7 +151,7 @@ fn split_marks(mut s: &str) -> Result<(&str, Marks), String> {
         m.key_spec = Some(n);
         s = &s[..i];
     }
-    Ok((s, m))
+    (s, m)
 }
 
 fn is_token_word(s: &str) -> bool {
@@ -251,7 +251,7 @@ impl<'a> Parser<'a> {
                         return Err("mismatched brackets".into());
                     }
                     self.pos += 1;
-                    let (rest, marks) = split_marks(sfx)?;
+                    let (rest, marks) = split_marks(sfx);
                     if !rest.is_empty() {
                         return Err(format!("bad suffix {sfx:?}"));
                     }
@@ -297,7 +297,7 @@ fn split_name(w: &str) -> (Option<String>, &str) {
 fn word(body: &str, name: Option<String>) -> Result<Raw, String> {
     if let Some(q) = body.strip_prefix('"') {
         let end = q.find('"').ok_or("unterminated quote")?;
-        let (rest, marks) = split_marks(&q[end + 1..])?;
+        let (rest, marks) = split_marks(&q[end + 1..]);
         if !rest.is_empty() {
             return Err(format!("bad suffix after {body:?}"));
         }
@@ -307,7 +307,7 @@ fn word(body: &str, name: Option<String>) -> Result<Raw, String> {
             marks,
         });
     }
-    let (core, marks) = split_marks(body)?;
+    let (core, marks) = split_marks(body);
     if is_token_word(core) {
         return Ok(Raw::Token {
             token: core.to_string(),
@@ -354,10 +354,7 @@ fn bind(seq: Vec<Raw>) -> Result<Vec<Arg>, String> {
         match raw {
             Raw::Item(a) => out.push(a),
             Raw::Token { token, name, marks } => {
-                if let Some(Raw::Item(_)) = it.peek() {
-                    let Some(Raw::Item(mut a)) = it.next() else {
-                        unreachable!()
-                    };
+                if let Some(Raw::Item(mut a)) = it.next_if(|r| matches!(r, Raw::Item(_))) {
                     if name.is_some() || marks.since.is_some() || marks.key_spec.is_some() {
                         return Err(format!("marks on bound token {token}"));
                     }
