@@ -20,7 +20,7 @@ pub static ROWS: &[DocRow] = &[
         ]),
     doc("expiretime", "O(1)", "key:key"),
     doc("keys", "O(N) for N keys in the database", "pattern:pattern"),
-    doc("migrate", "DUMP and DEL here plus RESTORE there", "host port:int key-selector=(key:key|empty-string=\"\") destination-db:int timeout:int [COPY+3.0.0] [REPLACE+3.0.0] authentication=[AUTH auth=password+4.0.7|(AUTH2 username password)+6.0.0] [KEYS keys=key:key+3.0.6...]")
+    doc("migrate", "DUMP and DEL here plus RESTORE there", r#"host port:int key-selector=(key:key|empty-string="") destination-db:int timeout:int [COPY+3.0.0] [REPLACE+3.0.0] authentication=[AUTH auth=password+4.0.7|(AUTH2 username password)+6.0.0] [KEYS keys=key:key+3.0.6...]"#)
         .history(&[
             ("3.0.0", "COPY and REPLACE options."),
             ("3.0.6", "KEYS option."),

@@ -4,7 +4,7 @@ use super::{DocRow, doc};
 
 pub static ROWS: &[DocRow] = &[
     doc("xack", "O(1) per ID", "key:key group id..."),
-    doc("xadd", "O(1) to add, O(N) to trim N entries", "key:key [NOMKSTREAM+6.2.0] trim=[strategy=(MAXLEN|MINID+6.2.0) operator=[equal=\"=\"|approximately=\"~\"] threshold [LIMIT count:int+6.2.0]] id-selector=(auto-id=\"*\"|id) data=(field value)...")
+    doc("xadd", "O(1) to add, O(N) to trim N entries", r#"key:key [NOMKSTREAM+6.2.0] trim=[strategy=(MAXLEN|MINID+6.2.0) operator=[equal="="|approximately="~"] threshold [LIMIT count:int+6.2.0]] id-selector=(auto-id="*"|id) data=(field value)..."#)
         .history(&[
             ("6.2.0", "NOMKSTREAM option, MINID strategy and LIMIT option."),
             ("7.0.0", "Explicit <ms>-* IDs."),
@@ -16,7 +16,7 @@ pub static ROWS: &[DocRow] = &[
     doc("xclaim", "O(log N) for a PEL of N", "key:key group consumer min-idle-time id... [IDLE ms:int] [TIME unix-time-milliseconds:time] [RETRYCOUNT count:int] [FORCE] [JUSTID] [LASTID lastid]"),
     doc("xdel", "O(1) per ID", "key:key id..."),
     doc("xgroup", "See each subcommand.", ""),
-    doc("xgroup|create", "O(1)", "key:key group id-selector=(id|new-id=\"$\") [MKSTREAM] [ENTRIESREAD entriesread=entries-read:int]")
+    doc("xgroup|create", "O(1)", r#"key:key group id-selector=(id|new-id="$") [MKSTREAM] [ENTRIESREAD entriesread=entries-read:int]"#)
         .history(&[
             ("7.0.0", "ENTRIESREAD argument."),
         ]),
@@ -24,7 +24,7 @@ pub static ROWS: &[DocRow] = &[
     doc("xgroup|delconsumer", "O(1)", "key:key group consumer"),
     doc("xgroup|destroy", "O(N) for a PEL of N", "key:key group"),
     doc("xgroup|help", "O(1)", ""),
-    doc("xgroup|setid", "O(1)", "key:key group id-selector=(id|new-id=\"$\") [ENTRIESREAD entriesread=entries-read:int]")
+    doc("xgroup|setid", "O(1)", r#"key:key group id-selector=(id|new-id="$") [ENTRIESREAD entriesread=entries-read:int]"#)
         .history(&[
             ("7.0.0", "ENTRIESREAD argument."),
         ]),
@@ -63,7 +63,7 @@ pub static ROWS: &[DocRow] = &[
         .history(&[
             ("7.0.0", "ENTRIESADDED and MAXDELETEDID arguments."),
         ]),
-    doc("xtrim", "O(N) for N entries removed", "key:key trim=(strategy=(MAXLEN|MINID+6.2.0) operator=[equal=\"=\"|approximately=\"~\"] threshold [LIMIT count:int+6.2.0])")
+    doc("xtrim", "O(N) for N entries removed", r#"key:key trim=(strategy=(MAXLEN|MINID+6.2.0) operator=[equal="="|approximately="~"] threshold [LIMIT count:int+6.2.0])"#)
         .history(&[
             ("6.2.0", "MINID strategy and LIMIT option."),
         ]),
