@@ -26,7 +26,8 @@ lint:
 # Lint, Rust tests, a 75-second soak (100 clients, one kill -9 + restart,
 # one appendfsync-always cycle), the RDB and AOF interop tests against
 # Debian's redis-server and a Redis 8.0 built from the suite's source
-# package, then the official suite's ratchet (tcl-compat/passing.txt).
+# package and COMMAND DOCS compared with that Redis 8.0's, then the
+# official suite's ratchet (tcl-compat/passing.txt).
 test: deps build lint
 	$(CARGO) test --release
 	python3 tests/soak/soak.py --minutes 1.25 --clients 100 --rate 3000
@@ -49,7 +50,8 @@ interop:
 	r8=$$(tcl-compat/build-redis.sh) && \
 	REDIS8_SERVER=$$r8 REDIS8_CHECK_RDB=$$(dirname $$r8)/redis-check-rdb \
 	REDIS8_CHECK_AOF=$$(dirname $$r8)/redis-check-aof \
-	$(CARGO) test --release --test rdb_interop -- --ignored
+	$(CARGO) test --release --test rdb_interop -- --ignored && \
+	REDIS8_SERVER=$$r8 $(CARGO) test --release --test command_docs -- --ignored
 
 # Every unit of the official suite, with a tally (tcl-compat/results/).
 tcl-compat: deps build

@@ -1180,27 +1180,6 @@ fn command_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
     Ok(())
 }
 
-fn reply_docs(r: &mut ReplyBuf, spec: &CommandSpec, parent: Option<&CommandSpec>) {
-    let has_sub = !spec.subcommands.is_empty();
-    r.map(if has_sub { 5 } else { 4 });
-    r.bulk_str("summary");
-    r.bulk_str(spec.summary);
-    r.bulk_str("since");
-    r.bulk_str(spec.since);
-    r.bulk_str("group");
-    r.bulk_str(parent.map(|p| p.group).unwrap_or(spec.group));
-    r.bulk_str("complexity");
-    r.bulk_str("");
-    if has_sub {
-        r.bulk_str("subcommands");
-        r.map(spec.subcommands.len());
-        for sc in spec.subcommands {
-            r.bulk_str(&full_name(sc, Some(spec)));
-            reply_docs(r, sc, Some(spec));
-        }
-    }
-}
-
 /// COMMAND DOCS [command-name ...]
 fn command_docs(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let list: Vec<(&'static CommandSpec, Option<&'static CommandSpec>)> = if args.len() == 2 {
@@ -1215,7 +1194,7 @@ fn command_docs(ctx: &mut Ctx, args: &Args) -> CmdResult {
     r.map(list.len());
     for (s, p) in list {
         r.bulk_str(&full_name(s, p));
-        reply_docs(r, s, p);
+        crate::command::docs::reply(r, s, p);
     }
     Ok(())
 }
