@@ -26,7 +26,8 @@ lint:
 # Lint, Rust tests, a 75-second soak (100 clients, one kill -9 + restart,
 # one appendfsync-always cycle), the RDB and AOF interop tests against
 # Debian's redis-server and a Redis 8.0 built from the suite's source
-# package and COMMAND DOCS compared with that Redis 8.0's, then the
+# package, COMMAND DOCS and the key specs compared with that Redis 8.0's
+# (tests/command_docs.rs, tests/key_specs.rs), then the
 # official suite's ratchet (tcl-compat/passing.txt).
 test: deps build lint
 	$(CARGO) test --release
@@ -51,7 +52,8 @@ interop:
 	REDIS8_SERVER=$$r8 REDIS8_CHECK_RDB=$$(dirname $$r8)/redis-check-rdb \
 	REDIS8_CHECK_AOF=$$(dirname $$r8)/redis-check-aof \
 	$(CARGO) test --release --test rdb_interop -- --ignored && \
-	REDIS8_SERVER=$$r8 $(CARGO) test --release --test command_docs -- --ignored
+	REDIS8_SERVER=$$r8 $(CARGO) test --release --test command_docs -- --ignored && \
+	REDIS8_SERVER=$$r8 $(CARGO) test --release --test key_specs -- --ignored
 
 # Every unit of the official suite, with a tally (tcl-compat/results/).
 tcl-compat: deps build

@@ -5,7 +5,8 @@
 //! connections (`client`), reads their query buffers, parses requests
 //! (`resp::parse`), and hands each command to `command::call`, which looks
 //! it up in the command table (`command::table`, built from the family
-//! tables in `commands/*`; `command::docs` adds what COMMAND DOCS reports),
+//! tables in `commands/*`; `command::docs` adds what COMMAND DOCS reports,
+//! `command::keyspecs` the key specs of COMMAND INFO and GETKEYSANDFLAGS),
 //! checks arity and gates, and runs the handler.
 //! Handlers work on the keyspace (`db`) through a `command::Ctx` and write
 //! replies through `resp::ReplyBuf`, which speaks RESP2 and RESP3. The cron

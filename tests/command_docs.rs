@@ -11,89 +11,12 @@
 
 mod common;
 
+use common::{V, canonical, request};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::BufReader;
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-
-/// A reply, keeping the RESP3 type of each aggregate.
-#[derive(Clone, Debug, PartialEq)]
-enum V {
-    Bulk(String),
-    Simple(String),
-    Int(i64),
-    Null,
-    Array(Vec<V>),
-    Set(Vec<V>),
-    Map(Vec<(V, V)>),
-}
-
-impl V {
-    fn str(&self) -> &str {
-        match self {
-            V::Bulk(s) | V::Simple(s) => s,
-            _ => panic!("not a string: {self:?}"),
-        }
-    }
-
-    /// The pairs of a map: a RESP3 map, or a flat RESP2 array.
-    fn pairs(&self) -> Vec<(String, V)> {
-        match self {
-            V::Map(p) => p
-                .iter()
-                .map(|(k, v)| (k.str().to_string(), v.clone()))
-                .collect(),
-            V::Array(a) => a
-                .chunks(2)
-                .map(|c| (c[0].str().to_string(), c[1].clone()))
-                .collect(),
-            _ => panic!("not a map: {self:?}"),
-        }
-    }
-
-    fn get(&self, field: &str) -> Option<V> {
-        self.pairs()
-            .into_iter()
-            .find(|(k, _)| k == field)
-            .map(|(_, v)| v)
-    }
-}
-
-fn read(r: &mut impl BufRead) -> V {
-    let mut line = String::new();
-    r.read_line(&mut line).unwrap();
-    let line = line.trim_end_matches("\r\n");
-    let (t, rest) = line.split_at(1);
-    let n = || rest.parse::<i64>().unwrap();
-    match t {
-        "+" => V::Simple(rest.to_string()),
-        "-" => panic!("error reply: {rest}"),
-        ":" => V::Int(n()),
-        "_" => V::Null,
-        "$" if n() < 0 => V::Null,
-        "$" => {
-            let mut b = vec![0; n() as usize + 2];
-            r.read_exact(&mut b).unwrap();
-            b.truncate(b.len() - 2);
-            V::Bulk(String::from_utf8(b).unwrap())
-        }
-        "*" if n() < 0 => V::Null,
-        "*" => V::Array((0..n()).map(|_| read(r)).collect()),
-        "~" => V::Set((0..n()).map(|_| read(r)).collect()),
-        "%" => V::Map((0..n()).map(|_| (read(r), read(r))).collect()),
-        _ => panic!("unexpected reply line {line:?}"),
-    }
-}
-
-fn request(s: &mut TcpStream, r: &mut impl BufRead, args: &[&str]) -> V {
-    let mut out = format!("*{}\r\n", args.len());
-    for a in args {
-        out.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-    }
-    s.write_all(out.as_bytes()).unwrap();
-    read(r)
-}
 
 /// COMMAND DOCS (all commands, or those named) in protocol `proto`,
 /// flattened to full name -> doc map, subcommands included.
@@ -118,24 +41,6 @@ fn docs(port: u16, proto: &str, names: &[&str]) -> BTreeMap<String, V> {
         add(&mut out, name.to_lowercase(), doc);
     }
     out
-}
-
-/// Sets compared regardless of order: sorted by their debug form.
-fn canonical(v: &V) -> V {
-    match v {
-        V::Set(items) => {
-            let mut c: Vec<V> = items.iter().map(canonical).collect();
-            c.sort_by_key(|x| format!("{x:?}"));
-            V::Set(c)
-        }
-        V::Array(a) => V::Array(a.iter().map(canonical).collect()),
-        V::Map(p) => V::Map(
-            p.iter()
-                .map(|(k, v)| (canonical(k), canonical(v)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
 }
 
 /// The structural facts of one command's docs, without its wording.

@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -187,4 +187,105 @@ pub fn read_to_close(s: &mut TcpStream) -> (Vec<u8>, bool) {
 pub fn exchange(s: &mut TcpStream, req: &[u8], want: &[u8]) {
     let got = roundtrip(s, req, want.len());
     assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(want));
+}
+
+// ---------------------------------------------------------------------------
+// Typed replies, for comparing ours with Redis's as structures
+// ---------------------------------------------------------------------------
+
+/// A reply, keeping the RESP3 type of each aggregate.
+#[derive(Clone, Debug, PartialEq)]
+pub enum V {
+    Bulk(String),
+    Simple(String),
+    Error(String),
+    Int(i64),
+    Null,
+    Array(Vec<V>),
+    Set(Vec<V>),
+    Map(Vec<(V, V)>),
+}
+
+impl V {
+    pub fn str(&self) -> &str {
+        match self {
+            V::Bulk(s) | V::Simple(s) => s,
+            _ => panic!("not a string: {self:?}"),
+        }
+    }
+
+    /// The pairs of a map: a RESP3 map, or a flat RESP2 array.
+    pub fn pairs(&self) -> Vec<(String, V)> {
+        match self {
+            V::Map(p) => p
+                .iter()
+                .map(|(k, v)| (k.str().to_string(), v.clone()))
+                .collect(),
+            V::Array(a) => a
+                .chunks(2)
+                .map(|c| (c[0].str().to_string(), c[1].clone()))
+                .collect(),
+            _ => panic!("not a map: {self:?}"),
+        }
+    }
+
+    pub fn get(&self, field: &str) -> Option<V> {
+        self.pairs()
+            .into_iter()
+            .find(|(k, _)| k == field)
+            .map(|(_, v)| v)
+    }
+}
+
+pub fn read(r: &mut impl BufRead) -> V {
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    let line = line.trim_end_matches("\r\n");
+    let (t, rest) = line.split_at(1);
+    let n = || rest.parse::<i64>().unwrap();
+    match t {
+        "+" => V::Simple(rest.to_string()),
+        "-" => V::Error(rest.to_string()),
+        ":" => V::Int(n()),
+        "_" => V::Null,
+        "$" if n() < 0 => V::Null,
+        "$" => {
+            let mut b = vec![0; n() as usize + 2];
+            r.read_exact(&mut b).unwrap();
+            b.truncate(b.len() - 2);
+            V::Bulk(String::from_utf8(b).unwrap())
+        }
+        "*" if n() < 0 => V::Null,
+        "*" => V::Array((0..n()).map(|_| read(r)).collect()),
+        "~" => V::Set((0..n()).map(|_| read(r)).collect()),
+        "%" => V::Map((0..n()).map(|_| (read(r), read(r))).collect()),
+        _ => panic!("unexpected reply line {line:?}"),
+    }
+}
+
+pub fn request(s: &mut TcpStream, r: &mut impl BufRead, args: &[&str]) -> V {
+    let mut out = format!("*{}\r\n", args.len());
+    for a in args {
+        out.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+    }
+    s.write_all(out.as_bytes()).unwrap();
+    read(r)
+}
+
+/// Sets compared regardless of order: sorted by their debug form.
+pub fn canonical(v: &V) -> V {
+    match v {
+        V::Set(items) => {
+            let mut c: Vec<V> = items.iter().map(canonical).collect();
+            c.sort_by_key(|x| format!("{x:?}"));
+            V::Set(c)
+        }
+        V::Array(a) => V::Array(a.iter().map(canonical).collect()),
+        V::Map(p) => V::Map(
+            p.iter()
+                .map(|(k, v)| (canonical(k), canonical(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }

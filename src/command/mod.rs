@@ -5,6 +5,7 @@
 
 pub mod call;
 pub mod docs;
+pub mod keyspecs;
 pub mod table;
 
 use crate::client::Client;

@@ -51,10 +51,13 @@ pub fn movable_key_positions(name: &str, args: &crate::resp::Args) -> Option<Vec
         "migrate" => Some(crate::commands::migrate::key_positions(args)),
         "georadius" => Some(crate::commands::geo::radius_key_positions(args, 6)),
         "georadiusbymember" => Some(crate::commands::geo::radius_key_positions(args, 5)),
+        // The destination only with valid sources, as Redis's finder.
         "zunionstore" | "zinterstore" | "zdiffstore" => {
-            let mut v = vec![1];
-            v.extend(crate::commands::list::mpop_key_positions(args, 2));
-            Some(v)
+            let sources = crate::commands::list::mpop_key_positions(args, 2);
+            if sources.is_empty() {
+                return Some(sources);
+            }
+            Some(std::iter::once(1).chain(sources).collect())
         }
         _ => None,
     }

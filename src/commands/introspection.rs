@@ -2,7 +2,7 @@
 //! `genRedisInfoString`) and COMMAND (answered from the command table).
 
 use crate::command::flags::*;
-use crate::command::{CmdError, CmdResult, CommandSpec, Ctx, NO_KEYS, cmd, container};
+use crate::command::{CmdError, CmdResult, CommandSpec, Ctx, NO_KEYS, cmd, container, keyspecs};
 use crate::resp::{Args, ReplyBuf};
 use crate::server::State;
 use crate::util::{eq_ic, glob_match};
@@ -1030,47 +1030,7 @@ fn reply_command_info(r: &mut ReplyBuf, spec: &CommandSpec, parent: Option<&Comm
         r.simple(&format!("@{c}"));
     }
     r.set(0); // tips
-    // key specs
-    if k.first > 0 {
-        r.array(1);
-        r.map(3);
-        r.bulk_str("flags");
-        let kf: &[&str] = if spec.has(WRITE) {
-            &["RW", "UPDATE"]
-        } else {
-            &["RO", "ACCESS"]
-        };
-        r.set(kf.len());
-        for f in kf {
-            r.simple(f);
-        }
-        r.bulk_str("begin_search");
-        r.map(2);
-        r.bulk_str("type");
-        r.bulk_str("index");
-        r.bulk_str("spec");
-        r.map(1);
-        r.bulk_str("index");
-        r.int(k.first as i64);
-        r.bulk_str("find_keys");
-        r.map(2);
-        r.bulk_str("type");
-        r.bulk_str("range");
-        r.bulk_str("spec");
-        r.map(3);
-        r.bulk_str("lastkey");
-        r.int(if k.last < 0 {
-            k.last as i64
-        } else {
-            (k.last - k.first) as i64
-        });
-        r.bulk_str("keystep");
-        r.int(k.step as i64);
-        r.bulk_str("limit");
-        r.int(0);
-    } else {
-        r.array(0);
-    }
+    keyspecs::reply(r, keyspecs::lookup(&full_name(spec, parent)));
     r.array(spec.subcommands.len());
     for sc in spec.subcommands {
         reply_command_info(r, sc, Some(spec));
@@ -1199,43 +1159,47 @@ fn command_docs(ctx: &mut Ctx, args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// The key positions of the command in `args[2..]`, or an error.
-fn getkeys_of(ctx: &Ctx, args: &Args) -> Result<(Vec<usize>, &'static CommandSpec), CmdError> {
-    let Some(mut spec) = ctx.st.commands.get(&args[2]) else {
+/// The keys of the command line in `args[2..]` (positions in it, with
+/// their flags), or Redis's error: the checks in `getKeysSubcommandImpl`'s
+/// order, then the key specs (`keyspecs::find_keys`).
+fn getkeys_of(ctx: &Ctx, args: &Args) -> Result<Vec<keyspecs::KeyRef>, CmdError> {
+    let cmd_args = Args::from_iter(args.iter().skip(2));
+    let argc = cmd_args.len();
+    let top = ctx.st.commands.get(&cmd_args[0]);
+    let (spec, parent) = match top {
+        Some(t) if !t.subcommands.is_empty() && argc >= 2 => {
+            (crate::command::table::subcommand(t, &cmd_args[1]), Some(t))
+        }
+        t => (t, None),
+    };
+    let Some(spec) = spec else {
         return Err(CmdError::msg("ERR Invalid command specified"));
     };
-    let argc = args.len() - 2;
-    if !spec.subcommands.is_empty()
-        && argc >= 2
-        && let Some(s) = crate::command::table::subcommand(spec, &args[3])
-    {
-        spec = s;
+    let name = full_name(spec, parent);
+    let specs = keyspecs::lookup(&name);
+    if !keyspecs::has_keys(&name, specs) {
+        return Err(CmdError::msg("ERR The command has no key arguments"));
     }
     if (spec.arity > 0 && argc as i32 != spec.arity) || (argc as i32) < -spec.arity {
         return Err(CmdError::msg(
             "ERR Invalid number of arguments specified for command",
         ));
     }
-    let cmd_args = Args::from_iter(args.iter().skip(2));
-    let movable = crate::command::table::movable_key_positions(spec.name, &cmd_args);
-    if movable.is_none() && spec.keys.first == 0 {
-        return Err(CmdError::msg("ERR The command has no key arguments"));
-    }
-    let pos = movable.unwrap_or_else(|| spec.key_positions(argc));
+    let keys = keyspecs::find_keys(&name, specs, &cmd_args);
     // Keys the command may go without (EVAL with numkeys 0): none found
     // is an answer, not an error.
-    if pos.is_empty() && !spec.has(NO_MANDATORY_KEYS) {
+    if keys.is_empty() && !spec.has(NO_MANDATORY_KEYS) {
         return Err(CmdError::msg("ERR Invalid arguments specified for command"));
     }
-    Ok((pos, spec))
+    Ok(keys)
 }
 
 /// COMMAND GETKEYS command [arg ...]
 fn command_getkeys(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let (pos, _) = getkeys_of(ctx, args)?;
+    let keys = getkeys_of(ctx, args)?;
     let r = &mut ctx.c.reply;
-    r.array(pos.len());
-    for p in pos {
+    r.array(keys.len());
+    for (p, _) in keys {
         r.bulk(&args[p + 2]);
     }
     Ok(())
@@ -1243,21 +1207,13 @@ fn command_getkeys(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// COMMAND GETKEYSANDFLAGS command [arg ...]
 fn command_getkeysandflags(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let (pos, spec) = getkeys_of(ctx, args)?;
+    let keys = getkeys_of(ctx, args)?;
     let r = &mut ctx.c.reply;
-    r.array(pos.len());
-    let kf: &[&str] = if spec.has(WRITE) {
-        &["RW", "UPDATE"]
-    } else {
-        &["RO", "ACCESS"]
-    };
-    for p in pos {
+    r.array(keys.len());
+    for (p, flags) in keys {
         r.array(2);
         r.bulk(&args[p + 2]);
-        r.set(kf.len());
-        for f in kf {
-            r.simple(f);
-        }
+        keyspecs::reply_flags(r, flags);
     }
     Ok(())
 }

@@ -531,16 +531,17 @@ fn mpop_keys(ctx: &mut Ctx, keys: &[&[u8]], end: End, count: usize) -> Result<bo
     Ok(false)
 }
 
-/// Key positions of LMPOP (numkeys at 1) / BLMPOP (numkeys at 2), for
-/// COMMAND GETKEYS; empty when numkeys is invalid.
+/// Key positions of `numkeys key [key ...]` with numkeys at `at` (LMPOP
+/// 1, BLMPOP 2, EVAL 2...), as Redis's `genericGetKeys`: none when
+/// numkeys is not positive or counts more arguments than follow.
 pub fn mpop_key_positions(args: &Args, at: usize) -> Vec<usize> {
     if at >= args.len() {
         return Vec::new();
     }
     let n = crate::util::parse_i64(&args[at])
-        .filter(|&n| n > 0 && (n as usize) < args.len())
+        .filter(|&n| n > 0 && n as u64 <= (args.len() - at - 1) as u64)
         .unwrap_or(0) as usize;
-    (at + 1..(at + 1 + n).min(args.len())).collect()
+    (at + 1..at + 1 + n).collect()
 }
 
 /// Parses `numkeys key... LEFT|RIGHT [COUNT n]` starting at `at`.

@@ -69,7 +69,12 @@ pub fn key_positions(args: &Args) -> Vec<usize> {
             i += 1;
         } else if eq_ic(&args[i], "auth2") {
             i += 2;
-        } else if eq_ic(&args[i], "keys") && args.len() > 3 && args[3].is_empty() {
+        } else if eq_ic(&args[i], "keys") {
+            // KEYS beside a key of its own is a syntax error, which
+            // MIGRATE reports: no keys until then, as Redis's finder.
+            if !args[3].is_empty() {
+                return Vec::new();
+            }
             return (i + 1..args.len()).collect();
         }
         i += 1;

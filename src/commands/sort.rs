@@ -73,7 +73,9 @@ pub fn key_positions(args: &Args) -> Vec<usize> {
             if j + 1 < args.len() {
                 store = Some(j + 1);
             }
-            1
+            // The destination is looked at as an option in turn, as
+            // Redis's finder does (`STORE limit ...` skips on).
+            0
         } else {
             0
         };
