@@ -86,6 +86,32 @@ impl std::hash::Hasher for FxHasher {
 pub type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
 pub type FxHashMap<K, V> = std::collections::HashMap<K, V, FxBuild>;
 
+/// C's `atoi` as glibc has it (`(int)strtol(s, NULL, 10)`): leading
+/// spaces and a sign, then digits up to the first non-digit; 0 when there
+/// are none; out of `long` range it saturates, then keeps the low 32 bits.
+/// Redis's key finders read numkeys this way (`genericGetKeys`).
+pub fn atoi(s: &[u8]) -> i32 {
+    let mut i = 0;
+    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r') {
+        i += 1;
+    }
+    let neg = i < s.len() && s[i] == b'-';
+    if i < s.len() && (s[i] == b'-' || s[i] == b'+') {
+        i += 1;
+    }
+    let mut v: i64 = 0;
+    while i < s.len() && s[i].is_ascii_digit() {
+        let d = (s[i] - b'0') as i64;
+        v = if neg {
+            v.saturating_mul(10).saturating_sub(d)
+        } else {
+            v.saturating_mul(10).saturating_add(d)
+        };
+        i += 1;
+    }
+    v as i32
+}
+
 /// Parses an i64 the way Redis's `string2ll` does: optional '-', no '+', no
 /// spaces, no leading zeros (except "0" itself), and no overflow.
 pub fn parse_i64(s: &[u8]) -> Option<i64> {
@@ -432,6 +458,22 @@ pub fn debug_delay(usec: i64, rng: &mut Rng) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn atoi_as_glibc() {
+        for (s, v) in [
+            ("12", 12),
+            ("  -3x", -3),
+            ("+7", 7),
+            ("1abc", 1),
+            ("abc", 0),
+            ("", 0),
+            ("1443677133621497600", 1071451904),
+            ("99999999999999999999", -1),
+        ] {
+            assert_eq!(atoi(s.as_bytes()), v, "{s}");
+        }
+    }
 
     #[test]
     fn negative_zero_keeps_its_sign() {

@@ -51,13 +51,14 @@ pub fn movable_key_positions(name: &str, args: &crate::resp::Args) -> Option<Vec
         "migrate" => Some(crate::commands::migrate::key_positions(args)),
         "georadius" => Some(crate::commands::geo::radius_key_positions(args, 6)),
         "georadiusbymember" => Some(crate::commands::geo::radius_key_positions(args, 5)),
-        // The destination only with valid sources, as Redis's finder.
+        // The sources, then the destination (only with valid sources), in
+        // the order of Redis's finder.
         "zunionstore" | "zinterstore" | "zdiffstore" => {
-            let sources = crate::commands::list::mpop_key_positions(args, 2);
-            if sources.is_empty() {
-                return Some(sources);
+            let mut keys = crate::commands::list::mpop_key_positions(args, 2);
+            if !keys.is_empty() {
+                keys.push(1);
             }
-            Some(std::iter::once(1).chain(sources).collect())
+            Some(keys)
         }
         _ => None,
     }

@@ -532,16 +532,18 @@ fn mpop_keys(ctx: &mut Ctx, keys: &[&[u8]], end: End, count: usize) -> Result<bo
 }
 
 /// Key positions of `numkeys key [key ...]` with numkeys at `at` (LMPOP
-/// 1, BLMPOP 2, EVAL 2...), as Redis's `genericGetKeys`: none when
-/// numkeys is not positive or counts more arguments than follow.
+/// 1, BLMPOP 2, EVAL 2...), as Redis's `genericGetKeys`: numkeys read as
+/// `atoi` does, none when it is not positive or counts more arguments
+/// than follow.
 pub fn mpop_key_positions(args: &Args, at: usize) -> Vec<usize> {
     if at >= args.len() {
         return Vec::new();
     }
-    let n = crate::util::parse_i64(&args[at])
-        .filter(|&n| n > 0 && n as u64 <= (args.len() - at - 1) as u64)
-        .unwrap_or(0) as usize;
-    (at + 1..at + 1 + n).collect()
+    let n = crate::util::atoi(&args[at]);
+    if n < 1 || n as usize > args.len() - at - 1 {
+        return Vec::new();
+    }
+    (at + 1..at + 1 + n as usize).collect()
 }
 
 /// Parses `numkeys key... LEFT|RIGHT [COUNT n]` starting at `at`.
