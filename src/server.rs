@@ -1729,18 +1729,25 @@ impl Server {
             return;
         }
         let out = std::mem::take(&mut self.st.repl.out);
+        let spans = std::mem::take(&mut self.st.repl.one_sided);
+        // Scripts' redis.set_repl can send parts to one side only.
+        let split = (!spans.is_empty()).then(|| crate::repl::split_sides(&out, &spans));
+        let (to_aof, to_replicas) = match &split {
+            Some((a, r)) => (a.as_slice(), r.as_slice()),
+            None => (out.as_slice(), out.as_slice()),
+        };
         if self.st.repl.aof {
-            crate::persist::aof::feed(&mut self.st, &out);
+            crate::persist::aof::feed(&mut self.st, to_aof);
         }
         if let Some(b) = self.st.repl.backlog.as_mut() {
-            b.append(&out);
+            b.append(to_replicas);
         }
         for r in self.st.repl.replicas.clone() {
             if r == current {
                 continue;
             }
             if let Some(Some(rc)) = self.clients.get_mut(r) {
-                rc.reply.raw(&out);
+                rc.reply.raw(to_replicas);
                 // A replica whose socket is full is written when it
                 // becomes writable, not tried again per command.
                 if rc.writable_registered {

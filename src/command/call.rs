@@ -618,6 +618,21 @@ fn propagate(st: &mut State, db: usize, spec: &CommandSpec, args: &Args, dirty_b
             }
         }
     }
+    let side = std::mem::take(&mut st.repl.side_next);
+    st.repl.side = side;
+    propagate_effects(st, db, spec, args, dirty_before);
+    st.repl.side = crate::repl::Side::Both;
+}
+
+/// The command's own part of `propagate`: itself, or what it asked to
+/// propagate instead, after what it found expired.
+fn propagate_effects(
+    st: &mut State,
+    db: usize,
+    spec: &CommandSpec,
+    args: &Args,
+    dirty_before: u64,
+) {
     let mut also = std::mem::take(&mut st.repl.also);
     let pre = std::mem::take(&mut st.repl.pre);
     if std::mem::take(&mut st.repl.prevent) {

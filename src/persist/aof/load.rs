@@ -373,7 +373,7 @@ pub fn load_all(st: &mut State, others: &Others, dir: &Path, am: &Manifest) -> (
     st.repl.aof = aof_feed && st.aof.status != super::Status::Off;
     st.repl.offset = offset;
     st.repl.stream_db = stream_db;
-    st.repl.out.truncate(mark);
+    st.repl.truncate(mark);
     (ret, total, base_size)
 }
 
