@@ -111,11 +111,18 @@ fn main() {
     if let Err((line, t, reason)) = cfg.load_text(&text, 0) {
         fatal_config(line, &t, &reason);
     }
-    let daemonize = cfg.bool("daemonize");
+    // As Redis: a supervised server stays in the foreground.
+    let daemonize =
+        cfg.bool("daemonize") && !redis_rust::notify::wants_systemd(cfg.get("supervised"));
     if daemonize {
         daemonize_now();
     }
-    if let Err(e) = redis_rust::logging::init(cfg.get("logfile"), cfg.get("loglevel")) {
+    if let Err(e) = redis_rust::logging::init(
+        cfg.get("logfile"),
+        cfg.get("loglevel"),
+        cfg.bool("syslog-enabled")
+            .then(|| (cfg.get("syslog-ident"), cfg.get("syslog-facility"))),
+    ) {
         eprintln!("Can't open the log file: {e}");
         std::process::exit(1);
     }
@@ -135,6 +142,7 @@ fn main() {
     } else {
         log::warn!("Configuration loaded");
     }
+    redis_rust::notify::init(cfg.get("supervised"));
     log::info!("Running mode=standalone, port={}.", cfg.get("port"));
     log::info!("redis-rust {} PID: {}", REDIS_VERSION, pid);
     let pidfile = cfg.get("pidfile").to_string();
@@ -190,7 +198,7 @@ fn main() {
         log::warn!("{e}");
     }
     log::info!("Ready to accept connections tcp");
-    redis_rust::server::sd_notify_ready(&server.st.cfg);
+    redis_rust::notify::ready(server.st.is_replica);
     if let Err(e) = server.run() {
         log::warn!("Event loop failed: {e}");
         std::process::exit(1);
