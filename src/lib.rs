@@ -18,6 +18,7 @@
 
 pub mod alloc;
 pub mod blocking;
+pub mod check;
 pub mod client;
 pub mod cluster;
 pub mod command;

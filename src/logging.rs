@@ -147,6 +147,17 @@ fn civil(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
 }
 
 pub fn format_line(level: log::Level, msg: &str) -> String {
+    let role = if crate::server::IS_REPLICA.load(std::sync::atomic::Ordering::Relaxed) {
+        'S'
+    } else {
+        'M'
+    };
+    format_line_as(role, level, msg)
+}
+
+/// A log line with the given role character ('C' for a child process or
+/// an offline tool, as Redis writes it).
+pub fn format_line_as(role: char, level: log::Level, msg: &str) -> String {
     let ms = crate::util::now_ms();
     let (y, mo, d, h, mi, s) = civil(ms / 1000);
     const MON: [&str; 12] = [
@@ -157,11 +168,6 @@ pub fn format_line(level: log::Level, msg: &str) -> String {
         log::Level::Info => '*',
         log::Level::Debug => '-',
         log::Level::Trace => '.',
-    };
-    let role = if crate::server::IS_REPLICA.load(std::sync::atomic::Ordering::Relaxed) {
-        'S'
-    } else {
-        'M'
     };
     format!(
         "{}:{} {:02} {} {} {:02}:{:02}:{:02}.{:03} {} {}\n",

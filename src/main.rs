@@ -1,5 +1,6 @@
 //! `redis-rust [/path/to/redis.conf] [--name value ...]`, invoked like
-//! `redis-server`.
+//! `redis-server`; under the name `redis-rust-check-rdb` (or with
+//! `--check-rdb FILE`) it is redis-check-rdb, likewise for check-aof.
 
 use redis_rust::REDIS_VERSION;
 use redis_rust::config::Config;
@@ -25,6 +26,10 @@ fn fatal_config(line: usize, text: &str, reason: &str) -> ! {
 
 fn main() {
     let argv: Vec<String> = std::env::args().collect();
+    // Run as redis-check-rdb / redis-check-aof (by name or option)?
+    if let Some(code) = redis_rust::check::dispatch(&argv) {
+        std::process::exit(code);
+    }
     // Before anything else runs: the title goes where argv was.
     redis_rust::proctitle::init(argv.first().map_or("redis-server", String::as_str));
     let mut cfg = Config::new();
