@@ -92,7 +92,7 @@ interop:
 	r8=$$(tcl-compat/build-redis.sh) && \
 	REDIS8_SERVER=$$r8 REDIS8_CHECK_RDB=$$(dirname $$r8)/redis-check-rdb \
 	REDIS8_CHECK_AOF=$$(dirname $$r8)/redis-check-aof \
-	$(CARGO) test --release --test rdb_interop -- --ignored && \
+	$(CARGO) test --release --test rdb_interop --test check -- --ignored && \
 	REDIS8_SERVER=$$r8 $(CARGO) test --release --test command_docs -- --ignored
 
 # Every unit of the official suite, with a tally (tcl-compat/results/).

@@ -51,16 +51,16 @@ pub fn main(prog: &str, args: &[String]) -> i32 {
             fix = true;
             f
         }
-        [o, t, f] if o == "--truncate-to-timestamp" => match t.parse::<i64>() {
-            Ok(t) => {
-                to_timestamp = t;
-                f
-            }
-            Err(_) => {
+        [o, t, f] if o == "--truncate-to-timestamp" => {
+            // strtol's rules: the whole argument, no overflow ("" is 0).
+            let (v, end, overflow) = strtol(t.as_bytes());
+            if overflow || end != t.len() {
                 println!("Invalid timestamp, aborting...");
                 return 1;
             }
-        },
+            to_timestamp = v;
+            f
+        }
         _ => return usage(),
     };
     // Manifest errors are logged, as the server logs them.
@@ -238,7 +238,7 @@ impl Checker {
             self.set_error(&m);
             return None;
         }
-        let (v, end) = strtol(&self.lbuf[1..=n]);
+        let (v, end, _) = strtol(&self.lbuf[1..=n]);
         if !self.newline_in_lbuf(1 + end) {
             return None;
         }
@@ -323,8 +323,8 @@ impl Checker {
         let Some(ts) = l.strip_prefix(b"#TS:").filter(|_| self.to_timestamp != 0) else {
             return Ok(true);
         };
-        let (ts, end) = strtol(ts);
-        if ts == i64::MAX || ts == i64::MIN || l.get(4 + end) != Some(&b'\r') {
+        let (ts, end, overflow) = strtol(ts);
+        if overflow || l.get(4 + end) != Some(&b'\r') {
             println!("Invalid timestamp annotation");
             return Err(1);
         }
@@ -511,10 +511,10 @@ fn truncate(path: &str, len: u64) -> std::io::Result<()> {
         .set_len(len)
 }
 
-/// C's `strtol(s, &end, 10)` on a NUL-terminated buffer: the value
-/// (clamped at the i64 limits) and the index `end` stops at (0 when no
-/// digits were found).
-fn strtol(s: &[u8]) -> (i64, usize) {
+/// C's `strtol(s, &end, 10)`: the value (clamped at the i64 limits), the
+/// index `end` stops at (0 when no digits were found), and whether it
+/// overflowed (errno ERANGE).
+fn strtol(s: &[u8]) -> (i64, usize, bool) {
     let mut i = 0;
     while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
         i += 1;
@@ -544,7 +544,7 @@ fn strtol(s: &[u8]) -> (i64, usize) {
         i += 1;
     }
     if i == digits {
-        return (0, 0);
+        return (0, 0, false);
     }
     let v = match (overflow, neg) {
         (true, true) => i64::MIN,
@@ -552,7 +552,7 @@ fn strtol(s: &[u8]) -> (i64, usize) {
         (false, true) => -v,
         (false, false) => v,
     };
-    (v, i)
+    (v, i, overflow)
 }
 
 #[cfg(test)]
@@ -561,10 +561,11 @@ mod tests {
 
     #[test]
     fn strtol_as_c() {
-        assert_eq!(strtol(b"12\r\n\0"), (12, 2));
-        assert_eq!(strtol(b" -3x\0"), (-3, 3));
-        assert_eq!(strtol(b"\r\n\0"), (0, 0));
-        assert_eq!(strtol(b"99999999999999999999\0").0, i64::MAX);
+        assert_eq!(strtol(b"12\r\n\0"), (12, 2, false));
+        assert_eq!(strtol(b" -3x\0"), (-3, 3, false));
+        assert_eq!(strtol(b"\r\n\0"), (0, 0, false));
+        assert_eq!(strtol(b"99999999999999999999\0"), (i64::MAX, 20, true));
+        assert_eq!(strtol(b""), (0, 0, false));
     }
 
     #[test]
