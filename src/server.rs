@@ -1004,7 +1004,10 @@ impl Server {
         let f = self.st.shutdown.take().unwrap_or_default();
         log::warn!("User requested shutdown...");
         crate::notify::send("STOPPING=1\n");
-        let save = f.save || (!f.nosave && !self.st.cfg.get("save").is_empty());
+        // As Redis: a dataset not fully loaded (a SIGTERM while systemd
+        // waits for READY=1) is never saved over the file it comes from.
+        let save = self.st.loading.is_none()
+            && (f.save || (!f.nosave && !self.st.cfg.get("save").is_empty()));
         if crate::persist::aof::writing_initial(&self.st) {
             if !f.force {
                 log::warn!("Writing initial AOF, can't exit.");

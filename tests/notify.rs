@@ -137,13 +137,35 @@ fn make_rdb(dir: &Path, keys: u64) {
     let _: () = redis::cmd("SAVE").query(&mut c).unwrap();
 }
 
-/// Two million keys: loading progress, READY=1 only once all are
-/// loaded, then SIGTERM: STOPPING=1, the final save's status, exit 0.
+/// Two million keys. SIGTERM while loading: STOPPING=1, no READY=1, the
+/// file left alone. Then a full start: loading progress, READY=1 only once
+/// all keys are in; SIGTERM: STOPPING=1, the final save's status, exit 0.
 #[test]
 fn big_load_then_sigterm() {
     const KEYS: u64 = 2_000_000;
     let mut sup = Supervisor::new("big");
     make_rdb(&sup.dir, KEYS);
+    let rdb = sup.dir.join("dump.rdb");
+    let saved = std::fs::read(&rdb).unwrap();
+
+    // Stopped while loading: STOPPING=1, never READY=1, and the file it
+    // was loading is not overwritten (though save points are set).
+    let (mut child, _) = sup.start(&["--save", "3600 1"]);
+    assert!(
+        sup.recv_until(Duration::from_secs(30), |l| l
+            .starts_with("STATUS=Loading: ")),
+        "no loading progress"
+    );
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = wait_exit(&mut child, Duration::from_secs(30));
+    sup.drain();
+    assert!(status.success(), "{status:?}");
+    assert_eq!(sup.got.last().map(String::as_str), Some("STOPPING=1"));
+    assert!(sup.position("READY=1").is_none());
+    assert!(std::fs::read(&rdb).unwrap() == saved, "dump.rdb changed");
+    sup.got.clear();
+
     let (mut child, port) = sup.start(&["--save", "3600 1"]);
     assert!(
         sup.recv_until(Duration::from_secs(40), |l| l == "READY=1"),
