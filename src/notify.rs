@@ -24,26 +24,24 @@ use std::time::{Duration, Instant};
 static TARGET: OnceLock<Option<(UnixDatagram, SocketAddr)>> = OnceLock::new();
 
 /// Whether `supervised <mode>` means systemd, given the environment: as
-/// Redis's `redisIsSupervised`, `auto` picks systemd when `$NOTIFY_SOCKET`
-/// is set. Decided before daemonizing, which supervision rules out.
+/// Redis's `redisIsSupervised`, `systemd` or `auto` with `$NOTIFY_SOCKET`
+/// set. Decided before daemonizing, which supervision rules out.
 pub fn wants_systemd(mode: &str) -> bool {
-    match mode {
-        "systemd" => true,
-        "auto" => std::env::var_os("NOTIFY_SOCKET").is_some(),
-        _ => false,
-    }
+    matches!(mode, "systemd" | "auto") && std::env::var_os("NOTIFY_SOCKET").is_some()
 }
 
 /// Opens the notification socket when `wants_systemd(mode)`, and sends
 /// Redis's first status line. Returns whether the server is supervised.
 /// Call once logging is up: it logs what Redis logs.
 pub fn init(mode: &str) -> bool {
-    if !wants_systemd(mode) {
+    if !matches!(mode, "systemd" | "auto") {
         return false;
     }
     let target = TARGET.get_or_init(open);
     if target.is_none() {
-        log::warn!("systemd supervision error: NOTIFY_SOCKET not found!");
+        if mode == "systemd" {
+            log::warn!("systemd supervision error: NOTIFY_SOCKET not found!");
+        }
         return false;
     }
     send("STATUS=Redis is loading...\n");

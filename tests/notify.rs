@@ -206,13 +206,19 @@ fn big_load_then_sigterm() {
     println!("{:#?}", sup.got);
 }
 
-/// DEBUG RELOAD: RELOADING=1 (with MONOTONIC_USEC), then READY=1 again.
+/// `supervised auto`; DEBUG RELOAD: RELOADING=1 (with MONOTONIC_USEC),
+/// then READY=1 again.
 #[test]
 fn debug_reload_reloading_then_ready() {
     let mut sup = Supervisor::new("reload");
     make_rdb(&sup.dir, 1000);
-    let (mut child, port) = sup.start(&["--enable-debug-command", "yes"]);
+    // `auto` finds NOTIFY_SOCKET and acts as `systemd`.
+    let (mut child, port) = sup.start(&["--enable-debug-command", "yes", "--supervised", "auto"]);
     assert!(sup.recv_until(Duration::from_secs(10), |l| l == "READY=1"));
+    let redis::Value::BulkString(info) = cmd(port, &["INFO", "server"]) else {
+        panic!("INFO");
+    };
+    assert!(String::from_utf8_lossy(&info).contains("process_supervised:systemd\r\n"));
     let ready_at = sup.got.len();
     assert_eq!(cmd(port, &["DEBUG", "RELOAD"]), redis::Value::Okay);
     assert!(sup.recv_until(Duration::from_secs(10), |l| l == "READY=1"));
