@@ -146,8 +146,14 @@ fn civil(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
     )
 }
 
+/// Set by the offline checkers (`crate::check`): their lines say 'C', as
+/// a Redis tool's do.
+pub static TOOL_ROLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 pub fn format_line(level: log::Level, msg: &str) -> String {
-    let role = if crate::server::IS_REPLICA.load(std::sync::atomic::Ordering::Relaxed) {
+    let role = if TOOL_ROLE.load(std::sync::atomic::Ordering::Relaxed) {
+        'C'
+    } else if crate::server::IS_REPLICA.load(std::sync::atomic::Ordering::Relaxed) {
         'S'
     } else {
         'M'

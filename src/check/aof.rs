@@ -63,8 +63,6 @@ pub fn main(prog: &str, args: &[String]) -> i32 {
         }
         _ => return usage(),
     };
-    // Manifest errors are logged, as the server logs them.
-    let _ = crate::logging::init("", "notice", None);
     let mut c = Checker {
         line: 1,
         to_timestamp,

@@ -14,17 +14,26 @@ pub mod rdb;
 pub fn dispatch(argv: &[String]) -> Option<i32> {
     let argv0 = argv.first().map_or("redis-rust", String::as_str);
     let name = argv0.rsplit('/').next().unwrap_or(argv0);
-    if name.ends_with("check-rdb") {
-        return Some(rdb::main(argv0, &argv[1..]));
-    }
-    if name.ends_with("check-aof") {
-        return Some(aof::main(argv0, &argv[1..]));
-    }
-    match argv.get(1).map(String::as_str) {
-        Some("--check-rdb") => Some(rdb::main(&format!("{argv0} --check-rdb"), &argv[2..])),
-        Some("--check-aof") => Some(aof::main(&format!("{argv0} --check-aof"), &argv[2..])),
-        _ => None,
-    }
+    let (tool, prog, args) = if name.ends_with("check-rdb") {
+        ("rdb", argv0.to_string(), &argv[1..])
+    } else if name.ends_with("check-aof") {
+        ("aof", argv0.to_string(), &argv[1..])
+    } else {
+        match argv.get(1).map(String::as_str) {
+            Some("--check-rdb") => ("rdb", format!("{argv0} --check-rdb"), &argv[2..]),
+            Some("--check-aof") => ("aof", format!("{argv0} --check-aof"), &argv[2..]),
+            _ => return None,
+        }
+    };
+    // What the loaders log (a manifest error, a short hash read) goes to
+    // standard output, as the C tools' serverLog does.
+    crate::logging::TOOL_ROLE.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = crate::logging::init("", "notice", None);
+    Some(if tool == "rdb" {
+        rdb::main(&prog, args)
+    } else {
+        aof::main(&prog, args)
+    })
 }
 
 /// The version line both checkers print for `-v`.

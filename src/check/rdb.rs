@@ -130,6 +130,7 @@ const REPORT_LINES: &[(&str, u32)] = &[
     ("Unknown RDB string encoding type", 540),
     ("Zset with NAN score detected", 2118),
     ("Duplicate zset fields detected", 2130),
+    ("Hash failed loading minExpire", 2286),
     ("Hash read invalid minExpire value", 2290),
     ("invalid expireAt time", 2338),
     ("Quicklist integrity check failed.", 2454),
@@ -269,14 +270,7 @@ impl Observer for Checker {
                 "Internal error in RDB reading offset 0, function at rdb.c:{line} -> {msg}"
             );
             self.error(pos, &m);
-            print!(
-                "{}",
-                crate::logging::format_line_as(
-                    'C',
-                    log::Level::Warn,
-                    "Terminating server after rdb file reading failure."
-                )
-            );
+            log::warn!("Terminating server after rdb file reading failure.");
             return;
         };
         self.error(pos, &msg);

@@ -445,14 +445,13 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A count of following elements: each takes at least one byte, so a
-    /// count larger than what is left is corrupt.
+    /// A count of following elements. Each takes at least one byte, so a
+    /// count larger than what is left is cut to one past it: the reads
+    /// then end at the same end of file Redis reports, without an
+    /// allocation sized by a corrupt count.
     fn count(&mut self) -> Result<usize, LoadError> {
         let n = self.len()?;
-        if n > self.left() as u64 {
-            return err("element count larger than the file");
-        }
-        Ok(n as usize)
+        Ok(n.min(self.left() as u64 + 1) as usize)
     }
 
     pub fn string(&mut self) -> Result<Vec<u8>, LoadError> {
@@ -604,7 +603,9 @@ impl<'a> Reader<'a> {
             }
             T_HASH_METADATA | T_HASH_METADATA_PRE_GA => {
                 let min = if t == T_HASH_METADATA {
-                    let b = self.bytes(8)?;
+                    let b = self
+                        .bytes(8)
+                        .map_err(|_| LoadError("Hash failed loading minExpire".into()))?;
                     let m =
                         u64::from_le_bytes(b.try_into().map_err(|_| LoadError("bad time".into()))?);
                     if m > EB_EXPIRE_TIME_INVALID {
@@ -619,8 +620,16 @@ impl<'a> Reader<'a> {
                     return empty();
                 }
                 let mut v = Vec::new();
+                // A short read is logged with what was being read, as
+                // Redis does (then it reports the end of file).
+                let short = |e: LoadError, what: &str| {
+                    if e.0 == "unexpected end of file" {
+                        log::warn!("failed reading hash {what}");
+                    }
+                    e
+                };
                 for _ in 0..n {
-                    let ttl = self.len()?;
+                    let ttl = self.len().map_err(|e| short(e, "TTL"))?;
                     let when = match (ttl, t) {
                         (0, _) => None,
                         (x, T_HASH_METADATA) => Some(x.checked_add(min).map(|w| w - 1)),
@@ -631,8 +640,9 @@ impl<'a> Reader<'a> {
                         Some(Some(w)) if w < EB_EXPIRE_TIME_INVALID => Some(w as i64),
                         Some(_) => return err("invalid expireAt time"),
                     };
-                    let f = self.string()?;
-                    v.push((f, self.string()?, when));
+                    let f = self.string().map_err(|e| short(e, "field"))?;
+                    let val = self.string().map_err(|e| short(e, "value"))?;
+                    v.push((f, val, when));
                 }
                 if !unique_fields(v.iter().map(|(f, _, _)| &f[..])) {
                     return err("Duplicate hash fields detected");
