@@ -510,6 +510,9 @@ impl Server {
         let mut out = crate::persist::Loaded::default();
         let mut next = interval;
         let mut rng = crate::util::Rng::new();
+        let mut status = crate::notify::LoadStatus::new("keys");
+        let mut keys = 0u64;
+        let total = data.len();
         out.result = crate::persist::rdb::load_progress(
             &data,
             &mut dbs,
@@ -519,6 +522,8 @@ impl Server {
             &mut out.expired,
             &mut |pos| {
                 crate::util::debug_delay(delay, &mut rng);
+                keys += 1;
+                status.update(keys, pos, total);
                 if pos >= next {
                     next = pos + interval;
                     if let Some(l) = self.st.loading.as_mut() {
@@ -998,10 +1003,15 @@ impl Server {
     fn try_shutdown(&mut self) -> bool {
         let f = self.st.shutdown.take().unwrap_or_default();
         log::warn!("User requested shutdown...");
-        let save = f.save || (!f.nosave && !self.st.cfg.get("save").is_empty());
+        crate::notify::send("STOPPING=1\n");
+        // As Redis: a dataset not fully loaded (a SIGTERM while systemd
+        // waits for READY=1) is never saved over the file it comes from.
+        let save = self.st.loading.is_none()
+            && (f.save || (!f.nosave && !self.st.cfg.get("save").is_empty()));
         if crate::persist::aof::writing_initial(&self.st) {
             if !f.force {
                 log::warn!("Writing initial AOF, can't exit.");
+                crate::notify::send("STATUS=Writing initial AOF, can't exit.\n");
                 self.refuse_shutdown(f.client);
                 return false;
             }
@@ -1013,8 +1023,10 @@ impl Server {
         }
         if save {
             log::info!("Saving the final RDB snapshot before exiting.");
+            crate::notify::send("STATUS=Saving the final RDB snapshot\n");
             if crate::persist::save(&mut self.st).is_err() && !f.force {
                 log::warn!("Error trying to save the DB, can't exit.");
+                crate::notify::send("STATUS=Error trying to save the DB, can't exit.\n");
                 self.refuse_shutdown(f.client);
                 return false;
             }
@@ -1994,32 +2006,4 @@ pub fn random_hex(n: usize) -> String {
     (0..n)
         .map(|_| std::char::from_digit((r.next() % 16) as u32, 16).unwrap())
         .collect()
-}
-
-/// Tells systemd we are ready when `supervised systemd` (or `auto` with
-/// NOTIFY_SOCKET set) asks for it: one datagram to $NOTIFY_SOCKET.
-pub fn sd_notify_ready(cfg: &Config) {
-    let mode = cfg.get("supervised");
-    let Ok(path) = std::env::var("NOTIFY_SOCKET") else {
-        return;
-    };
-    if mode != "systemd" && mode != "auto" {
-        return;
-    }
-    let sock = match std::os::unix::net::UnixDatagram::unbound() {
-        Ok(s) => s,
-        Err(_) => return,
-    };
-    let msg = "STATUS=Ready to accept connections\nREADY=1\n";
-    if let Some(abs) = path.strip_prefix('@') {
-        use std::os::linux::net::SocketAddrExt;
-        if let Ok(a) = std::os::unix::net::SocketAddr::from_abstract_name(abs.as_bytes()) {
-            let _ = sock.send_to_addr(msg.as_bytes(), &a);
-        }
-    } else {
-        let _ = sock.send_to(msg.as_bytes(), &path);
-    }
-    log::info!(
-        "Supervised by systemd. Please make sure you set appropriate values for TimeoutStartSec and TimeoutStopSec in your service unit."
-    );
 }

@@ -417,7 +417,9 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
     if sel.wants("server") {
         header(&mut s, "Server");
         let hz = st.cfg.hot.hz;
+        // `auto` shows what it resolved to (src/notify.rs).
         let supervised = match st.cfg.get("supervised") {
+            _ if crate::notify::active() => "systemd",
             "systemd" => "systemd",
             "upstart" => "upstart",
             _ => "no",
