@@ -841,6 +841,14 @@ impl Server {
             }
             // Messages from the cron, timers or the last events.
             self.flush_pending_writes();
+            // Then clients over maxmemory-clients go (Redis's beforeSleep),
+            // all measured again when the limit was just turned on.
+            if self.st.cfg.hot.maxmemory_clients != self.st.evict.clients.limit_seen {
+                crate::evict::recount_clients(self);
+            }
+            if self.st.cfg.hot.maxmemory_clients != 0 {
+                crate::evict::evict_clients(self, None);
+            }
             if !self.st.lazyfree.is_idle() {
                 self.st.lazyfree.run();
             }
@@ -1145,6 +1153,7 @@ impl Server {
                 self.st.blocking.unpark(key, &b);
                 self.st.blocking.count -= 1;
             }
+            self.st.evict.clients.forget(&mut c);
             self.st.unwatch_all(&mut c);
             self.st.unsubscribe_all(&mut c);
             if let Some(t) = c.tracking.take() {
@@ -1174,6 +1183,7 @@ impl Server {
         };
         let Some(mut c) = slot.take() else { return };
         let keep = self.read_and_process(&mut c);
+        self.track_client_memory(&mut c);
         let more = c.read_pending;
         self.clients[key] = Some(c);
         if !keep {
@@ -1205,6 +1215,7 @@ impl Server {
             return;
         };
         let keep = self.process_input(&mut c);
+        self.track_client_memory(&mut c);
         self.clients[key] = Some(c);
         if !keep {
             self.free_client(key);
@@ -1212,6 +1223,18 @@ impl Server {
         }
         self.handle_ready_keys();
         self.after_commands(key);
+    }
+
+    /// After `c` read input or ran commands, with `maxmemory-clients` on:
+    /// its buffers changed, so its share of the clients' memory is
+    /// measured again (evictions happen before the next command and
+    /// before the loop sleeps).
+    #[inline]
+    fn track_client_memory(&mut self, c: &mut Client) {
+        if self.st.cfg.hot.maxmemory_clients != 0 {
+            let limits = &self.st.cfg.hot.obuf_limits;
+            self.st.evict.clients.track(c, limits);
+        }
     }
 
     /// Swaps in the TCP listeners CONFIG SET bound; the old sockets close.
@@ -1326,6 +1349,10 @@ impl Server {
             return;
         }
         let result = c.flush_output();
+        if self.st.cfg.hot.maxmemory_clients != 0 {
+            let limits = &self.st.cfg.hot.obuf_limits;
+            self.st.evict.clients.track(c, limits);
+        }
         // Unauthenticated clients may not pile up replies they don't read
         // (Redis's checkClientOutputBufferLimits).
         if matches!(result, Ok(false)) && !c.authenticated && c.pending() > 1024 {
@@ -1372,12 +1399,18 @@ impl Server {
             c.reply_mode = ReplyMode::Skip;
         }
         c.reply.pushed = false;
-        if self.st.cfg.hot.maxmemory_clients != 0 {
-            crate::evict::evict_clients(self, c);
+        c.run_argv = (args.mem(), args.len());
+        // Redis's processCommand evicts clients over maxmemory-clients
+        // before running anything, this client included (as measured
+        // after its last read or command); then the command is dropped.
+        if self.st.cfg.hot.maxmemory_clients != 0 && crate::evict::evict_clients(self, Some(c)) {
+            c.run_argv = (0, 0);
+            return;
         }
         self.st.tracking.current = c.id;
         let off = self.st.repl.offset;
         let feed = crate::command::call::call(&mut self.st, c, &self.clients, args);
+        c.run_argv = (0, 0);
         self.st.tracking.current = 0;
         if self.st.repl.offset != off {
             c.woff = self.st.repl.offset;
@@ -1432,6 +1465,9 @@ impl Server {
             }
         }
         self.st.scripts.monitor_lines.clear();
+        // Its buffers changed: measured again, as after every command in
+        // Redis (the next command's check sees it).
+        self.track_client_memory(c);
     }
 
     /// Re-runs the commands of clients waiting on keys written by the

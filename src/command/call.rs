@@ -305,7 +305,11 @@ pub fn call(
             return false;
         }
         if let Some(q) = c.multi.as_mut() {
-            q.push(Args::from_iter(args.iter()));
+            let queued = Args::from_iter(args.iter());
+            c.multi_mem += queued.mem()
+                + queued.len() * std::mem::size_of::<(u32, u32)>()
+                + std::mem::size_of::<Args>();
+            q.push(queued);
         }
         c.reply.simple("QUEUED");
         return true;

@@ -903,7 +903,7 @@ pub fn client_facts(ctx: &Ctx) -> ClientFacts {
                 c.repl_ack_time,
                 if c.replica { "online" } else { "wait_bgsave" },
             ));
-            f.mem_replicas += crate::evict::client_memory(c);
+            f.mem_replicas += c.memory();
             continue;
         }
         f.connected += 1;
@@ -918,7 +918,7 @@ pub fn client_facts(ctx: &Ctx) -> ClientFacts {
         }
         f.max_in = f.max_in.max(c.qbuf_peak);
         f.max_out = f.max_out.max(c.reply.buf.capacity());
-        f.mem_normal += c.qbuf.capacity() + c.reply.buf.capacity() + c.args.mem();
+        f.mem_normal += c.memory();
     }
     f.not_counted = crate::evict::not_counted(ctx.st, ctx.others);
     f

@@ -64,6 +64,7 @@ fn multi(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         return Err(CmdError::msg("ERR MULTI calls can not be nested"));
     }
     ctx.c.multi = Some(Vec::new());
+    ctx.c.multi_mem = 0;
     ctx.c.multi_error = false;
     ctx.ok()
 }
