@@ -3,7 +3,7 @@
 CARGO ?= cargo
 BIN := target/release/redis-rust
 
-.PHONY: all build run deps test lint tcl-compat interop fuzz
+.PHONY: all build run deps test lint tcl-compat interop fuzz install uninstall
 
 all: build
 
@@ -13,6 +13,48 @@ build:
 # Starts the server with ./redis.conf (if there is one).
 run: build
 	./$(BIN) $(wildcard ./redis.conf)
+
+# `make install [PREFIX=/usr/local] [DESTDIR=/staging]`: the binary, its
+# redis-check-rdb/aof entry points (symlinks: the binary answers to the
+# name it is run under), the config, the systemd unit and its user. The
+# config is not overwritten if one is there (the new one goes beside it
+# as redis.conf.new). Without DESTDIR it also creates the redis user
+# (systemd-sysusers) and reloads systemd.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+INSTALL ?= install
+CONFDIR := $(DESTDIR)$(SYSCONFDIR)/redis-rust
+
+install: build
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(CONFDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	$(INSTALL) -m 755 $(BIN) $(DESTDIR)$(BINDIR)/redis-rust
+	ln -sf redis-rust $(DESTDIR)$(BINDIR)/redis-rust-check-rdb
+	ln -sf redis-rust $(DESTDIR)$(BINDIR)/redis-rust-check-aof
+	sed -e 's|^dir \./$$|dir /var/lib/redis-rust|' \
+	    -e 's|^logfile ""$$|logfile /var/log/redis-rust/redis-rust.log|' \
+	    redis.conf > $(CONFDIR)/redis.conf.new
+	if [ -e $(CONFDIR)/redis.conf ]; then \
+		echo "kept $(CONFDIR)/redis.conf; the new one is redis.conf.new"; \
+	else \
+		mv $(CONFDIR)/redis.conf.new $(CONFDIR)/redis.conf; \
+	fi
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    systemd/redis-rust.service.in > $(DESTDIR)$(UNITDIR)/redis-rust.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/redis-rust.service
+	$(INSTALL) -m 644 systemd/redis-rust.sysusers $(DESTDIR)$(SYSUSERSDIR)/redis-rust.conf
+	if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
+		systemd-sysusers $(SYSUSERSDIR)/redis-rust.conf || true; \
+	fi
+	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
+
+# Leaves the config (and the data in /var/lib/redis-rust) in place.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/redis-rust $(DESTDIR)$(BINDIR)/redis-rust-check-rdb \
+	    $(DESTDIR)$(BINDIR)/redis-rust-check-aof $(DESTDIR)$(UNITDIR)/redis-rust.service \
+	    $(DESTDIR)$(SYSUSERSDIR)/redis-rust.conf $(CONFDIR)/redis.conf.new
 
 # tclsh, redis-tools and python3 for the official suite (apt-get, if missing).
 deps:
@@ -51,7 +93,7 @@ interop:
 	r8=$$(tcl-compat/build-redis.sh) && \
 	REDIS8_SERVER=$$r8 REDIS8_CHECK_RDB=$$(dirname $$r8)/redis-check-rdb \
 	REDIS8_CHECK_AOF=$$(dirname $$r8)/redis-check-aof \
-	$(CARGO) test --release --test rdb_interop -- --ignored && \
+	$(CARGO) test --release --test rdb_interop --test check -- --ignored && \
 	REDIS8_SERVER=$$r8 $(CARGO) test --release --test command_docs -- --ignored && \
 	REDIS8_SERVER=$$r8 $(CARGO) test --release --test key_specs -- --ignored
 

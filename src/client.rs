@@ -108,7 +108,12 @@ pub struct Client {
     /// next read may take that much at once.
     pub bulk_want: usize,
     pub parser: Parser,
+    /// The arguments of a command being read (a command being run holds
+    /// its own: see `run_argv`).
     pub args: Args,
+    /// The argument bytes and count of the command running now (0 between
+    /// commands), for `argv-mem` and `memory()`.
+    pub run_argv: (usize, usize),
     pub reply: ReplyBuf,
     /// Bytes of `reply.buf` already written to the socket.
     pub sent: usize,
@@ -169,6 +174,9 @@ pub struct Client {
     pub blocked: Option<crate::blocking::Blocked>,
     /// Commands queued since MULTI.
     pub multi: Option<Vec<Args>>,
+    /// Bytes the MULTI queue holds (its arguments and their headers),
+    /// kept as commands are queued (Redis's `mstate.argv_len_sums`).
+    pub multi_mem: usize,
     /// A command was rejected while queueing: EXEC must abort.
     pub multi_error: bool,
     /// Keys this client WATCHes: (db, key).
@@ -190,6 +198,11 @@ pub struct Client {
     pub rbs_peak_reset_ms: i64,
     /// CLIENT TRACKING state, while tracking is on.
     pub tracking: Option<Box<crate::tracking::ClientTracking>>,
+    /// What this client last counted for in `maxmemory-clients` (its
+    /// `memory()` when measured, 0 while it does not count), and whether
+    /// it was evictable then: see `evict::ClientsMem`.
+    pub mem_counted: usize,
+    pub mem_evictable: bool,
     /// A command held back by CLIENT PAUSE, with the replication offset
     /// it advances (master link) once run.
     pub postponed: Option<(Args, i64)>,
@@ -223,6 +236,7 @@ impl Client {
             qpos: 0,
             parser: Parser::new(),
             args: Args::default(),
+            run_argv: (0, 0),
             reply,
             sent: 0,
             db: 0,
@@ -260,6 +274,7 @@ impl Client {
             ssubs: Default::default(),
             blocked: None,
             multi: None,
+            multi_mem: 0,
             multi_error: false,
             watched: Vec::new(),
             net_in: 0,
@@ -271,6 +286,8 @@ impl Client {
             rbs_peak: 0,
             rbs_peak_reset_ms: now,
             tracking: None,
+            mem_counted: 0,
+            mem_evictable: false,
             postponed: None,
         }
     }
@@ -331,6 +348,12 @@ impl Client {
         false
     }
 
+    /// Whether pending output is at or over this client's hard limit: it
+    /// is closed at its next write.
+    pub fn obuf_hard_limit_reached(&self, limits: &[(i64, i64, i64); 3]) -> bool {
+        matches!(self.obuf_class(limits), Some((hard, _, _)) if hard > 0 && self.obuf_usage() as i64 >= hard)
+    }
+
     /// Output memory for limits and CLIENT LIST's `omem`. Redis leaves its
     /// fixed 16 KB buffer out, but a reply that ever used its block list
     /// (any deferred length, e.g. KEYS) goes wholly there; counting every
@@ -377,7 +400,9 @@ impl Client {
     /// Redis's clientsCronResizeQueryBuffer: a buffer wasting more than
     /// 4 KB is freed (or cut to what is pending) after two idle seconds,
     /// and one over 32 KB that is twice its recent peak is cut to that
-    /// peak, never below an argument being read. Then the peak restarts.
+    /// peak, never below an argument being read (nor cut while its room
+    /// is what is in use: a shrink of a few bytes would copy it all, and
+    /// change its memory between two looks). Then the peak restarts.
     pub fn resize_query_buffer(&mut self, now: i64) {
         if self.qbuf.capacity() == 0 {
             return;
@@ -394,7 +419,8 @@ impl Client {
                     self.qpos = 0;
                     self.qbuf.shrink_to_fit();
                 }
-            } else if self.qbuf.capacity() > 32 * 1024 && self.qbuf.capacity() / 2 > self.qbuf_peak
+            } else if self.qbuf.capacity() > 32 * 1024
+                && self.qbuf.capacity() / 2 > self.qbuf_peak.max(bulk_end)
             {
                 let keep = self.qbuf.len().max(self.qbuf_peak).max(bulk_end);
                 self.qbuf.shrink_to(keep);
@@ -434,6 +460,68 @@ impl Client {
     /// Input bytes received and not yet run.
     pub fn pending_input(&self) -> usize {
         self.qbuf.len() - self.qpos + self.qbuf_lent
+    }
+
+    /// Whether this client's memory counts towards `maxmemory-clients`:
+    /// normal and pub/sub clients (monitors too), not replicas nor our
+    /// master (Redis's CLIENT_TYPE_NORMAL and CLIENT_TYPE_PUBSUB), nor a
+    /// client already on its way out.
+    pub fn counts_as_client_memory(&self) -> bool {
+        (self.monitor || !self.replica) && !self.is_master && !self.close_asap
+    }
+
+    /// Whether client eviction may disconnect this client (Redis's
+    /// `clientEvictionAllowed`).
+    pub fn evictable(&self) -> bool {
+        !self.no_evict && self.counts_as_client_memory()
+    }
+
+    /// CLIENT LIST's `argv-mem`: the bytes of the arguments being read or
+    /// run.
+    pub fn argv_mem(&self) -> usize {
+        self.args.mem() + self.run_argv.0
+    }
+
+    /// CLIENT LIST's `multi-mem`: the MULTI queue and the WATCHed keys
+    /// (Redis's `multiStateMemOverhead`, which leaves out the keys
+    /// themselves; ours are copies, counted at a nominal 16 bytes).
+    pub fn multi_memory(&self) -> usize {
+        let queued = if self.multi.is_some() {
+            self.multi_mem
+        } else {
+            0
+        };
+        queued + self.watched.capacity() * (std::mem::size_of::<(usize, crate::db::Key)>() + 16)
+    }
+
+    /// Everything this client holds, for CLIENT LIST's `tot-mem` and
+    /// `maxmemory-clients` (Redis's `getClientMemoryUsage`): the client
+    /// itself, its query buffer, its reply buffer (never less than `rbs`,
+    /// what Redis keeps allocated as the static reply buffer), the
+    /// arguments of the command being read or run, the MULTI state, and
+    /// estimates for its subscriptions and tracking prefixes (Redis's own
+    /// are estimates too). O(1) but for `Args::mem`, linear in the
+    /// argument count: cheap enough to measure after every command.
+    pub fn memory(&self) -> usize {
+        // A set slot holds the name's Vec and a control byte; the name
+        // is an allocation of its own (nominal 16 bytes).
+        const SUB_SLOT: usize = std::mem::size_of::<Vec<u8>>() + 1;
+        const SUB_NAME: usize = 16;
+        const PREFIX: usize = std::mem::size_of::<Vec<u8>>() + 32;
+        let subs = (self.subs.capacity() + self.psubs.capacity() + self.ssubs.capacity())
+            * SUB_SLOT
+            + (self.subs.len() + self.psubs.len() + self.ssubs.len()) * SUB_NAME;
+        let tracking = self.tracking.as_ref().map_or(0, |t| {
+            std::mem::size_of::<crate::tracking::ClientTracking>() + t.prefixes.len() * PREFIX
+        });
+        std::mem::size_of::<Client>()
+            + self.qbuf.capacity()
+            + self.reply.buf.capacity().max(self.rbs)
+            + self.argv_mem()
+            + (self.args.len() + self.run_argv.1) * std::mem::size_of::<(u32, u32)>()
+            + self.multi_memory()
+            + subs
+            + tracking
     }
 
     /// The `CLIENT LIST`/`CLIENT INFO` line for this client.
@@ -487,7 +575,7 @@ impl Client {
             (self.addr.clone(), self.laddr.clone())
         };
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} watch={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={} io-thread=0",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} watch={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r cmd={} user={} redir={} resp={} lib-name={} lib-ver={} io-thread=0",
             self.id,
             addr,
             laddr,
@@ -504,13 +592,14 @@ impl Client {
             self.watched.len(),
             self.pending_input(),
             self.qbuf.capacity() - self.qbuf.len(),
-            self.args.mem(),
+            self.argv_mem(),
+            self.multi_memory(),
             self.rbs,
             self.rbs_peak,
             0,
             usize::from(self.obuf_usage() > 0),
             self.obuf_usage(),
-            self.qbuf.capacity() + self.reply.buf.capacity() + self.args.mem(),
+            self.memory(),
             self.last_cmd,
             self.user,
             self.tracking.as_ref().map_or(-1, |t| t.redirect as i64),

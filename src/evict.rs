@@ -25,8 +25,9 @@
 //! new objects and accesses without reaching the config.
 //!
 //! Client eviction (`maxmemory-clients`): when the normal and pub/sub
-//! clients together use more than the limit, the biggest evictable ones
-//! are disconnected before the next command runs.
+//! clients together hold the limit or more, the biggest evictable ones
+//! are disconnected, before the next command runs and before the loop
+//! sleeps. `ClientsMem` keeps the sum current (see there).
 
 use crate::client::Client;
 use crate::db::{Db, Key};
@@ -306,6 +307,8 @@ pub struct Evict {
     /// the limit most of the time while eviction keeps up.
     pub oom_at_command_start: bool,
     pub evicted_clients: u64,
+    /// What the clients hold, for `maxmemory-clients`.
+    pub clients: ClientsMem,
     /// Since when memory has been over the limit (ms), if it is.
     exceeded_since: Option<i64>,
     pub total_exceeded_ms: u64,
@@ -600,62 +603,154 @@ pub fn maxmemory_changed(st: &mut State, clients: &slab::Slab<Option<Box<Client>
 // Client eviction
 // ---------------------------------------------------------------------------
 
-/// The memory a client holds: its buffers and parsed arguments.
-pub fn client_memory(c: &Client) -> usize {
-    c.qbuf.capacity() + c.reply.buf.capacity() + c.args.mem()
+/// The memory of the clients that count towards `maxmemory-clients`
+/// (normal and pub/sub ones), as Redis keeps `stat_clients_type_memory`:
+/// each client remembers what it was last measured at (`mem_counted`),
+/// and the sums move by the difference when it is measured again.
+///
+/// Evictable clients are measured in real time: after each read, after
+/// each command, and after each write (which is also where output that
+/// other clients' commands queued for them shows up). Those that cannot be
+/// evicted (CLIENT NO-EVICT) are measured by the clients cron only, as in
+/// Redis. Redis also keeps the evictable clients in power-of-two size
+/// buckets, so it can find the largest at once; here a client's update
+/// is two subtractions and two additions, and the largest are found by
+/// a scan and a sort when the limit is crossed. That scan only runs when
+/// some evictable client holds memory, and then it evicts at least one:
+/// its cost is paid by evictions, which are rare.
+#[derive(Default)]
+pub struct ClientsMem {
+    /// Sum of every client's `mem_counted`.
+    pub total: usize,
+    /// The part of `total` held by evictable clients.
+    pub evictable: usize,
+    /// The limit the clients were last all measured for: turning the
+    /// limit on (or changing it) measures them all, as Redis's
+    /// `applyClientMaxMemoryUsage` does.
+    pub limit_seen: i64,
 }
 
-/// Normal and pub/sub clients count towards `maxmemory-clients`.
-fn counted(c: &Client) -> bool {
-    !c.replica && !c.is_master
+impl ClientsMem {
+    /// Measures `c` again and moves its share of the sums (Redis's
+    /// `updateClientMemoryUsage`). A client over its output buffer's hard
+    /// limit counts for nothing: it is closed at its next write, and must
+    /// not get other clients evicted meanwhile (Redis frees it before the
+    /// next client's input is processed).
+    pub fn measure(&mut self, c: &mut Client, limits: &[(i64, i64, i64); 3]) {
+        let counts = c.counts_as_client_memory() && !c.obuf_hard_limit_reached(limits);
+        let mem = if counts { c.memory() } else { 0 };
+        let evictable = counts && !c.no_evict;
+        self.forget(c);
+        self.total += mem;
+        if evictable {
+            self.evictable += mem;
+        }
+        c.mem_counted = mem;
+        c.mem_evictable = evictable;
+    }
+
+    /// The real-time update (Redis's `updateClientMemUsageAndBucket`):
+    /// measures an evictable client, or one that just stopped being.
+    #[inline]
+    pub fn track(&mut self, c: &mut Client, limits: &[(i64, i64, i64); 3]) {
+        if c.evictable() || c.mem_evictable {
+            self.measure(c, limits);
+        }
+    }
+
+    /// Takes `c`'s share out of the sums (it is being freed or evicted).
+    pub fn forget(&mut self, c: &mut Client) {
+        self.total = self.total.saturating_sub(c.mem_counted);
+        if c.mem_evictable {
+            self.evictable = self.evictable.saturating_sub(c.mem_counted);
+        }
+        c.mem_counted = 0;
+        c.mem_evictable = false;
+    }
 }
 
-/// Disconnects the biggest evictable clients while the normal and pub/sub
-/// clients use more than `maxmemory-clients` (Redis's `evictClients`).
-/// `cur` is the client about to run a command (out of the slab); it is
-/// counted but not evicted.
-pub fn evict_clients(srv: &mut crate::server::Server, cur: &Client) {
-    let limit = srv.st.cfg.hot.maxmemory_clients;
-    if limit == 0 {
-        return;
-    }
-    let mut total: usize = if counted(cur) { client_memory(cur) } else { 0 };
-    let mut cands: Vec<(usize, usize)> = Vec::new();
-    for (k, c) in srv.clients.iter() {
-        let Some(c) = c.as_deref() else { continue };
-        if !counted(c) {
-            continue;
-        }
-        let m = client_memory(c);
-        total += m;
-        if !c.no_evict {
-            cands.push((m, k));
+/// Measures every client again: the limit was turned on or changed.
+pub fn recount_clients(srv: &mut crate::server::Server) {
+    let limits = srv.st.cfg.hot.obuf_limits;
+    let m = &mut srv.st.evict.clients;
+    m.limit_seen = srv.st.cfg.hot.maxmemory_clients;
+    for (_, c) in srv.clients.iter_mut() {
+        if let Some(c) = c.as_deref_mut() {
+            m.measure(c, &limits);
         }
     }
-    if total < limit as usize {
-        return;
+}
+
+/// Disconnects the biggest evictable clients, by their last measured
+/// memory, while the clients together hold at least `maxmemory-clients`
+/// (Redis's `evictClients`). `cur` is the client whose command is about to
+/// run (out of the slab): when it is among them, it is marked to close
+/// and true is returned, and the caller drops its command.
+pub fn evict_clients(srv: &mut crate::server::Server, mut cur: Option<&mut Client>) -> bool {
+    let limit = srv.st.cfg.hot.maxmemory_clients.max(0) as usize;
+    let m = &srv.st.evict.clients;
+    if limit == 0 || m.total < limit || m.evictable == 0 {
+        return false;
+    }
+    /// Stands for `cur` among the slab keys.
+    const CUR: usize = usize::MAX;
+    let mut cands: Vec<(usize, usize)> = srv
+        .clients
+        .iter()
+        .filter_map(|(k, c)| {
+            let c = c.as_deref()?;
+            (c.mem_evictable && c.mem_counted > 0).then_some((c.mem_counted, k))
+        })
+        .collect();
+    if let Some(c) = cur.as_deref()
+        && c.mem_evictable
+        && c.mem_counted > 0
+    {
+        cands.push((c.mem_counted, CUR));
     }
     cands.sort_unstable_by(|a, b| b.cmp(a));
-    for (m, k) in cands {
-        if total < limit as usize {
+    let now = crate::util::now_ms();
+    let mut evicted_cur = false;
+    for (_, k) in cands {
+        if srv.st.evict.clients.total < limit {
             break;
         }
-        log::debug!("Evicting client: id={k}");
-        srv.free_client(k);
+        if k == CUR {
+            let Some(c) = cur.as_deref_mut() else {
+                continue;
+            };
+            log::info!("Evicting client: {}", c.info_line(now));
+            srv.st.evict.clients.forget(c);
+            c.close_asap = true;
+            evicted_cur = true;
+        } else {
+            let Some(Some(c)) = srv.clients.get(k) else {
+                continue;
+            };
+            log::info!("Evicting client: {}", c.info_line(now));
+            srv.free_client(k);
+        }
         srv.st.evict.evicted_clients += 1;
-        total -= m;
     }
+    if srv.st.evict.clients.total >= limit {
+        log::warn!("Over client maxmemory after evicting all evictable clients");
+    }
+    evicted_cur
 }
 
 /// Resolves `maxmemory-clients` (bytes or a percentage of maxmemory).
+/// 0 is off, and so is a percentage while maxmemory is 0. A limit is
+/// never under 128 KB, so a bad setting cannot cut every client off
+/// (Redis's `getClientEvictionLimit`).
 pub fn clients_limit(setting: &str, maxmemory: i64) -> i64 {
-    match setting.strip_suffix('%') {
+    let limit = match setting.strip_suffix('%') {
         Some(p) => {
             let p: i64 = p.parse().unwrap_or(0);
             maxmemory.saturating_mul(p) / 100
         }
         None => setting.parse().unwrap_or(0),
-    }
+    };
+    if limit > 0 { limit.max(128 * 1024) } else { 0 }
 }
 
 #[cfg(test)]
@@ -764,12 +859,50 @@ mod tests {
     }
 
     #[test]
+    fn clients_memory_sums_follow_their_clients() {
+        use crate::client::{Client, Conn};
+        let (a, _b) = mio::net::UnixStream::pair().unwrap();
+        let mut c = Client::new(1, 64, Conn::Unix(a), "x".into(), "y".into(), true, 0, 2);
+        let limits = [(0, 0, 0); 3];
+        let mut m = ClientsMem::default();
+        m.track(&mut c, &limits);
+        let base = c.memory();
+        assert_eq!((m.total, m.evictable), (base, base));
+        // A query buffer grows: the sums move by the difference.
+        c.qbuf = Vec::with_capacity(100_000);
+        m.track(&mut c, &limits);
+        assert_eq!(m.total, c.memory());
+        assert!(m.total >= base + 100_000);
+        // NO-EVICT: still counted, no longer evictable; then not measured
+        // in real time (the cron does it).
+        c.no_evict = true;
+        m.track(&mut c, &limits);
+        assert_eq!((m.total, m.evictable), (c.memory(), 0));
+        c.qbuf = Vec::new();
+        m.track(&mut c, &limits);
+        assert!(m.total >= 100_000);
+        m.measure(&mut c, &limits);
+        assert_eq!(m.total, base);
+        // Over its output's hard limit, a client counts for nothing.
+        c.no_evict = false;
+        c.reply.buf.resize(5000, b'x');
+        m.track(&mut c, &[(4096, 0, 0), (0, 0, 0), (0, 0, 0)]);
+        assert_eq!((m.total, m.evictable), (0, 0));
+        m.track(&mut c, &limits);
+        assert!(m.total > 5000);
+        m.forget(&mut c);
+        assert_eq!((m.total, m.evictable, c.mem_counted), (0, 0, 0));
+    }
+
+    #[test]
     fn tenacity_and_clients_limit() {
         assert_eq!(time_limit_us(0), 0);
         assert_eq!(time_limit_us(10), 500);
         assert!(time_limit_us(50) > 100_000);
         assert_eq!(time_limit_us(100), u64::MAX);
-        assert_eq!(clients_limit("10%", 1000), 100);
+        assert_eq!(clients_limit("10%", 1000), 128 * 1024);
+        assert_eq!(clients_limit("7%", 6 << 20), (6 << 20) * 7 / 100);
+        assert_eq!(clients_limit("10%", 0), 0);
         assert_eq!(clients_limit("3145728", 0), 3145728);
         assert_eq!(clients_limit("0", 1000), 0);
     }

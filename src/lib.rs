@@ -14,10 +14,12 @@
 //! table of parameters behind redis.conf and CONFIG GET/SET; `logging` writes
 //! Redis's log format; `alloc` counts allocated bytes for INFO memory, and
 //! `evict` keeps that figure under `maxmemory` (key and client eviction,
-//! LRU/LFU object clocks).
+//! LRU/LFU object clocks). `notify` tells a systemd supervisor how
+//! startup, reloads and shutdown go.
 
 pub mod alloc;
 pub mod blocking;
+pub mod check;
 pub mod client;
 pub mod cluster;
 pub mod command;
@@ -30,6 +32,7 @@ pub mod instant;
 pub mod latency;
 pub mod logging;
 pub mod longdouble;
+pub mod notify;
 pub mod oom;
 pub mod pause;
 pub mod persist;

@@ -8,6 +8,8 @@ pub struct RedisLogger {
     /// None: standard output.
     file: Mutex<Option<std::fs::File>>,
     pub level: std::sync::atomic::AtomicUsize,
+    /// `syslog-enabled yes`: every line also goes to syslog(3).
+    syslog: std::sync::atomic::AtomicBool,
 }
 
 static LOGGER: std::sync::OnceLock<RedisLogger> = std::sync::OnceLock::new();
@@ -42,8 +44,10 @@ pub fn level_from_name(n: &str) -> log::LevelFilter {
     }
 }
 
-/// Installs the logger. `logfile` empty means standard output.
-pub fn init(logfile: &str, level: &str) -> std::io::Result<()> {
+/// Installs the logger. `logfile` empty means standard output; `syslog`
+/// (ident, facility) also sends every line to syslog(3), as Redis does
+/// with `syslog-enabled yes`.
+pub fn init(logfile: &str, level: &str, syslog: Option<(&str, &str)>) -> std::io::Result<()> {
     let file = if logfile.is_empty() {
         None
     } else {
@@ -57,14 +61,61 @@ pub fn init(logfile: &str, level: &str) -> std::io::Result<()> {
     let l = LOGGER.get_or_init(|| RedisLogger {
         file: Mutex::new(None),
         level: Default::default(),
+        syslog: Default::default(),
     });
     use std::os::fd::AsRawFd;
     let fd = file.as_ref().map_or(1, |f| f.as_raw_fd());
     *l.file.lock().unwrap() = file;
     RAW_FD.store(fd, std::sync::atomic::Ordering::Relaxed);
+    if let Some((ident, facility)) = syslog {
+        open_syslog(ident, facility);
+        l.syslog.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     let _ = log::set_logger(l);
     set_level(level);
     Ok(())
+}
+
+/// openlog(3) with Redis's options: the pid in every message, the
+/// connection opened now (before a chroot or sandbox could hide it).
+fn open_syslog(ident: &str, facility: &str) {
+    let facility = match facility {
+        "user" => libc::LOG_USER,
+        "local1" => libc::LOG_LOCAL1,
+        "local2" => libc::LOG_LOCAL2,
+        "local3" => libc::LOG_LOCAL3,
+        "local4" => libc::LOG_LOCAL4,
+        "local5" => libc::LOG_LOCAL5,
+        "local6" => libc::LOG_LOCAL6,
+        "local7" => libc::LOG_LOCAL7,
+        _ => libc::LOG_LOCAL0,
+    };
+    // openlog keeps the pointer: the ident must live as long as the process.
+    let ident = std::ffi::CString::new(ident.replace('\0', "")).unwrap_or_default();
+    let ident: &'static std::ffi::CStr = Box::leak(ident.into_boxed_c_str());
+    // SAFETY: `ident` is a NUL-terminated string that is never freed.
+    unsafe {
+        libc::openlog(
+            ident.as_ptr(),
+            libc::LOG_PID | libc::LOG_NDELAY | libc::LOG_NOWAIT,
+            facility,
+        )
+    };
+}
+
+/// Sends one message to syslog at the priority Redis maps its level to.
+fn to_syslog(level: log::Level, msg: &str) {
+    let prio = match level {
+        log::Level::Error | log::Level::Warn => libc::LOG_WARNING,
+        log::Level::Info => libc::LOG_NOTICE,
+        log::Level::Debug => libc::LOG_INFO,
+        log::Level::Trace => libc::LOG_DEBUG,
+    };
+    let Ok(m) = std::ffi::CString::new(msg.replace('\0', "")) else {
+        return;
+    };
+    // SAFETY: a constant "%s" format with one NUL-terminated argument.
+    unsafe { libc::syslog(prio, c"%s".as_ptr(), m.as_ptr()) };
 }
 
 pub fn set_level(level: &str) {
@@ -95,7 +146,24 @@ fn civil(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
     )
 }
 
+/// Set by the offline checkers (`crate::check`): their lines say 'C', as
+/// a Redis tool's do.
+pub static TOOL_ROLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 pub fn format_line(level: log::Level, msg: &str) -> String {
+    let role = if TOOL_ROLE.load(std::sync::atomic::Ordering::Relaxed) {
+        'C'
+    } else if crate::server::IS_REPLICA.load(std::sync::atomic::Ordering::Relaxed) {
+        'S'
+    } else {
+        'M'
+    };
+    format_line_as(role, level, msg)
+}
+
+/// A log line with the given role character ('C' for a child process or
+/// an offline tool, as Redis writes it).
+pub fn format_line_as(role: char, level: log::Level, msg: &str) -> String {
     let ms = crate::util::now_ms();
     let (y, mo, d, h, mi, s) = civil(ms / 1000);
     const MON: [&str; 12] = [
@@ -106,11 +174,6 @@ pub fn format_line(level: log::Level, msg: &str) -> String {
         log::Level::Info => '*',
         log::Level::Debug => '-',
         log::Level::Trace => '.',
-    };
-    let role = if crate::server::IS_REPLICA.load(std::sync::atomic::Ordering::Relaxed) {
-        'S'
-    } else {
-        'M'
     };
     format!(
         "{}:{} {:02} {} {} {:02}:{:02}:{:02}.{:03} {} {}\n",
@@ -137,7 +200,11 @@ impl log::Log for RedisLogger {
         if !self.enabled(r.metadata()) {
             return;
         }
-        let line = format_line(r.level(), &r.args().to_string());
+        let msg = r.args().to_string();
+        if self.syslog.load(std::sync::atomic::Ordering::Relaxed) {
+            to_syslog(r.level(), &msg);
+        }
+        let line = format_line(r.level(), &msg);
         let mut f = self.file.lock().unwrap();
         match f.as_mut() {
             Some(f) => {

@@ -1,5 +1,6 @@
 //! `redis-rust [/path/to/redis.conf] [--name value ...]`, invoked like
-//! `redis-server`.
+//! `redis-server`; under the name `redis-rust-check-rdb` (or with
+//! `--check-rdb FILE`) it is redis-check-rdb, likewise for check-aof.
 
 use redis_rust::REDIS_VERSION;
 use redis_rust::config::Config;
@@ -25,6 +26,10 @@ fn fatal_config(line: usize, text: &str, reason: &str) -> ! {
 
 fn main() {
     let argv: Vec<String> = std::env::args().collect();
+    // Run as redis-check-rdb / redis-check-aof (by name or option)?
+    if let Some(code) = redis_rust::check::dispatch(&argv) {
+        std::process::exit(code);
+    }
     // Before anything else runs: the title goes where argv was.
     redis_rust::proctitle::init(argv.first().map_or("redis-server", String::as_str));
     let mut cfg = Config::new();
@@ -111,11 +116,18 @@ fn main() {
     if let Err((line, t, reason)) = cfg.load_text(&text, 0) {
         fatal_config(line, &t, &reason);
     }
-    let daemonize = cfg.bool("daemonize");
+    // As Redis: a supervised server stays in the foreground.
+    let daemonize =
+        cfg.bool("daemonize") && !redis_rust::notify::wants_systemd(cfg.get("supervised"));
     if daemonize {
         daemonize_now();
     }
-    if let Err(e) = redis_rust::logging::init(cfg.get("logfile"), cfg.get("loglevel")) {
+    if let Err(e) = redis_rust::logging::init(
+        cfg.get("logfile"),
+        cfg.get("loglevel"),
+        cfg.bool("syslog-enabled")
+            .then(|| (cfg.get("syslog-ident"), cfg.get("syslog-facility"))),
+    ) {
         eprintln!("Can't open the log file: {e}");
         std::process::exit(1);
     }
@@ -135,6 +147,7 @@ fn main() {
     } else {
         log::warn!("Configuration loaded");
     }
+    redis_rust::notify::init(cfg.get("supervised"));
     log::info!("Running mode=standalone, port={}.", cfg.get("port"));
     log::info!("redis-rust {} PID: {}", REDIS_VERSION, pid);
     let pidfile = cfg.get("pidfile").to_string();
@@ -190,7 +203,7 @@ fn main() {
         log::warn!("{e}");
     }
     log::info!("Ready to accept connections tcp");
-    redis_rust::server::sd_notify_ready(&server.st.cfg);
+    redis_rust::notify::ready(server.st.is_replica);
     if let Err(e) = server.run() {
         log::warn!("Event loop failed: {e}");
         std::process::exit(1);

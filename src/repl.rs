@@ -29,6 +29,14 @@ pub struct ReplState {
     pub pre: Vec<Vec<Vec<u8>>>,
     /// The running command asked not to be propagated at all.
     pub prevent: bool,
+    /// Where the commands fed now go (a script's `redis.set_repl`).
+    pub side: Side,
+    /// Where the next command's own effects go; `propagate` applies it
+    /// to them and not to the expired keys fed before them.
+    pub side_next: Side,
+    /// Spans of `out` that only one side gets: (start, end, Side). The
+    /// rest goes to both.
+    pub one_sided: Vec<(usize, usize, Side)>,
     /// Commands fed so far (SELECTs aside), so EXEC can tell whether its
     /// body needs MULTI/EXEC around it.
     pub fed: u64,
@@ -135,8 +143,23 @@ impl ReplState {
             encode(&mut self.out, [&b"SELECT"[..], id.as_bytes()].into_iter());
             self.stream_db = Some(db);
         }
+        // The SELECT goes to both sides, so both stay on the same db.
+        let cmd_start = self.out.len();
         encode(&mut self.out, args);
         self.fed += 1;
+        if self.side != Side::Both {
+            self.one_sided.push((cmd_start, self.out.len(), self.side));
+            if self.side == Side::Aof {
+                // Replicas never see it: only its SELECT moves their
+                // offset (which counts commands without a backlog).
+                if self.replicas.is_empty() && self.backlog.is_none() {
+                    self.offset += 1;
+                } else {
+                    self.offset += (cmd_start - start) as i64;
+                }
+                return;
+            }
+        }
         // Without a backlog (no replica ever attached, or its TTL ran
         // out) the offset counts commands, as in Redis: the AOF's manifest
         // records it, and WAITAOF waits on it.
@@ -154,6 +177,62 @@ impl ReplState {
             self.feed(db, [cmd, &k[..]].into_iter());
         }
     }
+}
+
+/// Who gets a propagated command: `redis.set_repl` can keep one from the
+/// AOF or from the replicas.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Side {
+    #[default]
+    Both,
+    Aof,
+    Replicas,
+}
+
+impl ReplState {
+    /// Wraps what was fed since `mark` in MULTI/EXEC (EXEC bodies and
+    /// scripts that wrote more than once), keeping the one-sided spans on
+    /// their commands.
+    pub fn wrap_multi(&mut self, mark: usize) {
+        let mut m = Vec::new();
+        encode(&mut m, [&b"MULTI"[..]].into_iter());
+        let n = m.len();
+        self.out.splice(mark..mark, m);
+        for span in self.one_sided.iter_mut().filter(|s| s.0 >= mark) {
+            span.0 += n;
+            span.1 += n;
+        }
+        let end = self.out.len();
+        encode(&mut self.out, [&b"EXEC"[..]].into_iter());
+        self.offset += (n + self.out.len() - end) as i64;
+    }
+
+    /// Forgets what was fed from `mark` on (an AOF replay feeds nobody).
+    pub fn truncate(&mut self, mark: usize) {
+        self.out.truncate(mark);
+        self.one_sided.retain(|s| s.0 < mark);
+    }
+}
+
+/// The stream as the AOF and as the replicas get it, when `spans` of it
+/// are one-sided.
+pub fn split_sides(out: &[u8], spans: &[(usize, usize, Side)]) -> (Vec<u8>, Vec<u8>) {
+    let (mut aof, mut rep) = (Vec::with_capacity(out.len()), Vec::with_capacity(out.len()));
+    let mut at = 0;
+    for &(a, b, side) in spans {
+        aof.extend_from_slice(&out[at..a]);
+        rep.extend_from_slice(&out[at..a]);
+        if side != Side::Replicas {
+            aof.extend_from_slice(&out[a..b]);
+        }
+        if side != Side::Aof {
+            rep.extend_from_slice(&out[a..b]);
+        }
+        at = b;
+    }
+    aof.extend_from_slice(&out[at..]);
+    rep.extend_from_slice(&out[at..]);
+    (aof, rep)
 }
 
 /// Multibulk encoding of one command.
@@ -174,6 +253,33 @@ pub fn encode<'a>(out: &mut Vec<u8>, args: impl ExactSizeIterator<Item = &'a [u8
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_sided_commands_reach_one_side() {
+        let mut r = ReplState::new();
+        r.replicas.push(1);
+        r.feed(0, [&b"SET"[..], b"a", b"1"].into_iter());
+        let mark = r.out.len();
+        r.side = Side::Aof;
+        r.feed(3, [&b"SET"[..], b"c", b"3"].into_iter());
+        r.side = Side::Replicas;
+        r.feed(3, [&b"SET"[..], b"d", b"4"].into_iter());
+        r.side = Side::Both;
+        r.wrap_multi(mark);
+        let (aof, rep) = split_sides(&r.out, &r.one_sided);
+        let (aof, rep) = (
+            String::from_utf8(aof).unwrap(),
+            String::from_utf8(rep).unwrap(),
+        );
+        for s in [&aof, &rep] {
+            assert!(s.contains("$1\r\na\r\n") && s.contains("MULTI") && s.contains("EXEC"));
+            assert!(s.contains("SELECT\r\n$1\r\n3"));
+        }
+        assert!(aof.contains("$1\r\nc\r\n") && !aof.contains("$1\r\nd\r\n"));
+        assert!(rep.contains("$1\r\nd\r\n") && !rep.contains("$1\r\nc\r\n"));
+        // The replicas' offset is what they were sent.
+        assert_eq!(r.offset, rep.len() as i64);
+    }
 
     #[test]
     fn select_is_emitted_once_per_db_change() {

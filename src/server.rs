@@ -510,6 +510,9 @@ impl Server {
         let mut out = crate::persist::Loaded::default();
         let mut next = interval;
         let mut rng = crate::util::Rng::new();
+        let mut status = crate::notify::LoadStatus::new("keys");
+        let mut keys = 0u64;
+        let total = data.len();
         out.result = crate::persist::rdb::load_progress(
             &data,
             &mut dbs,
@@ -519,6 +522,8 @@ impl Server {
             &mut out.expired,
             &mut |pos| {
                 crate::util::debug_delay(delay, &mut rng);
+                keys += 1;
+                status.update(keys, pos, total);
                 if pos >= next {
                     next = pos + interval;
                     if let Some(l) = self.st.loading.as_mut() {
@@ -836,6 +841,14 @@ impl Server {
             }
             // Messages from the cron, timers or the last events.
             self.flush_pending_writes();
+            // Then clients over maxmemory-clients go (Redis's beforeSleep),
+            // all measured again when the limit was just turned on.
+            if self.st.cfg.hot.maxmemory_clients != self.st.evict.clients.limit_seen {
+                crate::evict::recount_clients(self);
+            }
+            if self.st.cfg.hot.maxmemory_clients != 0 {
+                crate::evict::evict_clients(self, None);
+            }
             if !self.st.lazyfree.is_idle() {
                 self.st.lazyfree.run();
             }
@@ -998,10 +1011,15 @@ impl Server {
     fn try_shutdown(&mut self) -> bool {
         let f = self.st.shutdown.take().unwrap_or_default();
         log::warn!("User requested shutdown...");
-        let save = f.save || (!f.nosave && !self.st.cfg.get("save").is_empty());
+        crate::notify::send("STOPPING=1\n");
+        // As Redis: a dataset not fully loaded (a SIGTERM while systemd
+        // waits for READY=1) is never saved over the file it comes from.
+        let save = self.st.loading.is_none()
+            && (f.save || (!f.nosave && !self.st.cfg.get("save").is_empty()));
         if crate::persist::aof::writing_initial(&self.st) {
             if !f.force {
                 log::warn!("Writing initial AOF, can't exit.");
+                crate::notify::send("STATUS=Writing initial AOF, can't exit.\n");
                 self.refuse_shutdown(f.client);
                 return false;
             }
@@ -1013,8 +1031,10 @@ impl Server {
         }
         if save {
             log::info!("Saving the final RDB snapshot before exiting.");
+            crate::notify::send("STATUS=Saving the final RDB snapshot\n");
             if crate::persist::save(&mut self.st).is_err() && !f.force {
                 log::warn!("Error trying to save the DB, can't exit.");
+                crate::notify::send("STATUS=Error trying to save the DB, can't exit.\n");
                 self.refuse_shutdown(f.client);
                 return false;
             }
@@ -1133,6 +1153,7 @@ impl Server {
                 self.st.blocking.unpark(key, &b);
                 self.st.blocking.count -= 1;
             }
+            self.st.evict.clients.forget(&mut c);
             self.st.unwatch_all(&mut c);
             self.st.unsubscribe_all(&mut c);
             if let Some(t) = c.tracking.take() {
@@ -1162,6 +1183,7 @@ impl Server {
         };
         let Some(mut c) = slot.take() else { return };
         let keep = self.read_and_process(&mut c);
+        self.track_client_memory(&mut c);
         let more = c.read_pending;
         self.clients[key] = Some(c);
         if !keep {
@@ -1193,6 +1215,7 @@ impl Server {
             return;
         };
         let keep = self.process_input(&mut c);
+        self.track_client_memory(&mut c);
         self.clients[key] = Some(c);
         if !keep {
             self.free_client(key);
@@ -1200,6 +1223,18 @@ impl Server {
         }
         self.handle_ready_keys();
         self.after_commands(key);
+    }
+
+    /// After `c` read input or ran commands, with `maxmemory-clients` on:
+    /// its buffers changed, so its share of the clients' memory is
+    /// measured again (evictions happen before the next command and
+    /// before the loop sleeps).
+    #[inline]
+    fn track_client_memory(&mut self, c: &mut Client) {
+        if self.st.cfg.hot.maxmemory_clients != 0 {
+            let limits = &self.st.cfg.hot.obuf_limits;
+            self.st.evict.clients.track(c, limits);
+        }
     }
 
     /// Swaps in the TCP listeners CONFIG SET bound; the old sockets close.
@@ -1314,6 +1349,10 @@ impl Server {
             return;
         }
         let result = c.flush_output();
+        if self.st.cfg.hot.maxmemory_clients != 0 {
+            let limits = &self.st.cfg.hot.obuf_limits;
+            self.st.evict.clients.track(c, limits);
+        }
         // Unauthenticated clients may not pile up replies they don't read
         // (Redis's checkClientOutputBufferLimits).
         if matches!(result, Ok(false)) && !c.authenticated && c.pending() > 1024 {
@@ -1360,12 +1399,18 @@ impl Server {
             c.reply_mode = ReplyMode::Skip;
         }
         c.reply.pushed = false;
-        if self.st.cfg.hot.maxmemory_clients != 0 {
-            crate::evict::evict_clients(self, c);
+        c.run_argv = (args.mem(), args.len());
+        // Redis's processCommand evicts clients over maxmemory-clients
+        // before running anything, this client included (as measured
+        // after its last read or command); then the command is dropped.
+        if self.st.cfg.hot.maxmemory_clients != 0 && crate::evict::evict_clients(self, Some(c)) {
+            c.run_argv = (0, 0);
+            return;
         }
         self.st.tracking.current = c.id;
         let off = self.st.repl.offset;
         let feed = crate::command::call::call(&mut self.st, c, &self.clients, args);
+        c.run_argv = (0, 0);
         self.st.tracking.current = 0;
         if self.st.repl.offset != off {
             c.woff = self.st.repl.offset;
@@ -1420,6 +1465,9 @@ impl Server {
             }
         }
         self.st.scripts.monitor_lines.clear();
+        // Its buffers changed: measured again, as after every command in
+        // Redis (the next command's check sees it).
+        self.track_client_memory(c);
     }
 
     /// Re-runs the commands of clients waiting on keys written by the
@@ -1729,18 +1777,25 @@ impl Server {
             return;
         }
         let out = std::mem::take(&mut self.st.repl.out);
+        let spans = std::mem::take(&mut self.st.repl.one_sided);
+        // Scripts' redis.set_repl can send parts to one side only.
+        let split = (!spans.is_empty()).then(|| crate::repl::split_sides(&out, &spans));
+        let (to_aof, to_replicas) = match &split {
+            Some((a, r)) => (a.as_slice(), r.as_slice()),
+            None => (out.as_slice(), out.as_slice()),
+        };
         if self.st.repl.aof {
-            crate::persist::aof::feed(&mut self.st, &out);
+            crate::persist::aof::feed(&mut self.st, to_aof);
         }
         if let Some(b) = self.st.repl.backlog.as_mut() {
-            b.append(&out);
+            b.append(to_replicas);
         }
         for r in self.st.repl.replicas.clone() {
             if r == current {
                 continue;
             }
             if let Some(Some(rc)) = self.clients.get_mut(r) {
-                rc.reply.raw(&out);
+                rc.reply.raw(to_replicas);
                 // A replica whose socket is full is written when it
                 // becomes writable, not tried again per command.
                 if rc.writable_registered {
@@ -1987,32 +2042,4 @@ pub fn random_hex(n: usize) -> String {
     (0..n)
         .map(|_| std::char::from_digit((r.next() % 16) as u32, 16).unwrap())
         .collect()
-}
-
-/// Tells systemd we are ready when `supervised systemd` (or `auto` with
-/// NOTIFY_SOCKET set) asks for it: one datagram to $NOTIFY_SOCKET.
-pub fn sd_notify_ready(cfg: &Config) {
-    let mode = cfg.get("supervised");
-    let Ok(path) = std::env::var("NOTIFY_SOCKET") else {
-        return;
-    };
-    if mode != "systemd" && mode != "auto" {
-        return;
-    }
-    let sock = match std::os::unix::net::UnixDatagram::unbound() {
-        Ok(s) => s,
-        Err(_) => return,
-    };
-    let msg = "STATUS=Ready to accept connections\nREADY=1\n";
-    if let Some(abs) = path.strip_prefix('@') {
-        use std::os::linux::net::SocketAddrExt;
-        if let Ok(a) = std::os::unix::net::SocketAddr::from_abstract_name(abs.as_bytes()) {
-            let _ = sock.send_to_addr(msg.as_bytes(), &a);
-        }
-    } else {
-        let _ = sock.send_to(msg.as_bytes(), &path);
-    }
-    log::info!(
-        "Supervised by systemd. Please make sure you set appropriate values for TimeoutStartSec and TimeoutStopSec in your service unit."
-    );
 }

@@ -305,7 +305,11 @@ pub fn call(
             return false;
         }
         if let Some(q) = c.multi.as_mut() {
-            q.push(Args::from_iter(args.iter()));
+            let queued = Args::from_iter(args.iter());
+            c.multi_mem += queued.mem()
+                + queued.len() * std::mem::size_of::<(u32, u32)>()
+                + std::mem::size_of::<Args>();
+            q.push(queued);
         }
         c.reply.simple("QUEUED");
         return true;
@@ -618,6 +622,21 @@ fn propagate(st: &mut State, db: usize, spec: &CommandSpec, args: &Args, dirty_b
             }
         }
     }
+    let side = std::mem::take(&mut st.repl.side_next);
+    st.repl.side = side;
+    propagate_effects(st, db, spec, args, dirty_before);
+    st.repl.side = crate::repl::Side::Both;
+}
+
+/// The command's own part of `propagate`: itself, or what it asked to
+/// propagate instead, after what it found expired.
+fn propagate_effects(
+    st: &mut State,
+    db: usize,
+    spec: &CommandSpec,
+    args: &Args,
+    dirty_before: u64,
+) {
     let mut also = std::mem::take(&mut st.repl.also);
     let pre = std::mem::take(&mut st.repl.pre);
     if std::mem::take(&mut st.repl.prevent) {

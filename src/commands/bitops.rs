@@ -680,6 +680,10 @@ fn bitfield_generic(ctx: &mut Ctx, args: &Args, ro: bool) -> CmdResult {
     if changes > 0 {
         ctx.wrote(key, "setbit", notify::STRING);
         ctx.st.dirty += changes - 1;
+    } else if grew {
+        // Created or padded, though every SET failed: not a write Redis
+        // signals, but the string's size changed.
+        ctx.db().refresh_size(key);
     }
     Ok(())
 }

@@ -417,7 +417,9 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
     if sel.wants("server") {
         header(&mut s, "Server");
         let hz = st.cfg.hot.hz;
+        // `auto` shows what it resolved to (src/notify.rs).
         let supervised = match st.cfg.get("supervised") {
+            _ if crate::notify::active() => "systemd",
             "systemd" => "systemd",
             "upstart" => "upstart",
             _ => "no",
@@ -901,7 +903,7 @@ pub fn client_facts(ctx: &Ctx) -> ClientFacts {
                 c.repl_ack_time,
                 if c.replica { "online" } else { "wait_bgsave" },
             ));
-            f.mem_replicas += crate::evict::client_memory(c);
+            f.mem_replicas += c.memory();
             continue;
         }
         f.connected += 1;
@@ -916,7 +918,7 @@ pub fn client_facts(ctx: &Ctx) -> ClientFacts {
         }
         f.max_in = f.max_in.max(c.qbuf_peak);
         f.max_out = f.max_out.max(c.reply.buf.capacity());
-        f.mem_normal += c.qbuf.capacity() + c.reply.buf.capacity() + c.args.mem();
+        f.mem_normal += c.memory();
     }
     f.not_counted = crate::evict::not_counted(ctx.st, ctx.others);
     f

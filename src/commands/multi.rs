@@ -64,6 +64,7 @@ fn multi(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         return Err(CmdError::msg("ERR MULTI calls can not be nested"));
     }
     ctx.c.multi = Some(Vec::new());
+    ctx.c.multi_mem = 0;
     ctx.c.multi_error = false;
     ctx.ok()
 }
@@ -108,14 +109,7 @@ fn exec(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     // once; a single write goes alone, as in Redis. MULTI precedes the
     // SELECT of the first write.
     if ctx.st.repl.fed - fed > 1 {
-        let repl = &mut ctx.st.repl;
-        let mut m = Vec::new();
-        crate::repl::encode(&mut m, [&b"MULTI"[..]].into_iter());
-        let n = m.len();
-        repl.out.splice(mark..mark, m);
-        let end = repl.out.len();
-        crate::repl::encode(&mut repl.out, [&b"EXEC"[..]].into_iter());
-        repl.offset += (n + repl.out.len() - end) as i64;
+        ctx.st.repl.wrap_multi(mark);
     }
     Ok(())
 }

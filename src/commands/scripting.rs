@@ -416,14 +416,7 @@ fn run(
         ctx.st.scripts.func_vm = Some(vm);
     }
     if !outer_exec && ctx.st.repl.fed - fed > 1 {
-        let repl = &mut ctx.st.repl;
-        let mut m = Vec::new();
-        crate::repl::encode(&mut m, [&b"MULTI"[..]].into_iter());
-        let n = m.len();
-        repl.out.splice(mark..mark, m);
-        let end = repl.out.len();
-        crate::repl::encode(&mut repl.out, [&b"EXEC"[..]].into_iter());
-        repl.offset += (n + repl.out.len() - end) as i64;
+        ctx.st.repl.wrap_multi(mark);
     }
     ctx.prevent_propagation();
     Ok(())

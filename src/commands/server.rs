@@ -1456,11 +1456,14 @@ fn debug_reload(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if save && crate::persist::save(ctx.st).is_err() {
         return Err(CmdError::msg("ERR Error trying to save the DB"));
     }
-    let _ = flush;
     let now = crate::util::now_ms();
     ctx.st.now_ms = now;
     crate::util::set_cached_ms(now);
-    match crate::persist::load_opts(ctx.st, flush, merge) {
+    // A supervisor sees the dataset go away and come back.
+    crate::notify::reloading();
+    let r = crate::persist::load_opts(ctx.st, flush, merge);
+    crate::notify::ready(ctx.st.is_replica);
+    match r {
         Ok(n) => {
             log::info!("DB reloaded by DEBUG RELOAD ({n} keys)");
             ctx.ok()

@@ -1082,19 +1082,20 @@ pub fn lcs_compute(a: &[u8], b: &[u8]) -> (usize, Vec<u8>, Vec<LcsMatch>) {
 /// "The specified keys must contain string values"; syntax error; LEN with
 /// IDX; a table larger than `proto-max-bulk-len`.
 pub fn lcs(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let mut vals: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
+    // Both keys are looked up (a miss fires `keymiss`) before either's
+    // type is checked, as in Redis.
+    let mut vals: [Option<Vec<u8>>; 2] = [Some(Vec::new()), Some(Vec::new())];
     for (n, v) in vals.iter_mut().enumerate() {
         if let Some(o) = ctx.lookup(&args[1 + n]) {
-            match &o.v {
-                Value::Str(s) => *v = s.to_vec(),
-                _ => {
-                    return Err(CmdError::msg(
-                        "ERR The specified keys must contain string values",
-                    ));
-                }
-            }
+            *v = o.v.as_str().ok().map(|s| s.to_vec());
         }
     }
+    let [Some(a), Some(b)] = vals else {
+        return Err(CmdError::msg(
+            "ERR The specified keys must contain string values",
+        ));
+    };
+    let vals = [a, b];
     let (mut getlen, mut getidx, mut withmatchlen) = (false, false, false);
     let mut minmatchlen: i64 = 0;
     let mut j = 3;

@@ -19,7 +19,9 @@ mod blobs;
 
 pub const RDB_VERSION: u32 = 12;
 
+const OP_SLOT_INFO: u8 = 244;
 const OP_FUNCTION2: u8 = 245;
+const OP_FUNCTION_PRE_GA: u8 = 246;
 const OP_MODULE_AUX: u8 = 247;
 const OP_IDLE: u8 = 248;
 const OP_FREQ: u8 = 249;
@@ -427,7 +429,7 @@ impl<'a> Reader<'a> {
             2 => match b {
                 0x80 => Len::Plain(u32::from_be_bytes(self.bytes(4)?.try_into().unwrap()) as u64),
                 0x81 => Len::Plain(u64::from_be_bytes(self.bytes(8)?.try_into().unwrap())),
-                _ => return err("unknown length encoding"),
+                _ => return err("Unknown length encoding 2 in rdbLoadLen()"),
             },
             _ => Len::Encoded(b & 0x3F),
         })
@@ -435,27 +437,31 @@ impl<'a> Reader<'a> {
 
     #[allow(clippy::len_without_is_empty)]
     pub fn len(&mut self) -> Result<u64, LoadError> {
+        // As Redis's rdbLoadLen: an encoded-value prefix where a length is
+        // expected reads as its low six bits.
         match self.raw_len()? {
             Len::Plain(n) => Ok(n),
-            Len::Encoded(_) => err("unexpected encoded length"),
+            Len::Encoded(e) => Ok(e as u64),
         }
     }
 
-    /// A count of following elements: each takes at least one byte, so a
-    /// count larger than what is left is corrupt.
+    /// A count of following elements. Each takes at least one byte, so a
+    /// count larger than what is left is cut to one past it: the reads
+    /// then end at the same end of file Redis reports, without an
+    /// allocation sized by a corrupt count.
     fn count(&mut self) -> Result<usize, LoadError> {
         let n = self.len()?;
-        if n > self.left() as u64 {
-            return err("element count larger than the file");
-        }
-        Ok(n as usize)
+        Ok(n.min(self.left() as u64 + 1) as usize)
     }
 
     pub fn string(&mut self) -> Result<Vec<u8>, LoadError> {
         match self.raw_len()? {
             Len::Plain(n) => {
-                if n > self.max_len || n > self.left() as u64 {
+                if n > self.max_len {
                     return err("string length out of range");
+                }
+                if n > self.left() as u64 {
+                    return err("unexpected end of file");
                 }
                 Ok(self.bytes(n as usize)?.to_vec())
             }
@@ -469,19 +475,23 @@ impl<'a> Reader<'a> {
             Len::Encoded(ENC_LZF) => {
                 let clen = self.len()?;
                 let ulen = self.len()?;
-                if clen > self.left() as u64
-                    || ulen > self.max_len
-                    || ulen > clen.saturating_mul(1024)
-                {
+                if ulen > self.max_len || ulen > clen.saturating_mul(1024) {
                     return err("compressed string length out of range");
+                }
+                if clen > self.left() as u64 {
+                    return err("unexpected end of file");
                 }
                 let c = self.bytes(clen as usize)?;
                 if ulen == 0 {
                     return Ok(Vec::new());
                 }
-                lzf::decompress(c, ulen as usize).map_err(|_| LoadError("invalid LZF data".into()))
+                match lzf::decompress(c, ulen as usize) {
+                    // Redis wants exactly the length announced.
+                    Ok(v) if v.len() as u64 == ulen => Ok(v),
+                    _ => err("Invalid LZF compressed string"),
+                }
             }
-            Len::Encoded(_) => err("unknown string encoding"),
+            Len::Encoded(e) => err(&format!("Unknown RDB string encoding type {e}")),
         }
     }
 
@@ -593,7 +603,9 @@ impl<'a> Reader<'a> {
             }
             T_HASH_METADATA | T_HASH_METADATA_PRE_GA => {
                 let min = if t == T_HASH_METADATA {
-                    let b = self.bytes(8)?;
+                    let b = self
+                        .bytes(8)
+                        .map_err(|_| LoadError("Hash failed loading minExpire".into()))?;
                     let m =
                         u64::from_le_bytes(b.try_into().map_err(|_| LoadError("bad time".into()))?);
                     if m > EB_EXPIRE_TIME_INVALID {
@@ -608,8 +620,16 @@ impl<'a> Reader<'a> {
                     return empty();
                 }
                 let mut v = Vec::new();
+                // A short read is logged with what was being read, as
+                // Redis does (then it reports the end of file).
+                let short = |e: LoadError, what: &str| {
+                    if e.0 == "unexpected end of file" {
+                        log::warn!("failed reading hash {what}");
+                    }
+                    e
+                };
                 for _ in 0..n {
-                    let ttl = self.len()?;
+                    let ttl = self.len().map_err(|e| short(e, "TTL"))?;
                     let when = match (ttl, t) {
                         (0, _) => None,
                         (x, T_HASH_METADATA) => Some(x.checked_add(min).map(|w| w - 1)),
@@ -620,8 +640,9 @@ impl<'a> Reader<'a> {
                         Some(Some(w)) if w < EB_EXPIRE_TIME_INVALID => Some(w as i64),
                         Some(_) => return err("invalid expireAt time"),
                     };
-                    let f = self.string()?;
-                    v.push((f, self.string()?, when));
+                    let f = self.string().map_err(|e| short(e, "field"))?;
+                    let val = self.string().map_err(|e| short(e, "value"))?;
+                    v.push((f, val, when));
                 }
                 if !unique_fields(v.iter().map(|(f, _, _)| &f[..])) {
                     return err("Duplicate hash fields detected");
@@ -938,28 +959,127 @@ pub fn load_prefix(
     expired: &mut u64,
     progress: &mut dyn FnMut(usize),
 ) -> Result<(usize, usize), LoadError> {
+    struct Progress<'a>(&'a mut dyn FnMut(usize));
+    impl Observer for Progress<'_> {
+        fn progress(&mut self, pos: usize) {
+            (self.0)(pos)
+        }
+    }
+    load_observed(
+        data,
+        dbs,
+        now_ms,
+        max_len,
+        libs,
+        expired,
+        &mut Progress(progress),
+    )
+}
+
+/// What the loader was about to do (redis-check-rdb names it on errors).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Doing {
+    Start,
+    ReadType,
+    ReadExpire,
+    ReadKey,
+    ReadObjectValue,
+    CheckSum,
+    ReadLen,
+    ReadAux,
+    ReadModuleAux,
+    ReadFunctions,
+}
+
+/// Watches a load as it goes: the server's loads serve clients from
+/// `progress`; redis-check-rdb (`crate::check::rdb`) prints what it finds
+/// from the rest. Offsets are the bytes consumed so far, as Redis's
+/// `rio.processed_bytes`.
+pub trait Observer {
+    /// After each key's value, with the offset reached.
+    fn progress(&mut self, _pos: usize) {}
+    /// Check mode: every value is validated deeply and dropped (nothing
+    /// goes into the databases), and the checksum trailer must be there.
+    fn check_only(&self) -> bool {
+        false
+    }
+    fn doing(&mut self, _d: Doing) {}
+    fn aux(&mut self, _pos: usize, _key: &[u8], _val: &[u8]) {}
+    fn select_db(&mut self, _pos: usize, _id: u64) {}
+    /// A key of type `t` is about to be read (`key` None), or has been.
+    fn key(&mut self, _t: u8, _key: Option<&[u8]>) {}
+    /// A value was read, with the expire time that came before it.
+    fn value(&mut self, _v: &Value, _expire: Option<i64>) {}
+    /// The checksum trailer: stored (0: saved without one) and computed.
+    fn checksum(&mut self, _pos: usize, _stored: u64, _computed: u64) {}
+    /// Loading failed at offset `pos`.
+    fn failed(&mut self, _pos: usize, _e: &LoadError) {}
+}
+
+/// C's `atoi` on the version digits: leading digits only, 0 if none.
+fn atoi(b: &[u8]) -> u32 {
+    b.iter()
+        .take_while(|c| c.is_ascii_digit())
+        .fold(0u32, |n, &c| {
+            n.saturating_mul(10).saturating_add((c - b'0') as u32)
+        })
+}
+
+/// The loader itself, reporting to `obs` as it goes.
+pub fn load_observed(
+    data: &[u8],
+    dbs: &mut [Db],
+    now_ms: i64,
+    max_len: u64,
+    libs: &mut Vec<Vec<u8>>,
+    expired: &mut u64,
+    obs: &mut dyn Observer,
+) -> Result<(usize, usize), LoadError> {
+    let mut r = Reader::new(data, max_len);
+    r.deep = obs.check_only();
+    let res = load_reader(&mut r, dbs, now_ms, libs, expired, obs);
+    if let Err(e) = &res {
+        obs.failed(r.pos, e);
+    }
+    res
+}
+
+fn load_reader(
+    r: &mut Reader,
+    dbs: &mut [Db],
+    now_ms: i64,
+    libs: &mut Vec<Vec<u8>>,
+    expired: &mut u64,
+    obs: &mut dyn Observer,
+) -> Result<(usize, usize), LoadError> {
+    let data = r.b;
+    let check = obs.check_only();
+    obs.doing(Doing::Start);
+    // The header is read as one 9-byte block.
+    r.pos = data.len().min(9);
     if data.len() < 9 || &data[..5] != b"REDIS" {
         return err("wrong signature trying to load DB from file");
     }
-    let ver: u32 = std::str::from_utf8(&data[5..9])
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| LoadError("bad version".into()))?;
+    let ver = atoi(&data[5..9]);
     if ver == 0 || ver > RDB_VERSION {
         return err(&format!("Can't handle RDB format version {ver}"));
     }
-    let mut r = Reader::new(data, max_len);
-    r.pos = 9;
     let mut db = 0usize;
     let mut expire: Option<i64> = None;
     let mut loaded = 0;
     let mut empty_skipped = 0u64;
     loop {
+        obs.doing(Doing::ReadType);
         let t = r.u8()?;
         match t {
             OP_EOF => break,
             OP_SELECTDB => {
+                obs.doing(Doing::ReadLen);
                 let id = r.len()?;
+                obs.select_db(r.pos, id);
+                if check {
+                    continue;
+                }
                 if id as usize >= dbs.len() {
                     return err(
                         "FATAL: Data file was created with a Redis server configured to handle more databases than this one",
@@ -968,16 +1088,28 @@ pub fn load_prefix(
                 db = id as usize;
             }
             OP_RESIZEDB => {
+                obs.doing(Doing::ReadLen);
                 r.len()?;
                 r.len()?;
             }
-            OP_EXPIRETIME_MS => expire = Some(i64::from_le_bytes(r.bytes(8)?.try_into().unwrap())),
+            OP_SLOT_INFO => {
+                r.len()?;
+                r.len()?;
+                r.len()?;
+            }
+            OP_EXPIRETIME_MS => {
+                obs.doing(Doing::ReadExpire);
+                expire = Some(i64::from_le_bytes(r.bytes(8)?.try_into().unwrap()))
+            }
             OP_EXPIRETIME => {
+                obs.doing(Doing::ReadExpire);
                 expire = Some(i32::from_le_bytes(r.bytes(4)?.try_into().unwrap()) as i64 * 1000)
             }
             OP_AUX => {
-                r.string()?;
-                r.string()?;
+                obs.doing(Doing::ReadAux);
+                let k = r.string()?;
+                let v = r.string()?;
+                obs.aux(r.pos, &k, &v);
             }
             OP_IDLE => {
                 r.len()?;
@@ -985,17 +1117,30 @@ pub fn load_prefix(
             OP_FREQ => {
                 r.u8()?;
             }
-            OP_FUNCTION2 => libs.push(r.string()?),
+            OP_FUNCTION2 => {
+                obs.doing(Doing::ReadFunctions);
+                libs.push(r.string()?)
+            }
+            OP_FUNCTION_PRE_GA => {
+                return err(&format!("Pre-release function format not supported {ver}"));
+            }
             OP_MODULE_AUX => {
+                obs.doing(Doing::ReadModuleAux);
                 return err("modules in RDB are not supported yet");
             }
             _ => {
-                let key = r.string()?;
                 if !is_object_type(t) {
                     return err(&format!("Unknown RDB encoding type {t}"));
                 }
+                obs.key(t, None);
+                obs.doing(Doing::ReadKey);
+                let key = r.string()?;
+                obs.key(t, Some(&key));
+                obs.doing(Doing::ReadObjectValue);
                 let when = expire.take();
                 let v = match r.value(t) {
+                    // Redis's checker reads an empty key as a failed read.
+                    Err(e) if e.0 == EMPTY_KEY && check => return err("unexpected end of file"),
                     Err(e) if e.0 == EMPTY_KEY => {
                         empty_skipped += 1;
                         if empty_skipped <= 10 {
@@ -1008,7 +1153,11 @@ pub fn load_prefix(
                     }
                     v => v?,
                 };
-                progress(r.pos);
+                obs.value(&v, when);
+                obs.progress(r.pos);
+                if check {
+                    continue;
+                }
                 if matches!(when, Some(w) if w <= now_ms) {
                     *expired += 1;
                     continue;
@@ -1025,22 +1174,32 @@ pub fn load_prefix(
             }
         }
     }
-    if ver >= 5 && r.left() >= 8 {
+    // The server accepts a file cut right after its EOF opcode (Redis
+    // checks the trailer only when it is there); the checker wants it.
+    if ver >= 5 && (check || r.left() >= 8) {
+        obs.doing(Doing::CheckSum);
         let body = r.pos;
         let expect = u64::from_le_bytes(r.bytes(8)?.try_into().unwrap());
-        if expect != 0 {
-            let got = crc64::crc64(0, &data[..body]);
-            if got != expect {
+        let got = if expect != 0 {
+            crc64::crc64(0, &data[..body])
+        } else {
+            0
+        };
+        obs.checksum(r.pos, expect, got);
+        if expect != 0 && got != expect {
+            if !check {
                 log::warn!(
                     "Wrong RDB checksum expected: ({expect:x}) got: ({got:x}). Aborting now."
                 );
-                return err("RDB CRC error");
             }
+            return err("RDB CRC error");
         }
     }
-    log::info!(
-        "Done loading RDB, keys loaded: {loaded}, keys expired: {expired}, empty keys skipped: {empty_skipped}."
-    );
+    if !check {
+        log::info!(
+            "Done loading RDB, keys loaded: {loaded}, keys expired: {expired}, empty keys skipped: {empty_skipped}."
+        );
+    }
     Ok((loaded, r.pos))
 }
 

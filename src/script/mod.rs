@@ -560,15 +560,20 @@ fn run_from_script(run: &mut RunCtx, argv: &Args) -> CallOutcome {
     if fake.user != run.caller_user {
         fake.user.clone_from(&run.caller_user);
     }
-    // redis.set_repl without REPL_REPLICA keeps the command off replicas.
-    let unreplicated = run.repl_flags & 2 == 0;
-    if unreplicated {
-        st.repl.prevent = true;
-    }
+    // redis.set_repl: REPL_AOF (1) and REPL_REPLICA (2) say who gets the
+    // command's effects; neither, nobody.
+    st.repl.side_next = match run.repl_flags & 3 {
+        3 => crate::repl::Side::Both,
+        2 => crate::repl::Side::Replicas,
+        1 => crate::repl::Side::Aof,
+        _ => {
+            st.repl.prevent = true;
+            crate::repl::Side::Both
+        }
+    };
     let feed = crate::command::call::call(st, fake, others, argv);
-    if unreplicated {
-        st.repl.prevent = false;
-    }
+    st.repl.prevent = false;
+    st.repl.side_next = crate::repl::Side::Both;
     if feed && !st.monitors.is_empty() {
         let line = crate::server::monitor_line(st, fake, argv);
         st.scripts.monitor_lines.push(line);

@@ -299,7 +299,8 @@ impl Server {
 
     /// Redis's clientsCron: each pass visits a share of the clients
     /// (numclients/hz, at least five), so each is seen about once a
-    /// second, and resizes their query and reply buffers to their use.
+    /// second, and resizes their query and reply buffers to their use,
+    /// then measures their memory for `maxmemory-clients`.
     fn clients_cron(&mut self, now: i64) {
         let n = self.clients.len();
         let hz = self.st.cfg.hot.hz.max(1) as usize;
@@ -309,6 +310,8 @@ impl Server {
         let cursor = self.clients_cron_cursor;
         let (mut visited, mut next) = (0, cursor);
         let stats = &mut self.st.stats;
+        let mem = &mut self.st.evict.clients;
+        let limits = self.st.cfg.hot.obuf_limits;
         // From the cursor to the end, then from the start.
         for wrapped in [false, true] {
             for (k, slot) in self.clients.iter_mut() {
@@ -329,6 +332,8 @@ impl Server {
                         _ => {}
                     }
                 }
+                // Every client, evictable or not, as Redis's clientsCron.
+                mem.measure(c, &limits);
                 visited += 1;
                 next = k + 1;
             }

@@ -74,7 +74,13 @@ impl Server {
                 c.qbuf.clear();
                 c.qpos = 0;
             }
-            if c.qbuf.capacity() - c.qbuf.len() < READ_RESERVE {
+            // A big argument's room was made when its header was read
+            // (exactly: it shows in the client's memory); reserving more
+            // near its end would double the buffer for nothing.
+            let free = c.qbuf.capacity() - c.qbuf.len();
+            let bulk_fits =
+                c.bulk_want > 0 && free >= c.bulk_want && c.parser.pending_bulk().is_some();
+            if free < READ_RESERVE && !bulk_fits {
                 c.qbuf.reserve(READ_RESERVE);
             }
             let len = c.qbuf.len();
@@ -108,7 +114,7 @@ impl Server {
                     // One read per turn, as Redis does, so a client with a
                     // deep pipeline cannot starve the others; a full window
                     // means more may be waiting, so come back next turn.
-                    c.read_pending = n == window && !c.close_after_reply;
+                    c.read_pending = n == window && !c.close_after_reply && !c.close_asap;
                     break;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -136,7 +142,7 @@ impl Server {
     /// Parses and executes all complete commands in the query buffer.
     pub(super) fn process_input(&mut self, c: &mut Client) -> bool {
         loop {
-            if c.close_after_reply {
+            if c.close_after_reply || c.close_asap {
                 return true;
             }
             if c.blocked.is_some() || c.postponed.is_some() {
@@ -183,7 +189,13 @@ impl Server {
                 Ok(false) => {
                     if want > 0 && c.qbuf.capacity() - c.qbuf.len() < want {
                         // The bulk length was checked against the limits.
-                        c.qbuf.reserve(want);
+                        // A big argument gets just its room, as Redis's
+                        // sdsMakeRoomForNonGreedy: no doubling.
+                        if c.parser.pending_bulk().is_some_and(|n| n >= BIG_ARG) {
+                            c.qbuf.reserve_exact(want);
+                        } else {
+                            c.qbuf.reserve(want);
+                        }
                     }
                     c.bulk_want = want;
                     return true;

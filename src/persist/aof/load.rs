@@ -205,6 +205,7 @@ pub fn load_file(st: &mut State, others: &Others, dir: &Path, name: &str) -> Loa
     let mut valid_before_multi = pos;
     let mut key_delay = st.cfg.int("key-load-delay");
     let mut loops = 0u64;
+    let mut status = crate::notify::LoadStatus::new("commands");
     let stop = loop {
         // Serve the clients from time to time (startup only: see
         // `Server::load_aof_on_start`); the delay may change meanwhile.
@@ -214,6 +215,7 @@ pub fn load_file(st: &mut State, others: &Others, dir: &Path, name: &str) -> Loa
                 l.loaded_bytes = l.loaded_bytes.max(pos).min(l.total_bytes);
             }
             crate::server::process_events_while_busy();
+            status.update(loops, pos, data.len());
             key_delay = st.cfg.int("key-load-delay");
         }
         match next_command(&data, &mut pos) {
@@ -373,7 +375,7 @@ pub fn load_all(st: &mut State, others: &Others, dir: &Path, am: &Manifest) -> (
     st.repl.aof = aof_feed && st.aof.status != super::Status::Off;
     st.repl.offset = offset;
     st.repl.stream_db = stream_db;
-    st.repl.out.truncate(mark);
+    st.repl.truncate(mark);
     (ret, total, base_size)
 }
 

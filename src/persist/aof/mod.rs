@@ -33,7 +33,7 @@ use load::{Loaded, Others};
 use manifest::Manifest;
 use std::fs::File;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -523,7 +523,14 @@ fn load_manifest_from_disk(st: &State) -> Manifest {
         log::debug!("The AOF manifest file {name} doesn't exist");
         return Manifest::default();
     }
-    let text = match std::fs::read(&path) {
+    read_manifest(&path)
+}
+
+/// Reads and parses a manifest file, exiting with Redis's messages when
+/// it cannot be read or is malformed (`aofLoadManifestFromFile`; also
+/// what redis-check-aof does).
+pub fn read_manifest(path: &Path) -> Manifest {
+    let text = match std::fs::read(path) {
         Ok(t) => t,
         Err(e) => fatal(format!(
             "Fatal error: can't open the AOF manifest file {} for reading: {}",
