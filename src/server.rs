@@ -225,7 +225,8 @@ impl State {
         !self.is_replica && !self.pause.active()
     }
 
-    /// A key changed: clients WATCHing it will see their EXEC fail.
+    /// A key changed: clients WATCHing it will see their EXEC fail, and
+    /// its INFO keysizes bin follows its new size.
     pub fn key_modified(&mut self, db: usize, key: &[u8]) {
         self.dbs[db].refresh_size(key);
         // A key created or replaced by any path (RENAME, MOVE, COPY,
