@@ -15,7 +15,6 @@ use common::{V, canonical, request};
 use std::collections::BTreeMap;
 use std::io::BufReader;
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// COMMAND DOCS (all commands, or those named) in protocol `proto`,
@@ -74,19 +73,8 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
 #[test]
 #[ignore]
 fn trees_match_redis8() {
-    let redis = std::env::var("REDIS8_SERVER")
-        .ok()
-        .filter(|v| !v.is_empty())
-        .expect("REDIS8_SERVER is not set (make interop sets it)");
     let ours = common::Server::start(&[]);
-    let (mut theirs, their_port) = common::start_on_free_port(|port| {
-        let mut c = Command::new(&redis);
-        c.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        c
-    });
+    let (mut theirs, their_port) = common::start_redis8();
     let mut report = Vec::new();
     let mut compared = 0;
     for proto in ["3", "2"] {

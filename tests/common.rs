@@ -89,6 +89,23 @@ fn free_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
+/// Starts the reference Redis 8.0 (`$REDIS8_SERVER`, which `make interop`
+/// sets) on a free port, without persistence.
+pub fn start_redis8() -> (Child, u16) {
+    let redis = std::env::var("REDIS8_SERVER")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .expect("REDIS8_SERVER is not set (make interop sets it)");
+    start_on_free_port(|port| {
+        let mut c = Command::new(&redis);
+        c.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        c
+    })
+}
+
 /// Spawns `command(port)` on a free port and waits until that process
 /// listens there. A free port can be taken by another test's server
 /// between the probe and the bind (ours then exits, and the other one
