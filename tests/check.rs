@@ -294,9 +294,17 @@ fn checkers_match_redis_8() {
         let (c1, o1, _) = run(reference, &[&file], &s.0, b"");
         s.write(&file, data);
         let (c2, o2, _) = run(&ours(kind), &[&file], &s.0, b"");
+        let (want, mut got) = (normalize(&o1), normalize(&o2));
+        // Redis 8.0's redis-check-aof sometimes ends a failed RDB preamble
+        // right after "Terminating server ..." and sometimes prints this
+        // line too (about one run in five, same file): both are its answer.
+        const NOT_SANE: &str = "\nRDB preamble of AOF file is not sane, aborting.";
+        if *kind == "aof" && !want.ends_with(NOT_SANE) && got.ends_with(NOT_SANE) {
+            got.truncate(got.len() - NOT_SANE.len());
+        }
         assert_eq!(
-            (c1, normalize(&o1)),
-            (c2, normalize(&o2)),
+            (c1, want),
+            (c2, got),
             "{kind} case {n} ({} bytes)",
             data.len()
         );
