@@ -601,7 +601,13 @@ impl Client {
             self.obuf_usage(),
             self.memory(),
             self.last_cmd,
-            self.user,
+            // No user: the master's link or the AOF loader, which may run
+            // anything.
+            if self.user.is_empty() {
+                "(superuser)"
+            } else {
+                &self.user
+            },
             self.tracking.as_ref().map_or(-1, |t| t.redirect as i64),
             self.reply.resp,
             lib_name,

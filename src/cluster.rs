@@ -98,15 +98,7 @@ pub fn pattern_hash_slot(pattern: &[u8]) -> Option<usize> {
 /// 40 random hex characters (node and shard ids, the internal secret).
 pub fn random_id() -> String {
     let mut bytes = [0u8; NAMELEN / 2];
-    let ok = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
-        .is_ok();
-    if !ok {
-        let mut r = crate::util::Rng::new();
-        for b in bytes.iter_mut() {
-            *b = r.next() as u8;
-        }
-    }
+    crate::util::random_bytes(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

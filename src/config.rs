@@ -635,6 +635,9 @@ pub struct Config {
     /// The path of the config file, absolute, if one was given.
     pub file: Option<String>,
     pub renamed: HashMap<String, String>,
+    /// `user` directives: name then rules, validated as read and applied
+    /// once the file is loaded (`acl::load_at_startup`).
+    pub users: Vec<Vec<Vec<u8>>>,
     save_from_file_started: bool,
 }
 
@@ -782,6 +785,7 @@ impl Config {
             hot: Hot::default(),
             file: None,
             renamed: HashMap::new(),
+            users: Vec::new(),
             save_from_file_started: false,
         };
         if let Ok(d) = std::env::current_dir() {
@@ -991,6 +995,24 @@ impl Config {
             if lname == "rename-command" && args.len() == 2 {
                 self.renamed
                     .insert(args[0].to_ascii_lowercase(), args[1].clone());
+            }
+            if lname == "user" && !args.is_empty() {
+                let words: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
+                if self.users.iter().any(|u| u[0] == words[0]) {
+                    return Err(format!(
+                        "Error in user declaration '{}': {}",
+                        args[0],
+                        crate::acl::RuleError::Duplicate.text()
+                    ));
+                }
+                crate::acl::validate_declaration(&words).map_err(|(bad, e)| {
+                    format!(
+                        "Error in user declaration '{}': {}",
+                        String::from_utf8_lossy(&bad),
+                        e.text()
+                    )
+                })?;
+                self.users.push(words);
             }
             return Ok(());
         }

@@ -17,6 +17,7 @@
 //! LRU/LFU object clocks). `notify` tells a systemd supervisor how
 //! startup, reloads and shutdown go.
 
+pub mod acl;
 pub mod alloc;
 pub mod blocking;
 pub mod check;

@@ -169,6 +169,10 @@ fn main() {
             std::process::exit(1);
         }
     };
+    if let Err(e) = redis_rust::acl::load_at_startup(&mut server.st.acl, &server.st.cfg) {
+        log::warn!("{e}");
+        std::process::exit(1);
+    }
     let _ = server.st.oom.apply(&server.st.cfg, false);
     if server.st.cfg.bool("set-proc-title") {
         redis_rust::proctitle::update(&server.st.cfg);

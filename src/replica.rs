@@ -584,6 +584,7 @@ impl Server {
         ));
         c.authenticated = true;
         c.is_master = true;
+        c.user.clear();
         c.qbuf = rest;
         c.db = db;
         self.poll.registry().register(

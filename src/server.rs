@@ -138,6 +138,7 @@ pub struct State {
     pub pending: Pending,
     pub oom: crate::oom::OomScore,
     pub slowlog: crate::slowlog::SlowLog,
+    pub acl: crate::acl::Acl,
     pub latency: crate::latency::Monitor,
     pub metrics: crate::instant::Metrics,
     pub migrate: crate::commands::migrate::Cache,
@@ -751,6 +752,7 @@ impl Server {
             pending: Pending::default(),
             oom: Default::default(),
             slowlog: Default::default(),
+            acl: Default::default(),
             latency: Default::default(),
             metrics: Default::default(),
             migrate: Default::default(),
@@ -1072,7 +1074,7 @@ impl Server {
                         // Protected mode: without a password, only
                         // loopback clients get in.
                         if !a.ip().is_loopback()
-                            && self.st.cfg.hot.requirepass.is_none()
+                            && self.st.acl.default_user().nopass
                             && self.st.cfg.bool("protected-mode")
                         {
                             use std::io::Write;
@@ -1119,9 +1121,7 @@ impl Server {
                 now_ms(),
                 resp,
             ));
-            if self.st.cfg.hot.requirepass.is_none() {
-                c.authenticated = true;
-            }
+            c.authenticated = self.st.acl.default_open;
             if self
                 .poll
                 .registry()

@@ -431,6 +431,20 @@ impl Default for Rng {
     }
 }
 
+/// Fills `buf` from the system's random source (`/dev/urandom`), or, if
+/// that cannot be read, from the seeded generator.
+pub fn random_bytes(buf: &mut [u8]) {
+    let ok = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, buf))
+        .is_ok();
+    if !ok {
+        let mut r = Rng::new();
+        for b in buf.iter_mut() {
+            *b = r.next() as u8;
+        }
+    }
+}
+
 /// The C library's text for an I/O error (`strerror`), which Redis puts in
 /// its error replies, without Rust's " (os error N)" suffix.
 pub fn os_error_text(e: &std::io::Error) -> String {

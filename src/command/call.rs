@@ -148,13 +148,22 @@ pub fn call(
         reject(st, c, &msg, Some((spec, name.as_ref())));
         return false;
     }
-    if !c.authenticated && !spec.has(super::flags::NO_AUTH) {
+    if !c.authenticated && !st.acl.default_open && !spec.has(super::flags::NO_AUTH) {
         reject(
             st,
             c,
             "NOAUTH Authentication required.",
             Some((spec, name.as_ref())),
         );
+        return false;
+    }
+    // ACLs: the default user with every permission (nearly always) skips
+    // the check; a script's commands were checked by the script engine.
+    if !acl_exempt(st, c)
+        && let Err(msg) = acl_gate(st, c, spec, &name, args)
+    {
+        let stat = (!st.in_exec).then_some((spec, name.as_ref()));
+        reject(st, c, &msg, stat);
         return false;
     }
     if spec.has(super::flags::PROTECTED) && !protected_allowed(st, c, spec) {
@@ -487,6 +496,93 @@ pub fn call(
                 spec.name,
                 "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro"
             ))
+}
+
+/// Clients whose commands skip the ACL check: the unrestricted default
+/// user's, those without a user (master link, AOF loader) and the script
+/// client (its commands were checked by the script engine).
+fn acl_exempt(st: &State, c: &Client) -> bool {
+    (st.acl.default_unrestricted && c.user == "default")
+        || c.user.is_empty()
+        || c.is_master
+        || crate::script::is_script_client(c)
+}
+
+/// The ACL check of a command `c` is about to run (Redis's
+/// `ACLCheckAllPerm` in processCommand, or in EXEC for a queued command):
+/// on a denial, logs it and returns the error to reply with.
+fn acl_gate(
+    st: &mut State,
+    c: &mut Client,
+    spec: &'static CommandSpec,
+    name: &str,
+    args: &Args,
+) -> Result<(), String> {
+    let Some(user) = st.acl.get(&c.user) else {
+        return Ok(());
+    };
+    let Err(denied) = user.check(spec, args) else {
+        return Ok(());
+    };
+    let in_exec = st.in_exec;
+    let context = if in_exec || c.multi.is_some() {
+        "multi"
+    } else {
+        "toplevel"
+    };
+    // The client info names the command being refused, or EXEC for one
+    // it queued.
+    if in_exec {
+        let ran = std::mem::replace(&mut c.last_cmd, "exec".into());
+        log_denial(st, c, denied, name, args, context, None);
+        c.last_cmd = ran;
+    } else {
+        c.last_cmd = name.to_string().into();
+        log_denial(st, c, denied, name, args, context, None);
+    }
+    if in_exec {
+        let reason = match denied {
+            crate::acl::Denied::Command => "no permission to execute the command or subcommand",
+            crate::acl::Denied::Key(_) => "no permission to touch the specified keys",
+            crate::acl::Denied::Channel(_) => {
+                "no permission to access one of the channels used as arguments"
+            }
+        };
+        return Err(format!(
+            "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {reason}"
+        ));
+    }
+    Err(format!(
+        "NOPERM {}",
+        denied.message(&c.user, name, args, false)
+    ))
+}
+
+/// Adds a denial to the ACL log (and INFO's counters). `info` is the
+/// client line to record, `c`'s own when None.
+pub fn log_denial(
+    st: &mut State,
+    c: &Client,
+    denied: crate::acl::Denied,
+    name: &str,
+    args: &Args,
+    context: &'static str,
+    info: Option<String>,
+) {
+    let object = match denied {
+        crate::acl::Denied::Command => name.as_bytes(),
+        _ => &args[denied.pos()],
+    };
+    let max = st.cfg.int("acllog-max-len").max(0) as usize;
+    let ev = crate::acl::log::Event {
+        reason: denied.reason(),
+        context,
+        object,
+        username: c.user.as_bytes(),
+        client_info: info.unwrap_or_else(|| c.info_line(st.now_ms)),
+        now: crate::util::now_ms(),
+    };
+    st.acl.log.add(ev, max);
 }
 
 /// Whether CLIENT PAUSE WRITE holds `spec` back: writes, commands that

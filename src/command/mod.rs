@@ -4,6 +4,7 @@
 //! them into the lookup map, the single source of truth for `COMMAND`.
 
 pub mod call;
+pub mod categories;
 pub mod docs;
 pub mod keyspecs;
 pub mod table;

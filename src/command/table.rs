@@ -28,6 +28,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         crate::commands::migrate::COMMANDS,
         crate::commands::scripting::COMMANDS,
         crate::commands::stream::COMMANDS,
+        crate::commands::acl::COMMANDS,
     ];
     FAMILIES
 }

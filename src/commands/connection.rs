@@ -326,23 +326,40 @@ pub fn select(ctx: &mut Ctx, args: &Args) -> CmdResult {
     ctx.ok()
 }
 
-fn check_password(ctx: &mut Ctx, user: Option<&[u8]>, pass: &[u8]) -> Result<(), CmdError> {
-    let ok = match &ctx.st.cfg.hot.requirepass {
-        None => {
-            user.map(|u| u == b"default").unwrap_or(true)
-                && ctx.st.cfg.hot.requirepass.is_none()
-                && user.is_some()
-        }
-        Some(p) => user.map(|u| u == b"default").unwrap_or(true) && p.as_slice() == pass,
-    };
-    if ok {
+/// Logs the client in as `user` if `pass` is right for it (Redis's
+/// `ACLAuthenticateUser`); a failure is counted and logged in the ACL log.
+fn authenticate(ctx: &mut Ctx, user: &[u8], pass: &[u8], cmd: &[u8]) -> Result<(), CmdError> {
+    let name = String::from_utf8_lossy(user);
+    if ctx
+        .st
+        .acl
+        .get(&name)
+        .is_some_and(|u| u.check_password(pass))
+    {
         ctx.c.authenticated = true;
-        Ok(())
-    } else {
-        Err(CmdError::msg(
-            "WRONGPASS invalid username-password pair or user is disabled.",
-        ))
+        if ctx.c.user != name {
+            ctx.c.user = name.into_owned();
+        }
+        return Ok(());
     }
+    let context = if ctx.c.multi.is_some() {
+        "multi"
+    } else {
+        "toplevel"
+    };
+    let max = ctx.st.cfg.int("acllog-max-len").max(0) as usize;
+    let ev = crate::acl::log::Event {
+        reason: "auth",
+        context,
+        object: cmd,
+        username: user,
+        client_info: ctx.c.info_line(ctx.st.now_ms),
+        now: crate::util::now_ms(),
+    };
+    ctx.st.acl.log.add(ev, max);
+    Err(CmdError::msg(
+        "WRONGPASS invalid username-password pair or user is disabled.",
+    ))
 }
 
 /// AUTH [username] password
@@ -350,17 +367,17 @@ pub fn auth(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if args.len() > 3 {
         return Err(CmdError::Syntax);
     }
-    if args.len() == 2 && ctx.st.cfg.hot.requirepass.is_none() {
+    if args.len() == 2 && ctx.st.acl.default_user().nopass {
         return Err(CmdError::msg(
             "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
         ));
     }
-    let (user, pass) = if args.len() == 3 {
-        (Some(&args[1]), &args[2])
+    let (user, pass): (&[u8], &[u8]) = if args.len() == 3 {
+        (&args[1], &args[2])
     } else {
-        (None, &args[1])
+        (b"default", &args[1])
     };
-    check_password(ctx, user, pass)?;
+    authenticate(ctx, user, pass, &args[0])?;
     ctx.ok()
 }
 
@@ -379,10 +396,12 @@ pub fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
         i = 2;
     }
     let mut setname = None;
+    let mut login = None;
     while i < args.len() {
         let more = args.len() - i - 1;
         if eq_ic(&args[i], "auth") && more >= 2 {
-            check_password(ctx, Some(&args[i + 1]), &args[i + 2])?;
+            // The last AUTH given is the one tried.
+            login = Some(i + 1);
             i += 3;
         } else if eq_ic(&args[i], "setname") && more >= 1 {
             validate_name(&args[i + 1])?;
@@ -395,7 +414,10 @@ pub fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
             )));
         }
     }
-    if !ctx.c.authenticated {
+    if let Some(at) = login {
+        authenticate(ctx, &args[at], &args[at + 1], &args[0])?;
+    }
+    if !ctx.c.authenticated && !ctx.st.acl.default_open {
         return Err(CmdError::msg(
             "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
         ));
@@ -448,7 +470,8 @@ pub fn reset(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         let t = ctx.c.token;
         ctx.st.monitors.retain(|&m| m != t);
     }
-    ctx.c.authenticated = ctx.st.cfg.hot.requirepass.is_none();
+    ctx.c.user = "default".into();
+    ctx.c.authenticated = ctx.st.acl.default_open;
     ctx.c.reply.simple("RESET");
     Ok(())
 }
@@ -701,7 +724,7 @@ fn client_kill(ctx: &mut Ctx, args: &Args) -> CmdResult {
                 laddr = Some(args.str_at(i + 1));
             } else if eq_ic(k, "user") {
                 let u = args.str_at(i + 1);
-                if !user_exists(&u) {
+                if ctx.st.acl.get(&u).is_none() {
                     return Err(CmdError::msg(format!("ERR No such user '{u}'")));
                 }
                 user = Some(u);
@@ -758,11 +781,6 @@ fn client_kill(ctx: &mut Ctx, args: &Args) -> CmdResult {
         ctx.c.close_after_reply = true;
     }
     Ok(())
-}
-
-/// Users known to the server; only `default` until ACLs exist.
-fn user_exists(name: &str) -> bool {
-    name == "default"
 }
 
 /// CLIENT SETINFO LIB-NAME|LIB-VER value

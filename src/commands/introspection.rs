@@ -2,7 +2,9 @@
 //! `genRedisInfoString`) and COMMAND (answered from the command table).
 
 use crate::command::flags::*;
-use crate::command::{CmdError, CmdResult, CommandSpec, Ctx, NO_KEYS, cmd, container, keyspecs};
+use crate::command::{
+    CmdError, CmdResult, CommandSpec, Ctx, NO_KEYS, categories, cmd, container, keyspecs,
+};
 use crate::resp::{Args, ReplyBuf};
 use crate::server::State;
 use crate::util::{eq_ic, glob_match};
@@ -701,10 +703,10 @@ pub fn gen_info(st: &mut State, cf: &ClientFacts, sel: &Selection) -> String {
             "eventloop_duration_cmd_sum" => stats.el_cmd_us,
             "instantaneous_eventloop_cycles_per_sec" => st.metrics.el_cycles.get(),
             "instantaneous_eventloop_duration_usec" => st.metrics.el_duration.get(),
-            "acl_access_denied_auth" => 0,
-            "acl_access_denied_cmd" => 0,
-            "acl_access_denied_key" => 0,
-            "acl_access_denied_channel" => 0,
+            "acl_access_denied_auth" => st.acl.log.denied_auth,
+            "acl_access_denied_cmd" => st.acl.log.denied_cmd,
+            "acl_access_denied_key" => st.acl.log.denied_key,
+            "acl_access_denied_channel" => st.acl.log.denied_channel,
         );
         if st.cluster.is_none() && st.cfg.int("cluster-compatibility-sample-ratio") > 0 {
             fields!(s, "cluster_incompatible_ops" => stats.cluster_incompatible_ops);
@@ -944,61 +946,6 @@ fn full_name(spec: &CommandSpec, parent: Option<&CommandSpec>) -> String {
     }
 }
 
-/// ACL categories derived from flags and group, as Redis's
-/// `setImplicitACLCategories` plus the group's own category.
-pub fn acl_categories(spec: &CommandSpec, parent: Option<&CommandSpec>) -> Vec<&'static str> {
-    let mut v = Vec::new();
-    let group = parent.map(|p| p.group).unwrap_or(spec.group);
-    let name = parent.map(|p| p.name).unwrap_or(spec.name);
-    if spec.has(WRITE) {
-        v.push("write");
-    }
-    if spec.has(READONLY) {
-        v.push("read");
-    }
-    match group {
-        "string" => v.push("string"),
-        "list" => v.push("list"),
-        "set" => v.push("set"),
-        "sorted-set" => v.push("sortedset"),
-        "hash" => v.push("hash"),
-        "stream" => v.push("stream"),
-        "bitmap" => v.push("bitmap"),
-        "hyperloglog" => v.push("hyperloglog"),
-        "geo" => v.push("geo"),
-        "pubsub" => v.push("pubsub"),
-        "transactions" => v.push("transaction"),
-        "scripting" => v.push("scripting"),
-        "connection" => v.push("connection"),
-        "generic" => v.push("keyspace"),
-        _ => {}
-    }
-    if spec.has(ADMIN) {
-        v.push("admin");
-        v.push("dangerous");
-    }
-    if spec.has(PUBSUB) && !v.contains(&"pubsub") {
-        v.push("pubsub");
-    }
-    if spec.has(FAST) {
-        v.push("fast");
-    }
-    if spec.has(BLOCKING) {
-        v.push("blocking");
-    }
-    if !spec.has(FAST) {
-        v.push("slow");
-    }
-    if matches!(
-        name,
-        "flushall" | "flushdb" | "keys" | "sort" | "debug" | "shutdown"
-    ) && !v.contains(&"dangerous")
-    {
-        v.push("dangerous");
-    }
-    v
-}
-
 fn flag_names(spec: &CommandSpec) -> Vec<&'static str> {
     let mut v: Vec<&'static str> = NAMES
         .iter()
@@ -1026,7 +973,7 @@ fn reply_command_info(r: &mut ReplyBuf, spec: &CommandSpec, parent: Option<&Comm
     r.int(k.first as i64);
     r.int(k.last as i64);
     r.int(k.step as i64);
-    let cats = acl_categories(spec, parent);
+    let cats: Vec<&str> = categories::names(categories::mask(spec, parent)).collect();
     r.set(cats.len());
     for c in cats {
         r.simple(&format!("@{c}"));
@@ -1122,7 +1069,9 @@ fn command_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
             let keep = match &filter {
                 Filter::None => true,
                 Filter::Module => false,
-                Filter::Cat(cat) => acl_categories(s, p).iter().any(|c| c == cat),
+                Filter::Cat(cat) => {
+                    categories::bit(cat.as_bytes()).is_some_and(|b| categories::mask(s, p) & b != 0)
+                }
                 Filter::Pattern(pat) => glob_match(pat, full_name(s, p).as_bytes(), true),
             };
             if keep {

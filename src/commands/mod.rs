@@ -1,6 +1,7 @@
 //! Command families: each module holds one family's handlers and exports its
 //! rows of the command table as `COMMANDS`.
 
+pub mod acl;
 pub mod bitops;
 pub mod cluster;
 pub mod connection;

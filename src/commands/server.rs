@@ -508,6 +508,17 @@ fn apply(ctx: &mut Ctx, name: &str) -> Result<(), String> {
             Ok(())
         }
         "appendonly" => crate::persist::aof::apply_config(ctx.st),
+        "requirepass" => {
+            let pass = ctx.st.cfg.get("requirepass").as_bytes().to_vec();
+            ctx.st
+                .acl
+                .set_default_password((!pass.is_empty()).then_some(&pass[..]));
+            Ok(())
+        }
+        "acl-pubsub-default" => {
+            ctx.st.acl.pubsub_all = ctx.st.cfg.get("acl-pubsub-default") == "allchannels";
+            Ok(())
+        }
         // As Redis, even with set-proc-title off.
         "proc-title-template" => {
             crate::proctitle::update(&ctx.st.cfg);
@@ -542,6 +553,8 @@ fn config_resetstat(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     ctx.st.evict.reset_stats();
     ctx.st.scripts.evicted = 0;
     ctx.st.lazyfree.freed = 0;
+    let l = &mut ctx.st.acl.log;
+    (l.denied_auth, l.denied_cmd, l.denied_key, l.denied_channel) = (0, 0, 0, 0);
     ctx.ok()
 }
 

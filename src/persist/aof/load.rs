@@ -124,6 +124,7 @@ fn fake_client() -> Option<Box<Client>> {
     ));
     c.authenticated = true;
     c.is_master = true;
+    c.user.clear();
     Some(c)
 }
 
