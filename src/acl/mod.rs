@@ -587,6 +587,13 @@ impl Acl {
         self.users.get(name)
     }
 
+    /// Whether commands run as `user` need checking: not for the
+    /// unrestricted default user, nor for no user (the master's link and
+    /// the AOF loader, which may run anything).
+    pub fn restricts(&self, user: &str) -> bool {
+        !(user.is_empty() || (self.default_unrestricted && user == "default"))
+    }
+
     pub fn default_user(&self) -> &User {
         &self.users["default"]
     }

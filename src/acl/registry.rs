@@ -77,6 +77,12 @@ impl Registry {
             .copied()
     }
 
+    /// The full name (`container|sub`) of a row of the command table.
+    pub fn full_name(&self, spec: &'static CommandSpec) -> &str {
+        self.id_of(spec)
+            .map_or(spec.name, |id| self.entries[id as usize].full.as_str())
+    }
+
     /// `name` or `container|sub`, case-insensitive (Redis's
     /// `lookupCommandBySdsLogic`: no deeper than one `|`, and only a
     /// container has subcommands).

@@ -419,10 +419,10 @@ pub fn call(
     // (or times out), as Redis does.
     if c.blocked.is_none() {
         stat.calls += 1;
-    }
-    stat.usec += dur;
-    if latency_tracking {
-        stat.latency.record(dur.saturating_mul(1000));
+        stat.usec += dur;
+        if latency_tracking {
+            stat.latency.record(dur.saturating_mul(1000));
+        }
     }
     st.stats.commands_processed += 1;
     st.stats.el_cmd_us += dur;
@@ -502,10 +502,7 @@ pub fn call(
 /// user's, those without a user (master link, AOF loader) and the script
 /// client (its commands were checked by the script engine).
 fn acl_exempt(st: &State, c: &Client) -> bool {
-    (st.acl.default_unrestricted && c.user == "default")
-        || c.user.is_empty()
-        || c.is_master
-        || crate::script::is_script_client(c)
+    !st.acl.restricts(&c.user) || c.is_master || crate::script::is_script_client(c)
 }
 
 /// The ACL check of a command `c` is about to run (Redis's
@@ -532,14 +529,16 @@ fn acl_gate(
     };
     // The client info names the command being refused, or EXEC for one
     // it queued.
-    if in_exec {
+    let info = if in_exec {
         let ran = std::mem::replace(&mut c.last_cmd, "exec".into());
-        log_denial(st, c, denied, name, args, context, None);
+        let info = c.info_line(st.now_ms);
         c.last_cmd = ran;
+        info
     } else {
         c.last_cmd = name.to_string().into();
-        log_denial(st, c, denied, name, args, context, None);
-    }
+        c.info_line(st.now_ms)
+    };
+    log_denial(st, &c.user, denied, name, args, context, info);
     if in_exec {
         let reason = match denied {
             crate::acl::Denied::Command => "no permission to execute the command or subcommand",
@@ -558,16 +557,16 @@ fn acl_gate(
     ))
 }
 
-/// Adds a denial to the ACL log (and INFO's counters). `info` is the
-/// client line to record, `c`'s own when None.
+/// Adds a denial by `user` to the ACL log (and INFO's counters);
+/// `client_info` is the client line to record.
 pub fn log_denial(
     st: &mut State,
-    c: &Client,
+    user: &str,
     denied: crate::acl::Denied,
     name: &str,
     args: &Args,
     context: &'static str,
-    info: Option<String>,
+    client_info: String,
 ) {
     let object = match denied {
         crate::acl::Denied::Command => name.as_bytes(),
@@ -578,8 +577,8 @@ pub fn log_denial(
         reason: denied.reason(),
         context,
         object,
-        username: c.user.as_bytes(),
-        client_info: info.unwrap_or_else(|| c.info_line(st.now_ms)),
+        username: user.as_bytes(),
+        client_info,
         now: crate::util::now_ms(),
     };
     st.acl.log.add(ev, max);

@@ -100,7 +100,13 @@ struct Opts<'a> {
 
 /// Parses SORT's options. `key_slot`: in cluster mode, the sorted key's
 /// slot, which BY and GET patterns must be pinned to.
-fn parse(args: &Args, readonly: bool, key_slot: Option<usize>) -> Result<Opts<'_>, CmdError> {
+/// `all_keys`: the user may read any key, which BY and GET patterns need.
+fn parse(
+    args: &Args,
+    readonly: bool,
+    key_slot: Option<usize>,
+    all_keys: bool,
+) -> Result<Opts<'_>, CmdError> {
     let off_slot =
         |pat: &[u8]| key_slot.is_some_and(|s| crate::cluster::pattern_hash_slot(pat) != Some(s));
     let mut o = Opts::default();
@@ -130,11 +136,21 @@ fn parse(args: &Args, readonly: bool, key_slot: Option<usize>) -> Result<Opts<'_
                     "ERR BY option of SORT denied in Cluster mode when keys formed by the pattern may be in different slots.",
                 ));
             }
+            if !o.dontsort && !all_keys {
+                return Err(CmdError::msg(
+                    "ERR BY option of SORT denied due to insufficient ACL permissions.",
+                ));
+            }
             j += 1;
         } else if eq_ic(a, "get") && left >= 1 {
             if &args[j + 1][..] != b"#" && off_slot(&args[j + 1]) {
                 return Err(CmdError::msg(
                     "ERR GET option of SORT denied in Cluster mode when keys formed by the pattern may be in different slots.",
+                ));
+            }
+            if !all_keys {
+                return Err(CmdError::msg(
+                    "ERR GET option of SORT denied due to insufficient ACL permissions.",
                 ));
             }
             o.gets.push(&args[j + 1]);
@@ -263,13 +279,37 @@ fn parse_score(b: &[u8]) -> Option<f64> {
     crate::util::parse_f64(b)
 }
 
+/// Whether the client's user may run this SORT and read every key (Redis's
+/// `ACLUserCheckCmdWithUnrestrictedKeyAccess`).
+fn reads_all_keys(ctx: &Ctx, args: &Args, readonly: bool) -> bool {
+    let user = &ctx.c.user;
+    if !ctx.st.acl.restricts(user) {
+        return true;
+    }
+    let reg = crate::acl::registry::get();
+    let name: &[u8] = if readonly { b"sort_ro" } else { b"sort" };
+    let Some(id) = reg.lookup(name) else {
+        return true;
+    };
+    let spec = reg.entries[id as usize].spec;
+    ctx.st
+        .acl
+        .get(user)
+        .is_none_or(|u| u.check_all_keys(spec, args, crate::command::keyspecs::flag::ACCESS))
+}
+
 fn sort_generic(ctx: &mut Ctx, args: &Args, readonly: bool) -> CmdResult {
     let key_slot = ctx
         .st
         .cluster
         .is_some()
         .then(|| crate::cluster::key_hash_slot(&args[1]));
-    let mut o = parse(args, readonly, key_slot)?;
+    let mut o = parse(
+        args,
+        readonly,
+        key_slot,
+        reads_all_keys(ctx, args, readonly),
+    )?;
     // Outside cluster mode, patterns that a cluster would refuse count as
     // incompatible operations (each BY/GET sampled on its own, as Redis).
     let ratio = ctx.st.cfg.hot.cluster_compat_ratio;

@@ -271,6 +271,9 @@ pub struct RunCtx {
     pub others: *const slab::Slab<Option<Box<Client>>>,
     pub fake: *mut Client,
     pub caller_user: String,
+    /// The caller's CLIENT LIST line, for the ACL log; only made for a
+    /// caller whose user has restrictions.
+    pub caller_info: String,
     pub read_only: bool,
     pub allow_oom: bool,
     pub oom_at_start: bool,
@@ -768,6 +771,17 @@ fn check_spec(
     {
         return Err("Can not execute the command on a stale replica".into());
     }
+    if !run.caller_info.is_empty()
+        && let Some(user) = st.acl.get(&run.caller_user)
+        && let Err(denied) = user.check(spec, argv)
+    {
+        let name = crate::acl::registry::get().full_name(spec);
+        let msg = denied.message(&run.caller_user, name, argv, false);
+        let info = run.caller_info.clone();
+        let user = run.caller_user.clone();
+        crate::command::call::log_denial(st, &user, denied, name, argv, "lua", info);
+        return Err(format!("-NOPERM {msg}"));
+    }
     if run.read_only && spec.has(cf::WRITE | cf::MAY_REPLICATE) {
         return Err("Write commands are not allowed from read-only scripts.".into());
     }
@@ -1008,14 +1022,43 @@ pub fn new_vm(cfg_deprecated: bool) -> mlua::Result<Vm> {
                 return Ok((Value::Boolean(true), false));
             }
             // SAFETY: see `lua_call`.
-            let st = unsafe { &*(*p).st };
-            if st.commands.get(&name.as_bytes()).is_none() {
+            let (st, run) = unsafe { (&*(*p).st, &*p) };
+            let Some(mut spec) = st.commands.get(&name.as_bytes()) else {
                 return Ok((
                     err_table(lua, "Invalid command passed to redis.acl_check_cmd()")?,
                     true,
                 ));
+            };
+            let mut argv: Vec<Vec<u8>> = Vec::with_capacity(args.len());
+            for a in args.iter() {
+                match a {
+                    Value::String(s) => argv.push(s.as_bytes().to_vec()),
+                    Value::Integer(i) => argv.push(i.to_string().into_bytes()),
+                    Value::Number(n) => argv.push(crate::util::fmt_double(*n).into_bytes()),
+                    _ => {
+                        return Ok((
+                            err_table(
+                                lua,
+                                "Lua redis lib command arguments must be strings or integers",
+                            )?,
+                            true,
+                        ));
+                    }
+                }
             }
-            Ok((Value::Boolean(true), false))
+            if !spec.subcommands.is_empty()
+                && let Some(sub) = argv
+                    .get(1)
+                    .and_then(|a| crate::command::table::subcommand(spec, a))
+            {
+                spec = sub;
+            }
+            let allowed = !st.acl.restricts(&run.caller_user)
+                || st.acl.get(&run.caller_user).is_none_or(|u| {
+                    let slices: Vec<&[u8]> = argv.iter().map(|a| &a[..]).collect();
+                    u.check(spec, &Args::from_slices(&slices)).is_ok()
+                });
+            Ok((Value::Boolean(allowed), false))
         })?,
     )?;
     rs.set(
@@ -1450,6 +1493,11 @@ pub fn run_script(
         others: others as *const _,
         fake: &mut *fake as *mut Client,
         caller_user: caller.user.clone(),
+        caller_info: if st.acl.restricts(&caller.user) {
+            caller.info_line(st.now_ms)
+        } else {
+            String::new()
+        },
         read_only: spec.read_only || spec.flags & sflags::NO_WRITES != 0,
         allow_oom: spec.flags & sflags::ALLOW_OOM != 0,
         oom_at_start: oom,
