@@ -395,8 +395,8 @@ fn check_selector(
     }
     if !s.allkeys {
         let specs = keyspecs::lookup(&entry.full);
-        if keyspecs::has_keys(&entry.full, specs) {
-            let keys = keys.get_or_insert_with(|| keyspecs::find_keys(&entry.full, specs, args));
+        if keyspecs::has_keys(spec, specs) {
+            let keys = keys.get_or_insert_with(|| keyspecs::find_keys(spec, specs, args));
             for &(pos, flags) in keys.iter() {
                 if !s.key_allowed(&args[pos], flags) {
                     return Err(Denied::Key(pos));

@@ -372,8 +372,7 @@ pub fn call(
     // A background save in progress keeps the keys' values as they were
     // when it started: whatever this command may change is saved first.
     if st.snapshot.is_some() && spec.has(super::flags::WRITE) {
-        let pos = super::table::movable_key_positions(spec.name, args)
-            .unwrap_or_else(|| spec.key_positions(args.len()));
+        let pos = spec.key_positions(args);
         for i in pos {
             crate::persist::snapshot::before_write(st, c.db, &args[i]);
         }
@@ -388,8 +387,7 @@ pub fn call(
         && !spec.has(super::flags::PUBSUB | super::flags::NO_MANDATORY_KEYS)
         && c.tracking.as_ref().is_some_and(|t| t.remembers_keys())
     {
-        let pos = super::table::movable_key_positions(spec.name, args)
-            .unwrap_or_else(|| spec.key_positions(args.len()));
+        let pos = spec.key_positions(args);
         st.tracking
             .remember(c.id, pos.iter().map(|&i| &args[i][..]));
     }
@@ -405,8 +403,7 @@ pub fn call(
     // A writable replica expires what its own clients gave a TTL (its
     // master expires the rest), as Redis's rememberSlaveKeyWithExpire.
     if st.is_replica && !c.is_master && st.dirty > dirty_before {
-        let pos = crate::command::table::movable_key_positions(spec.name, args)
-            .unwrap_or_else(|| spec.key_positions(args.len()));
+        let pos = spec.key_positions(args);
         for i in pos {
             if st.dbs[c.db].expires.get(&args[i][..]).is_some() {
                 st.replica_expiring.insert((c.db, args[i].to_vec()));

@@ -23,10 +23,10 @@
 //! ordinary commands.
 //!
 //! `find_keys` follows Redis's `getKeysFromCommandWithSpecs`: the specs
-//! answer when they can, and a command's own key finder
-//! (`table::movable_key_positions`, or the flag rules of SET, BITFIELD,
-//! SORT and MIGRATE) answers when they cannot.
+//! answer when they can, and the key finder a command row carries
+//! (`CommandSpec::getkeys`) answers when they cannot.
 
+use super::CommandSpec;
 use crate::resp::{Args, ReplyBuf};
 use crate::util::{FxHashMap, eq_ic};
 use std::sync::OnceLock;
@@ -603,76 +603,17 @@ fn keyword_position(args: &Args, keyword: &str, startfrom: i32) -> Option<usize>
     None
 }
 
-/// Whether `name` finds its keys with its own code where the specs cannot
-/// (Redis's `getkeys_proc`).
-fn has_key_finder(name: &str) -> bool {
-    matches!(name, "set" | "bitfield") || super::table::has_movable_keys(name)
-}
-
-/// The command's own key finder, with the flags Redis's gives: SET and
-/// BITFIELD decide theirs from the arguments, SORT and MIGRATE state
-/// theirs, the others leave them empty (their specs are complete).
-fn keys_by_finder(name: &str, args: &Args) -> Vec<KeyRef> {
-    use flag::*;
-    match name {
-        "set" => {
-            let get = (3..args.len()).any(|i| eq_ic(&args[i], "get"));
-            vec![(
-                1,
-                if get {
-                    RW | ACCESS | UPDATE
-                } else {
-                    OW | UPDATE
-                },
-            )]
-        }
-        "bitfield" => vec![(1, bitfield_flags(args))],
-        "sort_ro" => vec![(1, RO | ACCESS)],
-        _ => {
-            let pos = super::table::movable_key_positions(name, args).unwrap_or_default();
-            let flags = |i: usize| match name {
-                "sort" if i == 0 => RO | ACCESS,
-                "sort" => OW | UPDATE,
-                "migrate" => RW | ACCESS | DELETE,
-                _ => 0,
-            };
-            pos.into_iter()
-                .enumerate()
-                .map(|(i, p)| (p, flags(i)))
-                .collect()
-        }
-    }
-}
-
-/// BITFIELD only reads when every operation is a complete GET (OVERFLOW
-/// aside); anything else, malformed included, counts as a write.
-fn bitfield_flags(args: &Args) -> u16 {
-    use flag::*;
-    let mut i = 2;
-    while i < args.len() {
-        let rest = args.len() - i - 1;
-        let a = &args[i];
-        if eq_ic(a, "get") && rest >= 2 {
-            i += 3;
-        } else if eq_ic(a, "overflow") && rest >= 1 {
-            i += 2;
-        } else {
-            return RW | ACCESS | UPDATE;
-        }
-    }
-    RO | ACCESS
-}
-
-/// Whether the command `name` with `specs` has keys at all (COMMAND
-/// GETKEYS refuses one without).
-pub fn has_keys(name: &str, specs: &[Spec]) -> bool {
-    has_key_finder(name) || specs.iter().any(|s| s.flags & flag::NOT_KEY == 0)
+/// Whether the command has keys at all (COMMAND GETKEYS refuses one
+/// without): a key finder of its own, or a spec for keys.
+pub fn has_keys(spec: &CommandSpec, specs: &[Spec]) -> bool {
+    spec.getkeys.is_some() || specs.iter().any(|s| s.flags & flag::NOT_KEY == 0)
 }
 
 /// The keys of the command line `args` and their flags, as Redis's
 /// `getKeysFromCommandWithSpecs`: by the specs when they are reliable (no
-/// variable flags) and can tell, else by the command's own finder.
-pub fn find_keys(name: &str, specs: &[Spec], args: &Args) -> Vec<KeyRef> {
+/// variable flags) and can tell, else by the command's own finder (whose
+/// flags, as Redis's, may be empty).
+pub fn find_keys(spec: &CommandSpec, specs: &[Spec], args: &Args) -> Vec<KeyRef> {
     let variable = specs.iter().any(|s| s.flags & flag::VARIABLE_FLAGS != 0);
     if !variable
         && specs.iter().any(|s| s.flags & flag::NOT_KEY == 0)
@@ -680,18 +621,50 @@ pub fn find_keys(name: &str, specs: &[Spec], args: &Args) -> Vec<KeyRef> {
     {
         return keys;
     }
-    if has_key_finder(name) {
-        keys_by_finder(name, args)
-    } else {
-        Vec::new()
+    spec.getkeys.map_or_else(Vec::new, |find| find(args))
+}
+
+/// The legacy first/last/step and the movablekeys flag, as Redis derives
+/// them from the specs (`populateCommandLegacyRangeSpec`): keys are
+/// movable unless plain consecutive ranges, complete, cover them.
+pub fn legacy_range(specs: &[Spec]) -> ((i32, i32, i32), bool) {
+    let plain = |s: &Spec| match (s.begin, s.find) {
+        (Begin::Index(pos), Find::Range { lastkey, step, .. }) => Some((pos, lastkey, step)),
+        _ => None,
+    };
+    if let [s] = specs
+        && let Some((pos, lastkey, step)) = plain(s)
+    {
+        let last = if lastkey >= 0 { pos + lastkey } else { lastkey };
+        return ((pos, last, step), s.flags & flag::INCOMPLETE != 0);
     }
+    let (mut first, mut last, mut prev_last, mut movable) = (i32::MAX, 0i32, 0, false);
+    for s in specs {
+        let Some((pos, lastkey, step)) = plain(s) else {
+            movable = true;
+            continue;
+        };
+        if step != 1 || (prev_last != 0 && prev_last != pos - 1) {
+            movable = true;
+            continue;
+        }
+        movable |= s.flags & flag::INCOMPLETE != 0;
+        first = first.min(pos);
+        let abs = if lastkey >= 0 { lastkey + pos } else { lastkey };
+        last = (last as u32).max(abs as u32) as i32;
+        prev_last = last;
+    }
+    if first == i32::MAX {
+        return ((0, 0, 0), movable);
+    }
+    ((first, last, 1), movable)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::command::CommandSpec;
-    use crate::command::table::{families, has_movable_keys};
+    use crate::command::table::families;
 
     /// Every command and subcommand with its full name.
     fn all_commands() -> Vec<(String, &'static CommandSpec)> {
@@ -767,46 +740,10 @@ mod tests {
         }
         let missing: Vec<_> = commands
             .iter()
-            .filter(|(n, c)| (c.keys.first > 0 || has_key_finder(n)) && lookup(n).is_empty())
+            .filter(|(n, c)| (c.keys.first > 0 || c.getkeys.is_some()) && lookup(n).is_empty())
             .map(|(n, _)| n.clone())
             .collect();
         assert!(missing.is_empty(), "no key specs for {missing:?}");
-    }
-
-    /// The legacy first/last/step and the movablekeys flag Redis derives
-    /// from the specs (`populateCommandLegacyRangeSpec`): the table's must
-    /// be the same.
-    fn legacy_range(specs: &[Spec]) -> ((i32, i32, i32), bool) {
-        let plain = |s: &Spec| match (s.begin, s.find) {
-            (Begin::Index(pos), Find::Range { lastkey, step, .. }) => Some((pos, lastkey, step)),
-            _ => None,
-        };
-        if let [s] = specs
-            && let Some((pos, lastkey, step)) = plain(s)
-        {
-            let last = if lastkey >= 0 { pos + lastkey } else { lastkey };
-            return ((pos, last, step), s.flags & flag::INCOMPLETE != 0);
-        }
-        let (mut first, mut last, mut prev_last, mut movable) = (i32::MAX, 0i32, 0, false);
-        for s in specs {
-            let Some((pos, lastkey, step)) = plain(s) else {
-                movable = true;
-                continue;
-            };
-            if step != 1 || (prev_last != 0 && prev_last != pos - 1) {
-                movable = true;
-                continue;
-            }
-            movable |= s.flags & flag::INCOMPLETE != 0;
-            first = first.min(pos);
-            let abs = if lastkey >= 0 { lastkey + pos } else { lastkey };
-            last = (last as u32).max(abs as u32) as i32;
-            prev_last = last;
-        }
-        if first == i32::MAX {
-            return ((0, 0, 0), true);
-        }
-        ((first, last, 1), movable)
     }
 
     #[test]
@@ -816,11 +753,12 @@ mod tests {
             let specs = lookup(&name);
             let (range, movable) = legacy_range(specs);
             let ours = (c.keys.first, c.keys.last, c.keys.step);
-            let ours_movable = !name.contains('|') && has_movable_keys(&name);
-            if !specs.is_empty() && (range != ours || movable != ours_movable) {
-                wrong.push(format!(
-                    "{name}: specs say {range:?} {movable}, table {ours:?} {ours_movable}"
-                ));
+            if !specs.is_empty() && range != ours {
+                wrong.push(format!("{name}: specs say {range:?}, table {ours:?}"));
+            }
+            // Keys the specs cannot always find need the row's own finder.
+            if movable && c.getkeys.is_none() {
+                wrong.push(format!("{name}: movable keys but no key finder"));
             }
         }
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
@@ -858,7 +796,12 @@ mod tests {
     fn keys(name: &str, line: &str) -> Vec<(String, u16)> {
         let words: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
         let args = Args::from_slices(&words);
-        find_keys(name, lookup(name), &args)
+        let spec = all_commands()
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| c)
+            .unwrap();
+        find_keys(spec, lookup(name), &args)
             .into_iter()
             .map(|(p, f)| (line.split(' ').nth(p).unwrap().to_string(), f))
             .collect()
@@ -916,7 +859,8 @@ mod tests {
             [k("a", RW | ACCESS | DELETE), k("b", RW | ACCESS | DELETE)]
         );
         assert!(keys("eval", "eval s 0").is_empty());
-        assert!(!has_keys("spublish", lookup("spublish")));
-        assert!(has_keys("eval", lookup("eval")));
+        let spec = |n: &str| all_commands().into_iter().find(|(m, _)| m == n).unwrap().1;
+        assert!(!has_keys(spec("spublish"), lookup("spublish")));
+        assert!(has_keys(spec("eval"), lookup("eval")));
     }
 }

@@ -100,6 +100,19 @@ pub struct CommandSpec {
     pub since: &'static str,
     pub run: Handler,
     pub subcommands: &'static [CommandSpec],
+    /// The command's own key finder, where its key specs cannot always
+    /// tell where the keys are or what is done to them.
+    pub getkeys: Option<KeyFinder>,
+}
+
+/// A command's own key finder (Redis's `getkeys_proc`): the positions of
+/// the keys in a command line (name first) and their key-spec flags, which
+/// most finders leave empty, as Redis's do.
+pub type KeyFinder = fn(&Args) -> Vec<keyspecs::KeyRef>;
+
+/// Key positions found without flags of their own.
+pub fn unflagged(pos: Vec<usize>) -> Vec<keyspecs::KeyRef> {
+    pos.into_iter().map(|p| (p, 0)).collect()
 }
 
 /// Row constructor for the family tables.
@@ -124,6 +137,7 @@ pub const fn cmd(
         since,
         run,
         subcommands: &[],
+        getkeys: None,
     }
 }
 
@@ -145,6 +159,7 @@ pub const fn container(
         since,
         run: call::no_handler,
         subcommands,
+        getkeys: None,
     }
 }
 
@@ -153,8 +168,17 @@ impl CommandSpec {
         self.flags & f != 0
     }
 
-    /// Positions of the key arguments in `args`.
-    pub fn key_positions(&self, argc: usize) -> Vec<usize> {
+    /// Positions of the key arguments of the command line `args`: by the
+    /// command's key finder if it has one, else by its legacy range.
+    pub fn key_positions(&self, args: &Args) -> Vec<usize> {
+        match self.getkeys {
+            Some(find) => find(args).into_iter().map(|(p, _)| p).collect(),
+            None => self.range_positions(args.len()),
+        }
+    }
+
+    /// Positions the legacy first/last/step give for `argc` arguments.
+    pub fn range_positions(&self, argc: usize) -> Vec<usize> {
         let k = self.keys;
         if k.first <= 0 {
             return Vec::new();

@@ -12,6 +12,26 @@ use crate::db::{Str, Value};
 use crate::resp::Args;
 use crate::util::eq_ic;
 
+/// BITFIELD's key finder: it only reads when every operation is a
+/// complete GET (OVERFLOW aside); anything else, malformed included,
+/// counts as a write.
+fn bitfield_keys(args: &Args) -> Vec<crate::command::keyspecs::KeyRef> {
+    use crate::command::keyspecs::flag::*;
+    let mut i = 2;
+    while i < args.len() {
+        let rest = args.len() - i - 1;
+        let a = &args[i];
+        if eq_ic(a, "get") && rest >= 2 {
+            i += 3;
+        } else if eq_ic(a, "overflow") && rest >= 1 {
+            i += 2;
+        } else {
+            return vec![(1, RW | ACCESS | UPDATE)];
+        }
+    }
+    vec![(1, RO | ACCESS)]
+}
+
 pub static COMMANDS: &[CommandSpec] = &[
     cmd(
         "bitcount",
@@ -43,16 +63,19 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Performs bitwise operations on multiple strings, and stores the result.",
         bitop,
     ),
-    cmd(
-        "bitfield",
-        -2,
-        WRITE | DENYOOM,
-        keys(1, 1, 1),
-        "bitmap",
-        "3.2.0",
-        "Performs arbitrary bitfield integer operations on strings.",
-        bitfield,
-    ),
+    CommandSpec {
+        getkeys: Some(bitfield_keys),
+        ..cmd(
+            "bitfield",
+            -2,
+            WRITE | DENYOOM,
+            keys(1, 1, 1),
+            "bitmap",
+            "3.2.0",
+            "Performs arbitrary bitfield integer operations on strings.",
+            bitfield,
+        )
+    },
     cmd(
         "bitfield_ro",
         -2,

@@ -354,8 +354,7 @@ fn node(st: &mut State) -> Result<&mut Cluster, CmdError> {
 
 /// Key positions of one command (`spec` as resolved for `args`).
 fn command_keys(spec: &CommandSpec, args: &Args) -> Vec<usize> {
-    crate::command::table::movable_key_positions(spec.name, args)
-        .unwrap_or_else(|| spec.key_positions(args.len()))
+    spec.key_positions(args)
 }
 
 /// Resolves a queued command's spec (with its subcommand).

@@ -57,16 +57,19 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Returns the longitude and latitude of members from a geospatial index.",
         geopos,
     ),
-    cmd(
-        "georadius",
-        -6,
-        WRITE | DENYOOM,
-        keys(1, 1, 1),
-        "geo",
-        "3.2.0",
-        "Queries a geospatial index for members within a distance from a coordinate, optionally stores the result.",
-        georadius,
-    ),
+    CommandSpec {
+        getkeys: Some(radius_keys),
+        ..cmd(
+            "georadius",
+            -6,
+            WRITE | DENYOOM,
+            keys(1, 1, 1),
+            "geo",
+            "3.2.0",
+            "Queries a geospatial index for members within a distance from a coordinate, optionally stores the result.",
+            georadius,
+        )
+    },
     cmd(
         "georadius_ro",
         -6,
@@ -77,16 +80,19 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Returns members from a geospatial index that are within a distance from a coordinate.",
         georadius_ro,
     ),
-    cmd(
-        "georadiusbymember",
-        -5,
-        WRITE | DENYOOM,
-        keys(1, 1, 1),
-        "geo",
-        "3.2.0",
-        "Queries a geospatial index for members within a distance from a member, optionally stores the result.",
-        georadiusbymember,
-    ),
+    CommandSpec {
+        getkeys: Some(radius_bymember_keys),
+        ..cmd(
+            "georadiusbymember",
+            -5,
+            WRITE | DENYOOM,
+            keys(1, 1, 1),
+            "geo",
+            "3.2.0",
+            "Queries a geospatial index for members within a distance from a member, optionally stores the result.",
+            georadiusbymember,
+        )
+    },
     cmd(
         "georadiusbymember_ro",
         -5,
@@ -118,6 +124,16 @@ pub static COMMANDS: &[CommandSpec] = &[
         geosearchstore,
     ),
 ];
+
+/// GEORADIUS's key finder: the key read, then STORE/STOREDIST's.
+pub fn radius_keys(args: &Args) -> Vec<crate::command::keyspecs::KeyRef> {
+    crate::command::unflagged(radius_key_positions(args, 6))
+}
+
+/// GEORADIUSBYMEMBER's key finder.
+pub fn radius_bymember_keys(args: &Args) -> Vec<crate::command::keyspecs::KeyRef> {
+    crate::command::unflagged(radius_key_positions(args, 5))
+}
 
 /// Key positions of GEORADIUS/GEORADIUSBYMEMBER: the source and any
 /// STORE/STOREDIST destination.

@@ -946,13 +946,13 @@ fn full_name(spec: &CommandSpec, parent: Option<&CommandSpec>) -> String {
     }
 }
 
-fn flag_names(spec: &CommandSpec) -> Vec<&'static str> {
+fn flag_names(spec: &CommandSpec, full: &str) -> Vec<&'static str> {
     let mut v: Vec<&'static str> = NAMES
         .iter()
         .filter(|(f, _)| spec.has(*f))
         .map(|(_, n)| *n)
         .collect();
-    if crate::command::table::has_movable_keys(spec.name) {
+    if keyspecs::legacy_range(keyspecs::lookup(full)).1 {
         let at = v.len() - usize::from(v.last() == Some(&"allow_busy"));
         v.insert(at, "movablekeys");
     }
@@ -962,9 +962,10 @@ fn flag_names(spec: &CommandSpec) -> Vec<&'static str> {
 /// One `COMMAND INFO` entry.
 fn reply_command_info(r: &mut ReplyBuf, spec: &CommandSpec, parent: Option<&CommandSpec>) {
     r.array(10);
-    r.bulk_str(&full_name(spec, parent));
+    let full = full_name(spec, parent);
+    r.bulk_str(&full);
     r.int(spec.arity as i64);
-    let fl = flag_names(spec);
+    let fl = flag_names(spec, &full);
     r.set(fl.len());
     for f in fl {
         r.simple(f);
@@ -1128,7 +1129,7 @@ fn getkeys_of(ctx: &Ctx, args: &Args) -> Result<Vec<keyspecs::KeyRef>, CmdError>
     };
     let name = full_name(spec, parent);
     let specs = keyspecs::lookup(&name);
-    if !keyspecs::has_keys(&name, specs) {
+    if !keyspecs::has_keys(spec, specs) {
         return Err(CmdError::msg("ERR The command has no key arguments"));
     }
     if (spec.arity > 0 && argc as i32 != spec.arity) || (argc as i32) < -spec.arity {
@@ -1136,7 +1137,7 @@ fn getkeys_of(ctx: &Ctx, args: &Args) -> Result<Vec<keyspecs::KeyRef>, CmdError>
             "ERR Invalid number of arguments specified for command",
         ));
     }
-    let keys = keyspecs::find_keys(&name, specs, &cmd_args);
+    let keys = keyspecs::find_keys(spec, specs, &cmd_args);
     // Keys the command may go without (EVAL with numkeys 0): none found
     // is an answer, not an error.
     if keys.is_empty() && !spec.has(NO_MANDATORY_KEYS) {

@@ -220,26 +220,32 @@ pub static COMMANDS: &[CommandSpec] = &[
     ),
     // Keys are given by a count argument (movable keys), as in Redis's
     // legacy key spec (0, 0, 0).
-    cmd(
-        "lmpop",
-        -4,
-        WRITE,
-        NO_KEYS,
-        "list",
-        "7.0.0",
-        "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.",
-        lmpop,
-    ),
-    cmd(
-        "blmpop",
-        -5,
-        WRITE | BLOCKING,
-        NO_KEYS,
-        "list",
-        "7.0.0",
-        "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.",
-        blmpop,
-    ),
+    CommandSpec {
+        getkeys: Some(mpop_finder),
+        ..cmd(
+            "lmpop",
+            -4,
+            WRITE,
+            NO_KEYS,
+            "list",
+            "7.0.0",
+            "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.",
+            lmpop,
+        )
+    },
+    CommandSpec {
+        getkeys: Some(blmpop_finder),
+        ..cmd(
+            "blmpop",
+            -5,
+            WRITE | BLOCKING,
+            NO_KEYS,
+            "list",
+            "7.0.0",
+            "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.",
+            blmpop,
+        )
+    },
 ];
 
 /// The inclusive index range `[start, end]` (negative from the end) of a
@@ -544,6 +550,16 @@ pub fn mpop_key_positions(args: &Args, at: usize) -> Vec<usize> {
         return Vec::new();
     }
     (at + 1..at + 1 + n as usize).collect()
+}
+
+/// Key finder of the commands with `numkeys key...` at argument 1.
+pub fn mpop_finder(args: &Args) -> Vec<crate::command::keyspecs::KeyRef> {
+    crate::command::unflagged(mpop_key_positions(args, 1))
+}
+
+/// Key finder of the commands with `timeout numkeys key...`.
+pub fn blmpop_finder(args: &Args) -> Vec<crate::command::keyspecs::KeyRef> {
+    crate::command::unflagged(mpop_key_positions(args, 2))
 }
 
 /// Parses `numkeys key... LEFT|RIGHT [COUNT n]` starting at `at`.

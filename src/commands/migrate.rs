@@ -16,16 +16,19 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-pub static COMMANDS: &[CommandSpec] = &[cmd(
-    "migrate",
-    -6,
-    WRITE | MAY_REPLICATE,
-    keys(3, 3, 1),
-    "generic",
-    "2.6.0",
-    "Atomically transfers a key from one Redis instance to another.",
-    migrate,
-)];
+pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
+    getkeys: Some(migrate_keys),
+    ..cmd(
+        "migrate",
+        -6,
+        WRITE | MAY_REPLICATE,
+        keys(3, 3, 1),
+        "generic",
+        "2.6.0",
+        "Atomically transfers a key from one Redis instance to another.",
+        migrate,
+    )
+}];
 
 /// How long an unused cached connection lives.
 const CACHE_IDLE_MS: i64 = 10_000;
@@ -59,6 +62,15 @@ impl Cache {
         self.conns
             .retain(|_, c| now_ms - c.last_use_ms <= CACHE_IDLE_MS);
     }
+}
+
+/// MIGRATE's key finder: every key is read and deleted here.
+pub fn migrate_keys(args: &Args) -> Vec<crate::command::keyspecs::KeyRef> {
+    use crate::command::keyspecs::flag::*;
+    key_positions(args)
+        .into_iter()
+        .map(|p| (p, RW | ACCESS | DELETE))
+        .collect()
 }
 
 /// The key positions of a MIGRATE: the key argument, or what follows KEYS.

@@ -11,66 +11,84 @@ const EVAL_FLAGS: u32 = NOSCRIPT | SKIP_MONITOR | MAY_REPLICATE | NO_MANDATORY_K
 const EVAL_RO_FLAGS: u32 = NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | READONLY;
 
 pub static COMMANDS: &[CommandSpec] = &[
-    cmd(
-        "eval",
-        -3,
-        EVAL_FLAGS,
-        NO_KEYS,
-        "scripting",
-        "2.6.0",
-        "Executes a server-side Lua script.",
-        eval,
-    ),
-    cmd(
-        "evalsha",
-        -3,
-        EVAL_FLAGS,
-        NO_KEYS,
-        "scripting",
-        "2.6.0",
-        "Executes a server-side Lua script by SHA1 digest.",
-        evalsha,
-    ),
-    cmd(
-        "eval_ro",
-        -3,
-        EVAL_RO_FLAGS,
-        NO_KEYS,
-        "scripting",
-        "7.0.0",
-        "Executes a read-only server-side Lua script.",
-        eval_ro,
-    ),
-    cmd(
-        "evalsha_ro",
-        -3,
-        EVAL_RO_FLAGS,
-        NO_KEYS,
-        "scripting",
-        "7.0.0",
-        "Executes a read-only server-side Lua script by SHA1 digest.",
-        evalsha_ro,
-    ),
-    cmd(
-        "fcall",
-        -3,
-        EVAL_FLAGS,
-        NO_KEYS,
-        "scripting",
-        "7.0.0",
-        "Invokes a function.",
-        fcall,
-    ),
-    cmd(
-        "fcall_ro",
-        -3,
-        EVAL_RO_FLAGS,
-        NO_KEYS,
-        "scripting",
-        "7.0.0",
-        "Invokes a read-only function.",
-        fcall_ro,
-    ),
+    CommandSpec {
+        getkeys: Some(script_keys),
+        ..cmd(
+            "eval",
+            -3,
+            EVAL_FLAGS,
+            NO_KEYS,
+            "scripting",
+            "2.6.0",
+            "Executes a server-side Lua script.",
+            eval,
+        )
+    },
+    CommandSpec {
+        getkeys: Some(script_keys),
+        ..cmd(
+            "evalsha",
+            -3,
+            EVAL_FLAGS,
+            NO_KEYS,
+            "scripting",
+            "2.6.0",
+            "Executes a server-side Lua script by SHA1 digest.",
+            evalsha,
+        )
+    },
+    CommandSpec {
+        getkeys: Some(script_keys),
+        ..cmd(
+            "eval_ro",
+            -3,
+            EVAL_RO_FLAGS,
+            NO_KEYS,
+            "scripting",
+            "7.0.0",
+            "Executes a read-only server-side Lua script.",
+            eval_ro,
+        )
+    },
+    CommandSpec {
+        getkeys: Some(script_keys),
+        ..cmd(
+            "evalsha_ro",
+            -3,
+            EVAL_RO_FLAGS,
+            NO_KEYS,
+            "scripting",
+            "7.0.0",
+            "Executes a read-only server-side Lua script by SHA1 digest.",
+            evalsha_ro,
+        )
+    },
+    CommandSpec {
+        getkeys: Some(script_keys),
+        ..cmd(
+            "fcall",
+            -3,
+            EVAL_FLAGS,
+            NO_KEYS,
+            "scripting",
+            "7.0.0",
+            "Invokes a function.",
+            fcall,
+        )
+    },
+    CommandSpec {
+        getkeys: Some(script_keys),
+        ..cmd(
+            "fcall_ro",
+            -3,
+            EVAL_RO_FLAGS,
+            NO_KEYS,
+            "scripting",
+            "7.0.0",
+            "Invokes a read-only function.",
+            fcall_ro,
+        )
+    },
     container(
         "script",
         "scripting",
@@ -242,6 +260,11 @@ static FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
         function_help,
     ),
 ];
+
+/// Key finder of EVAL, EVALSHA, FCALL and their read-only forms.
+pub fn script_keys(args: &Args) -> Vec<crate::command::keyspecs::KeyRef> {
+    crate::command::unflagged(key_positions(args))
+}
 
 /// Key positions of EVAL-like commands: `name script numkeys key...`.
 pub fn key_positions(args: &Args) -> Vec<usize> {

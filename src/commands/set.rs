@@ -114,16 +114,19 @@ pub static COMMANDS: &[CommandSpec] = &[
         sinter,
     ),
     // Keys are counted by numkeys: no fixed legacy range.
-    cmd(
-        "sintercard",
-        -3,
-        READONLY,
-        NO_KEYS,
-        "set",
-        "7.0.0",
-        "Returns the number of members of the intersect of multiple sets.",
-        sintercard,
-    ),
+    CommandSpec {
+        getkeys: Some(crate::commands::list::mpop_finder),
+        ..cmd(
+            "sintercard",
+            -3,
+            READONLY,
+            NO_KEYS,
+            "set",
+            "7.0.0",
+            "Returns the number of members of the intersect of multiple sets.",
+            sintercard,
+        )
+    },
     cmd(
         "sinterstore",
         -3,

@@ -24,26 +24,32 @@ use std::cmp::Ordering;
 
 pub static COMMANDS: &[CommandSpec] = &[
     // Not FAST: the cost grows with the collection and the GET patterns.
-    cmd(
-        "sort",
-        -2,
-        WRITE | DENYOOM,
-        keys(1, 1, 1),
-        "generic",
-        "1.0.0",
-        "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.",
-        sort,
-    ),
-    cmd(
-        "sort_ro",
-        -2,
-        READONLY,
-        keys(1, 1, 1),
-        "generic",
-        "7.0.0",
-        "Returns the sorted elements of a list, a set, or a sorted set.",
-        sort_ro,
-    ),
+    CommandSpec {
+        getkeys: Some(sort_keys),
+        ..cmd(
+            "sort",
+            -2,
+            WRITE | DENYOOM,
+            keys(1, 1, 1),
+            "generic",
+            "1.0.0",
+            "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.",
+            sort,
+        )
+    },
+    CommandSpec {
+        getkeys: Some(sort_ro_keys),
+        ..cmd(
+            "sort_ro",
+            -2,
+            READONLY,
+            keys(1, 1, 1),
+            "generic",
+            "7.0.0",
+            "Returns the sorted elements of a list, a set, or a sorted set.",
+            sort_ro,
+        )
+    },
 ];
 
 /// SORT key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern
@@ -55,6 +61,23 @@ pub fn sort(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// SORT_RO: SORT without STORE.
 pub fn sort_ro(ctx: &mut Ctx, args: &Args) -> CmdResult {
     sort_generic(ctx, args, true)
+}
+
+/// SORT's key finder: the sorted key, read, and the STORE destination,
+/// overwritten.
+pub fn sort_keys(args: &Args) -> Vec<crate::command::keyspecs::KeyRef> {
+    use crate::command::keyspecs::flag::*;
+    key_positions(args)
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| (p, if i == 0 { RO | ACCESS } else { OW | UPDATE }))
+        .collect()
+}
+
+/// SORT_RO's key finder: just the sorted key.
+pub fn sort_ro_keys(_args: &Args) -> Vec<crate::command::keyspecs::KeyRef> {
+    use crate::command::keyspecs::flag::*;
+    vec![(1, RO | ACCESS)]
 }
 
 /// Key positions of a SORT command line: the sorted key and the last

@@ -86,26 +86,32 @@ pub static COMMANDS: &[CommandSpec] = &[
         xsetid,
     ),
     // Keys follow STREAMS: see `read_key_positions`.
-    cmd(
-        "xread",
-        -4,
-        READONLY | BLOCKING,
-        keys(0, 0, 0),
-        "stream",
-        "5.0.0",
-        "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.",
-        xread,
-    ),
-    cmd(
-        "xreadgroup",
-        -7,
-        WRITE | BLOCKING,
-        keys(0, 0, 0),
-        "stream",
-        "5.0.0",
-        "Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.",
-        xreadgroup,
-    ),
+    CommandSpec {
+        getkeys: Some(read_keys),
+        ..cmd(
+            "xread",
+            -4,
+            READONLY | BLOCKING,
+            keys(0, 0, 0),
+            "stream",
+            "5.0.0",
+            "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.",
+            xread,
+        )
+    },
+    CommandSpec {
+        getkeys: Some(read_keys),
+        ..cmd(
+            "xreadgroup",
+            -7,
+            WRITE | BLOCKING,
+            keys(0, 0, 0),
+            "stream",
+            "5.0.0",
+            "Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.",
+            xreadgroup,
+        )
+    },
     cmd(
         "xack",
         -4,
@@ -267,6 +273,11 @@ static XINFO: &[CommandSpec] = &[
         xinfo_help,
     ),
 ];
+
+/// Key finder of XREAD and XREADGROUP: the keys after STREAMS.
+pub fn read_keys(args: &Args) -> Vec<crate::command::keyspecs::KeyRef> {
+    crate::command::unflagged(read_key_positions(args))
+}
 
 /// Key positions of XREAD/XREADGROUP: the first half of what follows
 /// STREAMS.

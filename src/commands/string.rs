@@ -18,6 +18,20 @@ use crate::longdouble::LongDouble;
 use crate::resp::Args;
 use crate::util::eq_ic;
 
+/// SET's key finder: with GET the old value is read too.
+fn set_keys(args: &Args) -> Vec<crate::command::keyspecs::KeyRef> {
+    use crate::command::keyspecs::flag::*;
+    let get = (3..args.len()).any(|i| eq_ic(&args[i], "get"));
+    vec![(
+        1,
+        if get {
+            RW | ACCESS | UPDATE
+        } else {
+            OW | UPDATE
+        },
+    )]
+}
+
 pub static COMMANDS: &[CommandSpec] = &[
     cmd(
         "get",
@@ -30,16 +44,19 @@ pub static COMMANDS: &[CommandSpec] = &[
         get,
     ),
     // Not FAST: it may implicitly delete a large value.
-    cmd(
-        "set",
-        -3,
-        WRITE | DENYOOM,
-        keys(1, 1, 1),
-        "string",
-        "1.0.0",
-        "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
-        set,
-    ),
+    CommandSpec {
+        getkeys: Some(set_keys),
+        ..cmd(
+            "set",
+            -3,
+            WRITE | DENYOOM,
+            keys(1, 1, 1),
+            "string",
+            "1.0.0",
+            "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
+            set,
+        )
+    },
     cmd(
         "setnx",
         3,

@@ -18,6 +18,17 @@ use crate::util::eq_ic;
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
+/// Key finder of ZUNIONSTORE, ZINTERSTORE and ZDIFFSTORE: the sources,
+/// then the destination (only with valid sources), in the order of Redis's
+/// finder.
+fn store_keys(args: &Args) -> Vec<crate::command::keyspecs::KeyRef> {
+    let mut keys = crate::commands::list::mpop_key_positions(args, 2);
+    if !keys.is_empty() {
+        keys.push(1);
+    }
+    crate::command::unflagged(keys)
+}
+
 pub static COMMANDS: &[CommandSpec] = &[
     cmd(
         "zadd",
@@ -260,96 +271,123 @@ pub static COMMANDS: &[CommandSpec] = &[
         bzpopmax,
     ),
     // Key positions depend on numkeys; the legacy triple names the first.
-    cmd(
-        "zmpop",
-        -4,
-        WRITE,
-        NO_KEYS,
-        "sorted-set",
-        "7.0.0",
-        "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.",
-        zmpop,
-    ),
-    cmd(
-        "bzmpop",
-        -5,
-        WRITE | BLOCKING,
-        NO_KEYS,
-        "sorted-set",
-        "7.0.0",
-        "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.",
-        bzmpop,
-    ),
-    cmd(
-        "zunion",
-        -3,
-        READONLY,
-        NO_KEYS,
-        "sorted-set",
-        "6.2.0",
-        "Returns the union of multiple sorted sets.",
-        zunion,
-    ),
-    cmd(
-        "zinter",
-        -3,
-        READONLY,
-        NO_KEYS,
-        "sorted-set",
-        "6.2.0",
-        "Returns the intersect of multiple sorted sets.",
-        zinter,
-    ),
-    cmd(
-        "zdiff",
-        -3,
-        READONLY,
-        NO_KEYS,
-        "sorted-set",
-        "6.2.0",
-        "Returns the difference between multiple sorted sets.",
-        zdiff,
-    ),
-    cmd(
-        "zunionstore",
-        -4,
-        WRITE | DENYOOM,
-        keys(1, 1, 1),
-        "sorted-set",
-        "2.0.0",
-        "Stores the union of multiple sorted sets in a key.",
-        zunionstore,
-    ),
-    cmd(
-        "zinterstore",
-        -4,
-        WRITE | DENYOOM,
-        keys(1, 1, 1),
-        "sorted-set",
-        "2.0.0",
-        "Stores the intersect of multiple sorted sets in a key.",
-        zinterstore,
-    ),
-    cmd(
-        "zdiffstore",
-        -4,
-        WRITE | DENYOOM,
-        keys(1, 1, 1),
-        "sorted-set",
-        "6.2.0",
-        "Stores the difference of multiple sorted sets in a key.",
-        zdiffstore,
-    ),
-    cmd(
-        "zintercard",
-        -3,
-        READONLY,
-        NO_KEYS,
-        "sorted-set",
-        "7.0.0",
-        "Returns the number of members of the intersect of multiple sorted sets.",
-        zintercard,
-    ),
+    CommandSpec {
+        getkeys: Some(crate::commands::list::mpop_finder),
+        ..cmd(
+            "zmpop",
+            -4,
+            WRITE,
+            NO_KEYS,
+            "sorted-set",
+            "7.0.0",
+            "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.",
+            zmpop,
+        )
+    },
+    CommandSpec {
+        getkeys: Some(crate::commands::list::blmpop_finder),
+        ..cmd(
+            "bzmpop",
+            -5,
+            WRITE | BLOCKING,
+            NO_KEYS,
+            "sorted-set",
+            "7.0.0",
+            "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.",
+            bzmpop,
+        )
+    },
+    CommandSpec {
+        getkeys: Some(crate::commands::list::mpop_finder),
+        ..cmd(
+            "zunion",
+            -3,
+            READONLY,
+            NO_KEYS,
+            "sorted-set",
+            "6.2.0",
+            "Returns the union of multiple sorted sets.",
+            zunion,
+        )
+    },
+    CommandSpec {
+        getkeys: Some(crate::commands::list::mpop_finder),
+        ..cmd(
+            "zinter",
+            -3,
+            READONLY,
+            NO_KEYS,
+            "sorted-set",
+            "6.2.0",
+            "Returns the intersect of multiple sorted sets.",
+            zinter,
+        )
+    },
+    CommandSpec {
+        getkeys: Some(crate::commands::list::mpop_finder),
+        ..cmd(
+            "zdiff",
+            -3,
+            READONLY,
+            NO_KEYS,
+            "sorted-set",
+            "6.2.0",
+            "Returns the difference between multiple sorted sets.",
+            zdiff,
+        )
+    },
+    CommandSpec {
+        getkeys: Some(store_keys),
+        ..cmd(
+            "zunionstore",
+            -4,
+            WRITE | DENYOOM,
+            keys(1, 1, 1),
+            "sorted-set",
+            "2.0.0",
+            "Stores the union of multiple sorted sets in a key.",
+            zunionstore,
+        )
+    },
+    CommandSpec {
+        getkeys: Some(store_keys),
+        ..cmd(
+            "zinterstore",
+            -4,
+            WRITE | DENYOOM,
+            keys(1, 1, 1),
+            "sorted-set",
+            "2.0.0",
+            "Stores the intersect of multiple sorted sets in a key.",
+            zinterstore,
+        )
+    },
+    CommandSpec {
+        getkeys: Some(store_keys),
+        ..cmd(
+            "zdiffstore",
+            -4,
+            WRITE | DENYOOM,
+            keys(1, 1, 1),
+            "sorted-set",
+            "6.2.0",
+            "Stores the difference of multiple sorted sets in a key.",
+            zdiffstore,
+        )
+    },
+    CommandSpec {
+        getkeys: Some(crate::commands::list::mpop_finder),
+        ..cmd(
+            "zintercard",
+            -3,
+            READONLY,
+            NO_KEYS,
+            "sorted-set",
+            "7.0.0",
+            "Returns the number of members of the intersect of multiple sorted sets.",
+            zintercard,
+        )
+    },
     cmd(
         "zrandmember",
         -2,
