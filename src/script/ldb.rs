@@ -28,7 +28,8 @@
 //! Limits, as Redis's: 64 breakpoints, a 1 MiB command buffer, commands of
 //! 1..=1024 arguments of 1..=1024 bytes each, value dumps 10 tables deep;
 //! and, Redis having none, dumps and replies are cut at `UNLIMITED_CAP`
-//! bytes under `maxlen 0`, and pending log lines at `LOGS_CAP` bytes.
+//! bytes when maxlen is 0 or larger, and pending log lines at `LOGS_CAP`
+//! bytes.
 
 use super::push_bytes;
 use crate::resp::Args;
@@ -210,12 +211,13 @@ impl Session {
         self.logs.push(line);
     }
 
-    /// How long a dump may grow before it is cut.
+    /// How long a dump may grow before it is cut: maxlen, within
+    /// `UNLIMITED_CAP`.
     fn cap(&self) -> usize {
         if self.maxlen == 0 {
             UNLIMITED_CAP
         } else {
-            self.maxlen
+            self.maxlen.min(UNLIMITED_CAP)
         }
     }
 
@@ -229,7 +231,7 @@ impl Session {
             line.extend_from_slice(b" ...");
         }
         self.log(line);
-        if trimmed && self.maxlen != 0 && !self.maxlen_hint_sent {
+        if trimmed && cap == self.maxlen && !self.maxlen_hint_sent {
             self.maxlen_hint_sent = true;
             self.log(
                 b"<hint> The above reply was trimmed. Use 'maxlen 0' to disable trimming.".to_vec(),
@@ -256,7 +258,10 @@ impl Session {
     }
 
     fn source_line(&self, line: i32) -> &[u8] {
-        match usize::try_from(line - 1).ok().and_then(|i| self.src.get(i)) {
+        match usize::try_from(i64::from(line) - 1)
+            .ok()
+            .and_then(|i| self.src.get(i))
+        {
             Some(l) => l,
             None => b"<out of range source code line>",
         }
@@ -322,7 +327,11 @@ impl Session {
                     self.log(b"Wrong line number.".to_vec());
                 }
             } else {
-                match self.bp.iter().position(|&b| i64::from(b) == -line) {
+                match self
+                    .bp
+                    .iter()
+                    .position(|&b| line.checked_neg() == Some(i64::from(b)))
+                {
                     Some(i) => {
                         self.bp.remove(i);
                         self.log(b"Breakpoint removed.".to_vec());
