@@ -206,6 +206,9 @@ pub struct Client {
     /// A command held back by CLIENT PAUSE, with the replication offset
     /// it advances (master link) once run.
     pub postponed: Option<(Args, i64)>,
+    /// SCRIPT DEBUG SYNC: this client's next EVAL runs under the Lua
+    /// debugger (`script::ldb`).
+    pub lua_debug: bool,
 }
 
 impl Client {
@@ -289,6 +292,7 @@ impl Client {
             mem_counted: 0,
             mem_evictable: false,
             postponed: None,
+            lua_debug: false,
         }
     }
 

@@ -227,13 +227,21 @@ pub fn fmt_double(v: f64) -> String {
 /// 0.10000000000000001; trailing zeros dropped; an exponent outside
 /// [-4, 17).
 pub fn fmt_g17(v: f64) -> String {
+    fmt_g(v, 17)
+}
+
+/// C's `%.<prec>g` (`prec` ≥ 1): `prec` significant digits, trailing
+/// zeros dropped, exponent form when the exponent is below -4 or at least
+/// `prec`. `fmt_g(v, 6)` is plain `%g`.
+pub fn fmt_g(v: f64, prec: usize) -> String {
     if v.is_infinite() {
         return if v > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if v.is_nan() {
         return "nan".into();
     }
-    let e = format!("{v:.16e}");
+    let prec = prec.max(1);
+    let e = format!("{v:.*e}", prec - 1);
     let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let trim = |s: &str| -> String {
@@ -243,12 +251,39 @@ pub fn fmt_g17(v: f64) -> String {
             s.to_string()
         }
     };
-    if (-4..17).contains(&exp) {
-        trim(&format!("{v:.*}", (16 - exp) as usize))
+    if (-4..prec as i32).contains(&exp) {
+        trim(&format!("{v:.*}", (prec as i32 - 1 - exp) as usize))
     } else {
         let sign = if exp < 0 { '-' } else { '+' };
         format!("{}e{sign}{:02}", trim(mant), exp.abs())
     }
+}
+
+/// Redis's `sdscatrepr`: appends `s` double-quoted, with backslash,
+/// quote, `\n`, `\r`, `\t`, `\a` and `\b` escaped and any other byte
+/// outside printable ASCII written as `\xHH`.
+pub fn cat_repr(out: &mut Vec<u8>, s: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    for &c in s {
+        match c {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            7 => out.extend_from_slice(b"\\a"),
+            8 => out.extend_from_slice(b"\\b"),
+            0x20..=0x7e => out.push(c),
+            _ => out.extend_from_slice(&[
+                b'\\',
+                b'x',
+                HEX[(c >> 4) as usize],
+                HEX[(c & 15) as usize],
+            ]),
+        }
+    }
+    out.push(b'"');
 }
 
 /// Glob-style pattern matching with Redis's `stringmatchlen` semantics:
@@ -515,6 +550,33 @@ mod tests {
         for (v, want) in cases {
             assert_eq!(fmt_g17(v), want, "{v}");
         }
+    }
+
+    /// Plain `%g`, as glibc prints these.
+    #[test]
+    fn g_format() {
+        let cases = [
+            (1.0, "1"),
+            (0.1, "0.1"),
+            (1.23456789, "1.23457"),
+            (123456.0, "123456"),
+            (1234567.0, "1.23457e+06"),
+            (0.0001, "0.0001"),
+            (0.00001234, "1.234e-05"),
+            (-2.5, "-2.5"),
+            (1e100, "1e+100"),
+            (0.0, "0"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(fmt_g(v, 6), want, "{v}");
+        }
+    }
+
+    #[test]
+    fn repr_escapes() {
+        let mut out = Vec::new();
+        cat_repr(&mut out, b"a\"b\\\n\r\t\x07\x08\x00\xff ~");
+        assert_eq!(out, b"\"a\\\"b\\\\\\n\\r\\t\\a\\b\\x00\\xff ~\"");
     }
 
     #[test]

@@ -452,6 +452,11 @@ fn eval_generic(ctx: &mut Ctx, args: &Args, by_sha: bool, ro: bool) -> CmdResult
             "NOSCRIPT No matching script. Please use EVAL.",
         ));
     }
+    if by_sha && ctx.c.lua_debug {
+        return Err(CmdError::msg(
+            "ERR Please use EVAL instead of EVALSHA for debugging",
+        ));
+    }
     let (keys, argv) = split_keys(args)?;
     // The function name, `f_<sha>`, doubles as the lookup key's buffer.
     let mut name = [0u8; 42];
@@ -496,7 +501,27 @@ fn eval_generic(ctx: &mut Ctx, args: &Args, by_sha: bool, ro: bool) -> CmdResult
     run(ctx, func, sha, flags, true, ro, &keys, &argv, &[])
 }
 
+/// EVAL under the Lua debugger, for a client that sent SCRIPT DEBUG SYNC
+/// (Redis's `evalGenericCommandWithDebugging`): the session wraps the
+/// whole command, whatever its outcome, and the connection is closed
+/// after the reply.
+fn eval_debugging(ctx: &mut Ctx, args: &Args, ro: bool) -> CmdResult {
+    let limit = match ctx.st.cfg.int("busy-reply-threshold") {
+        0 => 5000,
+        n => n,
+    };
+    script::ldb::start(ctx.c.conn.fd(), &args[1], limit);
+    let r = eval_generic(ctx, args, false, ro);
+    script::ldb::end();
+    ctx.c.lua_debug = false;
+    ctx.c.close_after_reply = true;
+    r
+}
+
 fn eval(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if ctx.c.lua_debug {
+        return eval_debugging(ctx, args, false);
+    }
     eval_generic(ctx, args, false, false)
 }
 
@@ -505,6 +530,9 @@ fn evalsha(ctx: &mut Ctx, args: &Args) -> CmdResult {
 }
 
 fn eval_ro(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if ctx.c.lua_debug {
+        return eval_debugging(ctx, args, true);
+    }
     eval_generic(ctx, args, false, true)
 }
 
@@ -588,14 +616,29 @@ fn script_kill(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     ctx.ok()
 }
 
-/// SCRIPT DEBUG: the Lua debugger is not available; the modes are
-/// accepted and scripts keep running normally.
+/// SCRIPT DEBUG YES|SYNC|NO: whether this client's next EVAL runs under
+/// the Lua debugger (`script::ldb`).
+///
+/// # Errors
+/// Refused behind replies not yet sent (a pipeline, or inside EXEC), as
+/// Redis refuses it. YES, Redis's forked session whose changes are rolled
+/// back, is refused: this server forks no child that touches live data.
 fn script_debug(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if ctx.c.reply.buf.len() > ctx.c.sent {
+        return Err(CmdError::msg(
+            "ERR SCRIPT DEBUG must be called outside a pipeline",
+        ));
+    }
     let m = &args[2];
-    if !m.eq_ignore_ascii_case(b"yes")
-        && !m.eq_ignore_ascii_case(b"sync")
-        && !m.eq_ignore_ascii_case(b"no")
-    {
+    if m.eq_ignore_ascii_case(b"no") {
+        ctx.c.lua_debug = false;
+    } else if m.eq_ignore_ascii_case(b"sync") {
+        ctx.c.lua_debug = true;
+    } else if m.eq_ignore_ascii_case(b"yes") {
+        return Err(CmdError::msg(
+            "ERR SCRIPT DEBUG YES (a forked session that rolls back its changes) is not supported by this server; use SCRIPT DEBUG SYNC",
+        ));
+    } else {
         return Err(CmdError::msg("ERR Use SCRIPT DEBUG YES/SYNC/NO"));
     }
     ctx.ok()

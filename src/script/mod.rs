@@ -8,6 +8,7 @@
 //! callbacks; everything happens on the reactor thread.
 
 pub mod json;
+pub mod ldb;
 pub mod libs;
 pub mod msgpack;
 
@@ -495,8 +496,8 @@ fn call_from_lua(l: *mut ffi::lua_State) -> CallOutcome {
     // SAFETY: `l` is the calling thread; only its arguments are read.
     let n = unsafe { ffi::lua_gettop(l) };
     if n == 0 {
-        return CallOutcome::Refused(
-            err_msg("Please specify at least one argument for this redis lib call"),
+        return refused(
+            "Please specify at least one argument for this redis lib call",
             false,
         );
     }
@@ -504,16 +505,41 @@ fn call_from_lua(l: *mut ffi::lua_State) -> CallOutcome {
     let mut argv = std::mem::take(unsafe { &mut (*run.st).scripts.call_argv });
     argv.clear();
     let out = if argv_from_lua(l, n, &mut argv) {
-        run_from_script(run, &argv)
+        let debugging = ldb::enabled();
+        if debugging {
+            ldb::log_command(&argv);
+        }
+        let out = run_from_script(run, &argv);
+        if debugging && matches!(out, CallOutcome::Ran) {
+            // SAFETY: see above; the reply is read, not changed.
+            let reply = unsafe { &(*run.fake).reply.buf };
+            if let Some(err) = reply
+                .strip_suffix(b"\r\n")
+                .filter(|r| r.first() == Some(&b'-'))
+            {
+                ldb::log_error(err);
+            }
+            ldb::log_reply(reply);
+        }
+        out
     } else {
-        CallOutcome::Refused(
-            err_msg("Lua redis lib command arguments must be strings or integers"),
+        refused(
+            "Lua redis lib command arguments must be strings or integers",
             false,
         )
     };
     // SAFETY: see above.
     unsafe { (*run.st).scripts.call_argv = argv };
     out
+}
+
+/// A redis.call refused with `raw` (a message, or `-CODE message`),
+/// which the debugger logs as Redis's `luaPushError` does.
+fn refused(raw: &str, counted: bool) -> CallOutcome {
+    if ldb::enabled() {
+        ldb::log_error(raw.as_bytes());
+    }
+    CallOutcome::Refused(err_msg(raw), counted)
 }
 
 /// Copies the `n` arguments on the Lua stack into `argv`; false when one
@@ -550,13 +576,15 @@ fn run_from_script(run: &mut RunCtx, argv: &Args) -> CallOutcome {
     let others = unsafe { &*run.others };
     let fake = unsafe { &mut *run.fake };
     if let Err((e, spec)) = check_script_command(st, run, argv) {
-        let msg = err_msg(&e);
-        crate::command::call::count_error(st, &msg);
+        let out = refused(&e, true);
+        if let CallOutcome::Refused(msg, _) = &out {
+            crate::command::call::count_error(st, msg);
+        }
         if let Some(spec) = spec {
             let name = spec.name;
             st.cmdstat(spec, name).rejected += 1;
         }
-        return CallOutcome::Refused(msg, true);
+        return out;
     }
     fake.reply.buf.clear();
     fake.reply.resp = run.lua_resp;
@@ -967,6 +995,11 @@ pub fn new_vm(cfg_deprecated: bool) -> mlua::Result<Vm> {
     // SAFETY: both keep to the Lua C API contract (see `lua_redis_call`).
     rs.set("call", unsafe { lua.create_c_function(lua_redis_call)? })?;
     rs.set("pcall", unsafe { lua.create_c_function(lua_redis_pcall)? })?;
+    // SAFETY: as above.
+    rs.set("breakpoint", unsafe {
+        lua.create_c_function(ldb::lua_breakpoint)?
+    })?;
+    rs.set("debug", unsafe { lua.create_c_function(ldb::lua_debug)? })?;
     rs.set(
         "sha1hex",
         lua.create_function(|_, s: mlua::String| Ok(sha1hex(&s.as_bytes())))?,
@@ -1451,7 +1484,14 @@ unsafe extern "C-unwind" fn lua_run(l: *mut ffi::lua_State) -> c_int {
             ffi::lua_pushvalue(l, 6);
             2
         };
+        let debugging = nargs == 0 && ldb::active();
+        if debugging {
+            ldb::install(l, 2);
+        }
         let status = ffi::lua_pcall(l, nargs, 1, 3);
+        if debugging {
+            ldb::uninstall(l);
+        }
         ffi::lua_pushboolean(l, (status == 0) as c_int);
         ffi::lua_insert(l, -2);
         2
@@ -1514,10 +1554,13 @@ pub fn run_script(
     st.scripts.running_cmd = spec.cmd.to_vec();
     st.scripts.start_us = crate::util::now_us();
     st.scripts.kill_requested = false;
-    lua.set_hook(
-        mlua::HookTriggers::new().every_nth_instruction(100_000),
-        busy_hook,
-    );
+    // A debugging session hooks the run itself (`lua_run`).
+    if !ldb::active() {
+        lua.set_hook(
+            mlua::HookTriggers::new().every_nth_instruction(100_000),
+            busy_hook,
+        );
+    }
     let prev = RUN.with(|r| r.replace(&mut run as *mut RunCtx));
     let was_in_exec = st.in_exec;
     st.in_exec = true;

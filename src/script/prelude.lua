@@ -163,10 +163,8 @@ end
 redis.replicate_commands = function()
   return true
 end
-redis.breakpoint = function()
-  return false
-end
-redis.debug = function() end
+redis.breakpoint = rs.breakpoint
+redis.debug = rs.debug
 redis.acl_check_cmd = function(...)
   local r, e = rs.acl_check_cmd(...)
   if e then

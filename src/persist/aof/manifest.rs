@@ -267,22 +267,10 @@ fn needs_repr(s: &str) -> bool {
 
 /// Redis's `sdscatrepr`: a double-quoted, escaped form.
 fn repr(s: &str) -> String {
-    let mut o = String::from("\"");
-    for c in s.bytes() {
-        match c {
-            b'\\' => o.push_str("\\\\"),
-            b'"' => o.push_str("\\\""),
-            b'\n' => o.push_str("\\n"),
-            b'\r' => o.push_str("\\r"),
-            b'\t' => o.push_str("\\t"),
-            7 => o.push_str("\\a"),
-            8 => o.push_str("\\b"),
-            c if (0x20..0x7f).contains(&c) => o.push(c as char),
-            c => o.push_str(&format!("\\x{c:02x}")),
-        }
-    }
-    o.push('"');
-    o
+    let mut o = Vec::with_capacity(s.len() + 2);
+    crate::util::cat_repr(&mut o, s.as_bytes());
+    // Every byte of it is printable ASCII.
+    String::from_utf8_lossy(&o).into_owned()
 }
 
 #[cfg(test)]
