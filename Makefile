@@ -70,7 +70,8 @@ lint:
 # Debian's redis-server and a Redis 8.0 built from the suite's source
 # package, COMMAND DOCS and the key specs compared with that Redis 8.0's
 # (tests/command_docs.rs, tests/key_specs.rs), then the
-# official suite's ratchet (tcl-compat/passing.txt).
+# official suite's ratchet (tcl-compat/passing.txt) and the Sentinel
+# suite's units in tcl-compat/sentinel.txt.
 test: deps build lint
 	$(CARGO) test --release
 	python3 tests/soak/soak.py --minutes 1.25 --clients 100 --rate 3000
@@ -78,6 +79,7 @@ test: deps build lint
 	$(MAKE) interop
 	$(MAKE) difftest DIFFTEST_COMMANDS=3000 DIFFTEST_SEED=1
 	tcl-compat/run.sh ratchet
+	tcl-compat/run.sh sentinel
 
 # The same random command stream to real Redis 8.0 and to us, replies
 # compared (tests/difftest/difftest.py); DIFFTEST_COMMANDS per protocol.

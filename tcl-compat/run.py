@@ -74,6 +74,10 @@ modes:
                         tests listed in flaky.txt stay there instead)
   units UNIT...         run these units; tally table
   unit UNIT             run one unit, streaming its output; tally + failures
+  sentinel [UNIT...]    Sentinel suite units (default: those in sentinel.txt)
+                        with our server as the monitored masters and
+                        replicas, watched by the reference Redis 8.0's
+                        Sentinel until ours has one; exit 1 on any failure
 
 options:
   --update              with all/units/unit: also merge passes into passing.txt
@@ -615,6 +619,41 @@ INTERRUPTED = False
 BUDGETS = {}
 
 
+def read_sentinel_units():
+    with open(os.path.join(HERE, "sentinel.txt")) as f:
+        return [l.strip() for l in f if l.strip() and not l.startswith("#")]
+
+
+def run_sentinel(units):
+    """Runs Sentinel suite units one by one (runtest-sentinel --single),
+    streaming their output. The suite starts src/redis-sentinel for the
+    sentinels: the reference build's, as ours has no Sentinel mode yet."""
+    tools = TOOLS_DIR or suite_tools_dir()
+    path = os.path.join(SUITE, "src", "redis-sentinel")
+    if os.path.lexists(path):
+        os.remove(path)
+    os.symlink(os.path.join(tools, "redis-server"), path)
+    ok = failed = 0
+    bad_units = []
+    for unit in units:
+        print("tcl-compat: sentinel unit %s" % unit, flush=True)
+        proc = subprocess.Popen(["./runtest-sentinel", "--single", unit], cwd=SUITE,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, errors="replace", start_new_session=True)
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            plain = re.sub(r"\x1b\[[0-9;]*m", "", line)
+            if re.match(r"^\d\d:\d\d:\d\d> .*: OK$", plain.rstrip()):
+                ok += 1
+            elif re.match(r"^\d\d:\d\d:\d\d> .*: FAILED", plain):
+                failed += 1
+        if proc.wait() != 0:
+            bad_units.append(unit)
+    print("tcl-compat: sentinel: %d ok, %d failed; units failing: %s" % (
+        ok, failed, " ".join(bad_units) or "none"))
+    return 1 if bad_units or INTERRUPTED else 0
+
+
 def main(argv):
     if not argv or argv[0] in ("-h", "--help", "help"):
         usage()
@@ -642,6 +681,9 @@ def main(argv):
     BUDGETS.update(load_budgets())
     pats = excluded_patterns()
     known = all_units()
+
+    if mode == "sentinel":
+        return run_sentinel(args or read_sentinel_units())
 
     if mode == "ratchet":
         if args or extra:
