@@ -96,10 +96,29 @@ pub fn start_redis8() -> (Child, u16) {
         .ok()
         .filter(|v| !v.is_empty())
         .expect("REDIS8_SERVER is not set (make interop sets it)");
+    start_redis8_with(std::path::Path::new(&redis), &[])
+}
+
+/// The reference Redis 8.0: `$REDIS8_SERVER` when set, else the build
+/// `tcl-compat/build-redis.sh` leaves in tcl-compat/.cache; None when
+/// there is neither (the tests comparing with it then say so and stop).
+pub fn redis8_binary() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("REDIS8_SERVER").filter(|v| !v.is_empty()) {
+        return Some(p.into());
+    }
+    let built = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tcl-compat/.cache/redis-build/src/redis-server");
+    built.exists().then_some(built)
+}
+
+/// Starts Redis 8.0 at `redis` on a free port, without persistence, with
+/// `extra` options.
+pub fn start_redis8_with(redis: &std::path::Path, extra: &[&str]) -> (Child, u16) {
     start_on_free_port(|port| {
-        let mut c = Command::new(&redis);
+        let mut c = Command::new(redis);
         c.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
+            .args(extra)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
         c

@@ -145,16 +145,12 @@ pub fn call(
     let argc = args.len() as i32;
     if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
         let msg = format!("ERR wrong number of arguments for '{}' command", name);
-        reject(st, c, &msg, Some((spec, name.as_ref())));
+        reject_or_abort(st, c, spec, &name, &msg);
         return false;
     }
     if !c.authenticated && !st.acl.default_open && !spec.has(super::flags::NO_AUTH) {
-        reject(
-            st,
-            c,
-            "NOAUTH Authentication required.",
-            Some((spec, name.as_ref())),
-        );
+        let err = "NOAUTH Authentication required.";
+        reject_or_abort(st, c, spec, &name, err);
         return false;
     }
     // ACLs: the default user with every permission (nearly always) skips
@@ -162,8 +158,13 @@ pub fn call(
     if !acl_exempt(st, c)
         && let Err(msg) = acl_gate(st, c, spec, &name, args)
     {
-        let stat = (!st.in_exec).then_some((spec, name.as_ref()));
-        reject(st, c, &msg, stat);
+        if spec.name == "exec" {
+            reject_or_abort(st, c, spec, &name, &msg);
+        } else {
+            // A command EXEC runs is no rejected call of its own.
+            let stat = (!st.in_exec).then_some((spec, name.as_ref()));
+            reject(st, c, &msg, stat);
+        }
         return false;
     }
     if spec.has(super::flags::PROTECTED) && !protected_allowed(st, c, spec) {
@@ -607,8 +608,10 @@ fn limit_tracking_table(st: &mut State, c: &mut Client) {
     flush_own_invalidations(st, c);
 }
 
-/// Refuses the command with `err`; refusing EXEC discards the transaction
-/// with `EXECABORT` (Redis's `rejectCommand`).
+/// Refuses the command with `err`; refusing EXEC discards the transaction,
+/// if any, and unwatches the keys, with `EXECABORT` (Redis's
+/// `rejectCommand` and `execCommandAbort`, which do so in or out of
+/// MULTI).
 fn reject_or_abort(
     st: &mut State,
     c: &mut Client,
@@ -616,9 +619,13 @@ fn reject_or_abort(
     name: &str,
     err: &str,
 ) {
-    if spec.name == "exec" && c.multi.take().is_some() {
+    if spec.name == "exec" {
+        c.multi = None;
         c.multi_error = false;
         st.unwatch_all(c);
+        // Redis formats its own refusals (arity) without the code that
+        // addReplyError would add.
+        let err = err.strip_prefix("ERR ").unwrap_or(err);
         let msg = format!("EXECABORT Transaction discarded because of: {err}");
         reject(st, c, &msg, Some((spec, name)));
     } else {

@@ -342,7 +342,8 @@ fn authenticate(ctx: &mut Ctx, user: &[u8], pass: &[u8], cmd: &[u8]) -> Result<(
         }
         return Ok(());
     }
-    let context = if ctx.c.multi.is_some() {
+    // Inside EXEC too: Redis's client keeps its MULTI flag while EXEC runs.
+    let context = if ctx.c.multi.is_some() || ctx.st.in_exec {
         "multi"
     } else {
         "toplevel"

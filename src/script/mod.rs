@@ -808,7 +808,7 @@ fn check_spec(
         let info = run.caller_info.clone();
         let user = run.caller_user.clone();
         crate::command::call::log_denial(st, &user, denied, name, argv, "lua", info);
-        return Err(format!("-NOPERM {msg}"));
+        return Err(format!("ACL failure in script: {msg}"));
     }
     if run.read_only && spec.has(cf::WRITE | cf::MAY_REPLICATE) {
         return Err("Write commands are not allowed from read-only scripts.".into());
