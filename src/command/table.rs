@@ -12,6 +12,7 @@ pub fn families() -> &'static [&'static [CommandSpec]] {
         crate::commands::sort::COMMANDS,
         crate::commands::connection::COMMANDS,
         crate::commands::server::COMMANDS,
+        crate::commands::config::COMMANDS,
         crate::commands::replication::COMMANDS,
         crate::commands::multi::COMMANDS,
         crate::commands::pubsub::COMMANDS,

@@ -4,6 +4,7 @@
 pub mod acl;
 pub mod bitops;
 pub mod cluster;
+pub mod config;
 pub mod connection;
 pub mod geo;
 pub mod hash;
