@@ -530,18 +530,21 @@ impl Client {
 
     /// The `CLIENT LIST`/`CLIENT INFO` line for this client.
     pub fn info_line(&self, now: i64) -> String {
+        // Redis's letters, in its order (`catClientInfoString`).
         let mut flags = String::new();
         if self.monitor {
             flags.push('O');
+        } else if self.replica {
+            flags.push('S');
         }
-        if self.close_after_reply || self.close_asap {
-            flags.push('A');
+        if self.is_master {
+            flags.push('M');
         }
-        if self.no_evict {
-            flags.push('e');
+        if !self.subs.is_empty() || !self.psubs.is_empty() || !self.ssubs.is_empty() {
+            flags.push('P');
         }
-        if self.no_touch {
-            flags.push('T');
+        if self.multi.is_some() {
+            flags.push('x');
         }
         if self.blocked.is_some() {
             flags.push('b');
@@ -554,6 +557,21 @@ impl Client {
             if t.bcast {
                 flags.push('B');
             }
+        }
+        if self.close_after_reply {
+            flags.push('c');
+        }
+        if self.close_asap {
+            flags.push('A');
+        }
+        if self.unix {
+            flags.push('U');
+        }
+        if self.no_evict {
+            flags.push('e');
+        }
+        if self.no_touch {
+            flags.push('T');
         }
         if flags.is_empty() {
             flags.push('N');

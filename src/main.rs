@@ -73,7 +73,6 @@ fn main() {
                 .ok()
                 .map(|p| p.to_string_lossy().into_owned());
             text.push_str(&body);
-            text.push('\n');
             i = 2;
         }
     }
@@ -112,6 +111,9 @@ fn main() {
         }
         i += 1;
     }
+    // Redis joins the file and the options with a newline even without a
+    // file, so error line numbers count the same.
+    text.push('\n');
     text.push_str(&opts);
     if let Err((line, t, reason)) = cfg.load_text(&text, 0) {
         fatal_config(line, &t, &reason);

@@ -197,6 +197,15 @@ fn config_file_errors_are_fatal_and_name_the_line() {
         err.contains("Bad directive or wrong number of arguments"),
         "{err}"
     );
+    // Command-line options follow the file after a newline, even without
+    // a file, as in Redis: the first option is line 2.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_redis-rust"))
+        .args(["--port", "abc"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("at line 2\n>>> 'port \"abc\"'"), "{err}");
 }
 
 #[test]
