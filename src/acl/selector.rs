@@ -146,6 +146,10 @@ impl Selector {
 
     /// Applies one selector rule (Redis's `ACLSetSelector`).
     pub fn apply(&mut self, op: &[u8]) -> Result<(), RuleError> {
+        // An empty word (`(+get "")`) is no rule, as in Redis.
+        if op.is_empty() {
+            return Err(RuleError::Syntax);
+        }
         let is = |w: &str| op.eq_ignore_ascii_case(w.as_bytes());
         if is("allkeys") || is("~*") {
             self.allkeys = true;

@@ -82,7 +82,16 @@ fn bad_rules_change_nothing() {
             .unwrap_err()
             .starts_with("Unmatched parenthesis")
     );
-    for bad in ["#abc", "+config|get|x", "%~", "%", "~a b", "&x", "(&* &x)"] {
+    for bad in [
+        "#abc",
+        "+config|get|x",
+        "%~",
+        "%",
+        "~a b",
+        "&x",
+        "(&* &x)",
+        "(+get \"\")",
+    ] {
         let mut v = user("on &*");
         assert!(
             v.apply_all(&[bad.as_bytes().to_vec()], false).is_err(),
@@ -133,6 +142,9 @@ fn commands_keys_and_channels_are_checked() {
         u.check(spec("select"), &args(&["select", "1"])),
         Err(Denied::Command)
     );
+    // A command line shorter than its finder expects is no panic.
+    let u = user("on +set ~k");
+    assert_eq!(u.check(spec("set"), &args(&["set"])), Ok(()));
     // Selectors are tried one by one; the furthest denial is reported.
     let u = user("on +mget ~key (+mget ~key ~other)");
     assert_eq!(
