@@ -105,7 +105,9 @@ fn main() {
                 handled_last = true;
             }
         } else {
-            opts.push_str(&quote(a));
+            // Quoted as Redis's sdscatrepr, so the config parser reads it back
+            // as one argument.
+            opts.push_str(&redis_rust::util::repr(a.as_bytes()));
             opts.push(' ');
             handled_last = true;
         }
@@ -216,25 +218,6 @@ fn main() {
     }
     // Tearing the dataset down value by value would only delay the exit.
     std::process::exit(0);
-}
-
-/// Quotes a command-line value so the config parser reads it back as one
-/// argument.
-fn quote(s: &str) -> String {
-    let mut q = String::from("\"");
-    for b in s.bytes() {
-        match b {
-            b'"' => q.push_str("\\\""),
-            b'\\' => q.push_str("\\\\"),
-            b'\n' => q.push_str("\\n"),
-            b'\r' => q.push_str("\\r"),
-            b'\t' => q.push_str("\\t"),
-            b if (0x20..0x7f).contains(&b) => q.push(b as char),
-            b => q.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    q.push('"');
-    q
 }
 
 fn daemonize_now() {

@@ -1862,30 +1862,19 @@ pub(crate) fn monitor_line(st: &State, c: &Client, args: &crate::resp::Args) -> 
         } else {
             c.addr.clone()
         }
-    );
+    )
+    .into_bytes();
     for (i, a) in args.iter().enumerate() {
         if crate::commands::server::monitor_redacted(args, i) {
-            s.push_str(" \"(redacted)\"");
+            s.extend_from_slice(b" \"(redacted)\"");
             continue;
         }
-        s.push_str(" \"");
-        for &b in a {
-            match b {
-                b'\\' => s.push_str("\\\\"),
-                b'"' => s.push_str("\\\""),
-                b'\n' => s.push_str("\\n"),
-                b'\r' => s.push_str("\\r"),
-                b'\t' => s.push_str("\\t"),
-                7 => s.push_str("\\a"),
-                8 => s.push_str("\\b"),
-                b if b.is_ascii_graphic() || b == b' ' => s.push(b as char),
-                b => s.push_str(&format!("\\x{:02x}", b)),
-            }
-        }
-        s.push('"');
+        s.push(b' ');
+        crate::util::cat_repr(&mut s, a);
     }
     let _ = st;
-    s
+    // The address is text and cat_repr writes ASCII.
+    String::from_utf8(s).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 fn bind_tcp(sa: std::net::SocketAddr, backlog: i32) -> io::Result<TcpListener> {

@@ -259,6 +259,13 @@ pub fn fmt_g(v: f64, prec: usize) -> String {
     }
 }
 
+/// `cat_repr` into a new string (every byte of it is printable ASCII).
+pub fn repr(s: &[u8]) -> String {
+    let mut o = Vec::with_capacity(s.len() + 2);
+    cat_repr(&mut o, s);
+    String::from_utf8_lossy(&o).into_owned()
+}
+
 /// Redis's `sdscatrepr`: appends `s` double-quoted, with backslash,
 /// quote, `\n`, `\r`, `\t`, `\a` and `\b` escaped and any other byte
 /// outside printable ASCII written as `\xHH`.

@@ -570,12 +570,32 @@ pub fn log_denial(
         crate::acl::Denied::Command => name.as_bytes(),
         _ => &args[denied.pos()],
     };
-    let max = st.cfg.int("acllog-max-len").max(0) as usize;
-    let ev = crate::acl::log::Event {
-        reason: denied.reason(),
+    log_acl(
+        st,
+        denied.reason(),
         context,
         object,
-        username: user.as_bytes(),
+        user.as_bytes(),
+        client_info,
+    );
+}
+
+/// Adds an entry to the ACL log (and counts it in INFO), within
+/// `acllog-max-len`: `reason` is `auth`, `command`, `key` or `channel`.
+pub fn log_acl(
+    st: &mut State,
+    reason: &'static str,
+    context: &'static str,
+    object: &[u8],
+    user: &[u8],
+    client_info: String,
+) {
+    let max = st.cfg.int("acllog-max-len").max(0) as usize;
+    let ev = crate::acl::log::Event {
+        reason,
+        context,
+        object,
+        username: user,
         client_info,
         now: crate::util::now_ms(),
     };

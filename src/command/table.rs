@@ -73,6 +73,20 @@ impl CommandTable {
         }
     }
 
+    /// The command a command line (name first) runs, with its container
+    /// for a subcommand; None for an unknown command or subcommand (Redis's
+    /// `lookupCommand`).
+    pub fn lookup_line(
+        &self,
+        args: &crate::resp::Args,
+    ) -> Option<(&'static CommandSpec, Option<&'static CommandSpec>)> {
+        let top = self.get(&args[0])?;
+        if top.subcommands.is_empty() || args.len() < 2 {
+            return Some((top, None));
+        }
+        subcommand(top, &args[1]).map(|s| (s, Some(top)))
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&Vec<u8>, &&'static CommandSpec)> {
         self.map.iter()
     }

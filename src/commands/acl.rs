@@ -462,12 +462,13 @@ fn acl_dryrun(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Err(CmdError::msg(format!("ERR User '{name}' not found")));
     };
     let cmd_args = Args::from_iter(args.iter().skip(3));
-    let Some((spec, full)) = lookup(ctx, &cmd_args) else {
+    let Some((spec, _)) = ctx.st.commands.lookup_line(&cmd_args) else {
         return Err(CmdError::msg(format!(
             "ERR Command '{}' not found",
             String::from_utf8_lossy(&args[3])
         )));
     };
+    let full = registry::get().full_name(spec);
     let argc = cmd_args.len() as i32;
     if (spec.arity > 0 && spec.arity != argc) || argc < -spec.arity {
         return Err(CmdError::msg(format!(
@@ -477,24 +478,11 @@ fn acl_dryrun(ctx: &mut Ctx, args: &Args) -> CmdResult {
     match user.check(spec, &cmd_args) {
         Ok(()) => ctx.ok(),
         Err(d) => {
-            let msg = d.message(&name, &full, &cmd_args, true);
+            let msg = d.message(&name, full, &cmd_args, true);
             ctx.c.reply.bulk_str(&msg);
             Ok(())
         }
     }
-}
-
-/// The command (or subcommand) `args` names, and its full name.
-fn lookup(ctx: &Ctx, args: &Args) -> Option<(&'static CommandSpec, String)> {
-    let spec = ctx.st.commands.get(&args[0])?;
-    if spec.subcommands.is_empty() {
-        return Some((spec, spec.name.to_string()));
-    }
-    if args.len() < 2 {
-        return Some((spec, spec.name.to_string()));
-    }
-    let sub = crate::command::table::subcommand(spec, &args[1])?;
-    Some((sub, format!("{}|{}", spec.name, sub.name)))
 }
 
 /// Redis's `addReplySubcommandSyntaxError`, naming the subcommand as typed.

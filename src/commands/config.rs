@@ -285,25 +285,6 @@ pub fn rewrite_or_reply(ctx: &mut Ctx, force_all: bool, what: &str) -> CmdResult
     }
 }
 
-/// Quotes a config value the way `sdscatrepr` does, so the file parser
-/// reads it back unchanged.
-fn quote_value(v: &str) -> String {
-    let mut s = String::from("\"");
-    for b in v.bytes() {
-        match b {
-            b'\\' => s.push_str("\\\\"),
-            b'"' => s.push_str("\\\""),
-            b'\n' => s.push_str("\\n"),
-            b'\r' => s.push_str("\\r"),
-            b'\t' => s.push_str("\\t"),
-            b if b.is_ascii_graphic() || b == b' ' => s.push(b as char),
-            b => s.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    s.push('"');
-    s
-}
-
 /// The lines that set parameter `p` to `v` in redis.conf.
 fn config_lines(p: &crate::config::Param, v: &str) -> Vec<String> {
     use crate::config::Kind;
@@ -321,7 +302,7 @@ fn config_lines(p: &crate::config::Param, v: &str) -> Vec<String> {
         "replicaof" if v.is_empty() => Vec::new(),
         _ if v.is_empty() => vec![format!("{} \"\"", p.name)],
         _ if matches!(p.kind, Kind::Str) || p.name == "dir" => {
-            vec![format!("{} {}", p.name, quote_value(v))]
+            vec![format!("{} {}", p.name, crate::util::repr(v.as_bytes()))]
         }
         _ => vec![format!("{} {}", p.name, v)],
     }

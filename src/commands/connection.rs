@@ -348,16 +348,8 @@ fn authenticate(ctx: &mut Ctx, user: &[u8], pass: &[u8], cmd: &[u8]) -> Result<(
     } else {
         "toplevel"
     };
-    let max = ctx.st.cfg.int("acllog-max-len").max(0) as usize;
-    let ev = crate::acl::log::Event {
-        reason: "auth",
-        context,
-        object: cmd,
-        username: user,
-        client_info: ctx.c.info_line(ctx.st.now_ms),
-        now: crate::util::now_ms(),
-    };
-    ctx.st.acl.log.add(ev, max);
+    let info = ctx.c.info_line(ctx.st.now_ms);
+    crate::command::call::log_acl(ctx.st, "auth", context, cmd, user, info);
     Err(CmdError::msg(
         "WRONGPASS invalid username-password pair or user is disabled.",
     ))

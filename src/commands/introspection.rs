@@ -1117,14 +1117,7 @@ fn command_docs(ctx: &mut Ctx, args: &Args) -> CmdResult {
 fn getkeys_of(ctx: &Ctx, args: &Args) -> Result<Vec<keyspecs::KeyRef>, CmdError> {
     let cmd_args = Args::from_iter(args.iter().skip(2));
     let argc = cmd_args.len();
-    let top = ctx.st.commands.get(&cmd_args[0]);
-    let (spec, parent) = match top {
-        Some(t) if !t.subcommands.is_empty() && argc >= 2 => {
-            (crate::command::table::subcommand(t, &cmd_args[1]), Some(t))
-        }
-        t => (t, None),
-    };
-    let Some(spec) = spec else {
+    let Some((spec, parent)) = ctx.st.commands.lookup_line(&cmd_args) else {
         return Err(CmdError::msg("ERR Invalid command specified"));
     };
     let name = full_name(spec, parent);

@@ -1067,7 +1067,12 @@ pub fn new_vm(cfg_deprecated: bool) -> mlua::Result<Vm> {
                 match a {
                     Value::String(s) => argv.push(s.as_bytes().to_vec()),
                     Value::Integer(i) => argv.push(i.to_string().into_bytes()),
-                    Value::Number(n) => argv.push(crate::util::fmt_double(*n).into_bytes()),
+                    Value::Number(n) => {
+                        // As redis.call turns a number into an argument.
+                        let mut b = Vec::new();
+                        num_arg(*n, &mut b);
+                        argv.push(b);
+                    }
                     _ => {
                         return Ok((
                             err_table(

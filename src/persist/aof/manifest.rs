@@ -267,10 +267,7 @@ fn needs_repr(s: &str) -> bool {
 
 /// Redis's `sdscatrepr`: a double-quoted, escaped form.
 fn repr(s: &str) -> String {
-    let mut o = Vec::with_capacity(s.len() + 2);
-    crate::util::cat_repr(&mut o, s.as_bytes());
-    // Every byte of it is printable ASCII.
-    String::from_utf8_lossy(&o).into_owned()
+    crate::util::repr(s.as_bytes())
 }
 
 #[cfg(test)]
